@@ -1,0 +1,79 @@
+using Ckpt.Errors;
+using Ckpt.Formats;
+using Ckpt.Manifest;
+using Ckpt.Monitoring;
+using Ckpt.Planning;
+using Ckpt.Storage;
+using Ckpt.Tensors;
+
+namespace Ckpt;
+
+/// <summary>
+/// An opened checkpoint: its manifest (read from headers only) and the storage its bytes come from.
+/// The entry point from C#: <c>using var ckpt = Checkpoint.Open("./run/step-2000");</c>
+/// </summary>
+public sealed class Checkpoint : IDisposable
+{
+    public string Path { get; }
+    public CheckpointManifest Manifest { get; }
+    public ICheckpointStorage Storage { get; }
+    /// <summary>Timeline of the most recent operation on this checkpoint (open, reads).</summary>
+    public OperationTimeline LastTimeline { get; private set; }
+
+    Checkpoint(string path, CheckpointManifest manifest, ICheckpointStorage storage, OperationTimeline timeline)
+    {
+        Path = path;
+        Manifest = manifest;
+        Storage = storage;
+        LastTimeline = timeline;
+    }
+
+    /// <summary>Opens a checkpoint file or folder in any supported format, reading headers and metadata only.</summary>
+    public static Checkpoint Open(string path, CancellationToken cancellationToken = default)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        string root, entry;
+        if (Directory.Exists(full)) { root = full; entry = ""; }
+        else if (File.Exists(full)) { root = System.IO.Path.GetDirectoryName(full)!; entry = System.IO.Path.GetFileName(full); }
+        else throw new CheckpointFormatException(FormatErrorReason.MissingFile, path, null, "no such file or folder");
+
+        var storage = new LocalStorage(root);
+        try
+        {
+            return Open(storage, entry, path, cancellationToken);
+        }
+        catch
+        {
+            storage.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Opens <paramref name="entry"/> ("" for the root folder) of any storage.</summary>
+    public static Checkpoint Open(ICheckpointStorage storage, string entry, string? displayPath = null, CancellationToken cancellationToken = default)
+    {
+        var timeline = new OperationTimeline("open");
+        var start = timeline.Now;
+        var format = CheckpointProbe.Find(storage, entry);
+        var manifest = format.Describe(storage, entry, cancellationToken);
+        timeline.Record("describe", format.Name, start, storage.Statistics.MetadataBytesRead);
+        return new Checkpoint(displayPath ?? System.IO.Path.Combine(storage.Root, entry), manifest, storage, timeline);
+    }
+
+    public TensorEntry GetEntry(string name) => Manifest.Find(name)
+        ?? throw new CheckpointFormatException(FormatErrorReason.TensorNotFound, Path, name,
+            $"the checkpoint has no tensor of that name ({Manifest.Tensors.Count} tensors)");
+
+    /// <summary>Reads a whole tensor, or the N-d <paramref name="slice"/> of it, reading only the bytes it needs.</summary>
+    public TensorData Read(string name, Box? slice = null, CancellationToken cancellationToken = default)
+    {
+        var timeline = new OperationTimeline("read");
+        LastTimeline = timeline;
+        return TensorReader.Read(Storage, GetEntry(name), slice, Environment.ProcessorCount * 2, timeline, cancellationToken);
+    }
+
+    public void Dispose() => (Storage as IDisposable)?.Dispose();
+
+    public override string ToString() =>
+        $"{Manifest.Format} checkpoint {Path}: {Manifest.Tensors.Count} tensors, {Manifest.ParameterCount:N0} elements";
+}

@@ -1,0 +1,65 @@
+namespace Ckpt.Errors;
+
+/// <summary>Why a checkpoint could not be read. One value per invariant a reader enforces.</summary>
+public enum FormatErrorReason
+{
+    UnknownFormat,
+    EmptyFile,
+    Truncated,
+    HeaderTooLarge,
+    HeaderInvalid,
+    MetadataInvalid,
+    UnknownDType,
+    InvalidShape,
+    OffsetOutOfBounds,
+    OverlappingData,
+    HoleInData,
+    ByteLengthMismatch,
+    MissingFile,
+    PathEscapesCheckpoint,
+    ForbiddenPickleGlobal,
+    PickleInvalid,
+    ZipInvalid,
+    UnsupportedTransform,
+    ChunksDoNotCoverTensor,
+    TensorNotFound,
+    SliceOutOfBounds,
+    TooLarge,
+    ChecksumMismatch,
+    Incomplete,
+    Unsupported,
+}
+
+/// <summary>
+/// The one exception a reader throws for bad input. Its message is one sentence naming the file,
+/// the tensor (when there is one) and what was expected against what was found.
+/// </summary>
+public sealed class CheckpointFormatException : Exception
+{
+    public FormatErrorReason Reason { get; }
+    public string? File { get; }
+    public string? Tensor { get; }
+    public string? Expected { get; }
+    public string? Found { get; }
+
+    public CheckpointFormatException(FormatErrorReason reason, string? file, string? tensor, string detail,
+        string? expected = null, string? found = null, Exception? inner = null)
+        : base(Compose(reason, file, tensor, detail, expected, found), inner)
+    {
+        Reason = reason;
+        File = file;
+        Tensor = tensor;
+        Expected = expected;
+        Found = found;
+    }
+
+    static string Compose(FormatErrorReason reason, string? file, string? tensor, string detail, string? expected, string? found)
+    {
+        var where = file is null ? "" : $"{file}: ";
+        var what = tensor is null ? "" : $"tensor '{tensor}': ";
+        var cmp = expected is null && found is null ? "" : $" (expected {expected ?? "?"}, found {found ?? "?"})";
+        var sentence = $"{where}{what}{detail}{cmp}";
+        sentence = sentence.TrimEnd('.');
+        return $"{sentence} [{reason}].";
+    }
+}

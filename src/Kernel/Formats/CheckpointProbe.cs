@@ -1,0 +1,31 @@
+using System.Reflection;
+using Ckpt.Errors;
+using Ckpt.Storage;
+
+namespace Ckpt.Formats;
+
+/// <summary>Picks the format of a path by asking every <see cref="ICheckpointFormat"/> in priority order.</summary>
+public static class CheckpointProbe
+{
+    static readonly Lazy<IReadOnlyList<ICheckpointFormat>> _formats = new(() =>
+        typeof(ICheckpointFormat).Assembly.GetTypes()
+            .Where(t => t is { IsClass: true, IsAbstract: false } && typeof(ICheckpointFormat).IsAssignableFrom(t)
+                        && t.GetConstructor(Type.EmptyTypes) is not null)
+            .Select(t => (ICheckpointFormat)Activator.CreateInstance(t)!)
+            .OrderBy(f => f.Priority).ThenBy(f => f.Name, StringComparer.Ordinal)
+            .ToArray());
+
+    public static IReadOnlyList<ICheckpointFormat> Formats => _formats.Value;
+
+    public static ICheckpointFormat Find(ICheckpointStorage storage, string entry)
+    {
+        if (entry.Length > 0 && storage.Exists(entry) && storage.Length(entry) == 0)
+            throw new CheckpointFormatException(FormatErrorReason.EmptyFile, entry, null, "the file is empty");
+        foreach (var format in Formats)
+            if (format.Matches(storage, entry))
+                return format;
+        var what = entry.Length == 0 ? $"the folder {storage.Root}" : entry;
+        throw new CheckpointFormatException(FormatErrorReason.UnknownFormat, entry.Length == 0 ? storage.Root : entry, null,
+            $"no reader recognises {what} (known: {string.Join(", ", Formats.Select(f => f.Name).Distinct())})");
+    }
+}

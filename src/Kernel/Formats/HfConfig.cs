@@ -1,0 +1,32 @@
+using System.Text.Json;
+using Ckpt.Storage;
+
+namespace Ckpt.Formats;
+
+/// <summary>What a `config.json` beside the weights says about the model, for the manifest's metadata.</summary>
+static class HfConfig
+{
+    public static Dictionary<string, string> Describe(ICheckpointStorage storage, string directory)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        var path = directory.Length == 0 ? "config.json" : directory + "/config.json";
+        if (!storage.Exists(path)) return result;
+        long length = storage.Length(path);
+        if (length > 4 * 1024 * 1024) return result;
+        var bytes = new byte[length];
+        storage.Read(path, 0, bytes, IoCategory.Metadata);
+        try
+        {
+            using var doc = JsonDocument.Parse(bytes);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) return result;
+            foreach (var key in new[] { "model_type", "architectures", "torch_dtype", "dtype", "vocab_size", "hidden_size", "num_hidden_layers", "n_layer", "n_embd" })
+                if (doc.RootElement.TryGetProperty(key, out var v))
+                    result["config." + key] = v.ValueKind == JsonValueKind.String ? v.GetString()! : v.GetRawText();
+        }
+        catch (JsonException) { /* a broken config.json does not make the weights unreadable */ }
+        return result;
+    }
+
+    public static string Framework(ICheckpointStorage storage, string directory) =>
+        storage.Exists(directory.Length == 0 ? "config.json" : directory + "/config.json") ? "transformers" : "unknown";
+}

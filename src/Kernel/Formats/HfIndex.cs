@@ -1,0 +1,61 @@
+using System.Text.Json;
+using Ckpt.Errors;
+using Ckpt.Storage;
+
+namespace Ckpt.Formats;
+
+/// <summary>
+/// A Hugging Face shard index (`model.safetensors.index.json`, `pytorch_model.bin.index.json`):
+/// `{"metadata": {...}, "weight_map": {tensor: shard file}}`. Shard names are checked against the
+/// checkpoint folder before anything is opened.
+/// </summary>
+public sealed record HfIndex(string File, IReadOnlyDictionary<string, string> Metadata, IReadOnlyDictionary<string, string> WeightMap)
+{
+    const int MaxIndexBytes = 64 * 1024 * 1024;
+
+    public IReadOnlyList<string> Shards => WeightMap.Values.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+
+    public static HfIndex Read(ICheckpointStorage storage, string file)
+    {
+        long length = storage.Length(file);
+        if (length == 0) throw new CheckpointFormatException(FormatErrorReason.EmptyFile, file, null, "the index file is empty");
+        if (length > MaxIndexBytes)
+            throw new CheckpointFormatException(FormatErrorReason.HeaderTooLarge, file, null, "the index file is larger than 64 MB",
+                expected: $"≤ {MaxIndexBytes} bytes", found: $"{length} bytes");
+        var bytes = new byte[length];
+        storage.Read(file, 0, bytes, IoCategory.Metadata);
+        try
+        {
+            using var doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 16 });
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("weight_map", out var wm) || wm.ValueKind != JsonValueKind.Object)
+                throw new CheckpointFormatException(FormatErrorReason.HeaderInvalid, file, null, "the index has no 'weight_map' object");
+            var map = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var p in wm.EnumerateObject())
+            {
+                if (p.Value.ValueKind != JsonValueKind.String)
+                    throw new CheckpointFormatException(FormatErrorReason.HeaderInvalid, file, p.Name, "its weight_map value is not a file name");
+                var shard = p.Value.GetString()!;
+                var dir = Path.GetDirectoryName(file)?.Replace('\\', '/') ?? "";
+                map[p.Name] = dir.Length == 0 ? shard : dir + "/" + shard;
+            }
+            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (root.TryGetProperty("metadata", out var md) && md.ValueKind == JsonValueKind.Object)
+                foreach (var p in md.EnumerateObject())
+                    metadata[p.Name] = p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText();
+            var index = new HfIndex(file, metadata, map);
+            foreach (var shard in index.Shards)
+            {
+                if (storage is LocalStorage local) local.Resolve(shard);
+                if (!storage.Exists(shard))
+                    throw new CheckpointFormatException(FormatErrorReason.MissingFile, file, map.First(kv => kv.Value == shard).Key,
+                        $"the index names shard '{shard}', which does not exist");
+            }
+            return index;
+        }
+        catch (JsonException e)
+        {
+            throw new CheckpointFormatException(FormatErrorReason.HeaderInvalid, file, null, $"the index is not valid JSON ({e.Message.TrimEnd('.')})");
+        }
+    }
+}

@@ -1,0 +1,30 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace Ckpt.Monitoring;
+
+/// <summary>
+/// Per-phase timings and byte counts of one load/save/convert, recorded by every worker thread, for
+/// timeline charts and benchmarks (ByteCheckpoint's monitoring idea).
+/// </summary>
+public sealed class OperationTimeline
+{
+    readonly Stopwatch _clock = Stopwatch.StartNew();
+    readonly ConcurrentQueue<TimelineEvent> _events = new();
+
+    public OperationTimeline(string operation) { Operation = operation; }
+
+    public string Operation { get; }
+    public TimeSpan Now => _clock.Elapsed;
+    public IReadOnlyList<TimelineEvent> Events => _events.OrderBy(e => e.Start).ToArray();
+
+    public void Record(string phase, string subject, TimeSpan start, long bytes) =>
+        _events.Enqueue(new TimelineEvent(phase, subject, Environment.CurrentManagedThreadId, start, _clock.Elapsed, bytes));
+
+    /// <summary>Total seconds and bytes per phase.</summary>
+    public IReadOnlyDictionary<string, (double Seconds, long Bytes)> Phases =>
+        _events.GroupBy(e => e.Phase).ToDictionary(g => g.Key,
+            g => (g.Sum(e => (e.End - e.Start).TotalSeconds), g.Sum(e => e.Bytes)));
+}
+
+public sealed record TimelineEvent(string Phase, string Subject, int Worker, TimeSpan Start, TimeSpan End, long Bytes);

@@ -1,0 +1,36 @@
+using Ckpt.Errors;
+using Ckpt.Manifest;
+using Ckpt.Storage;
+
+namespace Ckpt.Planning;
+
+/// <summary>
+/// The storage bytes of a fragment whose payload is transformed (compressed DCP items), decoded in memory,
+/// with the element strides and storage offset found inside it.
+/// </summary>
+public sealed record DecodedPayload(byte[] Storage, IReadOnlyList<long> Strides, long StorageOffset);
+
+/// <summary>Decodes transformed payloads; implementations are discovered like formats.</summary>
+public interface IPayloadDecoder
+{
+    bool CanDecode(Payload payload);
+    DecodedPayload Decode(ICheckpointStorage storage, Fragment fragment, TensorEntry tensor, CancellationToken cancellationToken);
+}
+
+public static class PayloadDecoders
+{
+    static readonly Lazy<IReadOnlyList<IPayloadDecoder>> _decoders = new(() =>
+        typeof(IPayloadDecoder).Assembly.GetTypes()
+            .Where(t => t is { IsClass: true, IsAbstract: false } && typeof(IPayloadDecoder).IsAssignableFrom(t)
+                        && t.GetConstructor(Type.EmptyTypes) is not null)
+            .Select(t => (IPayloadDecoder)Activator.CreateInstance(t)!)
+            .ToArray());
+
+    internal static DecodedPayload Decode(ICheckpointStorage storage, Fragment fragment, TensorEntry tensor, CancellationToken ct)
+    {
+        var decoder = _decoders.Value.FirstOrDefault(d => d.CanDecode(fragment.Payload))
+            ?? throw new CheckpointFormatException(FormatErrorReason.UnsupportedTransform, fragment.Payload.File, tensor.Name,
+                $"no decoder for transforms {string.Join(",", fragment.Payload.Transforms ?? [])}");
+        return decoder.Decode(storage, fragment, tensor, ct);
+    }
+}
