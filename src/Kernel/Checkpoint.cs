@@ -55,7 +55,17 @@ public sealed class Checkpoint : IDisposable
         var timeline = new OperationTimeline("open");
         var start = timeline.Now;
         var format = CheckpointProbe.Find(storage, entry);
-        var manifest = format.Describe(storage, entry, cancellationToken);
+        CheckpointManifest manifest;
+        try
+        {
+            manifest = format.Describe(storage, entry, cancellationToken);
+        }
+        catch (OverflowException e)
+        {
+            throw new CheckpointFormatException(FormatErrorReason.InvalidShape, entry.Length == 0 ? storage.Root : entry, null,
+                $"a size in the {format.Name} metadata overflows ({e.Message.TrimEnd('.')})");
+        }
+        ManifestValidator.Validate(manifest, storage);
         timeline.Record("describe", format.Name, start, storage.Statistics.MetadataBytesRead);
         return new Checkpoint(displayPath ?? System.IO.Path.Combine(storage.Root, entry), manifest, storage, timeline);
     }
