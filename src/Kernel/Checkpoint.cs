@@ -74,12 +74,16 @@ public sealed class Checkpoint : IDisposable
         ?? throw new CheckpointFormatException(FormatErrorReason.TensorNotFound, Path, name,
             $"the checkpoint has no tensor of that name ({Manifest.Tensors.Count} tensors)");
 
-    /// <summary>Reads a whole tensor, or the N-d <paramref name="slice"/> of it, reading only the bytes it needs.</summary>
-    public TensorData Read(string name, Box? slice = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Reads a whole tensor, or the N-d <paramref name="slice"/> of it, reading only the bytes it needs; kept in
+    /// its saved dtype unless <paramref name="as"/> asks for another floating dtype.
+    /// </summary>
+    public TensorData Read(string name, Box? slice = null, DType? @as = null, CancellationToken cancellationToken = default)
     {
         var timeline = new OperationTimeline("read");
         LastTimeline = timeline;
-        return TensorReader.Read(Storage, GetEntry(name), slice, Environment.ProcessorCount * 2, timeline, cancellationToken);
+        var data = TensorReader.Read(Storage, GetEntry(name), slice, Environment.ProcessorCount * 2, timeline, cancellationToken);
+        return @as is { } d && d != data.DType ? Conversion.DTypeConversion.Convert(data, d) : data;
     }
 
     public void Dispose() => (Storage as IDisposable)?.Dispose();
