@@ -10,13 +10,12 @@ sealed class DcpFixture : IDisposable
 
     public DcpFixture(string fixture, bool withReference = false)
     {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "ckpt-dcp-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Path);
+        Path = TestPaths.TempDirectory(fixture);
         foreach (var f in Directory.EnumerateFiles(TestPaths.Fixture(fixture)))
         {
             var name = System.IO.Path.GetFileName(f);
             if (!withReference && name.StartsWith("reference", StringComparison.Ordinal)) continue;
-            File.Copy(f, System.IO.Path.Combine(Path, name));
+            System.IO.File.Copy(f, System.IO.Path.Combine(Path, name));
         }
     }
 

@@ -11,6 +11,7 @@ namespace Ckpt.Formats.Dcp;
 /// storage member, strides and storage offset, so fragments are plain byte ranges) and the bytes items.
 /// Invariants, each with its own reason:
 /// <list type="number">
+/// <item>the folder has `.metadata`, which DCP writes last, after every rank finished (Incomplete);</item>
 /// <item>`.metadata` is a restricted pickle of a DCP `Metadata` (PickleInvalid, ForbiddenPickleGlobal, MetadataInvalid);</item>
 /// <item>each tensor has a known dtype (UnknownDType) and a non-negative shape (InvalidShape);</item>
 /// <item>each chunk lies inside the global shape (OffsetOutOfBounds), chunks do not overlap (OverlappingData)
@@ -33,7 +34,10 @@ public sealed class DcpFormat : ICheckpointFormat
     public string Name => "dcp";
     public int Priority => 10;
 
-    public bool Matches(ICheckpointStorage storage, string entry) => FindMetadata(storage, entry) is not null;
+    /// <summary>A folder with `.metadata`, the `.metadata` file itself, or a folder of `.distcp` files whose save never finished.</summary>
+    public bool Matches(ICheckpointStorage storage, string entry) =>
+        FindMetadata(storage, entry) is not null
+        || (entry.Length == 0 && storage.List().Any(f => f.EndsWith(".distcp", StringComparison.Ordinal)));
 
     static string? FindMetadata(ICheckpointStorage storage, string entry)
     {
