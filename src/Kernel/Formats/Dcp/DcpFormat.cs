@@ -36,8 +36,19 @@ public sealed class DcpFormat : ICheckpointFormat
 
     /// <summary>A folder with `.metadata`, the `.metadata` file itself, or a folder of `.distcp` files whose save never finished.</summary>
     public bool Matches(ICheckpointStorage storage, string entry) =>
-        FindMetadata(storage, entry) is not null
-        || (entry.Length == 0 && storage.List().Any(f => f.EndsWith(".distcp", StringComparison.Ordinal)));
+        FindMetadata(storage, entry) is { } metadata ? !WrittenByByteCheckpoint(storage, metadata)
+        : entry.Length == 0 && storage.List().Any(f => f.EndsWith(".distcp", StringComparison.Ordinal));
+
+    /// <summary>
+    /// ByteCheckpoint reuses the layout but pickles its own `meta_type.Metadata` and stores raw storage bytes
+    /// instead of torch.save zips, so its folders belong to its own reader. The class name is the pickle's first string.
+    /// </summary>
+    static bool WrittenByByteCheckpoint(ICheckpointStorage storage, string metadataFile)
+    {
+        var head = new byte[(int)Math.Min(256, storage.Length(metadataFile))];
+        storage.Read(metadataFile, 0, head, IoCategory.Metadata);
+        return System.Text.Encoding.ASCII.GetString(head).Contains("bytecheckpoint", StringComparison.Ordinal);
+    }
 
     static string? FindMetadata(ICheckpointStorage storage, string entry)
     {
