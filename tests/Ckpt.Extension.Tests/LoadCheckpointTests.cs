@@ -10,19 +10,7 @@ public sealed class LoadCheckpointTests : IDisposable
     readonly KernelHarness _harness = new();
     readonly string _temp = Directory.CreateTempSubdirectory("ckpt-ext-").FullName;
 
-    static string Sharded => TestPaths.Fixture("hf-llama-tiny-sharded");
-
-    /// <summary>The tiny LLaMA's parameter count from its config.json alone, independent of any reader.</summary>
-    static long LlamaParameterCount()
-    {
-        using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(Sharded, "config.json")));
-        long Get(string key) => config.RootElement.GetProperty(key).GetInt64();
-        long vocab = Get("vocab_size"), hidden = Get("hidden_size"), layers = Get("num_hidden_layers"), ffn = Get("intermediate_size");
-        long headDim = Get("head_dim"), heads = Get("num_attention_heads"), kvHeads = Get("num_key_value_heads");
-        long attention = hidden * heads * headDim * 2 + hidden * kvHeads * headDim * 2;
-        long perLayer = attention + 3 * hidden * ffn + 2 * hidden;
-        return vocab * hidden * 2 + layers * perLayer + hidden;
-    }
+    static string Sharded => FixtureFacts.Llama;
 
     [Fact]
     public async Task Loading_a_sharded_llama_shows_a_summary_line_with_its_real_counts()
@@ -31,7 +19,7 @@ public sealed class LoadCheckpointTests : IDisposable
 
         KernelHarness.AssertSucceeded(result);
         var html = WebUtility.HtmlDecode(KernelHarness.Html(result));
-        var parameters = LlamaParameterCount();
+        var parameters = FixtureFacts.LlamaParameterCount();
         using var index = JsonDocument.Parse(File.ReadAllText(Path.Combine(Sharded, "model.safetensors.index.json")));
         Assert.Equal(index.RootElement.GetProperty("metadata").GetProperty("total_parameters").GetInt64(), parameters);
         // 1 embedding + 9 per layer x 4 + final norm + lm_head; 6 shards + the index; all F32.
