@@ -1,14 +1,15 @@
 using Ckpt.Models;
+using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace Ckpt.Tests.Models;
 
 /// <summary>Logits against those transformers computed for the same weights and input_ids [2, 12] (fp32, max abs 1e-4).</summary>
-public class ForwardParityTests
+public class ForwardParityTests(ITestOutputHelper output)
 {
     const double Tolerance = 1e-4;
 
-    static double MaxDifferenceFromReference(string checkpointPath, string referenceFile, ModelConfig? config = null)
+    double MaxDifferenceFromReference(string checkpointPath, string referenceFile, ModelConfig? config = null)
     {
         using var ckpt = Checkpoint.Open(checkpointPath);
         using var model = CausalLanguageModel.Load(ckpt, config);
@@ -16,7 +17,9 @@ public class ForwardParityTests
         using var expected = ReferenceTensors.Load(referenceFile, "logits");
         using var noGrad = no_grad();
         using var logits = model.Forward(ids);
-        return ReferenceTensors.MaxAbsDiff(logits, expected);
+        var diff = ReferenceTensors.MaxAbsDiff(logits, expected);
+        output.WriteLine($"{checkpointPath}: max abs difference {diff:E3}");
+        return diff;
     }
 
     [Fact]
