@@ -5,10 +5,9 @@ internal sealed class LinearKernel(double[] weights, bool normalize) : MergeKern
 {
     readonly double _scale = normalize ? 1.0 / weights.Sum() : 1.0;
 
-    public override void Combine(MergeChunk chunk, Span<float> output)
+    public override void Combine(MergeChunk chunk, float[] output, int start, int end)
     {
-        int n = chunk.Length;
-        for (int j = 0; j < n; j++)
+        for (int j = start; j < end; j++)
         {
             double acc = 0;
             for (int i = 0; i < weights.Length; i++) acc += weights[i] * chunk.Models[i][j];

@@ -1,119 +1,85 @@
 using System.Diagnostics;
 using System.Globalization;
+using Ckpt.Formats.Safetensors;
 using Ckpt.Manifest;
 using Ckpt.Planning;
-using Ckpt.Tensors;
 
 namespace Ckpt.Merging;
 
 /// <summary>
-/// Runs a merge streaming: validates the spec and every input's manifest first, then for each tensor reads it
-/// from every input in row chunks (at most <c>chunkElements</c> elements per input at a time), combines, writes
-/// the merged tensor to the sink and releases it. Peak memory is one output tensor plus a few chunks, whatever
-/// the model size or number of inputs. Inputs open through <see cref="Checkpoint.Open(string, CancellationToken)"/>,
-/// so any format the project reads can be merged.
+/// Runs a merge streaming, tensor at a time (<see cref="MergeSession"/>): the spec and every input's manifest
+/// are checked first, then each merged tensor is produced, written and released. Peak memory is one output
+/// tensor plus a few chunks, whatever the model size or number of inputs. Inputs open through
+/// <see cref="Checkpoint.Open(string, CancellationToken)"/>, so any format the project reads can be merged.
 /// </summary>
 public static class MergeExecutor
 {
     /// <summary>16 M elements: 64 MB of float32 per input per chunk.</summary>
     public const long DefaultChunkElements = 16L << 20;
+    /// <summary>The shard size `save_pretrained` uses by default.</summary>
+    public const long DefaultMaxShardBytes = 5_000_000_000;
+    public const string LogFileName = "merge_log.json";
 
+    /// <summary>Merges into <paramref name="sink"/>, one tensor at a time in the reference input's order.</summary>
     public static MergeReport Run(MergeSpec spec, ITensorSink sink, long chunkElements = DefaultChunkElements,
         string? configSource = null, CancellationToken cancellationToken = default)
     {
-        MergeSpecValidation.Check(spec, configSource);
-        if (chunkElements < 1) throw new ArgumentOutOfRangeException(nameof(chunkElements));
         var clock = Stopwatch.StartNew();
-        var opened = new List<Checkpoint>();
-        try
+        using var session = MergeSession.Open(spec, chunkElements, configSource);
+        long written = 0;
+        foreach (var t in session.Tensors)
         {
-            Checkpoint? baseModel = spec.BaseModel is not null && spec.Method.NeedsBase() ? Open(spec.BaseModel, opened) : null;
-            var models = spec.Models.Select(m => Open(m.Path, opened)).ToArray();
-            var labelled = new List<(string, CheckpointManifest)>();
-            if (baseModel is not null) labelled.Add((spec.BaseModel!, baseModel.Manifest));
-            for (int i = 0; i < models.Length; i++) labelled.Add((spec.Models[i].Path, models[i].Manifest));
-            MergeValidation.Check(labelled);
-
-            var reference = baseModel ?? models[0];
-            long readBefore = opened.Sum(c => c.Storage.Statistics.TensorBytesRead);
-            var kernel = MergeKernel.For(spec);
-            int capacity = (int)Math.Min(int.MaxValue, reference.Manifest.Tensors
-                .Select(t => Chunks(t.Shape, chunkElements).Select(c => c.Length).DefaultIfEmpty(0).Max()).DefaultIfEmpty(0).Max());
-            var chunk = new MergeChunk(models.Length, baseModel is not null, capacity);
-            var merged = new float[capacity];
-            var colinear = new List<string>();
-            var copied = new List<string>();
-            long elements = 0, written = 0;
-
-            foreach (var entry in reference.Manifest.Tensors)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                elements += entry.ElementCount;
-                if (!entry.DType.IsFloatingPoint())
-                {
-                    using var same = reference.Read(entry.Name, null, cancellationToken);
-                    sink.Write(same);
-                    written += same.ByteLength;
-                    copied.Add(entry.Name);
-                    continue;
-                }
-                var outType = spec.OutputDType ?? (FloatSpans.CanEncode(entry.DType) ? entry.DType : DType.F32);
-                using var output = new TensorData(entry.Name, outType, entry.Shape);
-                var chunks = Chunks(entry.Shape, chunkElements).ToArray();
-                kernel.BeginTensor(entry.Name, entry.ElementCount);
-                bool loaded = false;
-                for (int pass = 0; pass < kernel.StatisticPasses; pass++)
-                {
-                    foreach (var c in chunks)
-                    {
-                        if (!(loaded && chunks.Length == 1)) Load(entry.Name, c, baseModel, models, chunk, cancellationToken);
-                        loaded = true;
-                        kernel.Observe(pass, chunk);
-                    }
-                    kernel.EndPass(pass);
-                }
-                foreach (var c in chunks)
-                {
-                    if (!(loaded && chunks.Length == 1)) Load(entry.Name, c, baseModel, models, chunk, cancellationToken);
-                    var span = merged.AsSpan(0, c.Length);
-                    kernel.Combine(chunk, span);
-                    int size = outType.Size();
-                    FloatSpans.Encode(span, outType, output.Slice(c.Offset * size, c.Length * size));
-                }
-                if (kernel is SlerpKernel { UsedLerp: true }) colinear.Add(entry.Name);
-                sink.Write(output);
-                written += output.ByteLength;
-            }
-
-            var parameters = Parameters(spec);
-            sink.Complete(parameters.ToDictionary(kv => "merge_" + kv.Key, kv => Convert.ToString(kv.Value, CultureInfo.InvariantCulture) ?? ""));
-            return new MergeReport
-            {
-                Method = spec.Method.ConfigName(),
-                Models = spec.Models,
-                BaseModel = baseModel is null ? null : spec.BaseModel,
-                Parameters = parameters,
-                Tensors = reference.Manifest.Tensors.Count,
-                Elements = elements,
-                InputBytes = opened.Sum(c => c.Manifest.TensorBytes),
-                BytesRead = opened.Sum(c => c.Storage.Statistics.TensorBytesRead) - readBefore,
-                BytesWritten = written,
-                Seconds = clock.Elapsed.TotalSeconds,
-                ColinearFallbacks = colinear,
-                Copied = copied,
-            };
+            cancellationToken.ThrowIfCancellationRequested();
+            using var data = t.Load();
+            sink.Write(data);
+            written += data.ByteLength;
         }
-        finally
-        {
-            foreach (var c in opened) c.Dispose();
-        }
+        sink.Complete(Metadata(spec));
+        return Report(session, written, clock.Elapsed.TotalSeconds, null);
     }
 
-    static Checkpoint Open(string path, List<Checkpoint> opened)
+    /// <summary>
+    /// Merges into <paramref name="directory"/> as Hugging Face style safetensors (`model.safetensors`, or shards
+    /// of at most <paramref name="maxShardBytes"/> plus `model.safetensors.index.json`) and writes `merge_log.json`.
+    /// </summary>
+    public static MergeReport RunToDirectory(MergeSpec spec, string directory, long maxShardBytes = DefaultMaxShardBytes,
+        long chunkElements = DefaultChunkElements, string? configSource = null, CancellationToken cancellationToken = default)
     {
-        var c = Checkpoint.Open(path);
-        opened.Add(c);
-        return c;
+        var clock = Stopwatch.StartNew();
+        using var session = MergeSession.Open(spec, chunkElements, configSource);
+        var result = ShardedSafetensorsWriter.Write(directory, session.Tensors, maxShardBytes, Metadata(spec),
+            cancellationToken: cancellationToken);
+        var report = Report(session, result.TotalBytes, clock.Elapsed.TotalSeconds,
+            result.Files.Select(f => Path.GetFileName(f)).ToArray());
+        File.WriteAllText(Path.Combine(directory, LogFileName), report.ToJson());
+        return report;
+    }
+
+    static Dictionary<string, string> Metadata(MergeSpec spec) => new()
+    {
+        ["format"] = "pt",
+        ["merge_method"] = spec.Method.ConfigName(),
+    };
+
+    static MergeReport Report(MergeSession session, long written, double seconds, IReadOnlyList<string>? files)
+    {
+        var spec = session.Spec;
+        return new MergeReport
+        {
+            Method = spec.Method.ConfigName(),
+            Models = spec.Models,
+            BaseModel = spec.Method.NeedsBase() ? spec.BaseModel : null,
+            Parameters = Parameters(spec),
+            Tensors = session.Tensors.Count,
+            Elements = session.Tensors.Sum(t => Shapes.ElementCount(t.Shape)),
+            InputBytes = session.InputBytes,
+            BytesRead = session.BytesRead,
+            BytesWritten = written,
+            Seconds = seconds,
+            Files = files,
+            ColinearFallbacks = session.ColinearFallbacks.ToArray(),
+            Copied = session.Copied.ToArray(),
+        };
     }
 
     static Dictionary<string, object?> Parameters(MergeSpec spec)
@@ -127,7 +93,7 @@ public static class MergeExecutor
                 p["lambda"] = spec.Lambda;
                 p["normalize"] = spec.EffectiveNormalize;
                 if (spec.Method != MergeMethod.TaskArithmetic) p["density"] = spec.Density;
-                if (spec.Method is MergeMethod.DareLinear or MergeMethod.DareTies) p["seed"] = spec.Seed;
+                if (spec.Method is MergeMethod.DareLinear or MergeMethod.DareTies) p["seed"] = spec.Seed.ToString(CultureInfo.InvariantCulture);
                 break;
         }
         p["weights"] = spec.Models.Select(m => m.Weight).ToArray();
@@ -154,19 +120,5 @@ public static class MergeExecutor
             lengths[0] = len;
             yield return new Chunk(new Box(offsets, lengths), r * rowElements, checked((int)(len * rowElements)));
         }
-    }
-
-    static void Load(string name, Chunk c, Checkpoint? baseModel, Checkpoint[] models, MergeChunk chunk, CancellationToken ct)
-    {
-        chunk.Offset = c.Offset;
-        chunk.Length = c.Length;
-        if (baseModel is not null) Decode(baseModel, name, c, chunk.Base!, ct);
-        for (int i = 0; i < models.Length; i++) Decode(models[i], name, c, chunk.Models[i], ct);
-    }
-
-    static void Decode(Checkpoint from, string name, Chunk c, float[] into, CancellationToken ct)
-    {
-        using var data = from.Read(name, c.Box, ct);
-        FloatSpans.Decode(data.DType, data.Bytes, into.AsSpan(0, c.Length));
     }
 }

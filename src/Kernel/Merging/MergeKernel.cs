@@ -11,7 +11,8 @@ internal abstract class MergeKernel
     public virtual void BeginTensor(string name, long elementCount) { }
     public virtual void Observe(int pass, MergeChunk chunk) { }
     public virtual void EndPass(int pass) { }
-    public abstract void Combine(MergeChunk chunk, Span<float> output);
+    /// <summary>Merged values of elements [start, end) of the chunk into output[start..end). Called from several threads at once.</summary>
+    public abstract void Combine(MergeChunk chunk, float[] output, int start, int end);
 
     public static MergeKernel For(MergeSpec spec)
     {

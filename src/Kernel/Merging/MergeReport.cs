@@ -18,6 +18,8 @@ public sealed record MergeReport
     public required long BytesRead { get; init; }
     public required long BytesWritten { get; init; }
     public required double Seconds { get; init; }
+    /// <summary>Output files, relative to the output folder (null when merged into a sink).</summary>
+    public IReadOnlyList<string>? Files { get; init; }
     /// <summary>Tensors merged with a lerp because their two sides were near-colinear (SLERP only).</summary>
     public IReadOnlyList<string> ColinearFallbacks { get; init; } = [];
     /// <summary>Non-floating tensors copied from the reference input unchanged.</summary>

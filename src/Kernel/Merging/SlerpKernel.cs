@@ -46,10 +46,10 @@ internal sealed class SlerpKernel(double t) : MergeKernel
         return (Math.Sin(theta - theta * t) / sinTheta, Math.Sin(theta * t) / sinTheta, false);
     }
 
-    public override void Combine(MergeChunk chunk, Span<float> output)
+    public override void Combine(MergeChunk chunk, float[] output, int start, int end)
     {
-        var a = chunk.Model(0);
-        var b = chunk.Model(1);
-        for (int j = 0; j < a.Length; j++) output[j] = (float)(S0 * a[j] + S1 * b[j]);
+        var a = chunk.Models[0];
+        var b = chunk.Models[1];
+        for (int j = start; j < end; j++) output[j] = (float)(S0 * a[j] + S1 * b[j]);
     }
 }

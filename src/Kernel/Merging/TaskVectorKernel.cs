@@ -50,14 +50,15 @@ internal sealed class TaskVectorKernel : MergeKernel
 
     public override void Observe(int pass, MergeChunk chunk)
     {
+        // Each model has its own histogram, so models are observed in parallel.
         var b = chunk.Base!;
-        for (int i = 0; i < _weights.Length; i++)
+        Parallel.For(0, _weights.Length, i =>
         {
             var t = _thresholds[i];
-            if (!t.NeedsPasses) continue;
+            if (!t.NeedsPasses) return;
             var x = chunk.Models[i];
             for (int j = 0; j < chunk.Length; j++) t.Observe(pass, x[j] - b[j]);
-        }
+        });
     }
 
     public override void EndPass(int pass)
@@ -65,12 +66,12 @@ internal sealed class TaskVectorKernel : MergeKernel
         foreach (var t in _thresholds) t.EndPass(pass);
     }
 
-    public override void Combine(MergeChunk chunk, Span<float> output)
+    public override void Combine(MergeChunk chunk, float[] output, int start, int end)
     {
         var b = chunk.Base!;
         int k = _weights.Length;
         Span<double> d = stackalloc double[k];
-        for (int j = 0; j < chunk.Length; j++)
+        for (int j = start; j < end; j++)
         {
             long element = chunk.Offset + j;
             double sum = 0;

@@ -206,7 +206,7 @@ public class MergeMethodTests
 
         kernel.BeginTensor("w", 4);
         for (int pass = 0; pass < kernel.StatisticPasses; pass++) { kernel.Observe(pass, chunk); kernel.EndPass(pass); }
-        kernel.Combine(chunk, output);
+        kernel.Combine(chunk, output, 0, 4);
 
         Assert.Equal([-1.0f, 0.3f, 0.5f, 0f], output);
     }
