@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using Ckpt.Monitoring;
+
+namespace Ckpt.Resilience;
+
+/// <summary>
+/// Saves training state every few steps without stopping the loop for the I/O (DataStates-LLM,
+/// ByteCheckpoint's async pipeline): <see cref="SaveAsync"/> blocks only while the tensors are copied into
+/// host buffers; serialising, writing, fsync and the atomic commit run on a background task. One save is
+/// in flight at a time: the next save first waits for the previous one, which also lets it reuse the
+/// previous snapshot's buffers. A failed background save surfaces from the next SaveAsync or FlushAsync.
+/// </summary>
+public sealed class AsyncCheckpointer : IAsyncDisposable
+{
+    readonly CheckpointDirectory _directory;
+    readonly ISnapshotWriter _writer;
+    readonly Dictionary<string, byte[]> _buffers = new(StringComparer.Ordinal);
+    readonly List<SaveRecord> _history = [];
+    Task<CommittedCheckpoint>? _inflight;
+
+    public AsyncCheckpointer(CheckpointDirectory directory, ISnapshotWriter? writer = null)
+    {
+        _directory = directory;
+        _writer = writer ?? new SafetensorsSnapshotWriter();
+    }
+
+    public CheckpointDirectory Directory => _directory;
+
+    /// <summary>Every save so far: its step, how long the caller was blocked, and its phase timeline.</summary>
+    public IReadOnlyList<SaveRecord> History { get { lock (_history) return _history.ToArray(); } }
+
+    /// <summary>
+    /// Snapshots <paramref name="state"/> (the only part the caller waits for, after any previous save) and
+    /// commits it in the background; the returned save's <see cref="PendingSave.Committed"/> completes when
+    /// the step is durable.
+    /// </summary>
+    public async ValueTask<PendingSave> SaveAsync(long step, IReadOnlyList<StateTensor> state,
+        IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default)
+    {
+        long began = Stopwatch.GetTimestamp();
+        var timeline = new OperationTimeline($"save step {step}");
+        if (_inflight is { } previous)
+        {
+            var waitStart = timeline.Now;
+            await previous.WaitAsync(cancellationToken).ConfigureAwait(false);
+            timeline.Record("wait", "previous save", waitStart, 0);
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+        var snapshot = TakeSnapshot(step, state, metadata, timeline);
+        var stall = Stopwatch.GetElapsedTime(began);
+
+        var commit = Task.Run(() => _directory.Commit(snapshot, _writer, timeline), CancellationToken.None);
+        _inflight = commit;
+        var record = new SaveRecord(step, stall, timeline, Async: true);
+        lock (_history) _history.Add(record);
+        return new PendingSave(step, stall, timeline, commit);
+    }
+
+    /// <summary>
+    /// The synchronous baseline: the caller is blocked for the whole save. Host-memory state is written
+    /// directly, without the snapshot copy an async save needs.
+    /// </summary>
+    public CommittedCheckpoint Save(long step, IReadOnlyList<StateTensor> state, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        long began = Stopwatch.GetTimestamp();
+        _inflight?.GetAwaiter().GetResult();
+        var timeline = new OperationTimeline($"save step {step} (sync)");
+        var start = timeline.Now;
+        var tensors = new SnapshotTensor[state.Count];
+        long copied = 0;
+        for (int i = 0; i < state.Count; i++)
+        {
+            var s = state[i];
+            if (!s.TryBorrow(out var bytes))
+            {
+                var buffer = new byte[s.ByteLength];
+                s.CopyTo(buffer);
+                bytes = buffer;
+                copied += buffer.Length;
+            }
+            tensors[i] = new SnapshotTensor(s.Name, s.DType, s.Shape, bytes);
+        }
+        timeline.Record("snapshot", $"step {step}", start, copied);
+        var committed = _directory.Commit(new Snapshot(step, tensors) { Metadata = metadata ?? new Dictionary<string, string>() }, _writer, timeline);
+        lock (_history) _history.Add(new SaveRecord(step, Stopwatch.GetElapsedTime(began), timeline, Async: false));
+        return committed;
+    }
+
+    /// <summary>Waits until the save in flight, if any, is committed; rethrows its failure.</summary>
+    public async Task FlushAsync()
+    {
+        if (_inflight is { } t) await t.ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync() => await FlushAsync().ConfigureAwait(false);
+
+    Snapshot TakeSnapshot(long step, IReadOnlyList<StateTensor> state, IReadOnlyDictionary<string, string>? metadata, OperationTimeline timeline)
+    {
+        var start = timeline.Now;
+        if (state.Select(s => s.Name).Distinct(StringComparer.Ordinal).Count() != state.Count)
+            throw new ArgumentException("state tensor names must be unique", nameof(state));
+        var tensors = new SnapshotTensor[state.Count];
+        var buffers = new byte[state.Count][];
+        for (int i = 0; i < state.Count; i++)
+        {
+            var s = state[i];
+            if (s.ByteLength > Array.MaxLength) throw new NotSupportedException($"{s.Name}: tensors over {Array.MaxLength} bytes are not supported by the snapshot buffers");
+            if (!_buffers.TryGetValue(s.Name, out var buffer) || buffer.LongLength != s.ByteLength)
+                _buffers[s.Name] = buffer = GC.AllocateUninitializedArray<byte>((int)s.ByteLength, pinned: true);
+            buffers[i] = buffer;
+            tensors[i] = new SnapshotTensor(s.Name, s.DType, s.Shape, buffer);
+        }
+        // Torch tensors copy on their own threads inside LibTorch; array copies are memcpy-bound, so a few
+        // in parallel help on multi-channel machines.
+        Parallel.For(0, state.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Min(4, Environment.ProcessorCount) },
+            i => state[i].CopyTo(buffers[i]));
+        timeline.Record("snapshot", $"step {step}", start, tensors.Sum(t => (long)t.Bytes.Length));
+        return new Snapshot(step, tensors) { Metadata = metadata ?? new Dictionary<string, string>() };
+    }
+}
+
+/// <summary>A save whose snapshot is taken; <see cref="Committed"/> completes once it is durable.</summary>
+public sealed record PendingSave(long Step, TimeSpan Stall, OperationTimeline Timeline, Task<CommittedCheckpoint> Committed);
+
+/// <summary>One save: how long the training loop was blocked and the timeline of its phases.</summary>
+public sealed record SaveRecord(long Step, TimeSpan Stall, OperationTimeline Timeline, bool Async);
