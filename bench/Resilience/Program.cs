@@ -3,7 +3,7 @@ using Ckpt.Bench.Resilience;
 
 // Benchmarks and the crash-test child for training-time checkpointing (src/Kernel/Resilience).
 //   erasure   [--mib 64] [--repeats 3]                        Reed-Solomon encode/decode MB/s
-//   stall     [--dir D] [--mib 256] [--steps 24] [--every 4] [--torch]   async stall vs sync save
+//   stall     [--dir D] [--mib 256] [--steps 24] [--every 4] [--work 4] [--torch]   async stall vs sync save
 //   crashloop --dir D [--max-steps N]                          train + save every step until killed
 //   peers     [--peers 6] [--parity 2] [--mib 16]              in-memory erasure-coded peer snapshots
 var mode = args.Length > 0 ? args[0] : "help";
@@ -27,7 +27,7 @@ switch (mode)
         try
         {
             var result = await StallBenchmark.Run(dir, int.Parse(Option("mib", "256")), int.Parse(Option("steps", "24")),
-                int.Parse(Option("every", "4")), Flag("torch"));
+                int.Parse(Option("every", "4")), int.Parse(Option("work", "4")), Flag("torch"));
             Console.WriteLine(JsonSerializer.Serialize(result, json));
         }
         finally

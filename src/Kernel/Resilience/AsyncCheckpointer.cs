@@ -17,6 +17,8 @@ public sealed class AsyncCheckpointer : IAsyncDisposable
     readonly Dictionary<string, byte[]> _buffers = new(StringComparer.Ordinal);
     readonly List<SaveRecord> _history = [];
     Task<CommittedCheckpoint>? _inflight;
+    Task? _snapshotting;
+    SaveRecord? _lastAsync;
 
     public AsyncCheckpointer(CheckpointDirectory directory, ISnapshotWriter? writer = null)
     {
@@ -30,12 +32,16 @@ public sealed class AsyncCheckpointer : IAsyncDisposable
     public IReadOnlyList<SaveRecord> History { get { lock (_history) return _history.ToArray(); } }
 
     /// <summary>
-    /// Snapshots <paramref name="state"/> (the only part the caller waits for, after any previous save) and
-    /// commits it in the background; the returned save's <see cref="PendingSave.Committed"/> completes when
-    /// the step is durable.
+    /// Snapshots <paramref name="state"/> and commits it in the background; the returned save's
+    /// <see cref="PendingSave.Committed"/> completes when the step is durable. With
+    /// <see cref="SnapshotMode.Eager"/> the caller waits for the host copy (after any previous save). With
+    /// <see cref="SnapshotMode.Lazy"/> (DataStates-LLM) the copy also runs in the background, overlapping the
+    /// next forward/backward pass, which only read the tensors; the caller must then call
+    /// <see cref="WaitForSnapshotAsync"/> before it next mutates them (the optimizer step).
     /// </summary>
     public async ValueTask<PendingSave> SaveAsync(long step, IReadOnlyList<StateTensor> state,
-        IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default)
+        IReadOnlyDictionary<string, string>? metadata = null, SnapshotMode mode = SnapshotMode.Eager,
+        CancellationToken cancellationToken = default)
     {
         long began = Stopwatch.GetTimestamp();
         var timeline = new OperationTimeline($"save step {step}");
@@ -46,14 +52,43 @@ public sealed class AsyncCheckpointer : IAsyncDisposable
             timeline.Record("wait", "previous save", waitStart, 0);
         }
         cancellationToken.ThrowIfCancellationRequested();
-        var snapshot = TakeSnapshot(step, state, metadata, timeline);
-        var stall = Stopwatch.GetElapsedTime(began);
+        var (snapshot, buffers) = PrepareSnapshot(step, state, metadata);
 
-        var commit = Task.Run(() => _directory.Commit(snapshot, _writer, timeline), CancellationToken.None);
+        Task<CommittedCheckpoint> commit;
+        if (mode == SnapshotMode.Eager)
+        {
+            CopyState(state, buffers, snapshot, timeline);
+            commit = Task.Run(() => _directory.Commit(snapshot, _writer, timeline), CancellationToken.None);
+        }
+        else
+        {
+            var copied = Task.Run(() => CopyState(state, buffers, snapshot, timeline), CancellationToken.None);
+            _snapshotting = copied;
+            commit = Task.Run(async () =>
+            {
+                await copied.ConfigureAwait(false);
+                return _directory.Commit(snapshot, _writer, timeline);
+            }, CancellationToken.None);
+        }
         _inflight = commit;
-        var record = new SaveRecord(step, stall, timeline, Async: true);
+        var stall = Stopwatch.GetElapsedTime(began);
+        var record = new SaveRecord(step, timeline, Async: true) { Stall = stall };
         lock (_history) _history.Add(record);
+        _lastAsync = record;
         return new PendingSave(step, stall, timeline, commit);
+    }
+
+    /// <summary>
+    /// After a lazy save: returns once the state's host copy is complete, so the state may be mutated.
+    /// The time blocked here counts as the save's stall. Returns at once after eager saves.
+    /// </summary>
+    public async ValueTask WaitForSnapshotAsync()
+    {
+        if (_snapshotting is not { } copying) return;
+        long began = Stopwatch.GetTimestamp();
+        await copying.ConfigureAwait(false);
+        _snapshotting = null;
+        if (_lastAsync is { } record) record.Stall += Stopwatch.GetElapsedTime(began);
     }
 
     /// <summary>
@@ -82,7 +117,7 @@ public sealed class AsyncCheckpointer : IAsyncDisposable
         }
         timeline.Record("snapshot", $"step {step}", start, copied);
         var committed = _directory.Commit(new Snapshot(step, tensors) { Metadata = metadata ?? new Dictionary<string, string>() }, _writer, timeline);
-        lock (_history) _history.Add(new SaveRecord(step, Stopwatch.GetElapsedTime(began), timeline, Async: false));
+        lock (_history) _history.Add(new SaveRecord(step, timeline, Async: false) { Stall = Stopwatch.GetElapsedTime(began) });
         return committed;
     }
 
@@ -94,9 +129,8 @@ public sealed class AsyncCheckpointer : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await FlushAsync().ConfigureAwait(false);
 
-    Snapshot TakeSnapshot(long step, IReadOnlyList<StateTensor> state, IReadOnlyDictionary<string, string>? metadata, OperationTimeline timeline)
+    (Snapshot, byte[][]) PrepareSnapshot(long step, IReadOnlyList<StateTensor> state, IReadOnlyDictionary<string, string>? metadata)
     {
-        var start = timeline.Now;
         if (state.Select(s => s.Name).Distinct(StringComparer.Ordinal).Count() != state.Count)
             throw new ArgumentException("state tensor names must be unique", nameof(state));
         var tensors = new SnapshotTensor[state.Count];
@@ -110,17 +144,34 @@ public sealed class AsyncCheckpointer : IAsyncDisposable
             buffers[i] = buffer;
             tensors[i] = new SnapshotTensor(s.Name, s.DType, s.Shape, buffer);
         }
-        // Torch tensors copy on their own threads inside LibTorch; array copies are memcpy-bound, so a few
-        // in parallel help on multi-channel machines.
+        return (new Snapshot(step, tensors) { Metadata = metadata ?? new Dictionary<string, string>() }, buffers);
+    }
+
+    static void CopyState(IReadOnlyList<StateTensor> state, byte[][] buffers, Snapshot snapshot, OperationTimeline timeline)
+    {
+        var start = timeline.Now;
+        // Array copies are memcpy-bound, so a few in parallel help on multi-channel machines; Torch tensors
+        // copy inside LibTorch.
         Parallel.For(0, state.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Min(4, Environment.ProcessorCount) },
             i => state[i].CopyTo(buffers[i]));
-        timeline.Record("snapshot", $"step {step}", start, tensors.Sum(t => (long)t.Bytes.Length));
-        return new Snapshot(step, tensors) { Metadata = metadata ?? new Dictionary<string, string>() };
+        timeline.Record("snapshot", $"step {snapshot.Step}", start, snapshot.ByteCount);
     }
+}
+
+/// <summary>When the host copy of an async save happens.</summary>
+public enum SnapshotMode
+{
+    /// <summary>Inside SaveAsync, on the caller's thread: simplest, the caller may mutate state right after.</summary>
+    Eager,
+    /// <summary>In the background; the caller calls WaitForSnapshotAsync before mutating state.</summary>
+    Lazy,
 }
 
 /// <summary>A save whose snapshot is taken; <see cref="Committed"/> completes once it is durable.</summary>
 public sealed record PendingSave(long Step, TimeSpan Stall, OperationTimeline Timeline, Task<CommittedCheckpoint> Committed);
 
-/// <summary>One save: how long the training loop was blocked and the timeline of its phases.</summary>
-public sealed record SaveRecord(long Step, TimeSpan Stall, OperationTimeline Timeline, bool Async);
+/// <summary>One save: how long the training loop was blocked (so far, for a lazy save) and the timeline of its phases.</summary>
+public sealed record SaveRecord(long Step, OperationTimeline Timeline, bool Async)
+{
+    public TimeSpan Stall { get; internal set; }
+}
