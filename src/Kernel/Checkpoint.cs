@@ -86,6 +86,8 @@ public sealed class Checkpoint : IDisposable
         return @as is { } d && d != data.DType ? Conversion.DTypeConversion.Convert(data, d) : data;
     }
 
+    public TensorData Read(string name, Box? slice, CancellationToken cancellationToken) => Read(name, slice, null, cancellationToken);
+
     public void Dispose() => (Storage as IDisposable)?.Dispose();
 
     public override string ToString() =>
