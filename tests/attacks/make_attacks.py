@@ -48,7 +48,10 @@ put("pickle/inst_opcode.pt", torch_zip("a", b"(S'" + CMD.encode() + b"'\nios\nsy
 put("pickle/obj_opcode.pt", torch_zip("a", b"(cos\nsystem\nS'" + CMD.encode() + b"'\no."), FORBID)
 put("pickle/nt_system.pt", torch_zip("a", P2 + b"cnt\nsystem\n" + su(CMD) + b"\x85R."), FORBID)
 put("pickle/build_setstate_gadget.pt", torch_zip("a", P2 + b"ccollections\nOrderedDict\n)R" + b"}" + su("__setstate__") + b"cos\nsystem\ns" + b"b."), FORBID + ["PickleInvalid"])
-put("pickle/legacy_os_system.pt", P2 + b"cos\nsystem\n" + su(CMD) + b"\x85R.", FORBID + ["PickleInvalid"])
+import pickle
+legacy_header = (pickle.dumps(0x1950a86a20f9469cfc6c, protocol=2) + pickle.dumps(1001, protocol=2)
+                 + pickle.dumps({"protocol_version": 1001, "little_endian": True, "type_sizes": {"short": 2, "int": 4, "long": 4}}, protocol=2))
+put("pickle/legacy_os_system.pt", legacy_header + P2 + b"cos\nsystem\n" + su(CMD) + b"\x85R.", FORBID)
 put("pickle/raw_pickle_not_torch.pkl", P2 + b"cos\nsystem\n" + su(CMD) + b"\x85R.", FORBID + ["PickleInvalid", "UnknownFormat"])
 
 # 2. Resource exhaustion through the pickle VM.
@@ -61,12 +64,12 @@ put("pickle/binunicode_past_end.pt", torch_zip("a", P2 + b"X" + struct.pack("<I"
 
 # 3. torch.save archives pointing outside themselves.
 rebuild = (P2 + b"ctorch._utils\n_rebuild_tensor_v2\n(" + b"(" + su("storage") + b"ctorch\nFloatStorage\n"
-           + su("../../../../etc/passwd") + su("cpu") + b"K\x04tQ" + b"K\x00K\x04\x85K\x01\x85\x89ccollections\nOrderedDict\n)Rtr.")
+           + su("../../../../etc/passwd") + su("cpu") + b"K\x04tQ" + b"K\x00K\x04\x85K\x01\x85\x89ccollections\nOrderedDict\n)RtR.")
 put("zip/persistent_id_escapes_archive.pt", torch_zip("a", rebuild), ["PathEscapesCheckpoint", "ZipInvalid", "MissingFile", "PickleInvalid"])
 put("zip/member_named_dotdot.pt", torch_zip("a", P2 + b"N.", {"../evil": b"x" * 16}), ["ZipInvalid", "PathEscapesCheckpoint"])
 bomb_member = zlib.compress(b"\0" * (64 << 20))
 put("zip/deflated_storage_bomb.pt", torch_zip("a", P2 + b"ctorch._utils\n_rebuild_tensor_v2\n((" + su("storage") + b"ctorch\nFloatStorage\n" + su("0") + su("cpu")
-                                              + b"J\x00\x00\x00\x01tQK\x00J\x00\x00\x00\x01\x85K\x01\x85\x89ccollections\nOrderedDict\n)Rtr.",
+                                              + b"J\x00\x00\x00\x01tQK\x00J\x00\x00\x00\x01\x85K\x01\x85\x89ccollections\nOrderedDict\n)RtR.",
                                               {"0": b"\0" * (64 << 20)}, compress=True), ["ZipInvalid", "Unsupported"])
 
 # 4. safetensors headers that lie.
