@@ -115,6 +115,7 @@ public sealed class DcpFormat : ICheckpointFormat
             objects.Add(new ObjectEntry($"{MetadataFileName}/{key}", "dcp.metadata", value, metadataFile));
 
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        metadata["dcp.metadata_class"] = meta.MetadataClass;
         if (meta.Version is not null) metadata["dcp.version"] = meta.Version;
         if (meta.StorageMeta?.SaveId is { } saveId) metadata["dcp.save_id"] = saveId;
         if (meta.StorageMeta?.CheckpointId is { } ckptId) metadata["dcp.checkpoint_id"] = ckptId;
