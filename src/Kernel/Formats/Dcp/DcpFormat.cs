@@ -21,7 +21,8 @@ namespace Ckpt.Formats.Dcp;
 /// <item>[offset, offset+length) lies inside that file (Truncated);</item>
 /// <item>transforms are known (UnsupportedTransform: only `stream.zstd/1`);</item>
 /// <item>an untransformed chunk payload is a torch.save zip (ZipInvalid) of one tensor of the chunk's dtype and
-///   sizes (MetadataInvalid) whose strided extent fits its storage member (ByteLengthMismatch).</item>
+///   sizes (MetadataInvalid) whose storage member has the storage's size (ByteLengthMismatch) and holds every
+///   element the strides reach (OffsetOutOfBounds); transformed payloads are checked the same way when read.</item>
 /// </list>
 /// </summary>
 public sealed class DcpFormat : ICheckpointFormat
