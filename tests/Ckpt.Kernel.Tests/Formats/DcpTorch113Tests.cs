@@ -48,6 +48,20 @@ public class DcpTorch113Tests
         Assert.True(want.Bytes.SequenceEqual(got.Bytes));
     }
 
+    [Theory]
+    [InlineData(90, 20)]  // rows 90..110 take the end of the small chunk (read whole when described) and the start of the large one
+    [InlineData(0, 256)]
+    public void Chunks_either_side_of_the_small_chunk_size_read_equal(long row, long rows)
+    {
+        using var dcp = Checkpoint.Open(TestPaths.Fixture(Fixture));
+        using var reference = Checkpoint.Open(TestPaths.Fixture(Fixture, "reference_full_model.safetensors"));
+        var box = new Box([row, 7], [rows, 150]);
+        using var want = reference.Read("emb", box);
+        using var got = dcp.Read("emb", box);
+        Assert.True(want.Bytes.SequenceEqual(got.Bytes));
+        Assert.All(dcp.GetEntry("emb").Fragments, f => Assert.Equal(f.Lengths[0] * 160 * 4, f.Payload.Length));
+    }
+
     [Fact]
     public void The_layout_old_module_paths_and_bytes_item_are_read()
     {
@@ -58,7 +72,7 @@ public class DcpTorch113Tests
         Assert.Equal("torch.distributed._shard.checkpoint.metadata.Metadata", m.Metadata["dcp.metadata_class"]);
         Assert.Equal(4, dcp.GetEntry("w").Fragments.Count);
         Assert.Equal([0, 1, 2], dcp.GetEntry("ids").Fragments.Select(f => f.WriterRank ?? -1).Order());
-        Assert.Equal(14, m.Files.Count(f => f.Path.EndsWith(".distcp", StringComparison.Ordinal)));
+        Assert.Equal(16, m.Files.Count(f => f.Path.EndsWith(".distcp", StringComparison.Ordinal)));
         var meta = Assert.IsType<PyDict>(m.Objects.Single(o => o.Name == "meta").Value);
         Assert.Equal(7L, meta["step"]);
         Assert.Equal("torch 1.13", meta["name"]);

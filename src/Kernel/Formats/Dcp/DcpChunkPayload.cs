@@ -16,6 +16,8 @@ namespace Ckpt.Formats.Dcp;
 /// </summary>
 internal static class DcpChunkPayload
 {
+    const long SmallChunkBytes = 64 * 1024;
+
     public static Fragment Fragment(ICheckpointStorage storage, string file, string fqn, DcpTensorItem tensor, DcpChunk chunk, DcpStorageInfo info)
     {
         int? rank = DcpStoragePath.WriterRank(file);
@@ -25,10 +27,21 @@ internal static class DcpChunkPayload
             return new Fragment(chunk.Offsets, chunk.Sizes, new Payload(file, info.Offset, info.Length, transforms),
                 Shapes.ContiguousStrides(chunk.Sizes), 0, rank);
         }
-        var archive = TorchSaveArchive.Open(storage, file, info.Offset, info.Length);
+        // The zip reader reads up to 64 KiB of a zip's tail to find its directory, so a small chunk is read whole
+        // in one call and parsed in memory instead of in a dozen small reads; member offsets are then relative.
+        bool whole = info.Length <= SmallChunkBytes;
+        TorchSaveArchive archive;
+        if (whole)
+        {
+            var bytes = new byte[info.Length];
+            storage.Read(file, info.Offset, bytes, IoCategory.Metadata);
+            archive = TorchSaveArchive.Open(bytes, file);
+        }
+        else archive = TorchSaveArchive.Open(storage, file, info.Offset, info.Length);
         var t = ChunkTensor(archive, info.Offset, fqn, tensor.DType, chunk.Sizes);
         var fragment = archive.ToFragment(t, fqn, chunk.Offsets, rank);
-        return fragment with { Payload = fragment.Payload with { ZipMember = archive.StorageMember(t.Storage).Name } };
+        var member = archive.StorageMember(t.Storage);
+        return fragment with { Payload = new Payload(file, (whole ? info.Offset : 0) + member.DataOffset, member.Size, null, member.Name) };
     }
 
     /// <summary>The one tensor a chunk archive holds, checked against the dtype and sizes `.metadata` gives the chunk.</summary>
