@@ -205,6 +205,19 @@ public class TorchSaveFormatTests
     }
 
     [Fact]
+    public void A_self_referencing_list_is_kept_as_one_value_and_described_boundedly()
+    {
+        var dir = TestPaths.TempDirectory("cyclic");
+        // {'loop': l} where l = [l, l]
+        byte[] pickle = [0x80, 2, (byte)'}', .. ShortBin("loop"), (byte)']', (byte)'q', 0, (byte)'h', 0, (byte)'a', (byte)'h', 0, (byte)'a', (byte)'s', (byte)'.'];
+        WriteZip(Path.Combine(dir, "cyclic.pt"), ("archive/data.pkl", pickle));
+        using var ckpt = Checkpoint.Open(Path.Combine(dir, "cyclic.pt"));
+        var loop = Assert.IsType<PyList>(Assert.Single(ckpt.Manifest.Objects).Value);
+        Assert.Same(loop, loop[0]);
+        Assert.True(Ckpt.Manifest.ManifestJson.Describe(loop, 10_000).Length < 5000);
+    }
+
+    [Fact]
     public void A_storage_member_shorter_than_its_elements_is_a_byte_length_mismatch()
     {
         var dir = TestPaths.TempDirectory("short-storage");

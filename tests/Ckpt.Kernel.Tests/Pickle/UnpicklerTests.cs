@@ -244,6 +244,22 @@ public class UnpicklerTests
         Assert.Equal(new TorchDevice("cuda:1"), t[3]);
     }
 
+    [Theory]
+    // pickle.dumps({'f64': np.float64(0.25), 'i64': np.int64(-3), 'f32': np.float32(1.5), 'b': np.bool_(True),
+    //               'arr': np.arange(3, dtype=np.int32)}, protocol=p) with numpy 1.24, p = 2 and 4
+    [InlineData("gAJ9cQAoWAMAAABmNjRxAWNudW1weS5jb3JlLm11bHRpYXJyYXkKc2NhbGFyCnECY251bXB5CmR0eXBlCnEDWAIAAABmOHEEiYiHcQVScQYoSwNYAQAAADxxB05OTkr/////Sv////9LAHRxCGJjX2NvZGVjcwplbmNvZGUKcQlYCQAAAAAAAAAAAMOQP3EKWAYAAABsYXRpbjFxC4ZxDFJxDYZxDlJxD1gDAAAAaTY0cRBoAmgDWAIAAABpOHERiYiHcRJScRMoSwNoB05OTkr/////Sv////9LAHRxFGJoCVgQAAAAw73Dv8O/w7/Dv8O/w7/Dv3EVaAuGcRZScReGcRhScRlYAwAAAGYzMnEaaAJoA1gCAAAAZjRxG4mIh3EcUnEdKEsDaAdOTk5K/////0r/////SwB0cR5iaAlYBQAAAAAAw4A/cR9oC4ZxIFJxIYZxIlJxI1gBAAAAYnEkaAJoA1gCAAAAYjFxJYmIh3EmUnEnKEsDWAEAAAB8cShOTk5K/////0r/////SwB0cSliaAlYAQAAAAFxKmgLhnErUnEshnEtUnEuWAMAAABhcnJxL2NudW1weS5jb3JlLm11bHRpYXJyYXkKX3JlY29uc3RydWN0CnEwY251bXB5Cm5kYXJyYXkKcTFLAIVxMmgJWAEAAABicTNoC4ZxNFJxNYdxNlJxNyhLAUsDhXE4aANYAgAAAGk0cTmJiIdxOlJxOyhLA2gHTk5OSv////9K/////0sAdHE8YoloCVgMAAAAAAAAAAEAAAACAAAAcT1oC4ZxPlJxP3RxQGJ1Lg==")]
+    [InlineData("gASVigEAAAAAAAB9lCiMA2Y2NJSMFW51bXB5LmNvcmUubXVsdGlhcnJheZSMBnNjYWxhcpSTlIwFbnVtcHmUjAVkdHlwZZSTlIwCZjiUiYiHlFKUKEsDjAE8lE5OTkr/////Sv////9LAHSUYkMIAAAAAAAA0D+UhpRSlIwDaTY0lGgEaAeMAmk4lImIh5RSlChLA2gLTk5OSv////9K/////0sAdJRiQwj9/////////5SGlFKUjANmMzKUaARoB4wCZjSUiYiHlFKUKEsDaAtOTk5K/////0r/////SwB0lGJDBAAAwD+UhpRSlIwBYpRoBGgHjAJiMZSJiIeUUpQoSwOMAXyUTk5OSv////9K/////0sAdJRiQwEBlIaUUpSMA2FycpRoAowMX3JlY29uc3RydWN0lJOUaAWMB25kYXJyYXmUk5RLAIWUQwFilIeUUpQoSwFLA4WUaAeMAmk0lImIh5RSlChLA2gLTk5OSv////9K/////0sAdJRiiUMMAAAAAAEAAAACAAAAlHSUYnUu")]
+    public void Numpy_scalars_become_numbers_and_arrays_stay_inert(string base64)
+    {
+        var d = Assert.IsType<PyDict>(Unpickler.Load(Convert.FromBase64String(base64)));
+        Assert.Equal(0.25, d["f64"]);
+        Assert.Equal(-3L, d["i64"]);
+        Assert.Equal(1.5, d["f32"]);
+        Assert.Equal(true, d["b"]);
+        var arr = Assert.IsType<PyObject>(d["arr"]);
+        Assert.Equal("numpy.core.multiarray._reconstruct", arr.Class.FullName);
+    }
+
     static string Protocol(int p) => (string)Protocols.Select(row => row).Cast<object[]>().First(r => (int)r[0] == p)[1];
     static byte[] Concat(params byte[][] parts) => parts.SelectMany(p => p).ToArray();
     static byte[] Global(string module, string name) => Encoding.ASCII.GetBytes($"c{module}\n{name}\n");
