@@ -20,6 +20,7 @@ fi
 
 # The .NET Interactive tool (.config/dotnet-tools.json) and its Jupyter kernelspec, local to this checkout.
 dotnet tool restore >/dev/null
+mkdir -p "$repo/.jupyter/kernels"
 dotnet interactive jupyter install --path "$repo/.jupyter/kernels" >/dev/null
 # The kernel serves HTTP for browser frontends; bind it to loopback only.
 /usr/bin/python3 - "$repo/.jupyter/kernels/.net-csharp/kernel.json" <<'PY'
