@@ -21,9 +21,14 @@ static class HfConfig
             if (doc.RootElement.ValueKind != JsonValueKind.Object) return result;
             foreach (var key in new[] { "model_type", "architectures", "torch_dtype", "dtype", "vocab_size", "hidden_size", "num_hidden_layers", "n_layer", "n_embd" })
                 if (doc.RootElement.TryGetProperty(key, out var v))
-                    result["config." + key] = v.ValueKind == JsonValueKind.String ? v.GetString()! : v.GetRawText();
+                    result["config." + key] = v.ValueKind switch
+                    {
+                        JsonValueKind.String => v.GetString()!,
+                        JsonValueKind.Array => string.Join(", ", v.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.String ? x.GetString() : x.GetRawText())),
+                        _ => v.GetRawText(),
+                    };
         }
-        catch (JsonException) { /* a broken config.json does not make the weights unreadable */ }
+        catch (Exception e) when (e is JsonException or InvalidOperationException) { /* a broken config.json does not make the weights unreadable */ }
         return result;
     }
 

@@ -16,8 +16,9 @@ public sealed class SafetensorsFormat : ICheckpointFormat
     {
         if (entry.Length == 0)
         {
+            // transformers' single-file name wins; otherwise the folder must hold exactly one file.
             var files = storage.List().Where(f => f.EndsWith(".safetensors", StringComparison.Ordinal)).ToArray();
-            return files.Length == 1 ? files[0] : null;
+            return files.Contains("model.safetensors") ? "model.safetensors" : files.Length == 1 ? files[0] : null;
         }
         if (entry.EndsWith(".safetensors", StringComparison.Ordinal)) return entry;
         // Any other name: recognise by shape of the first bytes (u64 length, then '{').

@@ -1,0 +1,54 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Ckpt.Benchmarks;
+using Ckpt.Conversion;
+using Ckpt.Manifest;
+
+namespace Ckpt.Cli.Commands;
+
+static class BenchCommand
+{
+    public static Command Create(TextWriter stdout)
+    {
+        var bench = new Command("bench", "Benchmarks: `load` reads every tensor of a checkpoint; `generate` writes a synthetic one.");
+
+        var path = new Argument<string>("path") { Description = "checkpoint file or folder" };
+        var json = new Option<bool>("--json") { Description = "print {bytes, seconds, gbPerSecond, peakMemoryBytes}" };
+        var workers = new Option<int?>("--parallelism") { Description = "tensors in flight (default: cores, at least 2)" };
+        var load = new Command("load", "Read every tensor once (page cache as it is) and report the rate and peak memory.") { path, json, workers };
+        load.SetAction(parse =>
+        {
+            using var ckpt = Checkpoint.Open(parse.GetValue(path)!);
+            var r = LoadBenchmark.Run(ckpt, parse.GetValue(workers));
+            if (parse.GetValue(json))
+                stdout.WriteLine(ManifestJson.Serialize(new JsonObject
+                {
+                    ["bytes"] = r.Bytes,
+                    ["seconds"] = r.Seconds,
+                    ["gbPerSecond"] = r.GbPerSecond,
+                    ["peakMemoryBytes"] = r.PeakMemoryBytes,
+                    ["tensors"] = r.Tensors,
+                    ["files"] = ckpt.Manifest.Files.Count,
+                    ["parallelism"] = r.Parallelism,
+                }, indented: false));
+            else
+                stdout.WriteLine($"read {ByteSize.Format(r.Bytes)} in {r.Seconds:F3} s = {r.GbPerSecond:F2} GB/s; peak memory {ByteSize.Format(r.PeakMemoryBytes)}");
+            return 0;
+        });
+
+        var output = new Option<string>("--out") { Description = "output folder", Required = true };
+        var size = new Option<string>("--size") { Description = "approximate total size", DefaultValueFactory = _ => "1GB" };
+        var shards = new Option<int>("--shards") { Description = "number of shards", DefaultValueFactory = _ => 8 };
+        var generate = new Command("generate", "Write a LLaMA-shaped bf16 sharded safetensors checkpoint of random weights.") { output, size, shards };
+        generate.SetAction(parse =>
+        {
+            var result = SyntheticCheckpoint.Write(parse.GetValue(output)!, ByteSize.Parse(parse.GetValue(size)!), parse.GetValue(shards));
+            stdout.WriteLine($"wrote {ByteSize.Format(result.TotalBytes)} in {result.Files.Count} shards to {parse.GetValue(output)}");
+            return 0;
+        });
+
+        bench.Subcommands.Add(load);
+        bench.Subcommands.Add(generate);
+        return bench;
+    }
+}

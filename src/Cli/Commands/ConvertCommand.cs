@@ -1,0 +1,62 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Ckpt.Conversion;
+using Ckpt.Manifest;
+using Ckpt.Tensors;
+
+namespace Ckpt.Cli.Commands;
+
+static class ConvertCommand
+{
+    public static Command Create(TextWriter stdout)
+    {
+        var path = new Argument<string>("path") { Description = "checkpoint file or folder, any readable format" };
+        var to = new Option<string>("--to") { Description = "target format: safetensors", DefaultValueFactory = _ => "safetensors" };
+        var output = new Option<string>("--out") { Description = "output folder", Required = true };
+        var maxShard = new Option<string>("--max-shard-size") { Description = "largest shard, e.g. 2GB, 500MB (default 5GB)", DefaultValueFactory = _ => "5GB" };
+        var only = new Option<string[]>("--only") { Description = "tensor name globs to keep, e.g. 'model.**'", AllowMultipleArgumentsPerToken = true };
+        var dtype = new Option<string?>("--dtype") { Description = "cast floating tensors: F32, F16, BF16, F64" };
+        var strip = new Option<string?>("--strip-prefix") { Description = "remove this prefix from tensor names, e.g. 'model.'" };
+        var json = new Option<bool>("--json") { Description = "print a JSON report" };
+        var command = new Command("convert", "Convert a checkpoint, one tensor at a time.") { path, to, output, maxShard, only, dtype, strip, json };
+        command.SetAction(parse =>
+        {
+            var target = parse.GetValue(to)!.ToLowerInvariant() switch
+            {
+                "safetensors" or "hf" => TargetFormat.Safetensors,
+                "dcp" => TargetFormat.Dcp,
+                "torch" or "pt" => TargetFormat.Torch,
+                var other => throw new FormatException($"--to {other} is not a format (safetensors, dcp, torch)"),
+            };
+            DType? cast = null;
+            if (parse.GetValue(dtype) is { } code)
+                cast = DTypes.TryParseCode(code.ToUpperInvariant(), out var d) ? d : throw new FormatException($"--dtype {code} is not a dtype code (F32, F16, BF16)");
+            var options = new ConvertOptions(target, parse.GetValue(output)!, ByteSize.Parse(parse.GetValue(maxShard)!),
+                parse.GetValue(only) ?? [], cast, parse.GetValue(strip));
+            using var ckpt = Checkpoint.Open(parse.GetValue(path)!);
+            var result = CheckpointConverter.Convert(ckpt, options);
+            if (parse.GetValue(json))
+            {
+                var report = new JsonObject
+                {
+                    ["files"] = new JsonArray(result.Files.Select(f => (JsonNode)f).ToArray()),
+                    ["index"] = result.IndexFile,
+                    ["tensors"] = result.TensorCount,
+                    ["bytes"] = result.BytesWritten,
+                    ["skippedObjects"] = new JsonArray(result.SkippedObjects.Select(s => (JsonNode)s).ToArray()),
+                    ["phases"] = new JsonObject(result.Timeline.Phases.Select(kv => KeyValuePair.Create(kv.Key,
+                        (JsonNode?)new JsonObject { ["seconds"] = kv.Value.Seconds, ["bytes"] = kv.Value.Bytes }))),
+                };
+                stdout.WriteLine(ManifestJson.Serialize(report));
+            }
+            else
+            {
+                stdout.WriteLine($"wrote {result.TensorCount} tensors, {ByteSize.Format(result.BytesWritten)}, to {result.Files.Count} file(s) in {options.OutputDirectory}");
+                if (result.SkippedObjects.Count > 0)
+                    stdout.WriteLine($"skipped {result.SkippedObjects.Count} non-tensor values (safetensors holds tensors only)");
+            }
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,51 @@
+using System.CommandLine;
+using Ckpt.Conversion;
+using Ckpt.Manifest;
+
+namespace Ckpt.Cli.Commands;
+
+static class InspectCommand
+{
+    public static Command Create(TextWriter stdout)
+    {
+        var path = new Argument<string>("path") { Description = "checkpoint file or folder" };
+        var json = new Option<bool>("--json") { Description = "print one JSON object (the machine contract)" };
+        var limit = new Option<int>("--limit") { Description = "tensor rows in the human listing", DefaultValueFactory = _ => 50 };
+        var command = new Command("inspect", "Describe a checkpoint from its headers and metadata; reads no tensor bytes.") { path, json, limit };
+        command.SetAction(parse =>
+        {
+            using var ckpt = Checkpoint.Open(parse.GetValue(path)!);
+            if (parse.GetValue(json))
+                stdout.WriteLine(ManifestJson.Serialize(ManifestJson.ToJson(ckpt.Manifest, ckpt.Path)));
+            else
+                WriteHuman(stdout, ckpt, parse.GetValue(limit));
+            return 0;
+        });
+        return command;
+    }
+
+    static void WriteHuman(TextWriter o, Checkpoint ckpt, int limit)
+    {
+        var m = ckpt.Manifest;
+        o.WriteLine($"{ckpt.Path}");
+        o.WriteLine($"  format      {m.Format} ({m.Framework})");
+        o.WriteLine($"  layout      world size {m.Layout.WorldSize}: {m.Layout.Description}");
+        o.WriteLine($"  parameters  {m.ParameterCount:N0} ({string.Join(", ", m.ParametersByDType.Select(kv => $"{kv.Key} {kv.Value:N0}"))})");
+        o.WriteLine($"  bytes       {ByteSize.Format(m.TensorBytes)} of tensors in {m.Files.Count} files ({ByteSize.Format(m.TotalBytes)})");
+        foreach (var kv in m.Metadata.OrderBy(k => k.Key, StringComparer.Ordinal))
+            o.WriteLine($"  {kv.Key,-28} {kv.Value}");
+        int nameWidth = Math.Min(60, m.Tensors.Select(t => t.Name.Length).DefaultIfEmpty(4).Max());
+        o.WriteLine();
+        o.WriteLine($"  {"tensor".PadRight(nameWidth)}  {"dtype",-8} {"shape",-20} {"bytes",10} fragments");
+        foreach (var t in m.Tensors.Take(limit))
+            o.WriteLine($"  {t.Name.PadRight(nameWidth)}  {t.DType,-8} {t.ShapeText,-20} {ByteSize.Format(t.ByteCount),10} {t.Fragments.Count}");
+        if (m.Tensors.Count > limit) o.WriteLine($"  … {m.Tensors.Count - limit} more tensors (--limit, or --json for all)");
+        if (m.Objects.Count > 0)
+        {
+            o.WriteLine();
+            o.WriteLine($"  {m.Objects.Count} non-tensor values");
+            foreach (var ob in m.Objects.Take(limit))
+                o.WriteLine($"  {ob.Name.PadRight(nameWidth)}  {ob.Kind,-8} {ManifestJson.Describe(ob.Value, 60)}");
+        }
+    }
+}

@@ -1,0 +1,27 @@
+using System.CommandLine;
+using Ckpt.Cli.Commands;
+
+namespace Ckpt.Cli;
+
+public static class Program
+{
+    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+
+    /// <summary>Runs the CLI with the given writers; tests call this in-process.</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var root = new RootCommand("ckpt: open, inspect, convert and benchmark PyTorch-family checkpoints (safetensors, torch.save, DCP).");
+        root.Subcommands.Add(InspectCommand.Create(stdout));
+        root.Subcommands.Add(ConvertCommand.Create(stdout));
+        root.Subcommands.Add(BenchCommand.Create(stdout));
+        var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+        try
+        {
+            return root.Parse(args).Invoke(config);
+        }
+        catch (Exception e)
+        {
+            return Failure.Report(e, stderr);
+        }
+    }
+}

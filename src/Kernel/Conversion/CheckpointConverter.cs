@@ -1,0 +1,54 @@
+using Ckpt.Errors;
+using Ckpt.Formats.Safetensors;
+using Ckpt.Manifest;
+using Ckpt.Monitoring;
+using Ckpt.Planning;
+using Ckpt.Tensors;
+
+namespace Ckpt.Conversion;
+
+/// <summary>
+/// Turns any readable checkpoint into another format, one tensor at a time: sharded or DCP inputs are
+/// consolidated through the read planner, so peak memory is about one tensor, not the model.
+/// </summary>
+public static class CheckpointConverter
+{
+    public static ConversionResult Convert(Checkpoint source, ConvertOptions options, CancellationToken cancellationToken = default)
+    {
+        if (options.To != TargetFormat.Safetensors)
+            throw new CheckpointFormatException(FormatErrorReason.Unsupported, source.Path, null,
+                $"converting to {options.To} is not available yet; use --to safetensors");
+        if (options.MaxShardBytes <= 0)
+            throw new ArgumentOutOfRangeException(nameof(options), "max shard size must be positive");
+
+        var filter = new TensorFilter(options.Only ?? []);
+        var selected = source.Manifest.Tensors.Where(t => filter.Includes(t.Name)).ToArray();
+        if (selected.Length == 0)
+            throw new CheckpointFormatException(FormatErrorReason.TensorNotFound, source.Path, null,
+                $"no tensor matches --only {string.Join(",", options.Only ?? [])}");
+        if (options.DType is { } to)
+            foreach (var t in selected.Where(t => !DTypeConversion.CanConvert(t.DType, to) && t.DType.IsFloatingPoint()))
+                throw new CheckpointFormatException(FormatErrorReason.Unsupported, source.Path, t.Name, $"cannot cast {t.DType} to {to}");
+
+        var timeline = new OperationTimeline("convert");
+        var sources = selected.Select(t =>
+        {
+            var target = options.DType is { } d && t.DType.IsFloatingPoint() ? d : t.DType;
+            var name = options.StripPrefix is { } p && t.Name.StartsWith(p, StringComparison.Ordinal) ? t.Name[p.Length..] : t.Name;
+            return new TensorSource(name, target, t.Shape, () =>
+            {
+                var data = TensorReader.Read(source.Storage, t, null, Environment.ProcessorCount * 2, timeline, cancellationToken);
+                return target == t.DType ? data : DTypeConversion.Convert(data, target);
+            });
+        }).ToArray();
+        var duplicate = sources.GroupBy(s => s.Name).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+            throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, source.Path, duplicate.Key,
+                "two tensors map to this name after --strip-prefix");
+
+        var metadata = new Dictionary<string, string> { ["format"] = "pt" };
+        var written = ShardedSafetensorsWriter.Write(options.OutputDirectory, sources, options.MaxShardBytes, metadata, "model", timeline, cancellationToken);
+        return new ConversionResult(written.Files, written.IndexFile, sources.Length, written.TotalBytes,
+            source.Manifest.Objects.Select(o => o.Name).ToArray(), timeline);
+    }
+}

@@ -1,0 +1,88 @@
+using System.Text.Json;
+using Ckpt.Monitoring;
+
+namespace Ckpt.Formats.Safetensors;
+
+/// <summary>The files a sharded write produced.</summary>
+public sealed record ShardedWriteResult(IReadOnlyList<string> Files, string? IndexFile, long TotalBytes, long TotalParameters);
+
+/// <summary>
+/// Writes a Hugging Face style checkpoint: `model.safetensors` when everything fits in one shard, else
+/// `model-0000k-of-0000n.safetensors` + `model.safetensors.index.json`. Shards are cut the way
+/// huggingface_hub's `split_torch_state_dict_into_shards` does: in state-dict order, a new shard when the
+/// next tensor would overflow the current one, a tensor larger than the limit alone in its shard.
+/// The index is written last, so a folder with an index is complete.
+/// </summary>
+public static class ShardedSafetensorsWriter
+{
+    public static ShardedWriteResult Write(string directory, IReadOnlyList<TensorSource> tensors, long maxShardBytes,
+        IReadOnlyDictionary<string, string>? metadata = null, string prefix = "model", OperationTimeline? timeline = null,
+        CancellationToken cancellationToken = default)
+    {
+        Directory.CreateDirectory(directory);
+        var shards = Split(tensors, maxShardBytes);
+        long totalBytes = tensors.Sum(t => t.ByteCount);
+        long totalParams = tensors.Sum(t => Manifest.Shapes.ElementCount(t.Shape));
+        var indexPath = Path.Combine(directory, $"{prefix}.safetensors.index.json");
+        if (File.Exists(indexPath)) File.Delete(indexPath);
+        if (shards.Count <= 1)
+        {
+            var single = Path.Combine(directory, $"{prefix}.safetensors");
+            SafetensorsWriter.Write(single, tensors, metadata ?? new Dictionary<string, string> { ["format"] = "pt" }, timeline, cancellationToken);
+            return new ShardedWriteResult([single], null, totalBytes, totalParams);
+        }
+        var files = new List<string>();
+        var weightMap = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        for (int i = 0; i < shards.Count; i++)
+        {
+            var name = $"{prefix}-{i + 1:D5}-of-{shards.Count:D5}.safetensors";
+            var path = Path.Combine(directory, name);
+            SafetensorsWriter.Write(path, shards[i], metadata ?? new Dictionary<string, string> { ["format"] = "pt" }, timeline, cancellationToken);
+            files.Add(path);
+            foreach (var t in shards[i]) weightMap[t.Name] = name;
+        }
+        var tmp = indexPath + ".tmp";
+        using (var stream = File.Create(tmp))
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteStartObject("metadata");
+            w.WriteNumber("total_parameters", totalParams);
+            w.WriteNumber("total_size", totalBytes);
+            w.WriteEndObject();
+            w.WriteStartObject("weight_map");
+            foreach (var kv in weightMap) w.WriteString(kv.Key, kv.Value);
+            w.WriteEndObject();
+            w.WriteEndObject();
+            w.Flush();
+            stream.Flush(flushToDisk: true);
+        }
+        File.Move(tmp, indexPath, overwrite: true);
+        return new ShardedWriteResult(files, indexPath, totalBytes, totalParams);
+    }
+
+    public static List<List<TensorSource>> Split(IReadOnlyList<TensorSource> tensors, long maxShardBytes)
+    {
+        var shards = new List<List<TensorSource>>();
+        var current = new List<TensorSource>();
+        long size = 0;
+        foreach (var t in tensors)
+        {
+            if (t.ByteCount > maxShardBytes)
+            {
+                shards.Add([t]);
+                continue;
+            }
+            if (size + t.ByteCount > maxShardBytes && current.Count > 0)
+            {
+                shards.Add(current);
+                current = [];
+                size = 0;
+            }
+            current.Add(t);
+            size += t.ByteCount;
+        }
+        if (current.Count > 0) shards.Add(current);
+        return shards;
+    }
+}

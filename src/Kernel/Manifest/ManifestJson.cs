@@ -1,0 +1,59 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Ckpt.Manifest;
+
+/// <summary>
+/// The machine-readable description of a manifest (the `ckpt inspect --json` contract that scripts depend
+/// on): format, framework, worldSize, parameterCount, totalBytes, files, metadata, tensors, objects.
+/// </summary>
+public static class ManifestJson
+{
+    public static JsonObject ToJson(CheckpointManifest m, string path) => new()
+    {
+        ["path"] = path,
+        ["format"] = m.Format,
+        ["framework"] = m.Framework,
+        ["worldSize"] = m.Layout.WorldSize,
+        ["mesh"] = new JsonArray(m.Layout.Mesh.Select(x => (JsonNode)x).ToArray()),
+        ["layout"] = m.Layout.Description,
+        ["parameterCount"] = m.ParameterCount,
+        ["tensorBytes"] = m.TensorBytes,
+        ["totalBytes"] = m.TotalBytes,
+        ["parametersByDtype"] = new JsonObject(m.ParametersByDType.Select(kv => KeyValuePair.Create(kv.Key.ToString(), (JsonNode?)kv.Value))),
+        ["files"] = new JsonArray(m.Files.Select(f => (JsonNode)new JsonObject { ["path"] = f.Path, ["bytes"] = f.Length }).ToArray()),
+        ["metadata"] = new JsonObject(m.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
+        ["tensors"] = new JsonArray(m.Tensors.Select(t => (JsonNode)new JsonObject
+        {
+            ["name"] = t.Name,
+            ["dtype"] = t.DType.ToString(),
+            ["shape"] = new JsonArray(t.Shape.Select(x => (JsonNode)x).ToArray()),
+            ["bytes"] = t.ByteCount,
+            ["fragments"] = t.Fragments.Count,
+        }).ToArray()),
+        ["objects"] = new JsonArray(m.Objects.Select(o => (JsonNode)new JsonObject
+        {
+            ["name"] = o.Name,
+            ["kind"] = o.Kind,
+            ["value"] = Describe(o.Value),
+        }).ToArray()),
+    };
+
+    /// <summary>A short, bounded text rendering of an inert pickled value.</summary>
+    public static string Describe(object? value, int max = 200)
+    {
+        var s = value switch
+        {
+            null => "None",
+            string str => str,
+            byte[] b => $"<{b.Length} bytes>",
+            System.Collections.IEnumerable e and not string => "[" + string.Join(", ", e.Cast<object?>().Take(8).Select(x => Describe(x, 40))) + "]",
+            IFormattable f => f.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
+            _ => value.ToString() ?? "",
+        };
+        return s.Length <= max ? s : s[..max] + "…";
+    }
+
+    public static string Serialize(JsonNode node, bool indented = true) =>
+        node.ToJsonString(new JsonSerializerOptions { WriteIndented = indented, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+}
