@@ -9,7 +9,7 @@ namespace Ckpt.Bench.Resilience;
 public static class CrashLoop
 {
     public const int Tensors = 4;
-    public const int Elements = 256 * 1024; // 4 MiB of float32 in all, so kills land inside writes
+    public const int Elements = 64 * 1024; // 1 MiB of float32 in all: writes take long enough for kills to land inside them
 
     public static async Task<int> Run(string folder, long maxSteps)
     {

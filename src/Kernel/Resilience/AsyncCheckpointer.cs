@@ -48,7 +48,7 @@ public sealed class AsyncCheckpointer : IAsyncDisposable
         if (_inflight is { } previous)
         {
             var waitStart = timeline.Now;
-            await previous.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await Settle(previous.WaitAsync(cancellationToken)).ConfigureAwait(false);
             timeline.Record("wait", "previous save", waitStart, 0);
         }
         cancellationToken.ThrowIfCancellationRequested();
@@ -98,7 +98,7 @@ public sealed class AsyncCheckpointer : IAsyncDisposable
     public CommittedCheckpoint Save(long step, IReadOnlyList<StateTensor> state, IReadOnlyDictionary<string, string>? metadata = null)
     {
         long began = Stopwatch.GetTimestamp();
-        _inflight?.GetAwaiter().GetResult();
+        if (_inflight is { } previous) Settle(previous).GetAwaiter().GetResult();
         var timeline = new OperationTimeline($"save step {step} (sync)");
         var start = timeline.Now;
         var tensors = new SnapshotTensor[state.Count];
@@ -121,10 +121,22 @@ public sealed class AsyncCheckpointer : IAsyncDisposable
         return committed;
     }
 
-    /// <summary>Waits until the save in flight, if any, is committed; rethrows its failure.</summary>
+    /// <summary>Waits until the save in flight, if any, is committed; rethrows its failure (once).</summary>
     public async Task FlushAsync()
     {
-        if (_inflight is { } t) await t.ConfigureAwait(false);
+        if (_inflight is { } t) await Settle(t).ConfigureAwait(false);
+    }
+
+    // A failed save is reported once, by whichever call waits for it next; later saves start afresh.
+    async Task Settle(Task previous)
+    {
+        try { await previous.ConfigureAwait(false); }
+        catch when (previous.IsFaulted || previous.IsCanceled)
+        {
+            _inflight = null;
+            _snapshotting = null;
+            throw;
+        }
     }
 
     public async ValueTask DisposeAsync() => await FlushAsync().ConfigureAwait(false);

@@ -1,14 +1,16 @@
 using System.Buffers.Binary;
-using System.Text;
-using System.Text.Json;
+using Ckpt.Formats.Safetensors;
 using Ckpt.Monitoring;
 
 namespace Ckpt.Resilience;
 
 /// <summary>
-/// Writes a snapshot as one `model.safetensors` file (u64 LE header length, JSON header padded with spaces
-/// to 8 bytes, then the tensors back to back), so a committed step opens with <see cref="Checkpoint.Open(string, CancellationToken)"/>.
-/// A stand-in until the shared safetensors writer is used here.
+/// Writes a snapshot as one `model.safetensors` file with the shared writer's header and tensor order
+/// (<see cref="SafetensorsWriter.BuildHeader"/>), so a committed step opens with
+/// <see cref="Checkpoint.Open(string, CancellationToken)"/> and matches what `ckpt convert` writes. The body
+/// goes straight from the snapshot buffers to the checkpointer's sink, which hashes it on the way and
+/// fsyncs once at commit; the shared writer's own temp-file-and-rename is not needed inside a step folder
+/// that is itself renamed.
 /// </summary>
 internal sealed class SafetensorsSnapshotWriter : ISnapshotWriter
 {
@@ -18,50 +20,27 @@ internal sealed class SafetensorsSnapshotWriter : ISnapshotWriter
     public void Write(Snapshot snapshot, ISnapshotSink sink, OperationTimeline timeline)
     {
         var start = timeline.Now;
-        var header = Header(snapshot);
+        var byName = snapshot.Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        var ordered = SafetensorsWriter.Order(snapshot.Tensors.Select(t =>
+            new TensorSource(t.Name, t.DType, t.Shape, () => throw new InvalidOperationException("snapshot bytes are written directly"))));
+        var metadata = new Dictionary<string, string>(snapshot.Metadata) { ["step"] = snapshot.Step.ToString() };
+        var json = SafetensorsWriter.BuildHeader(ordered, metadata);
+        var header = new byte[8 + json.Length];
+        BinaryPrimitives.WriteUInt64LittleEndian(header, (ulong)json.Length);
+        json.CopyTo(header, 8);
         timeline.Record("serialise", FileName, start, header.Length);
 
         start = timeline.Now;
         using var stream = sink.Create(FileName);
         stream.Write(header);
-        foreach (var t in snapshot.Tensors)
-            for (int offset = 0; offset < t.Bytes.Length; offset += WriteChunk)
-                stream.Write(t.Bytes.Span.Slice(offset, Math.Min(WriteChunk, t.Bytes.Length - offset)));
-        timeline.Record("write", FileName, start, header.Length + snapshot.ByteCount);
-    }
-
-    static byte[] Header(Snapshot snapshot)
-    {
-        var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
+        foreach (var source in ordered)
         {
-            json.WriteStartObject();
-            json.WriteStartObject("__metadata__");
-            json.WriteString("step", snapshot.Step.ToString());
-            foreach (var kv in snapshot.Metadata) json.WriteString(kv.Key, kv.Value);
-            json.WriteEndObject();
-            long offset = 0;
-            foreach (var t in snapshot.Tensors)
-            {
-                json.WriteStartObject(t.Name);
-                json.WriteString("dtype", t.DType.ToString());
-                json.WriteStartArray("shape");
-                foreach (var d in t.Shape) json.WriteNumberValue(d);
-                json.WriteEndArray();
-                json.WriteStartArray("data_offsets");
-                json.WriteNumberValue(offset);
-                json.WriteNumberValue(offset + t.Bytes.Length);
-                json.WriteEndArray();
-                json.WriteEndObject();
-                offset += t.Bytes.Length;
-            }
-            json.WriteEndObject();
+            var bytes = byName[source.Name].Bytes;
+            if (bytes.Length != source.ByteCount)
+                throw new InvalidOperationException($"tensor '{source.Name}' has {bytes.Length} bytes, its dtype and shape need {source.ByteCount}");
+            for (int offset = 0; offset < bytes.Length; offset += WriteChunk)
+                stream.Write(bytes.Span.Slice(offset, Math.Min(WriteChunk, bytes.Length - offset)));
         }
-        int padded = (int)((buffer.Length + 7) / 8 * 8);
-        var header = new byte[8 + padded];
-        BinaryPrimitives.WriteUInt64LittleEndian(header, (ulong)padded);
-        buffer.ToArray().CopyTo(header, 8);
-        header.AsSpan(8 + (int)buffer.Length).Fill((byte)' ');
-        return header;
+        timeline.Record("write", FileName, start, header.Length + snapshot.ByteCount);
     }
 }
