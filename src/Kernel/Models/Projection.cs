@@ -61,7 +61,17 @@ public sealed class Projection : NamedModule
     {
         if (Adapter is not null) throw new InvalidOperationException($"{GetName()} already has an adapter");
         Adapter = adapter;
+        AdapterEnabled = true;
         foreach (var (name, module) in children) register_module(name, module);
+    }
+
+    /// <summary>Removes the adapter (after merging it, or to discard it); returns it for disposal.</summary>
+    internal nn.Module<Tensor, Tensor>? Detach(IEnumerable<string> childNames)
+    {
+        var adapter = Adapter;
+        Adapter = null;
+        foreach (var name in childNames) _internal_submodules.Remove(name);
+        return adapter;
     }
 
     /// <summary>Replaces the dense weight product by a quantized one; the dense weight is dropped.</summary>
