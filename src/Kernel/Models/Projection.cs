@@ -74,10 +74,18 @@ public sealed class Projection : NamedModule
         return adapter;
     }
 
-    /// <summary>Replaces the dense weight product by a quantized one; the dense weight is dropped.</summary>
+    /// <summary>
+    /// Replaces the dense weight product by a quantized one. The dense weight is freed and unregistered; <see cref="Weight"/>
+    /// becomes an empty placeholder that only remembers the compute dtype and device.
+    /// </summary>
     internal void Quantize(nn.Module<Tensor, Tensor> quantized)
     {
+        if (QuantizedBase is not null) throw new InvalidOperationException($"{GetName()} is already quantized");
         QuantizedBase = quantized;
+        _internal_params.Remove("weight");
+        var dense = Weight;
+        Weight = new Parameter(empty([0], dense.dtype, dense.device), requires_grad: false);
+        dense.Dispose();
         register_module("quantized", quantized);
     }
 }
