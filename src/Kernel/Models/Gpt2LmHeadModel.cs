@@ -123,8 +123,8 @@ public sealed class Gpt2Model : NamedModule
 
     public Gpt2Model(string name, Gpt2Config config, ScalarType dtype, Device device) : base(name)
     {
-        var wte = new Embedding(config.VocabSize, config.HiddenSize, dtype, device);
-        var wpe = new Embedding(config.MaxPositions, config.HiddenSize, dtype, device);
+        var wte = new WeightMatrix(config.VocabSize, config.HiddenSize, dtype, device);
+        var wpe = new WeightMatrix(config.MaxPositions, config.HiddenSize, dtype, device);
         Wte = wte.Weight;
         Wpe = wpe.Weight;
         H = new ModuleList<Gpt2Block>();
@@ -151,7 +151,7 @@ public sealed class Gpt2LmHeadModel : CausalLanguageModel
         register_module("transformer", Transformer);
         if (!config.TieWordEmbeddings)
         {
-            var head = new Embedding(config.VocabSize, config.HiddenSize, dtype, device);
+            var head = new WeightMatrix(config.VocabSize, config.HiddenSize, dtype, device);
             LmHead = head.Weight;
             register_module("lm_head", head);
         }

@@ -43,7 +43,7 @@ public sealed class LlamaModel : NamedModule
 
     public LlamaModel(string name, LlamaConfig config, ScalarType dtype, Device device) : base(name)
     {
-        var embed = new Embedding(config.VocabSize, config.HiddenSize, dtype, device);
+        var embed = new WeightMatrix(config.VocabSize, config.HiddenSize, dtype, device);
         EmbedTokens = embed.Weight;
         Layers = new ModuleList<LlamaDecoderLayer>();
         for (int i = 0; i < config.NumLayers; i++) Layers.Add(new LlamaDecoderLayer($"{i}", config, dtype, device));
@@ -70,7 +70,7 @@ public sealed class LlamaForCausalLm : CausalLanguageModel
         register_module("model", Model);
         if (!config.TieWordEmbeddings)
         {
-            var head = new Embedding(config.VocabSize, config.HiddenSize, dtype, device);
+            var head = new WeightMatrix(config.VocabSize, config.HiddenSize, dtype, device);
             LmHead = head.Weight;
             register_module("lm_head", head);
         }

@@ -61,13 +61,31 @@ public sealed class Projection : NamedModule
     {
         if (Adapter is not null) throw new InvalidOperationException($"{GetName()} already has an adapter");
         Adapter = adapter;
+        AdapterEnabled = true;
         foreach (var (name, module) in children) register_module(name, module);
     }
 
-    /// <summary>Replaces the dense weight product by a quantized one; the dense weight is dropped.</summary>
+    /// <summary>Removes the adapter (after merging it, or to discard it); returns it for disposal.</summary>
+    internal nn.Module<Tensor, Tensor>? Detach(IEnumerable<string> childNames)
+    {
+        var adapter = Adapter;
+        Adapter = null;
+        foreach (var name in childNames) _internal_submodules.Remove(name);
+        return adapter;
+    }
+
+    /// <summary>
+    /// Replaces the dense weight product by a quantized one. The dense weight is freed and unregistered; <see cref="Weight"/>
+    /// becomes an empty placeholder that only remembers the compute dtype and device.
+    /// </summary>
     internal void Quantize(nn.Module<Tensor, Tensor> quantized)
     {
+        if (QuantizedBase is not null) throw new InvalidOperationException($"{GetName()} is already quantized");
         QuantizedBase = quantized;
+        _internal_params.Remove("weight");
+        var dense = Weight;
+        Weight = new Parameter(empty([0], dense.dtype, dense.device), requires_grad: false);
+        dense.Dispose();
         register_module("quantized", quantized);
     }
 }

@@ -5,11 +5,11 @@ using static TorchSharp.torch;
 namespace Ckpt.Models;
 
 /// <summary>A module holding one [rows, width] matrix named `weight` (token/position embeddings, an untied lm_head).</summary>
-public sealed class Embedding : NamedModule
+public sealed class WeightMatrix : NamedModule
 {
     public Parameter Weight { get; }
 
-    public Embedding(long rows, long width, ScalarType dtype, Device device) : base("embedding")
+    public WeightMatrix(long rows, long width, ScalarType dtype, Device device) : base("weight_matrix")
     {
         Weight = new Parameter(empty(rows, width, dtype, device), requires_grad: false);
         register_parameter("weight", Weight);
