@@ -1,0 +1,16 @@
+namespace Ckpt.Pickle;
+
+/// <summary>How one pickle is loaded: where persistent ids go, and the bounds a hostile pickle meets.</summary>
+public sealed record PickleOptions
+{
+    public static readonly PickleOptions Default = new();
+
+    /// <summary>Turns a persistent id (PERSID / BINPERSID) into a value; without one, a persistent id is PickleInvalid.</summary>
+    public Func<object?, object?>? PersistentLoad { get; init; }
+    public int MaxStackDepth { get; init; } = 1 << 20;
+    /// <summary>MARK nesting; Python itself cannot pickle containers nested past its recursion limit (1000).</summary>
+    public int MaxMarkDepth { get; init; } = 1000;
+    public int MaxMemoEntries { get; init; } = 1 << 22;
+    /// <summary>Longest text line (GLOBAL names, protocol-0 numbers and strings).</summary>
+    public int MaxLineLength { get; init; } = 1 << 16;
+}
