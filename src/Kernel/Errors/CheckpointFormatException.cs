@@ -21,6 +21,7 @@ public enum FormatErrorReason
     PickleInvalid,
     ZipInvalid,
     UnsupportedTransform,
+    TransformFailed,
     ChunksDoNotCoverTensor,
     TensorNotFound,
     SliceOutOfBounds,
