@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Load a DCP folder written by ckpt with torch.distributed.checkpoint and compare it with a reference.
 
-usage: dcp_load_check.py <dcp_dir> <reference.safetensors> [--prefix P] [--expect-bytes NAME=JSON ...]
+usage: dcp_load_check.py <dcp_dir> <reference.safetensors> [--prefix P] [--subset] [--expect-bytes NAME=JSON ...]
 
 Needs torch >= 2.4 (no process group is created: a single-process load). Every tensor in the DCP
 metadata is loaded into a zero tensor of its global shape and dtype through the public loader, then
@@ -57,12 +57,14 @@ def load(path, state):
 
 def main(argv):
     args = argv[1:]
-    prefix, expect = "", {}
+    prefix, expect, subset = "", {}, False
     positional = []
     i = 0
     while i < len(args):
         if args[i] == "--prefix":
             prefix = args[i + 1]; i += 2
+        elif args[i] == "--subset":
+            subset = True; i += 1
         elif args[i] == "--expect-bytes":
             k, v = args[i + 1].split("=", 1); expect[k] = json.loads(v); i += 2
         else:
@@ -98,7 +100,7 @@ def main(argv):
         if ref.dtype != value.dtype or tuple(ref.shape) != tuple(value.shape) or not torch.equal(ref, value):
             mismatched.append(fqn)
     names = {(f[len(prefix):] if prefix and f.startswith(prefix) else f) for f in state}
-    missing = sorted(n for n in reference if n not in names)
+    missing = [] if subset else sorted(n for n in reference if n not in names)
     bytes_items = {k: repr(v)[:200] for k, v in state.items() if not isinstance(v, torch.Tensor)}
     wrong_bytes = [k for k, v in expect.items() if state.get(k) != v]
     report.update({

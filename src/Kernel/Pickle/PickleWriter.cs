@@ -138,23 +138,36 @@ public sealed class PickleWriter
     }
 
     /// <summary>
-    /// Plain values: null, bool, integers, floating point, string, byte[], IDictionary (string or int keys),
-    /// tuples of the <c>System.ValueTuple</c>/<c>Tuple</c> kinds, and other IEnumerable as lists.
+    /// Plain data: None, bool, integers, floats, str, bytes, tuples (<see cref="PyTuple"/>, value tuples), dicts
+    /// (<see cref="PyDict"/>, IDictionary), sets, and other sequences as lists. What the restricted unpickler
+    /// returns for plain data writes back as the same Python values.
     /// </summary>
     public PickleWriter Value(object? value)
     {
         switch (value)
         {
-            case null: return None();
+            case null or PyNone: return None();
             case bool b: return Bool(b);
             case byte or sbyte or short or ushort or int or uint or long: return Int(Convert.ToInt64(value));
+            case System.Numerics.BigInteger big:
+                if (big >= long.MinValue && big <= long.MaxValue) return Int((long)big);
+                var bytes4 = big.ToByteArray();
+                Op(0x8b); Write32(bytes4.Length); _out.Write(bytes4); // LONG4
+                return this;
             case float or double or decimal: return Float(Convert.ToDouble(value));
             case string s: return String(s);
             case byte[] bytes: return Bytes(bytes);
+            case PyTuple t: return Tuple(t.Count, w => { foreach (var x in t) w.Value(x); });
             case System.Runtime.CompilerServices.ITuple t:
                 return Tuple(t.Length, w => { for (int i = 0; i < t.Length; i++) w.Value(t[i]); });
+            case PyDict d:
+                return Dict(w => { foreach (var kv in d) { w.Value(kv.Key); w.Value(kv.Value); } }, d.Count == 0);
             case IDictionary d:
                 return Dict(w => { foreach (DictionaryEntry e in d) { w.Value(e.Key); w.Value(e.Value); } }, d.Count == 0);
+            case PySet set:
+                // builtins.set([items]) / frozenset: what protocol 2 pickles a set as.
+                Global("builtins", set.Frozen ? "frozenset" : "set");
+                Value(set.ToList()); Tuple1(); return Reduce();
             case IEnumerable e:
                 var items = e.Cast<object?>().ToArray();
                 EmptyList();
@@ -165,6 +178,20 @@ public sealed class PickleWriter
                 throw new ArgumentException($"cannot pickle a {value.GetType().Name}");
         }
     }
+
+    /// <summary>Whether <see cref="Value"/> can write this value (plain data only, bounded depth).</summary>
+    public static bool CanWrite(object? value, int depth = 0) => depth < 64 && value switch
+    {
+        null or PyNone or bool or string or byte[] or System.Numerics.BigInteger => true,
+        byte or sbyte or short or ushort or int or uint or long or float or double or decimal => true,
+        PyTuple t => t.All(x => CanWrite(x, depth + 1)),
+        System.Runtime.CompilerServices.ITuple t => Enumerable.Range(0, t.Length).All(i => CanWrite(t[i], depth + 1)),
+        PyDict d => d.All(kv => CanWrite(kv.Key, depth + 1) && CanWrite(kv.Value, depth + 1)),
+        IDictionary d => d.Keys.Cast<object?>().All(k => CanWrite(k, depth + 1)) && d.Values.Cast<object?>().All(v => CanWrite(v, depth + 1)),
+        PyObject or PyGlobal or TorchTensor or TorchStorage => false,
+        IEnumerable e => e.Cast<object?>().All(v => CanWrite(v, depth + 1)),
+        _ => false,
+    };
 
     PickleWriter Put()
     {

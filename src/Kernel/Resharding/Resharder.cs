@@ -1,4 +1,3 @@
-using System.Collections;
 using Ckpt.Conversion;
 using Ckpt.Formats.Dcp;
 using Ckpt.Formats.TorchSave;
@@ -75,7 +74,7 @@ public static class Resharder
 
         var (objects, written, skipped) = Objects(source.Manifest);
         long before = source.Storage.Statistics.TensorBytesRead;
-        var result = DcpWriter.Write(options.OutputDirectory, writes, objects, null, 0, timeline, cancellationToken);
+        var result = DcpWriter.Write(options.OutputDirectory, writes, objects, PlannerData(source.Manifest), 0, timeline, cancellationToken);
         long read = source.Storage.Statistics.TensorBytesRead - before;
 
         var ranks = plans.Select(p => new RankReport(p.Rank, p.Tensors.Count(t => !t.Shard.IsEmpty), p.BytesNeeded, p.BytesRead,
@@ -95,20 +94,21 @@ public static class Resharder
         foreach (var o in manifest.Objects)
         {
             if (o.Name.StartsWith(".metadata/", StringComparison.Ordinal)) continue;
-            if (!IsPlain(o.Value)) { skipped.Add(o.Name); continue; }
+            if (!Pickle.PickleWriter.CanWrite(o.Value)) { skipped.Add(o.Name); continue; }
             items.Add(new DcpBytesWrite(o.Name, 0, TorchSaveWriter.SaveObject(o.Value)));
             written.Add(o.Name);
         }
         return (items, written, skipped);
     }
 
-    static bool IsPlain(object? value, int depth = 0) => depth < 32 && value switch
+    /// <summary>A DCP source's `planner_data` (FQN → original nested path), kept so nesting survives the rewrite.</summary>
+    internal static IReadOnlyDictionary<string, IReadOnlyList<object>>? PlannerData(CheckpointManifest manifest)
     {
-        null or bool or string or byte[] => true,
-        byte or sbyte or short or ushort or int or uint or long or float or double => true,
-        System.Runtime.CompilerServices.ITuple t => Enumerable.Range(0, t.Length).All(i => IsPlain(t[i], depth + 1)),
-        IDictionary d => d.Keys.Cast<object?>().All(k => k is string or int or long) && d.Values.Cast<object?>().All(v => IsPlain(v, depth + 1)),
-        IEnumerable e => e.Cast<object?>().All(v => IsPlain(v, depth + 1)),
-        _ => false,
-    };
+        if (manifest.Objects.FirstOrDefault(o => o.Name == DcpFormat.PlannerDataName)?.Value is not Pickle.PyDict dict) return null;
+        var result = new Dictionary<string, IReadOnlyList<object>>(StringComparer.Ordinal);
+        foreach (var (key, value) in dict)
+            if (key is string fqn && value is IEnumerable<object?> path && path.All(p => p is string or long or int))
+                result[fqn] = path.Select(p => p!).ToArray();
+        return result;
+    }
 }
