@@ -1,3 +1,4 @@
+using Ckpt.Errors;
 using System.Text;
 using Ckpt.Tensors;
 
@@ -31,7 +32,7 @@ public static class PickleGlobals
     static readonly HashSet<string> ForbiddenNames = new(StringComparer.Ordinal)
     {
         "builtins.eval", "builtins.exec", "builtins.compile", "builtins.__import__", "builtins.open", "builtins.input",
-        "builtins.getattr", "builtins.setattr", "builtins.delattr", "builtins.globals", "builtins.locals", "builtins.vars",
+        "builtins.setattr", "builtins.delattr", "builtins.globals", "builtins.locals", "builtins.vars",
         "builtins.breakpoint", "builtins.help", "builtins.exit", "builtins.quit", "builtins.memoryview", "builtins.__build_class__",
         "builtins.__builtins__", "builtins.apply", "builtins.execfile", "builtins.file", "builtins.reload",
         "types.FunctionType", "types.CodeType", "types.LambdaType", "types.MethodType", "types.ModuleType",
@@ -98,6 +99,13 @@ public static class PickleGlobals
         ("torch._tensor", "_rebuild_from_type_v2") or ("torch._tensor", "_rebuild_from_type") => args =>
             args.Count >= 3 && args[0] is PyGlobal f && args[2] is PyTuple inner && Constructor(f) is { } ctor
                 ? ctor(inner) : new PyObject(g, args),
+        // Python 3.11 pickles Enum members by name as getattr(EnumClass, 'NAME') (torch 1.13 DCP .metadata writes
+        // MEM_FORMAT_ENCODING so). Here it only joins two names; the joined name meets the deny-list like any global.
+        ("builtins", "getattr") => args =>
+            args.Count == 2 && args[0] is PyGlobal owner && args[1] is string attr && !IsForbidden(owner.FullName, attr)
+                ? new PyGlobal(owner.FullName, attr)
+                : throw new CheckpointFormatException(FormatErrorReason.ForbiddenPickleGlobal, null, null,
+                    $"getattr is only allowed as (class, 'NAME'), found {PyRepr.Of(args)}"),
         ("torch", "Size") => args => args.Count == 0 ? PyTuple.Empty : new PyTuple(Iterable(args[0]).ToArray()),
         ("torch", "device") => args => new TorchDevice(args.Count switch
         {
@@ -105,8 +113,40 @@ public static class PickleGlobals
             2 when args[0] is string s && args[1] is long i => $"{s}:{i}",
             _ => throw new InvalidDataException($"torch.device expects (type[, index]), found {PyRepr.Of(args)}"),
         }),
+        ("numpy.core.multiarray", "scalar") or ("numpy._core.multiarray", "scalar") => args => NumpyScalar(g, args),
         _ => null,
     };
+
+    /// <summary>
+    /// `numpy.core.multiarray.scalar(dtype, raw_bytes)`, where dtype is `numpy.dtype('f8', False, True)` with BUILD
+    /// state (3, '&lt;', ...): numbers become double/long/bool; other dtypes stay inert.
+    /// </summary>
+    static object NumpyScalar(PyGlobal g, PyTuple args)
+    {
+        if (args.Count < 2 || args[0] is not PyObject { Class.Name: "dtype" } dtype || dtype.Args.Count < 1
+            || dtype.Args[0] is not string code || args[1] is not byte[] raw)
+            return new PyObject(g, args);
+        var order = dtype.State is PyTuple { Count: > 1 } st && st[1] is string o ? o : "<";
+        if (order == ">" && raw.Length > 1) raw = raw.Reverse().ToArray();
+        var span = raw.AsSpan();
+        object? value = (code, raw.Length) switch
+        {
+            ("f8", 8) => BitConverter.ToDouble(span),
+            ("f4", 4) => (double)BitConverter.ToSingle(span),
+            ("f2", 2) => (double)BitConverter.ToHalf(span),
+            ("i8", 8) => BitConverter.ToInt64(span),
+            ("i4", 4) => (long)BitConverter.ToInt32(span),
+            ("i2", 2) => (long)BitConverter.ToInt16(span),
+            ("i1", 1) => (long)(sbyte)raw[0],
+            ("u4", 4) => (long)BitConverter.ToUInt32(span),
+            ("u2", 2) => (long)BitConverter.ToUInt16(span),
+            ("u1", 1) => (long)raw[0],
+            ("u8", 8) => BitConverter.ToUInt64(span) is var u && u <= long.MaxValue ? (long)u : (object)new System.Numerics.BigInteger(u),
+            ("b1", 1) => raw[0] != 0,
+            _ => null,
+        };
+        return value ?? new PyObject(g, args);
+    }
 
     static PyDict DictFrom(PyTuple args)
     {

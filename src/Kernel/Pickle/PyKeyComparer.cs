@@ -4,22 +4,32 @@ using Ckpt.Errors;
 namespace Ckpt.Pickle;
 
 /// <summary>
-/// Equality and hashing of dict keys by value. Recursion into tuples is bounded, so a hostile pickle
-/// of a deeply nested tuple key fails with PickleInvalid instead of overflowing the stack.
+/// Equality and hashing of dict keys by value. Work is bounded: a hostile pickle can build a tuple key that
+/// nests deeply, or shares sub-tuples so that a naive walk visits 2^100 nodes; both fail with PickleInvalid.
 /// </summary>
 sealed class PyKeyComparer : IEqualityComparer<object>
 {
     public static readonly PyKeyComparer Instance = new();
     public const int MaxDepth = 100;
+    public const int MaxNodes = 100_000;
 
-    public new bool Equals(object? a, object? b) => Eq(a, b, 0);
-    public int GetHashCode(object o) => Hash(o, 0);
+    public new bool Equals(object? a, object? b)
+    {
+        int budget = MaxNodes;
+        return Eq(a, b, 0, ref budget);
+    }
 
-    static bool Eq(object? a, object? b, int depth)
+    public int GetHashCode(object o)
+    {
+        int budget = MaxNodes;
+        return Hash(o, 0, ref budget);
+    }
+
+    static bool Eq(object? a, object? b, int depth, ref int budget)
     {
         if (ReferenceEquals(a, b)) return true;
         if (a is null || b is null) return false;
-        if (depth > MaxDepth) throw TooDeep();
+        Spend(depth, ref budget);
         switch (a)
         {
             case long x when b is long y: return x == y;
@@ -31,17 +41,23 @@ sealed class PyKeyComparer : IEqualityComparer<object>
             case PyTuple x when b is PyTuple y:
                 if (x.Count != y.Count) return false;
                 for (int i = 0; i < x.Count; i++)
-                    if (!Eq(x[i], y[i], depth + 1)) return false;
+                    if (!Eq(x[i], y[i], depth + 1, ref budget)) return false;
                 return true;
             case PySet { Frozen: true } x when b is PySet { Frozen: true } y:
-                return x.Count == y.Count && x.All(i => y.Any(j => Eq(i, j, depth + 1)));
+            {
+                if (x.Count != y.Count) return false;
+                budget -= x.Count + y.Count;
+                Spend(depth, ref budget);
+                var set = new HashSet<object>(x.Select(i => i ?? PyNone.Value), Instance);
+                return y.All(i => set.Contains(i ?? PyNone.Value));
+            }
             default: return a.Equals(b);
         }
     }
 
-    static int Hash(object o, int depth)
+    static int Hash(object o, int depth, ref int budget)
     {
-        if (depth > MaxDepth) throw TooDeep();
+        Spend(depth, ref budget);
         switch (o)
         {
             case long x: return x.GetHashCode();
@@ -56,10 +72,16 @@ sealed class PyKeyComparer : IEqualityComparer<object>
             case PyTuple x:
             {
                 var h = new HashCode();
-                foreach (var item in x) h.Add(item is null ? 0 : Hash(item, depth + 1));
+                foreach (var item in x) h.Add(item is null ? 0 : Hash(item, depth + 1, ref budget));
                 return h.ToHashCode();
             }
-            case PySet { Frozen: true } x: return x.Count;
+            case PySet { Frozen: true } x:
+            {
+                // Order-independent, like Python's frozenset hash.
+                int h = x.Count;
+                foreach (var item in x) h ^= item is null ? 0 : Hash(item, depth + 1, ref budget);
+                return h;
+            }
             case PyList or PyDict or PySet:
                 throw new CheckpointFormatException(FormatErrorReason.PickleInvalid, null, null,
                     $"the pickle uses an unhashable {PyRepr.TypeName(o)} as a dictionary key");
@@ -67,6 +89,11 @@ sealed class PyKeyComparer : IEqualityComparer<object>
         }
     }
 
-    static CheckpointFormatException TooDeep() =>
-        new(FormatErrorReason.PickleInvalid, null, null, $"a dictionary key nests tuples deeper than {MaxDepth} levels");
+    static void Spend(int depth, ref int budget)
+    {
+        if (depth > MaxDepth)
+            throw new CheckpointFormatException(FormatErrorReason.PickleInvalid, null, null, $"a dictionary key nests deeper than {MaxDepth} levels");
+        if (--budget < 0)
+            throw new CheckpointFormatException(FormatErrorReason.PickleInvalid, null, null, $"a dictionary key has more than {MaxNodes} parts");
+    }
 }

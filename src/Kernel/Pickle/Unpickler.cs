@@ -34,6 +34,8 @@ public sealed class Unpickler
     readonly Dictionary<long, object?> _memo = [];
     int _pos;
     int _opStart;
+    long _copied;
+    readonly long _copyBudget;
 
     Unpickler(byte[] data, int start, int length, string? file, PickleOptions options)
     {
@@ -42,6 +44,7 @@ public sealed class Unpickler
         _end = start + length;
         _file = file;
         _options = options;
+        _copyBudget = 16L * length + 1_000_000;
     }
 
     public static object? Load(byte[] data, string? file = null, PickleOptions? options = null) =>
@@ -299,7 +302,20 @@ public sealed class Unpickler
         if (callable is not PyGlobal g)
             throw Fail($"the pickle calls a {PyRepr.TypeName(callable)}, which is not a class or function name");
         var ctor = PickleGlobals.Constructor(g);
-        return ctor is not null ? ctor(args) : new PyObject(g, args);
+        if (ctor is null) return new PyObject(g, args);
+        foreach (var a in args) Spend(a switch { PyList l => l.Count, PyTuple t => t.Count, PySet x => x.Count, PyDict d => d.Count, byte[] b => b.Length / 64, _ => 0 });
+        return ctor(args);
+    }
+
+    /// <summary>
+    /// Constructors copy their arguments (`list(x)`, `OrderedDict(d)`), so a few bytes re-applying one to a large
+    /// memoized list would cost quadratic time; copies are budgeted against the input's size.
+    /// </summary>
+    void Spend(long items)
+    {
+        _copied += items;
+        if (_copied > _copyBudget)
+            throw Fail($"the pickle copies more than {_copyBudget} items through constructors, far more than its size allows");
     }
 
     object? NewObject(object? cls, PyTuple args, PyDict? kwargs)
@@ -320,7 +336,10 @@ public sealed class Unpickler
     {
         if (target is not PyObject o) return; // BUILD on data we built ourselves carries nothing we use
         if (o.State is PyDict existing && state is PyDict more)
+        {
+            Spend(more.Count);
             foreach (var kv in more) existing[kv.Key] = kv.Value;
+        }
         else o.State = state;
     }
 

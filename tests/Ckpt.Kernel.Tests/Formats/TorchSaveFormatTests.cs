@@ -111,6 +111,39 @@ public class TorchSaveFormatTests
     }
 
     [Fact]
+    public void A_legacy_file_whose_pickle_is_larger_than_the_first_read_window_still_loads()
+    {
+        var dir = TestPaths.TempDirectory("legacy-big");
+        var bytes = File.ReadAllBytes(TorchSave("legacy.pt"));
+        // Keep the magic, protocol and sys_info pickles (they end at the second STOP after 0x8a...), then a 1.3 MB dict, no storages.
+        int sysInfoEnd = IndexOf(bytes, "uu."u8.ToArray()) + 3;
+        var big = new List<byte> { 0x80, 2, (byte)'}', (byte)'(' };
+        for (int i = 0; i < 100_000; i++) { big.AddRange(ShortBin($"k{i:D6}")); big.AddRange([(byte)'J', .. BitConverter.GetBytes(i)]); }
+        big.AddRange([(byte)'u', (byte)'.', 0x80, 2, (byte)']', (byte)'.']);
+        File.WriteAllBytes(Path.Combine(dir, "big.pt"), [.. bytes[..sysInfoEnd], .. big]);
+        using var ckpt = Checkpoint.Open(Path.Combine(dir, "big.pt"));
+        Assert.Equal(100_000, ckpt.Manifest.Objects.Count);
+        Assert.Equal(99_999L, ckpt.Manifest.Objects.Single(o => o.Name == "k099999").Value);
+    }
+
+    [Fact]
+    public void A_torch_save_zip_embedded_at_an_offset_gives_fragments_into_the_outer_file()
+    {
+        var dir = TestPaths.TempDirectory("embedded");
+        var zip = File.ReadAllBytes(TorchSave("variety.pt"));
+        File.WriteAllBytes(Path.Combine(dir, "__0_0.distcp"), [.. new byte[4096], .. zip, .. new byte[100]]);
+        using var storage = new Ckpt.Storage.LocalStorage(dir);
+        var archive = Ckpt.Formats.TorchSave.TorchSaveArchive.Open(storage, "__0_0.distcp", 4096, zip.Length);
+        var tensor = Assert.IsType<TorchTensor>(Assert.IsType<PyDict>(archive.Root)["slice"]);
+        var fragment = Ckpt.Formats.TorchSave.TorchStorageLocators.ToFragment(archive, tensor, "slice");
+        Assert.Equal("__0_0.distcp", fragment.Payload.File);
+        var entry = new Ckpt.Manifest.TensorEntry("slice", tensor.Storage.DType, tensor.Shape, [fragment]);
+        using var data = Ckpt.Planning.TensorReader.Read(storage, entry);
+        using var reference = Checkpoint.Open(TorchSave("variety.reference.safetensors"));
+        Assert.Equal(reference.Read("slice").ToArray(), data.ToArray());
+    }
+
+    [Fact]
     public void Sharded_bin_weights_read_the_same_bytes_as_the_safetensors_copy()
     {
         using var bin = Checkpoint.Open(TestPaths.Fixture("hf-llama-tiny-bin"));
@@ -169,6 +202,19 @@ public class TorchSaveFormatTests
         Assert.Equal("mymodule.Config", cfg.Class.FullName);
         Assert.Equal(4L, cfg.Attribute("depth"));
         Assert.Equal("mymodule.Config", ckpt.Manifest.Objects.Single(o => o.Name == "cfg").Kind);
+    }
+
+    [Fact]
+    public void A_self_referencing_list_is_kept_as_one_value_and_described_boundedly()
+    {
+        var dir = TestPaths.TempDirectory("cyclic");
+        // {'loop': l} where l = [l, l]
+        byte[] pickle = [0x80, 2, (byte)'}', .. ShortBin("loop"), (byte)']', (byte)'q', 0, (byte)'h', 0, (byte)'a', (byte)'h', 0, (byte)'a', (byte)'s', (byte)'.'];
+        WriteZip(Path.Combine(dir, "cyclic.pt"), ("archive/data.pkl", pickle));
+        using var ckpt = Checkpoint.Open(Path.Combine(dir, "cyclic.pt"));
+        var loop = Assert.IsType<PyList>(Assert.Single(ckpt.Manifest.Objects).Value);
+        Assert.Same(loop, loop[0]);
+        Assert.True(Ckpt.Manifest.ManifestJson.Describe(loop, 10_000).Length < 5000);
     }
 
     [Fact]

@@ -150,6 +150,31 @@ public class UnpicklerTests
         Assert.True(PyRepr.Of(deep).Length < 3000);
     }
 
+    [Fact]
+    public void Work_amplification_through_shared_values_is_bounded()
+    {
+        // A 100-level tuple DAG (t_k = (t_k-1, t_k-1)) used as a dict key: a naive hash visits 2^100 nodes.
+        var dag = new List<byte> { (byte)'}', (byte)'N' };
+        for (int i = 0; i < 100; i++) dag.AddRange([(byte)'2', 0x86]);
+        dag.AddRange([(byte)'N', (byte)'s', (byte)'.']);
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var e = Assert.Throws<CheckpointFormatException>(() => Unpickler.Load(dag.ToArray()));
+        Assert.Equal(FormatErrorReason.PickleInvalid, e.Reason);
+        Assert.Contains("parts", e.Message);
+        // list(big) re-applied 200,000 times to one memoized 20,000-item list: 4e9 copies unless budgeted.
+        var copies = new List<byte> { (byte)']', (byte)'(' };
+        for (int i = 0; i < 20_000; i++) copies.AddRange([(byte)'K', 1]);
+        copies.AddRange([(byte)'e', (byte)'q', 0]);
+        copies.AddRange(Global("builtins", "list"));
+        copies.AddRange([(byte)'q', 1, (byte)'0']);
+        for (int i = 0; i < 200_000; i++) copies.AddRange([(byte)'h', 1, (byte)'h', 0, 0x85, (byte)'R', (byte)'0']);
+        copies.Add((byte)'.');
+        e = Assert.Throws<CheckpointFormatException>(() => Unpickler.Load(copies.ToArray()));
+        Assert.Equal(FormatErrorReason.PickleInvalid, e.Reason);
+        Assert.Contains("copies more than", e.Message);
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(20), $"took {sw.Elapsed}");
+    }
+
     [Theory]
     [InlineData(new byte[] { (byte)'B', 0xff, 0xff, 0xff, 0xff, (byte)'.' })]
     [InlineData(new byte[] { 0x8e, 0, 0, 0, 0, 0, 0, 0, 0x40, (byte)'.' })]
@@ -217,6 +242,22 @@ public class UnpicklerTests
         Assert.Equal(new PyTuple([2L, 3L]), t[1]);
         Assert.Equal(new byte[] { 0xff }, t[2]);
         Assert.Equal(new TorchDevice("cuda:1"), t[3]);
+    }
+
+    [Theory]
+    // pickle.dumps({'f64': np.float64(0.25), 'i64': np.int64(-3), 'f32': np.float32(1.5), 'b': np.bool_(True),
+    //               'arr': np.arange(3, dtype=np.int32)}, protocol=p) with numpy 1.24, p = 2 and 4
+    [InlineData("gAJ9cQAoWAMAAABmNjRxAWNudW1weS5jb3JlLm11bHRpYXJyYXkKc2NhbGFyCnECY251bXB5CmR0eXBlCnEDWAIAAABmOHEEiYiHcQVScQYoSwNYAQAAADxxB05OTkr/////Sv////9LAHRxCGJjX2NvZGVjcwplbmNvZGUKcQlYCQAAAAAAAAAAAMOQP3EKWAYAAABsYXRpbjFxC4ZxDFJxDYZxDlJxD1gDAAAAaTY0cRBoAmgDWAIAAABpOHERiYiHcRJScRMoSwNoB05OTkr/////Sv////9LAHRxFGJoCVgQAAAAw73Dv8O/w7/Dv8O/w7/Dv3EVaAuGcRZScReGcRhScRlYAwAAAGYzMnEaaAJoA1gCAAAAZjRxG4mIh3EcUnEdKEsDaAdOTk5K/////0r/////SwB0cR5iaAlYBQAAAAAAw4A/cR9oC4ZxIFJxIYZxIlJxI1gBAAAAYnEkaAJoA1gCAAAAYjFxJYmIh3EmUnEnKEsDWAEAAAB8cShOTk5K/////0r/////SwB0cSliaAlYAQAAAAFxKmgLhnErUnEshnEtUnEuWAMAAABhcnJxL2NudW1weS5jb3JlLm11bHRpYXJyYXkKX3JlY29uc3RydWN0CnEwY251bXB5Cm5kYXJyYXkKcTFLAIVxMmgJWAEAAABicTNoC4ZxNFJxNYdxNlJxNyhLAUsDhXE4aANYAgAAAGk0cTmJiIdxOlJxOyhLA2gHTk5OSv////9K/////0sAdHE8YoloCVgMAAAAAAAAAAEAAAACAAAAcT1oC4ZxPlJxP3RxQGJ1Lg==")]
+    [InlineData("gASVigEAAAAAAAB9lCiMA2Y2NJSMFW51bXB5LmNvcmUubXVsdGlhcnJheZSMBnNjYWxhcpSTlIwFbnVtcHmUjAVkdHlwZZSTlIwCZjiUiYiHlFKUKEsDjAE8lE5OTkr/////Sv////9LAHSUYkMIAAAAAAAA0D+UhpRSlIwDaTY0lGgEaAeMAmk4lImIh5RSlChLA2gLTk5OSv////9K/////0sAdJRiQwj9/////////5SGlFKUjANmMzKUaARoB4wCZjSUiYiHlFKUKEsDaAtOTk5K/////0r/////SwB0lGJDBAAAwD+UhpRSlIwBYpRoBGgHjAJiMZSJiIeUUpQoSwOMAXyUTk5OSv////9K/////0sAdJRiQwEBlIaUUpSMA2FycpRoAowMX3JlY29uc3RydWN0lJOUaAWMB25kYXJyYXmUk5RLAIWUQwFilIeUUpQoSwFLA4WUaAeMAmk0lImIh5RSlChLA2gLTk5OSv////9K/////0sAdJRiiUMMAAAAAAEAAAACAAAAlHSUYnUu")]
+    public void Numpy_scalars_become_numbers_and_arrays_stay_inert(string base64)
+    {
+        var d = Assert.IsType<PyDict>(Unpickler.Load(Convert.FromBase64String(base64)));
+        Assert.Equal(0.25, d["f64"]);
+        Assert.Equal(-3L, d["i64"]);
+        Assert.Equal(1.5, d["f32"]);
+        Assert.Equal(true, d["b"]);
+        var arr = Assert.IsType<PyObject>(d["arr"]);
+        Assert.Equal("numpy.core.multiarray._reconstruct", arr.Class.FullName);
     }
 
     static string Protocol(int p) => (string)Protocols.Select(row => row).Cast<object[]>().First(r => (int)r[0] == p)[1];

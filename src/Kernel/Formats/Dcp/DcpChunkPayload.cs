@@ -16,8 +16,7 @@ namespace Ckpt.Formats.Dcp;
 /// </summary>
 internal static class DcpChunkPayload
 {
-    /// <summary>data.pkl of a single tensor is a few hundred bytes; anything far larger is not a DCP chunk.</summary>
-    const long MaxPickleBytes = 16L * 1024 * 1024;
+    const long SmallChunkBytes = 64 * 1024;
 
     public static Fragment Fragment(ICheckpointStorage storage, string file, string fqn, DcpTensorItem tensor, DcpChunk chunk, DcpStorageInfo info)
     {
@@ -28,58 +27,38 @@ internal static class DcpChunkPayload
             return new Fragment(chunk.Offsets, chunk.Sizes, new Payload(file, info.Offset, info.Length, transforms),
                 Shapes.ContiguousStrides(chunk.Sizes), 0, rank);
         }
-        var zip = TorchZip.Open(storage, file, info.Offset, info.Length);
-        var (t, member) = Locate(zip, file, fqn, tensor.DType, chunk.Sizes);
-        return new Fragment(chunk.Offsets, chunk.Sizes, new Payload(file, member.DataOffset, member.Size, null, member.Name),
-            t.Strides, t.StorageOffset, rank);
+        // The zip reader reads up to 64 KiB of a zip's tail to find its directory, so a small chunk is read whole
+        // in one call and parsed in memory instead of in a dozen small reads; member offsets are then relative.
+        bool whole = info.Length <= SmallChunkBytes;
+        TorchSaveArchive archive;
+        if (whole)
+        {
+            var bytes = new byte[info.Length];
+            storage.Read(file, info.Offset, bytes, IoCategory.Metadata);
+            archive = TorchSaveArchive.Open(bytes, file);
+        }
+        else archive = TorchSaveArchive.Open(storage, file, info.Offset, info.Length);
+        var t = ChunkTensor(archive, info.Offset, fqn, tensor.DType, chunk.Sizes);
+        var fragment = archive.ToFragment(t, fqn, chunk.Offsets, rank);
+        var member = archive.StorageMember(t.Storage);
+        return fragment with { Payload = new Payload(file, (whole ? info.Offset : 0) + member.DataOffset, member.Size, null, member.Name) };
     }
 
-    /// <summary>The chunk tensor of a torch.save zip and the member holding its storage, checked against the metadata.</summary>
-    public static (TorchTensor Tensor, ZipMember Member) Locate(TorchZip zip, string file, string fqn, DType dtype, IReadOnlyList<long> sizes)
+    /// <summary>The one tensor a chunk archive holds, checked against the dtype and sizes `.metadata` gives the chunk.</summary>
+    public static TorchTensor ChunkTensor(TorchSaveArchive archive, long at, string fqn, DType dtype, IReadOnlyList<long> sizes)
     {
-        var pickles = zip.Members.Where(m => m.Name == "data.pkl" || m.Name.EndsWith("/data.pkl", StringComparison.Ordinal)).ToArray();
-        if (pickles.Length != 1)
-            throw new CheckpointFormatException(FormatErrorReason.ZipInvalid, file, fqn,
-                $"the chunk payload at byte {zip.Offset} holds {pickles.Length} data.pkl records, not one torch.save archive",
-                expected: "1", found: pickles.Length.ToString());
-        var prefix = pickles[0].Name[..^"data.pkl".Length];
-        if (zip.Find(prefix + "byteorder") is { } order && zip.ReadAll(order, 16) is var bytes
-            && System.Text.Encoding.ASCII.GetString(bytes) != "little")
-            throw new CheckpointFormatException(FormatErrorReason.Unsupported, file, fqn,
-                "the chunk was saved big-endian", expected: "little", found: System.Text.Encoding.ASCII.GetString(bytes));
-
-        var value = Unpickler.Load(zip.ReadAll(pickles[0], MaxPickleBytes), file,
-            new PickleOptions { PersistentLoad = TorchStorage.FromPersistentId });
-        if (value is not TorchTensor t)
+        var file = archive.File;
+        if (archive.Root is not TorchTensor t)
             throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, file, fqn,
-                $"the chunk payload at byte {zip.Offset} holds {DcpObjectValue.KindOf(value)}, not a tensor");
+                $"the chunk payload at byte {at} holds {DcpObjectValue.KindOf(archive.Root)}, not a tensor");
         if (t.Storage.DType != dtype)
             throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, file, fqn,
-                $"the chunk payload at byte {zip.Offset} holds {t.Storage.ClassName} but .metadata says {dtype.TorchName()}",
+                $"the chunk payload at byte {at} holds {t.Storage.ClassName} but .metadata says {dtype.TorchName()}",
                 expected: dtype.TorchName(), found: t.Storage.ClassName);
         if (!t.Shape.SequenceEqual(sizes))
             throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, file, fqn,
-                $"the chunk payload at byte {zip.Offset} holds a tensor of shape {Shapes.Format(t.Shape)} for a chunk of {Shapes.Format(sizes)}",
+                $"the chunk payload at byte {at} holds a tensor of shape {Shapes.Format(t.Shape)} for a chunk of {Shapes.Format(sizes)}",
                 expected: Shapes.Format(sizes), found: Shapes.Format(t.Shape));
-        var member = zip.Find(prefix + "data/" + t.Storage.Key)
-            ?? throw new CheckpointFormatException(FormatErrorReason.ZipInvalid, file, fqn,
-                $"the chunk payload at byte {zip.Offset} has no member '{prefix}data/{t.Storage.Key}' for its storage");
-        if (!member.IsStored)
-            throw new CheckpointFormatException(FormatErrorReason.Unsupported, file, fqn,
-                $"storage member '{member.Name}' is compressed (method {member.Method}); torch.save stores storages uncompressed");
-
-        // The furthest element the strides reach must lie inside the storage member.
-        long extent = 0;
-        if (Shapes.ElementCount(t.Shape) > 0)
-        {
-            long last = t.StorageOffset;
-            for (int d = 0; d < t.Shape.Count; d++) last += (t.Shape[d] - 1) * t.Strides[d];
-            extent = dtype.ByteCount(last + 1);
-        }
-        if (extent > member.Size)
-            throw new CheckpointFormatException(FormatErrorReason.ByteLengthMismatch, file, fqn,
-                $"the chunk's strides reach byte {extent} of storage member '{member.Name}', which holds {member.Size}",
-                expected: $"≥ {extent} bytes", found: $"{member.Size} bytes");
-        return (t, member);
+        return t;
     }
 }

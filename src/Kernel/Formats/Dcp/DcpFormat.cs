@@ -21,7 +21,8 @@ namespace Ckpt.Formats.Dcp;
 /// <item>[offset, offset+length) lies inside that file (Truncated);</item>
 /// <item>transforms are known (UnsupportedTransform: only `stream.zstd/1`);</item>
 /// <item>an untransformed chunk payload is a torch.save zip (ZipInvalid) of one tensor of the chunk's dtype and
-///   sizes (MetadataInvalid) whose strided extent fits its storage member (ByteLengthMismatch).</item>
+///   sizes (MetadataInvalid) whose storage member has the storage's size (ByteLengthMismatch) and holds every
+///   element the strides reach (OffsetOutOfBounds); transformed payloads are checked the same way when read.</item>
 /// </list>
 /// </summary>
 public sealed class DcpFormat : ICheckpointFormat
@@ -81,6 +82,7 @@ public sealed class DcpFormat : ICheckpointFormat
         var files = new DcpDataFiles(storage, metadataFile, folder);
         var tensors = new List<TensorEntry>();
         var objects = new List<ObjectEntry>();
+        var chunks = new List<ChunkJob>();
         foreach (var (fqn, item) in meta.StateDict)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -88,13 +90,14 @@ public sealed class DcpFormat : ICheckpointFormat
             {
                 case DcpTensorItem t:
                     DcpChunkValidation.Check(metadataFile, fqn, t);
-                    var fragments = new List<Fragment>(t.Chunks.Count);
-                    foreach (var chunk in t.Chunks)
+                    var fragments = new Fragment[t.Chunks.Count];
+                    for (int c = 0; c < t.Chunks.Count; c++)
                     {
+                        var chunk = t.Chunks[c];
                         var s = byKey.GetValueOrDefault(DcpStorageEntry.KeyOf(fqn, chunk.Offsets))
                             ?? throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, metadataFile, fqn,
                                 $"storage_data has no entry for the chunk at offset {Offsets(chunk.Offsets)}");
-                        fragments.Add(DcpChunkPayload.Fragment(storage, files.Check(fqn, s.Info), fqn, t, chunk, s.Info));
+                        chunks.Add(new ChunkJob(fragments, c, files.Check(fqn, s.Info), fqn, t, chunk, s.Info));
                     }
                     tensors.Add(new TensorEntry(fqn, t.DType, t.Shape, fragments));
                     break;
@@ -109,12 +112,15 @@ public sealed class DcpFormat : ICheckpointFormat
             }
         }
 
+        LocateChunks(storage, chunks, cancellationToken);
+
         if (meta.PlannerData is { Count: > 0 })
             objects.Add(new ObjectEntry(PlannerDataName, "dcp.planner_data", meta.PlannerData, metadataFile));
         foreach (var (key, value) in meta.Extra)
             objects.Add(new ObjectEntry($"{MetadataFileName}/{key}", "dcp.metadata", value, metadataFile));
 
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        metadata["dcp.metadata_class"] = meta.MetadataClass;
         if (meta.Version is not null) metadata["dcp.version"] = meta.Version;
         if (meta.StorageMeta?.SaveId is { } saveId) metadata["dcp.save_id"] = saveId;
         if (meta.StorageMeta?.CheckpointId is { } ckptId) metadata["dcp.checkpoint_id"] = ckptId;
@@ -137,6 +143,33 @@ public sealed class DcpFormat : ICheckpointFormat
 
     /// <summary>Name of the <see cref="ObjectEntry"/> holding `planner_data` (FQN → original nested path of str/int keys).</summary>
     public const string PlannerDataName = ".metadata/planner_data";
+
+    /// <summary>Chunk archives read at once: each is a handful of small positional reads, so latency, not bandwidth, bounds describing.</summary>
+    public const int DescribeParallelism = 8;
+
+    sealed record ChunkJob(Fragment[] Into, int Index, string File, string Fqn, DcpTensorItem Tensor, DcpChunk Chunk, DcpStorageInfo Info);
+
+    /// <summary>
+    /// Reads every chunk's data.pkl in parallel. When several chunks are bad, the first in `.metadata` order is
+    /// reported, so the message does not depend on thread timing.
+    /// </summary>
+    static void LocateChunks(ICheckpointStorage storage, List<ChunkJob> jobs, CancellationToken ct)
+    {
+        var errors = new Exception?[jobs.Count];
+        var options = new ParallelOptions { MaxDegreeOfParallelism = DescribeParallelism, CancellationToken = ct };
+        Parallel.For(0, jobs.Count, options, (i, state) =>
+        {
+            var j = jobs[i];
+            try { j.Into[j.Index] = DcpChunkPayload.Fragment(storage, j.File, j.Fqn, j.Tensor, j.Chunk, j.Info); }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                errors[i] = e;
+                state.Break(); // iterations before i still run, so the lowest failing index is found
+            }
+        });
+        if (errors.FirstOrDefault(e => e is not null) is { } first)
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(first).Throw();
+    }
 
     static string Offsets(IReadOnlyList<long>? offsets) => offsets is null ? "none" : Shapes.Format(offsets);
 }

@@ -10,7 +10,7 @@ internal static class DcpFramework
     /// <summary>
     /// `megatron-torch_dist` when a Megatron `metadata.json` names the torch_dist backend (or `mcore_data` is
     /// present); `fsdp2` when the state dict holds optimizer state (`optim.*`, as torchtitan and FSDP2 recipes
-    /// save it); `dtensor` otherwise.
+    /// save it); `shardedtensor` for torch 1.13/2.0's `_shard.checkpoint`; `dtensor` otherwise.
     /// </summary>
     public static string Detect(ICheckpointStorage storage, string folder, DcpMetadata meta, Dictionary<string, string> metadata)
     {
@@ -33,6 +33,8 @@ internal static class DcpFramework
             catch (JsonException) { }
         }
         if (meta.Extra.ContainsKey("mcore_data")) return "megatron-torch_dist";
+        // torch 1.13 / 2.0 kept DCP under `_shard` and sharded with ShardedTensor rather than DTensor.
+        if (meta.MetadataClass.StartsWith("torch.distributed._shard.", StringComparison.Ordinal)) return "shardedtensor";
         if (meta.StateDict.Any(kv => kv.Key.StartsWith("optim.", StringComparison.Ordinal) || kv.Key.StartsWith("optimizer.", StringComparison.Ordinal)))
             return "fsdp2";
         return "dtensor";

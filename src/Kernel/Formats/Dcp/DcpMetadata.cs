@@ -5,7 +5,8 @@ namespace Ckpt.Formats.Dcp;
 /// <summary>
 /// The pickled `torch.distributed.checkpoint.metadata.Metadata` of a DCP folder, as plain records.
 /// Fields missing from older writers are null; unknown extra attributes (Megatron's `mcore_data`) are kept
-/// in <see cref="Extra"/> as inert values.
+/// in <see cref="Extra"/> as inert values. <see cref="MetadataClass"/> is the pickled class (`torch.distributed._shard.checkpoint.metadata.Metadata`
+/// before torch 2.0).
 /// </summary>
 internal sealed record DcpMetadata(
     IReadOnlyList<KeyValuePair<string, DcpItem>> StateDict,
@@ -13,7 +14,8 @@ internal sealed record DcpMetadata(
     IReadOnlyList<DcpStorageEntry> StorageData,
     DcpStorageMeta? StorageMeta,
     string? Version,
-    IReadOnlyDictionary<string, object?> Extra);
+    IReadOnlyDictionary<string, object?> Extra,
+    string MetadataClass);
 
 /// <summary>One state-dict leaf: a tensor split into chunks, or an opaque torch.save'd Python object.</summary>
 internal abstract record DcpItem;

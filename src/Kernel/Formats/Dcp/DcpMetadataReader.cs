@@ -68,7 +68,7 @@ internal static class DcpMetadataReader
                 if (k is string name && !KnownAttributes.Contains(name)) extra[name] = v;
 
         return new DcpMetadata(stateDict, PlannerData(file, metadata.Attribute("planner_data")), storageData,
-            StorageMeta(metadata.Attribute("storage_meta")), metadata.Attribute("version") as string, extra);
+            StorageMeta(metadata.Attribute("storage_meta")), metadata.Attribute("version") as string, extra, metadata.Class.FullName);
     }
 
     static DcpItem Item(string file, string fqn, object? value)

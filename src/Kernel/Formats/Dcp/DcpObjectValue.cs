@@ -21,13 +21,7 @@ internal static class DcpObjectValue
         storage.Read(file, info.Offset, bytes, IoCategory.Metadata);
         if (info.Transforms is { Count: > 0 } transforms)
             bytes = DcpTransforms.Decode(bytes, transforms, DcpFormat.MaxDecodedObjectBytes, file, fqn);
-        var zip = TorchZip.Open(bytes, file);
-        var pickles = zip.Members.Where(m => m.Name == "data.pkl" || m.Name.EndsWith("/data.pkl", StringComparison.Ordinal)).ToArray();
-        if (pickles.Length != 1)
-            throw new CheckpointFormatException(FormatErrorReason.ZipInvalid, file, fqn,
-                $"the bytes item at byte {info.Offset} holds {pickles.Length} data.pkl records, not one torch.save archive");
-        var value = Unpickler.Load(zip.ReadAll(pickles[0], DcpFormat.MaxDecodedObjectBytes), file,
-            new PickleOptions { PersistentLoad = TorchStorage.FromPersistentId });
+        var value = TorchSaveArchive.Open(bytes, file).Root;
         return new ObjectEntry(fqn, KindOf(value), value, file);
     }
 

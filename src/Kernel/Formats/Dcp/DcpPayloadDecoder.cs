@@ -26,8 +26,11 @@ internal sealed class DcpPayloadDecoder : IPayloadDecoder
         cancellationToken.ThrowIfCancellationRequested();
         long cap = tensor.DType.ByteCount(fragment.ElementCount) + ArchiveSlack;
         var archive = DcpTransforms.Decode(encoded, p.Transforms!, cap, p.File, tensor.Name);
-        var zip = TorchZip.Open(archive, p.File);
-        var (t, member) = DcpChunkPayload.Locate(zip, p.File, tensor.Name, tensor.DType, fragment.Lengths);
+        var torchSave = TorchSaveArchive.Open(archive, p.File);
+        var t = DcpChunkPayload.ChunkTensor(torchSave, p.Offset, tensor.Name, tensor.DType, fragment.Lengths);
+        // ToFragment checks that the strides stay inside the storage before any byte is copied out.
+        torchSave.ToFragment(t, tensor.Name);
+        var member = torchSave.StorageMember(t.Storage);
         var bytes = archive.AsSpan(checked((int)member.DataOffset), checked((int)member.Size)).ToArray();
         return new DecodedPayload(bytes, t.Strides, t.StorageOffset);
     }

@@ -104,31 +104,35 @@ public sealed class LegacyTorchSaveFile : ITorchStorageLocator
         if (Next() is not PyList keys || keys.Any(k => k is not string))
             throw new CheckpointFormatException(FormatErrorReason.HeaderInvalid, file, null, "the storage key list is not a list of strings");
 
+        // Each storage's place follows from the sizes the pickle gives; the 8-byte counts only confirm it,
+        // and are read together when storages are small.
         var storages = new Dictionary<string, (long, long)>(StringComparer.Ordinal);
+        var counts = new List<(long Offset, int Length)>();
+        var order = new List<TorchStorage>();
         long offset = pos;
-        Span<byte> count = stackalloc byte[8];
         foreach (string key in keys.Cast<string>())
         {
             if (!named.TryGetValue(key, out var s))
                 throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, file, null,
                     $"storage '{key}' is listed but no tensor names it, so its element size is unknown");
-            if (offset + 8 > fileLength)
-                throw new CheckpointFormatException(FormatErrorReason.Truncated, file, null,
-                    $"the file ends before storage '{key}'", expected: $"{offset + 8} bytes", found: $"{fileLength} bytes");
-            storage.Read(file, offset, count, IoCategory.Metadata);
-            long n = BinaryPrimitives.ReadInt64LittleEndian(count);
-            if (n != s.ElementCount)
-                throw new CheckpointFormatException(FormatErrorReason.ByteLengthMismatch, file, null,
-                    $"storage '{key}' is stored with {n} elements but the pickle says {s.ElementCount}",
-                    expected: s.ElementCount.ToString(), found: n.ToString());
             long bytes = s.ByteCount;
-            if (bytes > fileLength - offset - 8)
+            if (offset + 8 > fileLength || bytes > fileLength - offset - 8)
                 throw new CheckpointFormatException(FormatErrorReason.Truncated, file, null,
                     $"storage '{key}' needs {bytes} bytes at offset {offset + 8} but the file ends at {fileLength}",
                     expected: $"{offset + 8 + bytes} bytes", found: $"{fileLength} bytes");
             storages[key] = (offset + 8, bytes);
+            counts.Add((offset, 8));
+            order.Add(s);
             offset += 8 + bytes;
         }
+        SmallRangeReads.Read(counts, (at, dest) => storage.Read(file, at, dest.Span, IoCategory.Metadata), (i, count) =>
+        {
+            long n = BinaryPrimitives.ReadInt64LittleEndian(count);
+            if (n != order[i].ElementCount)
+                throw new CheckpointFormatException(FormatErrorReason.ByteLengthMismatch, file, null,
+                    $"storage '{order[i].Key}' is stored with {n} elements but the pickle says {order[i].ElementCount}",
+                    expected: order[i].ElementCount.ToString(), found: n.ToString());
+        });
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal) { ["torch.protocol_version"] = "1001", ["torch.legacy"] = "true" };
         return new LegacyTorchSaveFile(file, root, storages, metadata);
     }

@@ -189,25 +189,25 @@ public sealed class TorchZip
             p += 46 + nameLen + extraLen + commentLen;
         }
 
-        // Local headers: the data starts after 30 bytes, the name and the local extra field (torch pads it to align).
-        var resolved = new List<ZipMember>(members.Count);
-        var buffer = new byte[30 + 512];
+        // Local headers: the data starts after 30 bytes, the name and the local extra field (torch pads it to
+        // align). Only the 30 fixed bytes are needed; neighbouring headers are read together.
         foreach (var m in members)
-        {
             if (m.HeaderOffset < 0 || m.HeaderOffset + 30 > cdStart)
                 throw Invalid(file, $"member '{m.Name}' has its local header outside the zip", $"< {cdStart}", m.HeaderOffset.ToString());
-            int want = (int)Math.Min(buffer.Length, cdStart - m.HeaderOffset);
-            read(m.HeaderOffset, buffer.AsSpan(0, want));
-            if (BinaryPrimitives.ReadUInt32LittleEndian(buffer) != LocalSignature)
+        var resolved = new ZipMember[members.Count];
+        SmallRangeReads.Read(members.Select(m => (m.HeaderOffset, 30)).ToArray(), (at, dest) => read(at, dest.Span), (i, header) =>
+        {
+            var m = members[i];
+            if (BinaryPrimitives.ReadUInt32LittleEndian(header) != LocalSignature)
                 throw Invalid(file, $"member '{m.Name}' has no local header at byte {m.HeaderOffset}");
-            int ln = BinaryPrimitives.ReadUInt16LittleEndian(buffer.AsSpan(26));
-            int le = BinaryPrimitives.ReadUInt16LittleEndian(buffer.AsSpan(28));
+            int ln = BinaryPrimitives.ReadUInt16LittleEndian(header[26..]);
+            int le = BinaryPrimitives.ReadUInt16LittleEndian(header[28..]);
             long dataStart = m.HeaderOffset + 30 + ln + le;
             if (dataStart > cdStart || m.CompressedSize > cdStart - dataStart)
                 throw Invalid(file, $"member '{m.Name}' has data [{dataStart}, {dataStart + m.CompressedSize}) past the central directory",
                     $"≤ {cdStart}", (dataStart + m.CompressedSize).ToString());
-            resolved.Add(m with { DataOffset = offset + dataStart });
-        }
+            resolved[i] = m with { DataOffset = offset + dataStart };
+        });
         return new TorchZip(file, offset, length, resolved, read);
     }
 
