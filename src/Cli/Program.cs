@@ -15,6 +15,7 @@ public static class Program
         root.Subcommands.Add(ConvertCommand.Create(stdout));
         root.Subcommands.Add(BenchCommand.Create(stdout));
         root.Subcommands.Add(MergeCommand.Create(stdout));
+        root.Subcommands.Add(ReshardCommand.Create(stdout));
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try
         {
