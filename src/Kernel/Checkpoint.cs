@@ -72,6 +72,9 @@ public sealed class Checkpoint : IDisposable
         return TensorReader.Read(Storage, GetEntry(name), slice, Environment.ProcessorCount * 2, timeline, cancellationToken);
     }
 
+    /// <summary>Makes <paramref name="timeline"/> the one <see cref="LastTimeline"/> reports (diff, statistics).</summary>
+    internal void RecordTimeline(OperationTimeline timeline) => LastTimeline = timeline;
+
     public void Dispose() => (Storage as IDisposable)?.Dispose();
 
     public override string ToString() =>
