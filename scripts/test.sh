@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # The project's test command. On a fresh Debian 12 machine with the .NET 10 SDK it installs what is missing,
-# packs the notebook extension into a local feed, runs every test project (the notebooks through real Jupyter
-# included) and ends with one line: `N passed, N failed`.
+# runs every test project (the notebooks through real Jupyter included) and ends with one line: `N passed, N failed`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$(pwd)"
@@ -21,6 +20,7 @@ fi
 
 # The .NET Interactive tool (.config/dotnet-tools.json) and its Jupyter kernelspec, local to this checkout.
 dotnet tool restore >/dev/null
+mkdir -p "$repo/.jupyter/kernels"
 dotnet interactive jupyter install --path "$repo/.jupyter/kernels" >/dev/null
 # The kernel serves HTTP for browser frontends; bind it to loopback only.
 /usr/bin/python3 - "$repo/.jupyter/kernels/.net-csharp/kernel.json" <<'PY'
@@ -32,12 +32,9 @@ if "--http-local-only" not in spec["argv"]:
 json.dump(spec, open(path, "w"), indent=2)
 PY
 
-# The local package feed the notebooks load the extension from. Versions are fixed (Directory.Build.props), so
-# the global package cache would keep serving a stale copy: evict ours first.
-packages="${NUGET_PACKAGES:-$HOME/.nuget/packages}"
-rm -rf "$packages"/ckpt.kernel "$packages"/ckpt.extension artifacts/feed
-dotnet pack src/Kernel -c Debug -o artifacts/feed --nologo -v quiet
-dotnet pack src/Extension -c Debug -o artifacts/feed --nologo -v quiet
+# The notebooks load the extension from the local feed artifacts/feed (their NuGet.config names it). The notebook
+# tests pack it from the build under test and evict the fixed version from the global package cache first
+# (tests/Ckpt.Extension.Tests/LocalFeed.cs), so a plain `dotnet test` does the same.
 
 results="$repo/artifacts/test-results"
 rm -rf "$results"

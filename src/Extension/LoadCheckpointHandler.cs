@@ -26,9 +26,10 @@ static class LoadCheckpointHandler
         {
             checkpoint = await Task.Run(() => Checkpoint.Open(command.Path, context.CancellationToken), context.CancellationToken);
         }
-        catch (CheckpointFormatException e)
+        catch (Exception e) when (e is CheckpointFormatException or IOException or UnauthorizedAccessException)
         {
-            // The exception's message is the one sentence the user needs; a stack trace would bury it.
+            // The message is the one sentence the user needs (bad input, or a file the OS would not give us);
+            // a stack trace would bury it. Anything else is a bug and keeps its trace.
             context.Fail(command, message: e.Message);
             return;
         }

@@ -6,7 +6,7 @@ using Ckpt.Tensors;
 namespace Ckpt.Extension;
 
 /// <summary>
-/// HTML for a checkpoint: the one-line summary, the metadata table, then the tensor and file tables in
+/// HTML for a checkpoint: the one-line summary, the metadata table, then the tensor, non-tensor and file tables in
 /// `&lt;details&gt;`. Plain HTML, no script, so it survives GitHub, nbviewer and sandboxed frontends.
 /// Every value from the checkpoint is escaped: names and metadata come from untrusted files.
 /// </summary>
@@ -31,6 +31,7 @@ static class ManifestHtml
 
         AppendMetadata(html, manifest);
         AppendTensors(html, manifest);
+        AppendObjects(html, manifest);
         AppendFiles(html, manifest);
         html.Append("</div>");
         return html.ToString();
@@ -42,8 +43,7 @@ static class ManifestHtml
         html.Append("<table class=\"ckpt-metadata\"><thead><tr><th>metadata</th><th>value</th></tr></thead><tbody>");
         foreach (var (key, value) in manifest.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
-            var shown = value.Length > MaxMetadataValueLength ? value[..MaxMetadataValueLength] + "…" : value;
-            Row(html, key, shown);
+            Row(html, key, Shorten(value, MaxMetadataValueLength));
         }
         html.Append("</tbody></table>");
     }
@@ -52,7 +52,7 @@ static class ManifestHtml
     {
         var tensors = manifest.Tensors;
         html.Append("<details class=\"ckpt-tensors\"><summary>")
-            .Append(Encode($"{ManifestSummary.Count(tensors.Count)} tensors")).Append("</summary>")
+            .Append(Encode(ManifestSummary.Plural(tensors.Count, "tensor"))).Append("</summary>")
             .Append("<table><thead><tr><th>name</th><th>dtype</th><th>shape</th><th>bytes</th><th>fragments</th></tr></thead><tbody>");
         foreach (var t in tensors.Take(MaxTensorRows))
             Row(html, t.Name, t.DType.Code(), t.ShapeText, ManifestSummary.Count(t.ByteCount), ManifestSummary.Count(t.Fragments.Count));
@@ -62,11 +62,26 @@ static class ManifestHtml
         html.Append("</details>");
     }
 
+    static void AppendObjects(StringBuilder html, CheckpointManifest manifest)
+    {
+        var objects = manifest.Objects;
+        if (objects.Count == 0) return;
+        html.Append("<details class=\"ckpt-objects\"><summary>")
+            .Append(Encode($"{ManifestSummary.Count(objects.Count)} non-tensor {(objects.Count == 1 ? "value" : "values")}")).Append("</summary>")
+            .Append("<table><thead><tr><th>name</th><th>kind</th><th>value</th></tr></thead><tbody>");
+        foreach (var o in objects.Take(MaxTensorRows))
+            Row(html, o.Name, o.Kind, Shorten(o.Value?.ToString() ?? "", MaxMetadataValueLength));
+        html.Append("</tbody></table>");
+        if (objects.Count > MaxTensorRows)
+            html.Append("<p class=\"ckpt-more\">").Append(Encode($"{ManifestSummary.Count(objects.Count - MaxTensorRows)} more values")).Append("</p>");
+        html.Append("</details>");
+    }
+
     static void AppendFiles(StringBuilder html, CheckpointManifest manifest)
     {
         var files = manifest.Files;
         html.Append("<details class=\"ckpt-files\"><summary>")
-            .Append(Encode($"{ManifestSummary.Count(files.Count)} {(files.Count == 1 ? "file" : "files")}")).Append("</summary>")
+            .Append(Encode(ManifestSummary.Plural(files.Count, "file"))).Append("</summary>")
             .Append("<table><thead><tr><th>file</th><th>bytes</th></tr></thead><tbody>");
         foreach (var f in files.Take(MaxFileRows))
             Row(html, f.Path, ManifestSummary.Count(f.Length));
@@ -82,6 +97,8 @@ static class ManifestHtml
         foreach (var c in cells) html.Append("<td>").Append(Encode(c)).Append("</td>");
         html.Append("</tr>");
     }
+
+    static string Shorten(string s, int max) => s.Length > max ? s[..max] + "…" : s;
 
     static string Encode(string s) => WebUtility.HtmlEncode(s);
 }

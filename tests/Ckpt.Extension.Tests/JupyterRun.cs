@@ -25,9 +25,9 @@ sealed class JupyterRun
         var notebook = Path.Combine(repo, notebookRelativePath);
         var kernelspec = Path.Combine(repo, ".jupyter", "kernels", ".net-csharp", "kernel.json");
         var feed = Path.Combine(repo, "artifacts", "feed", "Ckpt.Extension.0.1.0.nupkg");
-        foreach (var (file, what) in new[] { (kernelspec, "the .NET kernelspec"), (feed, "the packed extension") })
+        foreach (var (file, what) in new[] { (kernelspec, "the .NET kernelspec"), (feed, "the packed extension"), ("/usr/bin/python3", "python3") })
             if (!File.Exists(file))
-                throw new InvalidOperationException($"{what} is missing ({Path.GetRelativePath(repo, file)}): run scripts/test.sh, which installs and packs it");
+                throw new InvalidOperationException($"{what} is missing ({file}): run scripts/test.sh, which installs it");
 
         var output = Directory.CreateTempSubdirectory("ckpt-nb-").FullName;
         var psi = new ProcessStartInfo("/usr/bin/python3")

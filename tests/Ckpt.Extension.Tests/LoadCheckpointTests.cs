@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Ckpt.Errors;
+using Microsoft.DotNet.Interactive.Connection;
 using Microsoft.DotNet.Interactive.Events;
 
 namespace Ckpt.Extension.Tests;
@@ -89,6 +90,14 @@ public sealed class LoadCheckpointTests : IDisposable
         KernelHarness.AssertSucceeded(result);
         Assert.Contains("39 tensors", KernelHarness.Html(result));
         Assert.Equal(39, KernelHarness.ReturnValue(await _harness.SubmitAsync("sent.Manifest.Tensors.Count")));
+    }
+
+    [Fact]
+    public void The_command_round_trips_through_the_kernel_command_envelope()
+    {
+        var json = KernelCommandEnvelope.Serialize(KernelCommandEnvelope.Create(new LoadCheckpoint { Path = "run/step-2000", Name = "s" }));
+        var back = Assert.IsType<LoadCheckpoint>(KernelCommandEnvelope.Deserialize(json).Command);
+        Assert.Equal(("run/step-2000", "s"), (back.Path, back.Name));
     }
 
     [Fact]

@@ -8,13 +8,28 @@ namespace Ckpt.Extension.Tests;
 /// <summary>Runs the notebooks once each through real Jupyter (nbconvert + the .NET Interactive kernel).</summary>
 public sealed class NotebookRuns
 {
-    internal Lazy<JupyterRun> Example { get; } = new(() => JupyterRun.Execute("notebooks/01-load-and-inspect.ipynb"));
-    internal Lazy<JupyterRun> BadInput { get; } = new(() => JupyterRun.Execute("tests/notebooks/bad-input.ipynb"));
+    readonly Lazy<bool> _feed = new(() => { LocalFeed.Prepare(); return true; });
+    readonly Lazy<JupyterRun> _example, _badInput;
+
+    public NotebookRuns()
+    {
+        _example = new(() => Execute("notebooks/01-load-and-inspect.ipynb"));
+        _badInput = new(() => Execute("tests/notebooks/bad-input.ipynb"));
+    }
+
+    internal JupyterRun Example => _example.Value;
+    internal JupyterRun BadInput => _badInput.Value;
+
+    JupyterRun Execute(string notebook)
+    {
+        _ = _feed.Value;
+        return JupyterRun.Execute(notebook);
+    }
 }
 
 public sealed class NotebookExecutionTests(NotebookRuns runs) : IClassFixture<NotebookRuns>
 {
-    JupyterRun Example => runs.Example.Value;
+    JupyterRun Example => runs.Example;
 
     static string Summary(ExecutedCell cell) => WebUtility.HtmlDecode(cell.Text("text/html"));
 
@@ -84,7 +99,7 @@ public sealed class NotebookExecutionTests(NotebookRuns runs) : IClassFixture<No
     [Fact]
     public void A_truncated_file_fails_its_cell_with_the_one_sentence_and_no_stack_trace()
     {
-        var cell = runs.BadInput.Value.Cell("#!ckpt-load truncated.safetensors");
+        var cell = runs.BadInput.Cell("#!ckpt-load truncated.safetensors");
         var expected = Assert.Throws<Ckpt.Errors.CheckpointFormatException>(
             () => Checkpoint.Open(Path.Combine(TestPaths.RepoRoot, "tests", "notebooks", "truncated.safetensors")));
         Assert.Equal(expected.Message, cell.ErrorValue);
@@ -96,7 +111,7 @@ public sealed class NotebookExecutionTests(NotebookRuns runs) : IClassFixture<No
     [Fact]
     public void A_missing_path_fails_its_cell_with_one_sentence_and_later_cells_still_run()
     {
-        var run = runs.BadInput.Value;
+        var run = runs.BadInput;
         var cell = run.Cell("#!ckpt-load no-such-checkpoint");
         Assert.Equal("no-such-checkpoint: no such file or folder [MissingFile].", cell.ErrorValue);
         Assert.DoesNotContain(cell.Traceback, line => line.TrimStart().StartsWith("at ", StringComparison.Ordinal));
