@@ -19,7 +19,7 @@ public static class PythonTorch
         {
             try
             {
-                var (code, _, _) = Run(candidate, "import torch", [], TimeSpan.FromSeconds(60));
+                var (code, _, _) = Run(candidate, "import torch", [], TimeSpan.FromMinutes(3));
                 if (code == 0) return candidate;
             }
             catch (System.ComponentModel.Win32Exception) { }
