@@ -15,7 +15,7 @@ public static class SyntheticCheckpoint
         int vocab = 32000;
         long perLayer = 2L * (4L * hidden * hidden + 3L * hidden * ffn + 2L * hidden);
         long embed = 2L * vocab * hidden;
-        int layers = (int)Math.Max(1, (approximateBytes - 2 * embed) / perLayer);
+        int layers = (int)Math.Max(1, (approximateBytes - 2 * embed + perLayer - 1) / perLayer);
         var tensors = new List<TensorSource> { Random("model.embed_tokens.weight", [vocab, hidden], seed) };
         for (int l = 0; l < layers; l++)
         {
@@ -31,7 +31,10 @@ public static class SyntheticCheckpoint
         tensors.Add(Random("model.norm.weight", [hidden], seed));
         tensors.Add(Random("lm_head.weight", [vocab, hidden], seed + 1));
         long total = tensors.Sum(t => t.ByteCount);
-        return ShardedSafetensorsWriter.Write(directory, tensors, (total + shards - 1) / shards + 1);
+        // Greedy cutting at tensor boundaries can spill into one more shard: grow the limit until it doesn't.
+        long max = (total + shards - 1) / shards;
+        while (ShardedSafetensorsWriter.Split(tensors, max).Count > shards) max += max / 100 + 1;
+        return ShardedSafetensorsWriter.Write(directory, tensors, max);
     }
 
     static TensorSource Random(string name, long[] shape, int seed) => new(name, DType.BF16, shape, () =>

@@ -1,3 +1,4 @@
+using Ckpt.Errors;
 using System.Text;
 using Ckpt.Tensors;
 
@@ -31,7 +32,7 @@ public static class PickleGlobals
     static readonly HashSet<string> ForbiddenNames = new(StringComparer.Ordinal)
     {
         "builtins.eval", "builtins.exec", "builtins.compile", "builtins.__import__", "builtins.open", "builtins.input",
-        "builtins.getattr", "builtins.setattr", "builtins.delattr", "builtins.globals", "builtins.locals", "builtins.vars",
+        "builtins.setattr", "builtins.delattr", "builtins.globals", "builtins.locals", "builtins.vars",
         "builtins.breakpoint", "builtins.help", "builtins.exit", "builtins.quit", "builtins.memoryview", "builtins.__build_class__",
         "builtins.__builtins__", "builtins.apply", "builtins.execfile", "builtins.file", "builtins.reload",
         "types.FunctionType", "types.CodeType", "types.LambdaType", "types.MethodType", "types.ModuleType",
@@ -98,6 +99,13 @@ public static class PickleGlobals
         ("torch._tensor", "_rebuild_from_type_v2") or ("torch._tensor", "_rebuild_from_type") => args =>
             args.Count >= 3 && args[0] is PyGlobal f && args[2] is PyTuple inner && Constructor(f) is { } ctor
                 ? ctor(inner) : new PyObject(g, args),
+        // Python 3.11 pickles Enum members by name as getattr(EnumClass, 'NAME') (torch 1.13 DCP .metadata writes
+        // MEM_FORMAT_ENCODING so). Here it only joins two names; the joined name meets the deny-list like any global.
+        ("builtins", "getattr") => args =>
+            args.Count == 2 && args[0] is PyGlobal owner && args[1] is string attr && !IsForbidden(owner.FullName, attr)
+                ? new PyGlobal(owner.FullName, attr)
+                : throw new CheckpointFormatException(FormatErrorReason.ForbiddenPickleGlobal, null, null,
+                    $"getattr is only allowed as (class, 'NAME'), found {PyRepr.Of(args)}"),
         ("torch", "Size") => args => args.Count == 0 ? PyTuple.Empty : new PyTuple(Iterable(args[0]).ToArray()),
         ("torch", "device") => args => new TorchDevice(args.Count switch
         {

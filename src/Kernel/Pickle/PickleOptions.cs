@@ -7,7 +7,8 @@ public sealed record PickleOptions
 
     /// <summary>Turns a persistent id (PERSID / BINPERSID) into a value; without one, a persistent id is PickleInvalid.</summary>
     public Func<object?, object?>? PersistentLoad { get; init; }
-    public int MaxStackDepth { get; init; } = 1 << 20;
+    /// <summary>Items on the stack at once; protocol 1+ batches containers by 1000, so real pickles stay far below.</summary>
+    public int MaxStackDepth { get; init; } = 100_000;
     /// <summary>MARK nesting; Python itself cannot pickle containers nested past its recursion limit (1000).</summary>
     public int MaxMarkDepth { get; init; } = 1000;
     public int MaxMemoEntries { get; init; } = 1 << 22;

@@ -9,6 +9,7 @@ namespace Ckpt.Tensors;
 public sealed unsafe class TensorData : IDisposable
 {
     byte* _ptr;
+    readonly long _capacity;
 
     public string Name { get; }
     public DType DType { get; }
@@ -23,8 +24,8 @@ public sealed unsafe class TensorData : IDisposable
         Shape = shape.ToArray();
         ElementCount = Manifest.Shapes.ElementCount(shape);
         ByteLength = dtype.ByteCount(ElementCount);
-        _ptr = (byte*)NativeMemory.AlignedAlloc((nuint)Math.Max(ByteLength, 1), 64);
-        GC.AddMemoryPressure(Math.Max(ByteLength, 1));
+        _ptr = NativeBufferPool.Rent(ByteLength, out _capacity);
+        GC.AddMemoryPressure(_capacity);
     }
 
     public nint Pointer => (nint)Ptr;
@@ -52,11 +53,11 @@ public sealed unsafe class TensorData : IDisposable
     public void Dispose()
     {
         if (_ptr == null) return;
-        NativeMemory.AlignedFree(_ptr);
+        NativeBufferPool.Return(_ptr, _capacity);
         _ptr = null;
-        GC.RemoveMemoryPressure(Math.Max(ByteLength, 1));
+        GC.RemoveMemoryPressure(_capacity);
         GC.SuppressFinalize(this);
     }
 
-    ~TensorData() { if (_ptr != null) NativeMemory.AlignedFree(_ptr); }
+    ~TensorData() { if (_ptr != null) NativeBufferPool.Return(_ptr, _capacity); }
 }
