@@ -117,9 +117,16 @@ public class TorchSaveFormatTests
         var bytes = File.ReadAllBytes(TorchSave("legacy.pt"));
         // Keep the magic, protocol and sys_info pickles (they end at the second STOP after 0x8a...), then a 1.3 MB dict, no storages.
         int sysInfoEnd = IndexOf(bytes, "uu."u8.ToArray()) + 3;
-        var big = new List<byte> { 0x80, 2, (byte)'}', (byte)'(' };
-        for (int i = 0; i < 100_000; i++) { big.AddRange(ShortBin($"k{i:D6}")); big.AddRange([(byte)'J', .. BitConverter.GetBytes(i)]); }
-        big.AddRange([(byte)'u', (byte)'.', 0x80, 2, (byte)']', (byte)'.']);
+        var big = new List<byte> { 0x80, 2, (byte)'}' };
+        for (int i = 0; i < 100_000; i++)
+        {
+            // SETITEMS in batches of 1000, as pickle itself writes them.
+            if (i % 1000 == 0) big.Add((byte)'(');
+            big.AddRange(ShortBin($"k{i:D6}"));
+            big.AddRange([(byte)'J', .. BitConverter.GetBytes(i)]);
+            if (i % 1000 == 999) big.Add((byte)'u');
+        }
+        big.AddRange([(byte)'.', 0x80, 2, (byte)']', (byte)'.']);
         File.WriteAllBytes(Path.Combine(dir, "big.pt"), [.. bytes[..sysInfoEnd], .. big]);
         using var ckpt = Checkpoint.Open(Path.Combine(dir, "big.pt"));
         Assert.Equal(100_000, ckpt.Manifest.Objects.Count);

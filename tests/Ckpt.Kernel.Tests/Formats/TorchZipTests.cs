@@ -57,6 +57,12 @@ public class TorchZipTests
         var zip = TorchZip.Open(zipBytes, "deflated");
         Assert.False(zip.Find("x/big")!.IsStored);
         Assert.Equal(new byte[5000], zip.ReadAll(zip.Find("x/big")!));
+        // A central directory claiming 2 GB from a few deflated bytes is refused before allocating.
+        var lying = zipBytes.ToArray();
+        int cdName = LastIndexOf(lying, "x/big"u8.ToArray());
+        BitConverter.GetBytes(0x7fffff00u).CopyTo(lying, cdName - 46 + 24);
+        var liar = TorchZip.Open(lying, "lying");
+        Assert.Equal(FormatErrorReason.ZipInvalid, Assert.Throws<CheckpointFormatException>(() => liar.ReadAll(liar.Find("x/big")!, long.MaxValue)).Reason);
         zipBytes[(int)zip.Find("x/version")!.DataOffset] ^= 0xff;
         var corrupted = TorchZip.Open(zipBytes, "deflated");
         Assert.Throws<CheckpointFormatException>(() => corrupted.ReadAll(corrupted.Find("x/version")!));
@@ -100,6 +106,13 @@ public class TorchZipTests
         Assert.Equal(70_000, zip.Members.Count);
         var m = zip.Find("z/69999")!;
         Assert.Equal((byte)(69999 % 251), zipBytes[m.DataOffset]);
+    }
+
+    static int LastIndexOf(byte[] haystack, byte[] needle)
+    {
+        for (int i = haystack.Length - needle.Length; i >= 0; i--)
+            if (haystack.AsSpan(i, needle.Length).SequenceEqual(needle)) return i;
+        return -1;
     }
 
     static byte[] MakeZip(params (string Name, byte[] Data)[] entries) => MakeZip(CompressionLevel.NoCompression, entries);

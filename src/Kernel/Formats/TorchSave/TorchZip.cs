@@ -59,6 +59,10 @@ public sealed class TorchZip
         if (member.Size > maxBytes || member.CompressedSize > maxBytes)
             throw new CheckpointFormatException(FormatErrorReason.TooLarge, File, null,
                 $"member '{member.Name}' is {member.Size} bytes, more than the {maxBytes}-byte limit for metadata");
+        // Deflate expands at most ~1032:1, so a larger claimed size is a lie meant to make us allocate.
+        if (member.Method == 8 && member.Size > member.CompressedSize * 1040 + 1024)
+            throw Invalid(File, $"member '{member.Name}' claims {member.Size} bytes from {member.CompressedSize} deflated bytes",
+                $"≤ {member.CompressedSize * 1040 + 1024}", member.Size.ToString());
         var raw = new byte[member.CompressedSize];
         _read(member.DataOffset - Offset, raw);
         byte[] data;
