@@ -10,7 +10,7 @@ public class MergeCommandTests
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        int code = Cli.Program.Run(args, stdout, stderr);
+        int code = global::Ckpt.Cli.Program.Run(args, stdout, stderr);
         return (code, stdout.ToString(), stderr.ToString());
     }
 
@@ -51,7 +51,7 @@ public class MergeCommandTests
         Assert.Equal(0, code);
         Assert.Contains("\"method\": \"dare_ties\"", output);
         using var merged = Checkpoint.Open(Path.Combine(dir.Path, "out"));
-        Assert.All(merged.Manifest.Tensors, t => Assert.Equal(Tensors.DType.BF16, t.DType));
+        Assert.All(merged.Manifest.Tensors, t => Assert.Equal(global::Ckpt.Tensors.DType.BF16, t.DType));
     }
 
     [Fact]
