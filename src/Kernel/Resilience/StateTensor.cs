@@ -73,10 +73,14 @@ public abstract class StateTensor
     {
         public override void CopyTo(Span<byte> destination)
         {
-            using var scope = torch.NewDisposeScope();
             using var _ = torch.no_grad();
-            var host = tensor.device_type == DeviceType.CPU ? tensor.contiguous() : tensor.to(DeviceType.CPU).contiguous();
-            host.bytes.CopyTo(destination);
+            if (tensor.device_type == DeviceType.CPU && tensor.is_contiguous())
+            {
+                tensor.bytes.CopyTo(destination);
+                return;
+            }
+            using var scope = torch.NewDisposeScope();
+            tensor.to(DeviceType.CPU).contiguous().bytes.CopyTo(destination);
         }
 
         static DType ToDType(torch.ScalarType t) => t switch
