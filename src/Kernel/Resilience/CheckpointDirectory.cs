@@ -48,7 +48,7 @@ public sealed partial class CheckpointDirectory
                 var manifest = StepManifest.Read(Path.Combine(dir, StepManifest.FileName));
                 if (manifest.Step == step) found.Add(new CommittedCheckpoint(step, dir, manifest));
             }
-            catch (CheckpointFormatException) { }
+            catch (Exception e) when (e is CheckpointFormatException or IOException) { } // torn, or pruned while we looked
         }
         return found.OrderBy(c => c.Step).ToArray();
     }
