@@ -16,11 +16,7 @@ public static class CrashLoop
         var directory = new CheckpointDirectory(folder) { KeepLast = 3 };
         directory.RemoveAbandoned();
         var training = new DeterministicTraining(Tensors, Elements);
-        if (directory.Newest() is { } newest)
-        {
-            using var ckpt = CheckpointDirectory.Open(newest);
-            training.Load(ckpt);
-        }
+        directory.Resume(training.State); // newest committed step, checksums verified; nothing on a first start
         Console.Out.WriteLine($"resumed {training.Step}");
         Console.Out.Flush();
         await using var checkpointer = new AsyncCheckpointer(directory);

@@ -3,7 +3,7 @@ using Ckpt.Bench.Resilience;
 
 // Benchmarks and the crash-test child for training-time checkpointing (src/Kernel/Resilience).
 //   erasure   [--mib 64] [--repeats 3]                        Reed-Solomon encode/decode MB/s
-//   stall     [--dir D] [--mib 256] [--steps 24] [--every 4] [--work 4] [--torch]   async stall vs sync save
+//   stall     [--dir D] [--mib 256] [--steps 24] [--every 4] [--step-ms 300] [--torch [--device cuda]]   async stall vs sync save
 //   crashloop --dir D [--max-steps N]                          train + save every step until killed
 //   peers     [--peers 6] [--parity 2] [--mib 16]              in-memory erasure-coded peer snapshots
 var mode = args.Length > 0 ? args[0] : "help";
@@ -27,7 +27,8 @@ switch (mode)
         try
         {
             var result = await StallBenchmark.Run(dir, int.Parse(Option("mib", "256")), int.Parse(Option("steps", "24")),
-                int.Parse(Option("every", "4")), int.Parse(Option("work", "4")), Flag("torch"));
+                int.Parse(Option("every", "4")), double.Parse(Option("step-ms", "300")),
+                Flag("torch") ? Option("device", "cpu") : null);
             Console.WriteLine(JsonSerializer.Serialize(result, json));
         }
         finally
@@ -36,6 +37,10 @@ switch (mode)
         }
         return 0;
     }
+    case "peers":
+        Console.WriteLine(JsonSerializer.Serialize(PeerThroughput.Run(int.Parse(Option("peers", "8")), int.Parse(Option("parity", "2")),
+            int.Parse(Option("mib", "64"))), json));
+        return 0;
     case "crashloop":
         return await CrashLoop.Run(Option("dir", ""), long.Parse(Option("max-steps", long.MaxValue.ToString())));
     default:

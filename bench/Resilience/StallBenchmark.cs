@@ -14,16 +14,23 @@ namespace Ckpt.Bench.Resilience;
 /// </summary>
 public static class StallBenchmark
 {
-    public static async Task<object> Run(string folder, int stateMiB, int steps, int every, int work, bool useTorch)
+    public static async Task<object> Run(string folder, int stateMiB, int steps, int every, double targetStepMs, string? torchDevice)
     {
         const int tensorCount = 8;
         int elements = (stateMiB << 20) / 4 / tensorCount;
-        ITrainingLoop loop = useTorch ? new TorchLoop(tensorCount, elements, work) : new ArrayLoop(tensorCount, elements, work);
+        ITrainingLoop loop = torchDevice is not null ? new TorchLoop(tensorCount, elements, torchDevice) : new ArrayLoop(tensorCount, elements);
 
+        // calibrate the forward/backward stand-in to the requested step time
         loop.Forward();
         loop.Update();
         var sw = Stopwatch.StartNew();
+        for (int i = 0; i < 3; i++) loop.Forward();
+        loop.Sync();
+        double passMs = sw.Elapsed.TotalMilliseconds / 3;
+        loop.Passes = Math.Max(1, (int)Math.Round(targetStepMs / Math.Max(passMs, 1e-3)));
+        sw.Restart();
         for (int i = 0; i < 3; i++) { loop.Forward(); loop.Update(); }
+        loop.Sync();
         double stepMs = sw.Elapsed.TotalMilliseconds / 3;
 
         var runs = new Dictionary<string, object>();
@@ -47,7 +54,11 @@ public static class StallBenchmark
                 loop.Forward();
                 await checkpointer.WaitForSnapshotAsync();
                 loop.Update();
-                if (s % every == 0) await Save(s);
+                if (s % every == 0)
+                {
+                    loop.Sync(); // the step's GPU work is finished before the save is timed
+                    await Save(s);
+                }
             }
             double loopSeconds = wall.Elapsed.TotalSeconds;
             await checkpointer.FlushAsync();
@@ -71,9 +82,9 @@ public static class StallBenchmark
         return new
         {
             mode = "stall",
-            state = useTorch ? "TorchSharp CPU tensors" : "float32 arrays",
+            state = torchDevice is not null ? $"TorchSharp tensors on {torchDevice}" : "float32 arrays",
             stateMB = Math.Round(loop.State.Sum(t => t.ByteLength) / 1e6, 1),
-            steps, saveEvery = every, stepMs = Math.Round(stepMs, 1),
+            steps, saveEvery = every, stepMs = Math.Round(stepMs, 1), forwardPasses = loop.Passes,
             cores = Environment.ProcessorCount,
             runs,
         };
@@ -86,17 +97,18 @@ public static class StallBenchmark
         void Forward();
         /// <summary>Mutates the weights (optimizer step).</summary>
         void Update();
+        /// <summary>Waits for queued device work.</summary>
+        void Sync();
+        int Passes { get; set; }
     }
 
     sealed class ArrayLoop : ITrainingLoop
     {
         readonly float[][] _weights, _grads;
-        readonly int _work;
         readonly long[] _step = new long[1];
 
-        public ArrayLoop(int tensors, int elements, int work)
+        public ArrayLoop(int tensors, int elements)
         {
-            _work = work;
             var rng = new Random(0);
             _weights = Enumerable.Range(0, tensors).Select(_ => Enumerable.Range(0, elements).Select(_ => (float)rng.NextDouble()).ToArray()).ToArray();
             _grads = Enumerable.Range(0, tensors).Select(_ => new float[elements]).ToArray();
@@ -104,10 +116,12 @@ public static class StallBenchmark
         }
 
         public IReadOnlyList<StateTensor> State { get; }
+        public int Passes { get; set; } = 1;
+        public void Sync() { }
 
         public void Forward()
         {
-            for (int pass = 0; pass < _work; pass++)
+            for (int pass = 0; pass < Passes; pass++)
                 Parallel.For(0, _weights.Length, i => Blend(_grads[i], _weights[i], 0.9f, 0.1f));
         }
 
@@ -131,23 +145,29 @@ public static class StallBenchmark
     sealed class TorchLoop : ITrainingLoop
     {
         readonly torch.Tensor[] _weights, _grads;
-        readonly int _work;
+        readonly torch.Device _device;
 
-        public TorchLoop(int tensors, int elements, int work)
+        public TorchLoop(int tensors, int elements, string device)
         {
-            _work = work;
+            _device = torch.device(device);
             torch.manual_seed(0);
-            _weights = Enumerable.Range(0, tensors).Select(_ => torch.randn(elements)).ToArray();
-            _grads = Enumerable.Range(0, tensors).Select(_ => torch.zeros(elements)).ToArray();
+            _weights = Enumerable.Range(0, tensors).Select(_ => torch.randn(elements, device: _device)).ToArray();
+            _grads = Enumerable.Range(0, tensors).Select(_ => torch.zeros(elements, device: _device)).ToArray();
             State = _weights.Select((w, i) => StateTensor.FromTorch($"layers.{i}.weight", w)).ToArray();
         }
 
         public IReadOnlyList<StateTensor> State { get; }
+        public int Passes { get; set; } = 1;
+
+        public void Sync()
+        {
+            if (_device.type == DeviceType.CUDA) torch.cuda.synchronize();
+        }
 
         public void Forward()
         {
             using var _ = torch.no_grad();
-            for (int pass = 0; pass < _work; pass++)
+            for (int pass = 0; pass < Passes; pass++)
                 for (int i = 0; i < _weights.Length; i++) _grads[i].mul_(0.9).add_(_weights[i], alpha: 0.1);
         }
 

@@ -48,7 +48,7 @@ public sealed partial class CheckpointDirectory
                 var manifest = StepManifest.Read(Path.Combine(dir, StepManifest.FileName));
                 if (manifest.Step == step) found.Add(new CommittedCheckpoint(step, dir, manifest));
             }
-            catch (CheckpointFormatException) { }
+            catch (Exception e) when (e is CheckpointFormatException or IOException) { } // torn, or pruned while we looked
         }
         return found.OrderBy(c => c.Step).ToArray();
     }
@@ -95,6 +95,27 @@ public sealed partial class CheckpointDirectory
     {
         Verify(checkpoint);
         return Checkpoint.Open(checkpoint.Path);
+    }
+
+    /// <summary>
+    /// Loads the newest committed step into the live state (verifying every checksum first) and returns its
+    /// step, or null when nothing was committed yet. Every state tensor must be in the checkpoint with the
+    /// same dtype and shape.
+    /// </summary>
+    public long? Resume(IReadOnlyList<StateTensor> state)
+    {
+        if (Newest() is not { } newest) return null;
+        using var checkpoint = Open(newest);
+        var file = $"{StepFolder(newest.Step)}/{SafetensorsSnapshotWriter.FileName}";
+        foreach (var s in state)
+        {
+            using var data = checkpoint.Read(s.Name);
+            if (data.DType != s.DType || !data.Shape.SequenceEqual(s.Shape))
+                throw new CheckpointFormatException(FormatErrorReason.InvalidShape, file, s.Name, "the saved tensor does not fit the live one",
+                    $"{s.DType} [{string.Join(",", s.Shape)}]", $"{data.DType} [{string.Join(",", data.Shape)}]");
+            s.Restore(data.Bytes);
+        }
+        return newest.Step;
     }
 
     /// <summary>Writes, syncs and commits one step; see the class summary for the order of operations.</summary>

@@ -26,6 +26,9 @@ public abstract class StateTensor
     /// <summary>Copies the current bytes into <paramref name="destination"/> (exactly <see cref="ByteLength"/> long).</summary>
     public abstract void CopyTo(Span<byte> destination);
 
+    /// <summary>Overwrites the live tensor with <paramref name="source"/> (exactly <see cref="ByteLength"/> long), e.g. on resume.</summary>
+    public abstract void Restore(ReadOnlySpan<byte> source);
+
     /// <summary>The live bytes without a copy, where they are host memory (used by synchronous saves only).</summary>
     public virtual bool TryBorrow(out ReadOnlyMemory<byte> bytes)
     {
@@ -55,6 +58,8 @@ public abstract class StateTensor
 
         public override void CopyTo(Span<byte> destination) => MemoryMarshal.AsBytes(_values.Span).CopyTo(destination);
 
+        public override void Restore(ReadOnlySpan<byte> source) => source.CopyTo(MemoryMarshal.AsBytes(_values.Span));
+
         public override bool TryBorrow(out ReadOnlyMemory<byte> bytes)
         {
             if (typeof(T) == typeof(byte)) { bytes = (Memory<byte>)(object)_values; return true; }
@@ -73,10 +78,23 @@ public abstract class StateTensor
     {
         public override void CopyTo(Span<byte> destination)
         {
-            using var scope = torch.NewDisposeScope();
             using var _ = torch.no_grad();
-            var host = tensor.device_type == DeviceType.CPU ? tensor.contiguous() : tensor.to(DeviceType.CPU).contiguous();
-            host.bytes.CopyTo(destination);
+            if (tensor.device_type == DeviceType.CPU && tensor.is_contiguous())
+            {
+                tensor.bytes.CopyTo(destination);
+                return;
+            }
+            using var scope = torch.NewDisposeScope();
+            tensor.to(DeviceType.CPU).contiguous().bytes.CopyTo(destination);
+        }
+
+        public override void Restore(ReadOnlySpan<byte> source)
+        {
+            using var _ = torch.no_grad();
+            using var scope = torch.NewDisposeScope();
+            var host = torch.empty(tensor.shape, tensor.dtype);
+            source.CopyTo(host.bytes);
+            tensor.copy_(host);
         }
 
         static DType ToDType(torch.ScalarType t) => t switch

@@ -111,6 +111,41 @@ public class AsyncCheckpointerTests : IDisposable
         Assert.Equal(0, checkpointer.History[0].Timeline.Phases["snapshot"].Bytes);
     }
 
+    [Fact]
+    public async Task Resuming_loads_the_newest_committed_step_into_arrays_and_torch_tensors()
+    {
+        using var scope = torch.NewDisposeScope();
+        var weights = Ramp(300, 1f);
+        var t = torch.arange(6, dtype: torch.float64).reshape(2, 3);
+        var state = new[] { StateTensor.FromArray("w", DType.F32, weights), StateTensor.FromTorch("t", t) };
+        var dir = new CheckpointDirectory(_folder.Path);
+        Assert.Null(dir.Resume(state));
+        await using (var checkpointer = new AsyncCheckpointer(dir))
+        {
+            await checkpointer.SaveAsync(10, state);
+            weights[0] = 99f;
+            t.add_(1);
+            await checkpointer.SaveAsync(20, state);
+        }
+        var savedWeights = (float[])weights.Clone();
+        Array.Fill(weights, 0f);
+        t.mul_(0);
+
+        Assert.Equal(20, dir.Resume(state));
+        Assert.Equal(savedWeights, weights);
+        Assert.Equal(new double[] { 1, 2, 3, 4, 5, 6 }, t.data<double>().ToArray());
+    }
+
+    [Fact]
+    public void Resuming_into_a_tensor_of_another_shape_names_the_tensor()
+    {
+        var dir = new CheckpointDirectory(_folder.Path);
+        new AsyncCheckpointer(dir).Save(1, [StateTensor.FromArray("w", DType.F32, Ramp(6, 0), 2, 3)]);
+        var e = Assert.Throws<Ckpt.Errors.CheckpointFormatException>(() => dir.Resume([StateTensor.FromArray("w", DType.F32, Ramp(6, 0), 3, 2)]));
+        Assert.Equal("w", e.Tensor);
+        Assert.Equal("F32 [3,2]", e.Expected);
+    }
+
     sealed class FailingWriter : ISnapshotWriter
     {
         public void Write(Snapshot snapshot, ISnapshotSink sink, Ckpt.Monitoring.OperationTimeline timeline)
