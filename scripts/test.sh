@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The project's test command. On a fresh Debian 12 machine with the .NET 10 SDK it installs what is missing,
+# runs every test project (the notebooks through real Jupyter included) and ends with one line: `N passed, N failed`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo="$(pwd)"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_INTERACTIVE_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+# System packages: patchelf (see build/LibTorchSharpGlibcFix.targets) and Jupyter's notebook runner.
+missing=()
+for pkg in patchelf python3-nbconvert python3-nbclient python3-ipykernel; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "Installing ${missing[*]}"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The .NET Interactive tool (.config/dotnet-tools.json) and its Jupyter kernelspec, local to this checkout.
+dotnet tool restore >/dev/null
+mkdir -p "$repo/.jupyter/kernels"
+dotnet interactive jupyter install --path "$repo/.jupyter/kernels" >/dev/null
+# The kernel serves HTTP for browser frontends; bind it to loopback only.
+/usr/bin/python3 - "$repo/.jupyter/kernels/.net-csharp/kernel.json" <<'PY'
+import json, sys
+path = sys.argv[1]
+spec = json.load(open(path))
+if "--http-local-only" not in spec["argv"]:
+    spec["argv"].append("--http-local-only")
+json.dump(spec, open(path, "w"), indent=2)
+PY
+
+# The notebooks load the extension from the local feed artifacts/feed (their NuGet.config names it). The notebook
+# tests pack it from the build under test and evict the fixed version from the global package cache first
+# (tests/Ckpt.Extension.Tests/LocalFeed.cs), so a plain `dotnet test` does the same.
+
+results="$repo/artifacts/test-results"
+rm -rf "$results"
+status=0
+dotnet test Extension.sln -c Debug --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" || status=$?
+
+# Sum the counters of every project's TRX file.
+/usr/bin/python3 - "$results" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+passed = failed = 0
+for trx in glob.glob(sys.argv[1] + "/**/*.trx", recursive=True):
+    counters = ET.parse(trx).getroot().find(".//{*}ResultSummary/{*}Counters")
+    if counters is not None:
+        passed += int(counters.get("passed", 0))
+        failed += int(counters.get("failed", 0)) + int(counters.get("error", 0)) + int(counters.get("timeout", 0)) + int(counters.get("aborted", 0))
+print(f"{passed} passed, {failed} failed")
+PY
+exit "$status"

@@ -1,0 +1,47 @@
+using Ckpt.Manifest;
+using Microsoft.DotNet.Interactive;
+using Microsoft.DotNet.Interactive.Directives;
+using Microsoft.DotNet.Interactive.Formatting;
+
+namespace Ckpt.Extension;
+
+/// <summary>
+/// Loaded by .NET Interactive from the package's `interactive-extensions/dotnet` folder after
+/// <c>#r "nuget: Ckpt.Extension"</c>. Everything happens in <see cref="Load"/>, which tests call directly.
+/// </summary>
+public sealed class CkptKernelExtension : IKernelExtension
+{
+    public Task OnLoadAsync(Kernel kernel)
+    {
+        Load(kernel);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Registers the formatters and magic commands on <paramref name="kernel"/> (the root kernel in a notebook).</summary>
+    public static void Load(Kernel kernel)
+    {
+        Formatter.Register<Checkpoint>((ckpt, writer) => writer.Write(ManifestHtml.Render(ckpt.Manifest, ckpt.Path)), HtmlFormatter.MimeType);
+        Formatter.Register<CheckpointManifest>((manifest, writer) => writer.Write(ManifestHtml.Render(manifest)), HtmlFormatter.MimeType);
+
+        kernel.AddDirective<LoadCheckpoint>(
+            new KernelActionDirective("#!ckpt-load", "Opens a checkpoint (headers only), binds it to a C# variable and shows what it holds.")
+            {
+                Parameters =
+                {
+                    new KernelDirectiveParameter("--path", "A checkpoint file or folder.") { AllowImplicitName = true, Required = true, TypeHint = "file" },
+                    new KernelDirectiveParameter("--name", "The C# variable to bind (default: from the file or folder name)."),
+                },
+            },
+            LoadCheckpointHandler.HandleAsync);
+        Visualisation.VisualisationDirectives.Register(kernel);
+
+        KernelInvocationContext.Current?.DisplayAs(Usage, HtmlFormatter.MimeType);
+    }
+
+    const string Usage =
+        "<details><summary><code>Ckpt.Extension</code> is loaded: try <code>#!ckpt-load &lt;checkpoint folder or file&gt; [--name var]</code></summary>" +
+        "<p><code>#!ckpt-load</code> opens any supported checkpoint (safetensors, HF sharded indexes, torch.save, PyTorch DCP, ...) " +
+        "reading headers only, binds a <code>Ckpt.Checkpoint</code> C# variable and shows its tensors and files. " +
+        "From C#: <code>var c = Ckpt.Checkpoint.Open(path); c.Read(name)</code>. Packages: <code>Ckpt.Kernel</code> (the engine), " +
+        "<code>Ckpt.Extension</code> (this notebook layer), <code>Ckpt.Cli</code> (the <code>ckpt</code> tool).</p></details>";
+}

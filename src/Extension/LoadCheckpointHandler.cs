@@ -1,0 +1,50 @@
+using Ckpt.Errors;
+using Microsoft.DotNet.Interactive;
+using Microsoft.DotNet.Interactive.Formatting;
+
+namespace Ckpt.Extension;
+
+/// <summary>Handles <see cref="LoadCheckpoint"/>: one call into the Kernel, one variable, one display.</summary>
+static class LoadCheckpointHandler
+{
+    public static async Task HandleAsync(LoadCheckpoint command, KernelInvocationContext context)
+    {
+        if (string.IsNullOrWhiteSpace(command.Path))
+        {
+            context.Fail(command, message: "#!ckpt-load needs a checkpoint path: #!ckpt-load <folder or file> [--name var].");
+            return;
+        }
+        var name = command.Name ?? VariableName.FromPath(command.Path);
+        if (!VariableName.IsValid(name))
+        {
+            context.Fail(command, message: $"'{name}' is not a valid C# variable name for --name.");
+            return;
+        }
+
+        Checkpoint checkpoint;
+        try
+        {
+            checkpoint = await Task.Run(() => Checkpoint.Open(command.Path, context.CancellationToken), context.CancellationToken);
+        }
+        catch (Exception e) when (e is CheckpointFormatException or IOException or UnauthorizedAccessException)
+        {
+            // The message is the one sentence the user needs (bad input, or a file the OS would not give us);
+            // a stack trace would bury it. Anything else is a bug and keeps its trace.
+            context.Fail(command, message: e.Message);
+            return;
+        }
+
+        string? bound = null;
+        if (context.HandlingKernel.RootKernel.FindKernelByName("csharp") is { } csharp)
+        {
+            if (await CSharpVariable.BindAsync(csharp, name, checkpoint, command, context.CancellationToken) is { } failure)
+            {
+                context.Fail(command, message: $"Could not bind the C# variable '{name}': {failure}");
+                return;
+            }
+            bound = name;
+        }
+
+        context.DisplayAs(ManifestHtml.Render(checkpoint.Manifest, checkpoint.Path, bound), HtmlFormatter.MimeType);
+    }
+}

@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+
+namespace Ckpt.Extension.Tests;
+
+/// <summary>
+/// A notebook executed by real Jupyter: `python3 -m nbconvert --execute` with the repository's .NET kernelspec
+/// (`JUPYTER_PATH=.jupyter`, installed by scripts/test.sh), errors allowed so every cell runs and each can be judged.
+/// </summary>
+sealed class JupyterRun
+{
+    public IReadOnlyList<ExecutedCell> Cells { get; }
+    public string Log { get; }
+
+    JupyterRun(IReadOnlyList<ExecutedCell> cells, string log) { Cells = cells; Log = log; }
+
+    public ExecutedCell Cell(string sourceStart) =>
+        Cells.SingleOrDefault(c => c.Source.StartsWith(sourceStart, StringComparison.Ordinal))
+        ?? throw new InvalidOperationException($"no code cell starts with '{sourceStart}'");
+
+    public static JupyterRun Execute(string notebookRelativePath)
+    {
+        var repo = TestPaths.RepoRoot;
+        var notebook = Path.Combine(repo, notebookRelativePath);
+        var kernelspec = Path.Combine(repo, ".jupyter", "kernels", ".net-csharp", "kernel.json");
+        var feed = Path.Combine(repo, "artifacts", "feed", "Ckpt.Extension.0.1.0.nupkg");
+        foreach (var (file, what) in new[] { (kernelspec, "the .NET kernelspec"), (feed, "the packed extension"), ("/usr/bin/python3", "python3") })
+            if (!File.Exists(file))
+                throw new InvalidOperationException($"{what} is missing ({file}): run scripts/test.sh, which installs it");
+
+        var output = Directory.CreateTempSubdirectory("ckpt-nb-").FullName;
+        var psi = new ProcessStartInfo("/usr/bin/python3")
+        {
+            WorkingDirectory = repo,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in new[] { "-m", "nbconvert", "--to", "notebook", "--execute", "--allow-errors",
+                     "--ExecutePreprocessor.timeout=600", "--ExecutePreprocessor.startup_timeout=300",
+                     "--output-dir", output, "--output", "executed", notebook })
+            psi.ArgumentList.Add(a);
+        psi.Environment["JUPYTER_PATH"] = Path.Combine(repo, ".jupyter");
+        psi.Environment["DOTNET_INTERACTIVE_CLI_TELEMETRY_OPTOUT"] = "1";
+        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+
+        using var process = Process.Start(psi)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(12)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"nbconvert did not finish {notebookRelativePath} in 12 minutes");
+        }
+        var log = stdout.Result + stderr.Result;
+        var executed = Path.Combine(output, "executed.ipynb");
+        if (process.ExitCode != 0 || !File.Exists(executed))
+            throw new InvalidOperationException($"nbconvert failed on {notebookRelativePath} (exit {process.ExitCode}):\n{Tail(log)}");
+
+        using var doc = JsonDocument.Parse(File.ReadAllText(executed));
+        var cells = doc.RootElement.GetProperty("cells").EnumerateArray()
+            .Where(c => c.GetProperty("cell_type").GetString() == "code")
+            .Select(ExecutedCell.From)
+            .ToArray();
+        try { Directory.Delete(output, recursive: true); } catch (IOException) { }
+        return new JupyterRun(cells, log);
+    }
+
+    static string Tail(string s) => s.Length <= 4000 ? s : s[^4000..];
+}
+
+/// <summary>A code cell after execution: its source, its outputs' text by MIME type, and its error if it failed.</summary>
+sealed record ExecutedCell(string Source, IReadOnlyList<(string MimeType, string Text)> Outputs, string? ErrorValue, IReadOnlyList<string> Traceback)
+{
+    public string Text(string mimeType) => string.Join("\n", Outputs.Where(o => o.MimeType == mimeType).Select(o => o.Text));
+
+    public static ExecutedCell From(JsonElement cell)
+    {
+        var outputs = new List<(string, string)>();
+        string? error = null;
+        var traceback = new List<string>();
+        foreach (var o in cell.GetProperty("outputs").EnumerateArray())
+        {
+            switch (o.GetProperty("output_type").GetString())
+            {
+                case "error":
+                    error = o.GetProperty("evalue").GetString();
+                    traceback.AddRange(o.GetProperty("traceback").EnumerateArray().Select(t => t.GetString() ?? ""));
+                    break;
+                case "stream":
+                    outputs.Add(("stream/" + o.GetProperty("name").GetString(), Joined(o.GetProperty("text"))));
+                    break;
+                default:
+                    foreach (var d in o.GetProperty("data").EnumerateObject())
+                        outputs.Add((d.Name, Joined(d.Value)));
+                    break;
+            }
+        }
+        return new ExecutedCell(Joined(cell.GetProperty("source")), outputs, error, traceback);
+    }
+
+    // nbformat stores multi-line strings either whole or as a list of lines.
+    static string Joined(JsonElement value) => value.ValueKind == JsonValueKind.Array
+        ? string.Concat(value.EnumerateArray().Select(l => l.GetString()))
+        : value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText();
+}
