@@ -28,7 +28,8 @@ public static class PeftLora
             if (layer.FanInFanOut != config.FanInFanOut && model.Config is LlamaConfig)
                 throw new ArgumentException($"fan_in_fan_out={config.FanInFanOut} does not match {path}");
             var adapter = new LoraAdapter(layer.InFeatures, layer.OutFeatures, config.R, config.Scaling, config.Dropout,
-                dtype ?? (layer.Weight.dtype is ScalarType.Float16 ? ScalarType.Float32 : layer.Weight.dtype), model.Device);
+                // PEFT autocast_adapter_dtype: adapters on a bf16/f16 base are kept in fp32.
+                dtype ?? (layer.Weight.dtype is ScalarType.Float16 or ScalarType.BFloat16 ? ScalarType.Float32 : layer.Weight.dtype), model.Device);
             adapter.ResetParameters(generator);
             adapter.A.Weight.requires_grad = true;
             adapter.B.Weight.requires_grad = true;
