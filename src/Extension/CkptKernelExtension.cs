@@ -33,6 +33,7 @@ public sealed class CkptKernelExtension : IKernelExtension
                 },
             },
             LoadCheckpointHandler.HandleAsync);
+        Visualisation.VisualisationDirectives.Register(kernel);
 
         KernelInvocationContext.Current?.DisplayAs(Usage, HtmlFormatter.MimeType);
     }

@@ -88,6 +88,9 @@ public sealed class Checkpoint : IDisposable
 
     public TensorData Read(string name, Box? slice, CancellationToken cancellationToken) => Read(name, slice, null, cancellationToken);
 
+    /// <summary>Makes <paramref name="timeline"/> the one <see cref="LastTimeline"/> reports (diff, statistics).</summary>
+    internal void RecordTimeline(OperationTimeline timeline) => LastTimeline = timeline;
+
     public void Dispose() => (Storage as IDisposable)?.Dispose();
 
     public override string ToString() =>

@@ -18,7 +18,12 @@ static class LocalFeed
 
     static readonly string[] Packages = ["Ckpt.Kernel", "Ckpt.Extension"];
 
-    public static void Prepare()
+    // Several notebook fixtures run in parallel test collections: pack and evict once per test run.
+    static readonly Lazy<bool> Once = new(() => { PrepareNow(); return true; });
+
+    public static void Prepare() => _ = Once.Value;
+
+    static void PrepareNow()
     {
         var repo = TestPaths.RepoRoot;
         var feed = Path.Combine(repo, "artifacts", "feed");

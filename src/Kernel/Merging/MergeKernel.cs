@@ -8,6 +8,8 @@ namespace Ckpt.Merging;
 internal abstract class MergeKernel
 {
     public virtual int StatisticPasses => 0;
+    /// <summary>Whether the method may need statistic passes (then small tensors are kept whole to avoid re-reads).</summary>
+    public virtual bool UsesStatistics => false;
     public virtual void BeginTensor(string name, long elementCount) { }
     public virtual void Observe(int pass, MergeChunk chunk) { }
     public virtual void EndPass(int pass) { }

@@ -9,7 +9,9 @@ namespace Ckpt.Merging;
 /// An opened, validated merge: the inputs are open (headers only) and agree, and <see cref="Tensors"/> describes
 /// every output tensor with a loader that merges it on demand. Loading a tensor reads it from every input in row
 /// chunks of at most <c>chunkElements</c> elements, combines them and returns the merged tensor; nothing else
-/// is held. A writer pulls the tensors one at a time, in whatever order it writes them.
+/// is held. Methods with statistic passes (SLERP, TIES) hold tensors of up to 3 × <c>chunkElements</c> whole,
+/// so those are read once; larger ones are re-read once per pass. A writer pulls the tensors one at a time,
+/// in whatever order it writes them.
 /// </summary>
 public sealed class MergeSession : IDisposable
 {
@@ -20,7 +22,7 @@ public sealed class MergeSession : IDisposable
     readonly MergeKernel _kernel;
     readonly MergeChunk _chunk;
     readonly float[] _merged;
-    readonly long _chunkElements;
+    readonly long _chunkElements, _residentElements;
     readonly long _readBefore;
     readonly object _gate = new();
 
@@ -43,6 +45,7 @@ public sealed class MergeSession : IDisposable
     {
         Spec = spec;
         _chunkElements = chunkElements;
+        _residentElements = 3 * chunkElements;
         try
         {
             _base = spec.BaseModel is not null && spec.Method.NeedsBase() ? Open(spec.BaseModel) : null;
@@ -62,13 +65,16 @@ public sealed class MergeSession : IDisposable
         _kernel = MergeKernel.For(spec);
         int capacity = (int)Math.Min(int.MaxValue, _reference.Manifest.Tensors
             .Where(t => t.DType.IsFloatingPoint())
-            .Select(t => MergeExecutor.Chunks(t.Shape, chunkElements).Select(c => c.Length).DefaultIfEmpty(0).Max())
+            .Select(t => MergeExecutor.Chunks(t.Shape, ChunkElements(t)).Select(c => c.Length).DefaultIfEmpty(0).Max())
             .DefaultIfEmpty(0).Max());
         _chunk = new MergeChunk(_models.Length, _base is not null, capacity);
         _merged = new float[capacity];
         Tensors = _reference.Manifest.Tensors.Select(e =>
             new TensorSource(e.Name, OutputDType(e), e.Shape, () => Load(e))).ToArray();
     }
+
+    long ChunkElements(TensorEntry t) =>
+        _kernel.UsesStatistics && t.ElementCount <= _residentElements ? Math.Max(t.ElementCount, 1) : _chunkElements;
 
     Checkpoint Open(string path)
     {
@@ -111,7 +117,7 @@ public sealed class MergeSession : IDisposable
 
     void Merge(TensorEntry entry, TensorData output, CancellationToken ct)
     {
-        var chunks = MergeExecutor.Chunks(entry.Shape, _chunkElements).ToArray();
+        var chunks = MergeExecutor.Chunks(entry.Shape, ChunkElements(entry)).ToArray();
         _kernel.BeginTensor(entry.Name, entry.ElementCount);
         bool resident = false;   // a one-chunk tensor is read once and kept for every pass
         for (int pass = 0; pass < _kernel.StatisticPasses; pass++)

@@ -17,6 +17,7 @@ internal sealed class SlerpKernel(double t) : MergeKernel
     public bool UsedLerp { get; private set; }
 
     public override int StatisticPasses => 1;
+    public override bool UsesStatistics => true;
 
     public override void BeginTensor(string name, long elementCount) => _dot = _norm0 = _norm1 = 0;
 

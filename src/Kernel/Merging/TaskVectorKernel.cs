@@ -37,6 +37,8 @@ internal sealed class TaskVectorKernel : MergeKernel
     public override int StatisticPasses =>
         _sparsification == Sparsification.Magnitude && _thresholds.Any(t => t.NeedsPasses) ? 2 : 0;
 
+    public override bool UsesStatistics => _sparsification == Sparsification.Magnitude;
+
     public override void BeginTensor(string name, long elementCount)
     {
         for (int i = 0; i < _weights.Length; i++)

@@ -1,0 +1,35 @@
+using Microsoft.DotNet.Interactive.Commands;
+
+namespace Ckpt.Extension.Visualisation;
+
+/// <summary>`#!ckpt-layout &lt;var|path&gt; [--tensor glob]`: shard layout charts of a checkpoint; reads no tensor bytes.</summary>
+public sealed class ShowLayout : KernelDirectiveCommand
+{
+    /// <summary>A C# variable holding a <see cref="Checkpoint"/>, or a checkpoint file or folder.</summary>
+    public string Checkpoint { get; set; } = "";
+
+    /// <summary>Tensor name glob (`model.layers.0.**`); all tensors when empty.</summary>
+    public string? Tensor { get; set; }
+}
+
+/// <summary>`#!ckpt-diff &lt;a&gt; &lt;b&gt; [--tensor glob]`: structural and numeric change between two checkpoints.</summary>
+public sealed class DiffCheckpoints : KernelDirectiveCommand
+{
+    /// <summary>The base checkpoint, then the one compared with it: C# variables or paths.</summary>
+    public string[] Checkpoints { get; set; } = [];
+    public string? Tensor { get; set; }
+}
+
+/// <summary>`#!ckpt-stats &lt;var|path&gt; &lt;tensor&gt; [--bins n]`: statistics and histogram of one tensor, reading only it.</summary>
+public sealed class ShowTensorStatistics : KernelDirectiveCommand
+{
+    /// <summary>The checkpoint (C# variable or path), then the tensor's full name: the magic's two positional values.</summary>
+    public string[] Checkpoint { get; set; } = [];
+    public int? Bins { get; set; }
+}
+
+/// <summary>`#!ckpt-timeline [var]`: Gantt chart of the last load/read/diff/stats operation (of that checkpoint, when named).</summary>
+public sealed class ShowTimeline : KernelDirectiveCommand
+{
+    public string? Checkpoint { get; set; }
+}

@@ -1,0 +1,128 @@
+using Ckpt.Conversion;
+using Ckpt.Errors;
+using Ckpt.Inspection;
+using Ckpt.Monitoring;
+using Microsoft.DotNet.Interactive;
+using Microsoft.DotNet.Interactive.Commands;
+using Microsoft.DotNet.Interactive.Directives;
+
+namespace Ckpt.Extension.Visualisation;
+
+/// <summary>
+/// The charting magics. Each handler resolves its checkpoint(s), makes one Kernel call (layout, diff,
+/// statistics, timeline), renders through Ckpt.Charts in its own load context, and displays.
+/// </summary>
+public static class VisualisationDirectives
+{
+    static OperationTimeline? _last;
+
+    public static void Register(Kernel kernel)
+    {
+        kernel.AddDirective<ShowLayout>(new KernelActionDirective("#!ckpt-layout",
+            "Charts how a checkpoint's tensors are split into fragments over ranks and files, and its parameters by module.")
+        {
+            Parameters =
+            {
+                new KernelDirectiveParameter("--checkpoint", "A C# variable holding a Checkpoint, or a checkpoint file or folder.") { AllowImplicitName = true, Required = true, TypeHint = "file" },
+                new KernelDirectiveParameter("--tensor", "Only tensors matching this glob, e.g. model.layers.0.**"),
+            },
+        }, HandleLayout);
+
+        kernel.AddDirective<DiffCheckpoints>(new KernelActionDirective("#!ckpt-diff",
+            "Compares two checkpoints: added, removed, reshaped and re-typed tensors, relative L2 and max abs change per tensor and layer.")
+        {
+            Parameters =
+            {
+                new KernelDirectiveParameter("--checkpoints", "The base checkpoint, then the one compared with it (variables or paths).") { AllowImplicitName = true, Required = true, MaxOccurrences = 2 },
+                new KernelDirectiveParameter("--tensor", "Only tensors matching this glob."),
+            },
+        }, HandleDiff);
+
+        kernel.AddDirective<ShowTensorStatistics>(new KernelActionDirective("#!ckpt-stats",
+            "Min, max, mean, std, NaN/Inf counts, zero fraction and a histogram of one tensor, reading only that tensor.")
+        {
+            Parameters =
+            {
+                new KernelDirectiveParameter("--checkpoint", "A C# variable holding a Checkpoint (or a checkpoint path), then the tensor's full name.") { AllowImplicitName = true, Required = true, MaxOccurrences = 2 },
+                new KernelDirectiveParameter("--bins", "Histogram bins (default 64)."),
+            },
+        }, HandleStatistics);
+
+        kernel.AddDirective<ShowTimeline>(new KernelActionDirective("#!ckpt-timeline",
+            "Charts the last checkpoint operation (open, read, diff, stats) as a timeline per worker thread.")
+        {
+            Parameters = { new KernelDirectiveParameter("--checkpoint", "A C# variable holding a Checkpoint: chart its last operation.") { AllowImplicitName = true } },
+        }, HandleTimeline);
+    }
+
+    static Task HandleLayout(ShowLayout command, KernelInvocationContext context) => Guarded(command, context, async () =>
+    {
+        var (ckpt, opened) = await CheckpointTarget.ResolveAsync(command.Checkpoint, context);
+        try
+        {
+            var filter = Filter(command.Tensor);
+            var layout = ShardLayout.Of(ckpt.Manifest, filter);
+            if (layout.TensorCount == 0) throw new ArgumentException($"no tensor of {ckpt.Path} matches '{command.Tensor}'");
+            ChartOutput.Publish(context, ChartRendering.Render("layout", InspectionJson.Layout(ckpt.Path, layout, ModuleTree.Of(ckpt.Manifest, filter))));
+        }
+        finally { if (opened) ckpt.Dispose(); }
+    });
+
+    static Task HandleDiff(DiffCheckpoints command, KernelInvocationContext context) => Guarded(command, context, async () =>
+    {
+        var checkpoints = command.Checkpoints.Length == 2 ? command.Checkpoints : DirectivePositionals.Of(command, "#!ckpt-diff", "--tensor");
+        if (checkpoints.Count != 2) throw new ArgumentException("#!ckpt-diff needs two checkpoints: #!ckpt-diff <a> <b> [--tensor glob]");
+        var (a, openedA) = await CheckpointTarget.ResolveAsync(checkpoints[0], context);
+        try
+        {
+            var (b, openedB) = await CheckpointTarget.ResolveAsync(checkpoints[1], context);
+            try
+            {
+                var report = await Task.Run(() => CheckpointDiff.Compare(a, b, Filter(command.Tensor), cancellationToken: context.CancellationToken));
+                _last = a.LastTimeline;
+                ChartOutput.Publish(context, ChartRendering.Render("diff", InspectionJson.Diff(report)));
+            }
+            finally { if (openedB) b.Dispose(); }
+        }
+        finally { if (openedA) a.Dispose(); }
+    });
+
+    static Task HandleStatistics(ShowTensorStatistics command, KernelInvocationContext context) => Guarded(command, context, async () =>
+    {
+        var args = command.Checkpoint.Length == 2 ? command.Checkpoint : DirectivePositionals.Of(command, "#!ckpt-stats", "--bins");
+        if (args.Count != 2) throw new ArgumentException("#!ckpt-stats needs a checkpoint and a tensor name: #!ckpt-stats <var|path> <tensor> [--bins n]");
+        var (ckpt, opened) = await CheckpointTarget.ResolveAsync(args[0], context);
+        try
+        {
+            var tensor = args[1];
+            var stats = await Task.Run(() => TensorStatistics.Of(ckpt, tensor, command.Bins ?? 64, context.CancellationToken));
+            _last = ckpt.LastTimeline;
+            ChartOutput.Publish(context, ChartRendering.Render("stats", InspectionJson.Statistics(stats)));
+        }
+        finally { if (opened) ckpt.Dispose(); }
+    });
+
+    static Task HandleTimeline(ShowTimeline command, KernelInvocationContext context) => Guarded(command, context, async () =>
+    {
+        OperationTimeline? timeline = _last;
+        if (!string.IsNullOrEmpty(command.Checkpoint))
+        {
+            var (ckpt, opened) = await CheckpointTarget.ResolveAsync(command.Checkpoint, context);
+            timeline = ckpt.LastTimeline;
+            if (opened) ckpt.Dispose();
+        }
+        if (timeline is null)
+            throw new ArgumentException("no checkpoint operation has run yet: run #!ckpt-stats or #!ckpt-diff, or name a checkpoint variable");
+        ChartOutput.Publish(context, ChartRendering.Render("timeline", InspectionJson.Timeline(timeline)));
+    });
+
+    static TensorFilter Filter(string? glob) => string.IsNullOrWhiteSpace(glob) ? TensorFilter.All : new TensorFilter([glob]);
+
+    /// <summary>Bad input fails the cell with its one sentence; no stack trace.</summary>
+    static async Task Guarded(KernelCommand command, KernelInvocationContext context, Func<Task> body)
+    {
+        try { await body(); }
+        catch (CheckpointFormatException e) { context.Fail(command, message: e.Message); }
+        catch (ArgumentException e) { context.Fail(command, message: e.Message); }
+    }
+}

@@ -1,0 +1,82 @@
+using System.Net;
+using System.Text.Json;
+
+namespace Ckpt.Extension.Tests;
+
+/// <summary>Runs notebooks/02-shard-layout.ipynb once through real Jupyter (nbconvert + the dotnet-interactive kernel).</summary>
+public sealed class ShardLayoutNotebookRun
+{
+    internal Lazy<JupyterRun> Run { get; } = new(() =>
+    {
+        LocalFeed.Prepare();
+        return JupyterRun.Execute("notebooks/02-shard-layout.ipynb");
+    });
+}
+
+public sealed class ShardLayoutNotebookTests(ShardLayoutNotebookRun run) : IClassFixture<ShardLayoutNotebookRun>
+{
+    const string PlotlyMime = "application/vnd.plotly.v1+json";
+    // The banner plotly.min.js starts with: present only where the library itself is inlined.
+    const string PlotlyJsBanner = "plotly.min.js.LICENSE.txt";
+
+    JupyterRun Notebook => run.Run.Value;
+
+    static IReadOnlyList<JsonElement> Figures(ExecutedCell cell) =>
+        cell.Outputs.Where(o => o.MimeType == PlotlyMime).Select(o =>
+        {
+            using var doc = JsonDocument.Parse(o.Text);
+            // The .NET kernel sends the figure as JSON text; a front end that stores it as an object gives the object.
+            return doc.RootElement.ValueKind == JsonValueKind.String
+                ? JsonDocument.Parse(doc.RootElement.GetString()!).RootElement.Clone()
+                : doc.RootElement.Clone();
+        }).ToList();
+
+    [Fact]
+    public void The_shard_layout_notebook_runs_with_no_cell_error()
+    {
+        var failed = Notebook.Cells.Where(c => c.ErrorValue is not null).Select(c => $"{c.Source.Trim()} -> {c.ErrorValue}").ToArray();
+        Assert.True(failed.Length == 0, string.Join("\n", failed));
+    }
+
+    [Theory]
+    [InlineData("#!ckpt-layout ../tests/fixtures/hf-llama-tiny-sharded\n", 4)]
+    [InlineData("#!ckpt-layout ../tests/fixtures/hf-llama-tiny-sharded --tensor", 4)]
+    [InlineData("#!ckpt-diff", 2)]
+    [InlineData("#!ckpt-stats", 1)]
+    [InlineData("#!ckpt-timeline", 1)]
+    public void Chart_cells_carry_plotly_figures_and_inline_plotly_js_in_the_real_host(string cellStart, int charts)
+    {
+        var cell = Notebook.Cells.Single(c => c.Source.StartsWith(cellStart.TrimEnd('\n'), StringComparison.Ordinal)
+                                              && (!cellStart.EndsWith('\n') || !c.Source.Contains("--tensor")));
+        Assert.Null(cell.ErrorValue);
+        var figures = Figures(cell);
+        Assert.Equal(charts, figures.Count);
+        Assert.All(figures, f => Assert.True(f.GetProperty("data").GetArrayLength() > 0));
+        var html = cell.Text("text/html");
+        Assert.Contains(PlotlyJsBanner, html);
+        Assert.DoesNotContain("<script src=", html);
+        // plotly.js mentions its CDN as a default for map topojson; no script or stylesheet is loaded from it.
+        Assert.DoesNotContain("src=\"https://cdn.plot.ly", html);
+        Assert.DoesNotContain("requirejs.config", html);
+    }
+
+    [Fact]
+    public void The_diff_cell_reports_every_tensor_of_the_micro_llama_compared()
+    {
+        var cell = Notebook.Cells.Single(c => c.Source.StartsWith("#!ckpt-diff", StringComparison.Ordinal));
+        var tensors = Directory.Exists(TestPaths.Fixture("trajectory-llama-micro"))
+            ? CountTensors(TestPaths.Fixture("trajectory-llama-micro/step-0400.safetensors")) : 0;
+        Assert.Contains($"{tensors} compared, 0 added, 0 removed, 0 reshaped, 0 dtype changed", WebUtility.HtmlDecode(cell.Text("text/html")));
+    }
+
+    static int CountTensors(string safetensors)
+    {
+        using var f = File.OpenRead(safetensors);
+        var len = new byte[8];
+        f.ReadExactly(len);
+        var header = new byte[BitConverter.ToInt64(len)];
+        f.ReadExactly(header);
+        using var doc = JsonDocument.Parse(header);
+        return doc.RootElement.EnumerateObject().Count(p => p.Name != "__metadata__");
+    }
+}
