@@ -106,6 +106,19 @@ public class DcpReshardTests
     }
 
     [Fact]
+    public void Resharding_into_a_folder_of_an_earlier_larger_save_leaves_only_the_new_rank_files()
+    {
+        var dir = TestPaths.TempDirectory("dcp-rewrite");
+        using var source = Checkpoint.Open(TestPaths.Fixture("dcp-dtensor1d-4rank"));
+        Resharder.Reshard(source, new ReshardOptions(DTensorLayout.Sharded(8), dir));
+        Resharder.Reshard(source, new ReshardOptions(DTensorLayout.Sharded(3), dir));
+        Assert.Equal(["__0_0.distcp", "__1_0.distcp", "__2_0.distcp"],
+            Directory.GetFiles(dir, "*.distcp").Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        using var back = Checkpoint.Open(dir);
+        Assert.Equal(3, back.Manifest.Layout.WorldSize);
+    }
+
+    [Fact]
     public void Overlapping_or_incomplete_chunks_are_refused_before_anything_is_written()
     {
         var dir = TestPaths.TempDirectory("dcp-bad");

@@ -77,6 +77,13 @@ public static class DcpMetadataWriter
                 }
             }, tensors.Count + bytesItems.Count == 0);
 
+            // MetadataIndex.index: the chunk's position in its tensor's `chunks` list.
+            var chunkIndex = new Dictionary<(string, string), int>();
+            foreach (var t in tensors)
+            {
+                var chunks = Chunks(t);
+                for (int i = 0; i < chunks.Count; i++) chunkIndex[(t.Fqn, string.Join(",", chunks[i].Offsets))] = i;
+            }
             m.String("storage_data").Dict(sdata =>
             {
                 foreach (var s in stored)
@@ -88,9 +95,8 @@ public static class DcpMetadataWriter
                         k.String("offset");
                         if (s.Offsets is null) k.None(); else Size(k, s.Offsets);
                         k.String("index");
-                        var t = tensors.FirstOrDefault(x => x.Fqn == s.Fqn);
-                        var index = t is null || s.Offsets is null ? -1 : Chunks(t).ToList().FindIndex(c => c.Offsets.SequenceEqual(s.Offsets));
-                        if (index < 0) k.None(); else k.Int(index);
+                        if (s.Offsets is not null && chunkIndex.TryGetValue((s.Fqn, string.Join(",", s.Offsets)), out var index)) k.Int(index);
+                        else k.None();
                     });
                     sdata.Dataclass("torch.distributed.checkpoint.filesystem", "_StorageInfo", v =>
                     {

@@ -30,6 +30,9 @@ public static class DcpWriter
         Directory.CreateDirectory(directory);
         var metadataPath = Path.Combine(directory, MetadataFileName);
         File.Delete(metadataPath);
+        // Data files of an earlier save into the same folder (a larger world size) would otherwise linger.
+        foreach (var stale in Directory.EnumerateFiles(directory, "__*_*.distcp"))
+            if (System.Text.RegularExpressions.Regex.IsMatch(Path.GetFileName(stale), @"^__\d+_\d+\.distcp$")) File.Delete(stale);
 
         // Per rank, in state-dict order: tensor chunks, then bytes items.
         var jobs = new SortedDictionary<int, List<(string Fqn, DcpChunkWrite? Chunk, byte[]? Bytes)>>();
