@@ -14,6 +14,8 @@ public static class Program
         root.Subcommands.Add(InspectCommand.Create(stdout));
         root.Subcommands.Add(ConvertCommand.Create(stdout));
         root.Subcommands.Add(BenchCommand.Create(stdout));
+        root.Subcommands.Add(MergeCommand.Create(stdout));
+        root.Subcommands.Add(ReshardCommand.Create(stdout));
         root.Subcommands.Add(LayoutCommand.Create(stdout));
         root.Subcommands.Add(DiffCommand.Create(stdout));
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };

@@ -55,7 +55,17 @@ public sealed class Checkpoint : IDisposable
         var timeline = new OperationTimeline("open");
         var start = timeline.Now;
         var format = CheckpointProbe.Find(storage, entry);
-        var manifest = format.Describe(storage, entry, cancellationToken);
+        CheckpointManifest manifest;
+        try
+        {
+            manifest = format.Describe(storage, entry, cancellationToken);
+        }
+        catch (OverflowException e)
+        {
+            throw new CheckpointFormatException(FormatErrorReason.InvalidShape, entry.Length == 0 ? storage.Root : entry, null,
+                $"a size in the {format.Name} metadata overflows ({e.Message.TrimEnd('.')})");
+        }
+        ManifestValidator.Validate(manifest, storage);
         timeline.Record("describe", format.Name, start, storage.Statistics.MetadataBytesRead);
         return new Checkpoint(displayPath ?? System.IO.Path.Combine(storage.Root, entry), manifest, storage, timeline);
     }
@@ -64,13 +74,19 @@ public sealed class Checkpoint : IDisposable
         ?? throw new CheckpointFormatException(FormatErrorReason.TensorNotFound, Path, name,
             $"the checkpoint has no tensor of that name ({Manifest.Tensors.Count} tensors)");
 
-    /// <summary>Reads a whole tensor, or the N-d <paramref name="slice"/> of it, reading only the bytes it needs.</summary>
-    public TensorData Read(string name, Box? slice = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Reads a whole tensor, or the N-d <paramref name="slice"/> of it, reading only the bytes it needs; kept in
+    /// its saved dtype unless <paramref name="as"/> asks for another floating dtype.
+    /// </summary>
+    public TensorData Read(string name, Box? slice = null, DType? @as = null, CancellationToken cancellationToken = default)
     {
         var timeline = new OperationTimeline("read");
         LastTimeline = timeline;
-        return TensorReader.Read(Storage, GetEntry(name), slice, Environment.ProcessorCount * 2, timeline, cancellationToken);
+        var data = TensorReader.Read(Storage, GetEntry(name), slice, Environment.ProcessorCount * 2, timeline, cancellationToken);
+        return @as is { } d && d != data.DType ? Conversion.DTypeConversion.Convert(data, d) : data;
     }
+
+    public TensorData Read(string name, Box? slice, CancellationToken cancellationToken) => Read(name, slice, null, cancellationToken);
 
     /// <summary>Makes <paramref name="timeline"/> the one <see cref="LastTimeline"/> reports (diff, statistics).</summary>
     internal void RecordTimeline(OperationTimeline timeline) => LastTimeline = timeline;

@@ -47,7 +47,23 @@ static class BenchCommand
             return 0;
         });
 
+        var model = new Argument<string>("model") { Description = "causal LM checkpoint with config.json" };
+        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8 };
+        var seq = new Option<int>("--seq") { DefaultValueFactory = _ => 512 };
+        var iters = new Option<int>("--iters") { DefaultValueFactory = _ => 10 };
+        var device = new Option<string?>("--device") { Description = "cpu (default) or cuda" };
+        var dtype = new Option<string?>("--dtype") { Description = "compute dtype: f32, bf16, f16 (default: as saved)" };
+        var forward = new Command("forward", "Time the TorchSharp forward of a causal LM on random tokens.") { model, batch, seq, iters, device, dtype };
+        forward.SetAction(parse =>
+        {
+            var r = ForwardBenchmark.Run(parse.GetValue(model)!, parse.GetValue(batch), parse.GetValue(seq), parse.GetValue(iters),
+                parse.GetValue(device), parse.GetValue(dtype));
+            stdout.WriteLine(System.Text.Json.JsonSerializer.Serialize(r, new System.Text.Json.JsonSerializerOptions { PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase }));
+            return 0;
+        });
+
         bench.Subcommands.Add(load);
+        bench.Subcommands.Add(forward);
         bench.Subcommands.Add(generate);
         return bench;
     }

@@ -11,7 +11,7 @@ static class ConvertCommand
     public static Command Create(TextWriter stdout)
     {
         var path = new Argument<string>("path") { Description = "checkpoint file or folder, any readable format" };
-        var to = new Option<string>("--to") { Description = "target format: safetensors", DefaultValueFactory = _ => "safetensors" };
+        var to = new Option<string>("--to") { Description = "target format: safetensors, dcp (one rank, whole-tensor chunks) or torch (model.pt)", DefaultValueFactory = _ => "safetensors" };
         var output = new Option<string>("--out") { Description = "output folder", Required = true };
         var maxShard = new Option<string>("--max-shard-size") { Description = "largest shard, e.g. 2GB, 500MB (default 5GB)", DefaultValueFactory = _ => "5GB" };
         var only = new Option<string[]>("--only") { Description = "tensor name globs to keep, e.g. 'model.**'", AllowMultipleArgumentsPerToken = true };
@@ -53,7 +53,7 @@ static class ConvertCommand
             {
                 stdout.WriteLine($"wrote {result.TensorCount} tensors, {ByteSize.Format(result.BytesWritten)}, to {result.Files.Count} file(s) in {options.OutputDirectory}");
                 if (result.SkippedObjects.Count > 0)
-                    stdout.WriteLine($"skipped {result.SkippedObjects.Count} non-tensor values (safetensors holds tensors only)");
+                    stdout.WriteLine($"skipped {result.SkippedObjects.Count} non-tensor values ({(target == TargetFormat.Dcp ? "not plain data" : "this format holds tensors only")})");
             }
             return 0;
         });

@@ -30,6 +30,7 @@ public static class SyntheticCheckpoint
         }
         tensors.Add(Random("model.norm.weight", [hidden], seed));
         tensors.Add(Random("lm_head.weight", [vocab, hidden], seed + 1));
+        WriteConfig(directory, hidden, ffn, vocab, layers);
         long total = tensors.Sum(t => t.ByteCount);
         // Greedy cutting at tensor boundaries can spill into one more shard: grow the limit until it doesn't.
         long max = (total + shards - 1) / shards;
@@ -37,12 +38,46 @@ public static class SyntheticCheckpoint
         return ShardedSafetensorsWriter.Write(directory, tensors, max);
     }
 
+    /// <summary>A transformers LlamaConfig for the weights, so both TorchSharp and transformers can load them.</summary>
+    static void WriteConfig(string directory, int hidden, int ffn, int vocab, int layers)
+    {
+        Directory.CreateDirectory(directory);
+        int heads = hidden / 128;
+        File.WriteAllText(Path.Combine(directory, "config.json"), System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["architectures"] = new[] { "LlamaForCausalLM" },
+            ["model_type"] = "llama",
+            ["hidden_size"] = hidden,
+            ["intermediate_size"] = ffn,
+            ["num_attention_heads"] = heads,
+            ["num_key_value_heads"] = heads,
+            ["num_hidden_layers"] = layers,
+            ["vocab_size"] = vocab,
+            ["rms_norm_eps"] = 1e-5,
+            ["rope_theta"] = 10000.0,
+            ["max_position_embeddings"] = 4096,
+            ["hidden_act"] = "silu",
+            ["tie_word_embeddings"] = false,
+            ["torch_dtype"] = "bfloat16",
+        }));
+    }
+
+    /// <summary>bf16 values of magnitude 2^-7..2^-5 with random signs and mantissas: finite, so forwards stay finite.</summary>
     static TensorSource Random(string name, long[] shape, int seed) => new(name, DType.BF16, shape, () =>
     {
         var data = new TensorData(name, DType.BF16, shape);
-        var rng = new Random(HashCode.Combine(seed, name.GetHashCode(StringComparison.Ordinal)));
+        ulong state = (ulong)HashCode.Combine(seed, name.GetHashCode(StringComparison.Ordinal)) | 1;
         for (long o = 0; o < data.ByteLength; o += 1 << 24)
-            rng.NextBytes(data.Slice(o, (int)Math.Min(1 << 24, data.ByteLength - o)));
+        {
+            var span = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(data.Slice(o, (int)Math.Min(1 << 24, data.ByteLength - o)));
+            for (int i = 0; i < span.Length; i++)
+            {
+                state ^= state << 13; state ^= state >> 7; state ^= state << 17;
+                uint r = (uint)(state >> 32);
+                uint exponent = 120 + r % 3;
+                span[i] = (ushort)(((r >> 8) & 0x8000) | (exponent << 7) | ((r >> 16) & 0x7F));
+            }
+        }
         return data;
     });
 }

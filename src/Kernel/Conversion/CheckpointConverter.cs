@@ -1,5 +1,8 @@
 using Ckpt.Errors;
+using Ckpt.Formats.Dcp;
 using Ckpt.Formats.Safetensors;
+using Ckpt.Formats.TorchSave;
+using Ckpt.Pickle;
 using Ckpt.Manifest;
 using Ckpt.Monitoring;
 using Ckpt.Planning;
@@ -15,9 +18,6 @@ public static class CheckpointConverter
 {
     public static ConversionResult Convert(Checkpoint source, ConvertOptions options, CancellationToken cancellationToken = default)
     {
-        if (options.To != TargetFormat.Safetensors)
-            throw new CheckpointFormatException(FormatErrorReason.Unsupported, source.Path, null,
-                $"converting to {options.To} is not available yet; use --to safetensors");
         if (options.MaxShardBytes <= 0)
             throw new ArgumentOutOfRangeException(nameof(options), "max shard size must be positive");
 
@@ -46,9 +46,35 @@ public static class CheckpointConverter
             throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, source.Path, duplicate.Key,
                 "two tensors map to this name after --strip-prefix");
 
-        var metadata = new Dictionary<string, string> { ["format"] = "pt" };
-        var written = ShardedSafetensorsWriter.Write(options.OutputDirectory, sources, options.MaxShardBytes, metadata, "model", timeline, cancellationToken);
-        return new ConversionResult(written.Files, written.IndexFile, sources.Length, written.TotalBytes,
-            source.Manifest.Objects.Select(o => o.Name).ToArray(), timeline);
+        var skipped = source.Manifest.Objects.Select(o => o.Name).ToArray();
+        switch (options.To)
+        {
+            case TargetFormat.Dcp:
+            {
+                // One writer rank, each tensor one whole chunk; plain-data values travel as bytes items.
+                Directory.CreateDirectory(options.OutputDirectory);
+                var tensors = sources.Select(s => new DcpTensorWrite(s.Name, s.DType, s.Shape,
+                    [new DcpChunkWrite(0, Box.Whole(s.Shape), s.Load)])).ToArray();
+                var objects = source.Manifest.Objects
+                    .Where(o => !o.Name.StartsWith(".metadata/", StringComparison.Ordinal) && PickleWriter.CanWrite(o.Value))
+                    .Select(o => new DcpBytesWrite(o.Name, 0, TorchSaveWriter.SaveObject(o.Value))).ToArray();
+                var dcp = DcpWriter.Write(options.OutputDirectory, tensors, objects, null, 1, timeline, cancellationToken);
+                return new ConversionResult(dcp.Files, Path.Combine(options.OutputDirectory, DcpWriter.MetadataFileName), sources.Length,
+                    dcp.BytesWritten, skipped.Except(objects.Select(o => o.Fqn)).ToArray(), timeline);
+            }
+            case TargetFormat.Torch:
+            {
+                Directory.CreateDirectory(options.OutputDirectory);
+                var path = Path.Combine(options.OutputDirectory, "model.pt");
+                var bytes = TorchSaveWriter.Write(path, sources, timeline, cancellationToken);
+                return new ConversionResult([path], null, sources.Length, bytes, skipped, timeline);
+            }
+            default:
+            {
+                var metadata = new Dictionary<string, string> { ["format"] = "pt" };
+                var written = ShardedSafetensorsWriter.Write(options.OutputDirectory, sources, options.MaxShardBytes, metadata, "model", timeline, cancellationToken);
+                return new ConversionResult(written.Files, written.IndexFile, sources.Length, written.TotalBytes, skipped, timeline);
+            }
+        }
     }
 }

@@ -21,6 +21,7 @@ public enum FormatErrorReason
     PickleInvalid,
     ZipInvalid,
     UnsupportedTransform,
+    TransformFailed,
     ChunksDoNotCoverTensor,
     TensorNotFound,
     SliceOutOfBounds,
@@ -28,6 +29,10 @@ public enum FormatErrorReason
     ChecksumMismatch,
     Incomplete,
     Unsupported,
+    /// <summary>Inputs of a merge differ in tensor names, shapes or dtypes.</summary>
+    MergeInputsDisagree,
+    /// <summary>A merge configuration (YAML or options) has a missing, unknown or out-of-range key.</summary>
+    MergeConfigInvalid,
 }
 
 /// <summary>

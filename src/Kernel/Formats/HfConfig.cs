@@ -28,7 +28,7 @@ static class HfConfig
                         _ => v.GetRawText(),
                     };
         }
-        catch (JsonException) { /* a broken config.json does not make the weights unreadable */ }
+        catch (Exception e) when (e is JsonException or InvalidOperationException) { /* a broken config.json does not make the weights unreadable */ }
         return result;
     }
 

@@ -24,6 +24,9 @@ public sealed record HfIndex(string File, IReadOnlyDictionary<string, string> Me
                 expected: $"≤ {MaxIndexBytes} bytes", found: $"{length} bytes");
         var bytes = new byte[length];
         storage.Read(file, 0, bytes, IoCategory.Metadata);
+        // System.Text.Json checks UTF-8 only when a string is read; check it all up front.
+        if (!System.Text.Unicode.Utf8.IsValid(bytes))
+            throw new CheckpointFormatException(FormatErrorReason.HeaderInvalid, file, null, "the index is not valid UTF-8");
         try
         {
             using var doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 16 });

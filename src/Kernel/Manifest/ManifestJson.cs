@@ -47,6 +47,8 @@ public static class ManifestJson
             null => "None",
             string str => str,
             byte[] b => $"<{b.Length} bytes>",
+            // Unpickled values may be cyclic or deeply nested; PyRepr is bounded in depth and length.
+            Pickle.PyList or Pickle.PyTuple or Pickle.PyDict or Pickle.PySet or Pickle.PyObject => Pickle.PyRepr.Of(value),
             System.Collections.IEnumerable e and not string => "[" + string.Join(", ", e.Cast<object?>().Take(8).Select(x => Describe(x, 40))) + "]",
             IFormattable f => f.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
             _ => value.ToString() ?? "",

@@ -94,3 +94,48 @@ public class CliContractTests
         Assert.Contains("'lots' is not a size", stderr);
     }
 }
+
+public class CliConvertParityTests
+{
+    static void AssertSameTensors(string expectedFile, string actualPath)
+    {
+        using var reference = Checkpoint.Open(expectedFile);
+        using var converted = Checkpoint.Open(actualPath);
+        Assert.Equal(reference.Manifest.Tensors.Select(t => t.Name).Order(), converted.Manifest.Tensors.Select(t => t.Name).Order());
+        foreach (var t in reference.Manifest.Tensors)
+        {
+            using var a = reference.Read(t.Name);
+            using var b = converted.Read(t.Name);
+            Assert.Equal(t.Shape, converted.GetEntry(t.Name).Shape);
+            Assert.True(a.Bytes.SequenceEqual(b.Bytes), t.Name);
+        }
+    }
+
+    [Fact]
+    public void Converting_a_dtensor_dcp_checkpoint_gives_the_reference_safetensors()
+    {
+        var dir = TestPaths.TempDirectory("dcp-convert");
+        int code = Ckpt.Cli.Program.Run(["convert", TestPaths.Fixture("dcp-dtensor1d-4rank"), "--to", "safetensors", "--out", dir], new StringWriter(), new StringWriter());
+        Assert.Equal(0, code);
+        AssertSameTensors(TestPaths.Fixture("dcp-dtensor1d-4rank", "reference_full_model.safetensors"), Path.Combine(dir, "model.safetensors"));
+    }
+
+    [Fact]
+    public void Converting_the_fsdp2_model_subset_writes_an_hf_sharded_checkpoint_equal_to_the_reference()
+    {
+        var dir = TestPaths.TempDirectory("fsdp2-convert");
+        var err = new StringWriter();
+        int code = Ckpt.Cli.Program.Run(["convert", TestPaths.Fixture("dcp-fsdp2-4rank"), "--to", "safetensors", "--out", dir,
+            "--only", "model.**", "--strip-prefix", "model.", "--max-shard-size", "300KB"], new StringWriter(), err);
+        Assert.True(code == 0, err.ToString());
+        AssertSameTensors(TestPaths.Fixture("dcp-fsdp2-4rank", "reference_full_model.safetensors"), dir);
+
+        // The index is what transformers' from_pretrained reads: every tensor mapped to an existing shard, total_size in bytes.
+        using var index = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "model.safetensors.index.json")));
+        var map = index.RootElement.GetProperty("weight_map");
+        Assert.Equal(39, map.EnumerateObject().Count());
+        Assert.All(map.EnumerateObject(), kv => Assert.Matches(@"^model-\d{5}-of-\d{5}\.safetensors$", kv.Value.GetString()!));
+        Assert.All(map.EnumerateObject(), kv => Assert.True(File.Exists(Path.Combine(dir, kv.Value.GetString()!))));
+        Assert.Equal(1001728, index.RootElement.GetProperty("metadata").GetProperty("total_size").GetInt64());
+    }
+}

@@ -1,0 +1,66 @@
+using System.CommandLine;
+using System.Globalization;
+using Ckpt.Conversion;
+using Ckpt.Merging;
+using Ckpt.Tensors;
+
+namespace Ckpt.Cli.Commands;
+
+static class MergeCommand
+{
+    public static Command Create(TextWriter stdout)
+    {
+        var config = new Option<string?>("--config") { Description = "mergekit-style YAML (merge_method, models, base_model, parameters, dtype)" };
+        var method = new Option<string?>("--method") { Description = "linear | slerp | task-arithmetic | ties | dare-linear | dare-ties" };
+        var models = new Option<string[]>("--model") { Description = "input checkpoint, any readable format, optionally path:weight", AllowMultipleArgumentsPerToken = false };
+        var baseModel = new Option<string?>("--base") { Description = "base model for task-vector methods" };
+        var t = new Option<double>("--t") { Description = "SLERP factor (0 = first model)", DefaultValueFactory = _ => 0.5 };
+        var density = new Option<double>("--density") { Description = "fraction of each task vector kept (TIES, DARE)", DefaultValueFactory = _ => 1.0 };
+        var lambda = new Option<double>("--lambda") { Description = "scale of the merged task vector", DefaultValueFactory = _ => 1.0 };
+        var seed = new Option<ulong>("--seed") { Description = "DARE drop-mask seed", DefaultValueFactory = _ => 0UL };
+        var dtype = new Option<string?>("--dtype") { Description = "output dtype: F32, BF16, F16, F64 (default: as the inputs)" };
+        var output = new Option<string>("--out") { Description = "output folder", Required = true };
+        var maxShard = new Option<string>("--max-shard-size") { Description = "largest shard (default 5GB)", DefaultValueFactory = _ => "5GB" };
+        var json = new Option<bool>("--json") { Description = "print the merge log as JSON" };
+        var command = new Command("merge", "Merge checkpoints tensor by tensor into sharded safetensors (linear, SLERP, task arithmetic, TIES, DARE).")
+            { config, method, models, baseModel, t, density, lambda, seed, dtype, output, maxShard, json };
+        command.SetAction(parse =>
+        {
+            MergeSpec spec;
+            var configPath = parse.GetValue(config);
+            if (configPath is not null) spec = MergeConfigParser.ParseFile(configPath);
+            else
+            {
+                var name = parse.GetValue(method) ?? throw new FormatException("--method or --config is required");
+                if (!MergeMethods.TryParse(name, out var m)) throw new FormatException($"--method {name} is not a merge method (linear, slerp, task-arithmetic, ties, dare-linear, dare-ties)");
+                spec = new MergeSpec
+                {
+                    Method = m,
+                    Models = (parse.GetValue(models) ?? []).Select(ParseModel).ToArray(),
+                    BaseModel = parse.GetValue(baseModel),
+                    T = parse.GetValue(t),
+                    Density = parse.GetValue(density),
+                    Lambda = parse.GetValue(lambda),
+                    Seed = parse.GetValue(seed),
+                };
+            }
+            if (parse.GetValue(dtype) is { } code)
+                spec = spec with { OutputDType = DTypes.TryParseCode(code.ToUpperInvariant(), out var d) ? d : throw new FormatException($"--dtype {code} is not a dtype code (F32, BF16, F16, F64)") };
+            var report = MergeExecutor.RunToDirectory(spec, parse.GetValue(output)!, ByteSize.Parse(parse.GetValue(maxShard)!), configSource: configPath);
+            if (parse.GetValue(json)) stdout.WriteLine(report.ToJson());
+            else stdout.WriteLine($"{report.Method}: merged {report.Tensors} tensors of {spec.Models.Count} models into {report.Files!.Count} file(s) in {parse.GetValue(output)} "
+                + $"({ByteSize.Format(report.InputBytes)} read in {report.Seconds:F1} s)");
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>`path` or `path:weight`; a suffix that is not a number stays part of the path.</summary>
+    static MergeInput ParseModel(string text)
+    {
+        int colon = text.LastIndexOf(':');
+        if (colon > 0 && double.TryParse(text[(colon + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var w))
+            return new MergeInput(text[..colon], w);
+        return new MergeInput(text);
+    }
+}

@@ -1,0 +1,48 @@
+using System.Diagnostics;
+using Ckpt.Models;
+using static TorchSharp.torch;
+
+namespace Ckpt.Benchmarks;
+
+public sealed record ForwardBenchmarkResult(string Device, string DType, int Batch, int Sequence, int Iterations,
+    double LoadSeconds, double MillisecondsPerForward, double TokensPerSecond, long Parameters);
+
+/// <summary>
+/// Times the TorchSharp causal-LM forward on random token ids: warm-up, then the mean of timed iterations,
+/// each ended by a device-to-host copy so queued GPU work is counted.
+/// </summary>
+public static class ForwardBenchmark
+{
+    public static ForwardBenchmarkResult Run(string modelPath, int batch, int sequence, int iterations, string? device, string? dtype)
+    {
+        var dev = device is null ? CPU : new Device(device);
+        ScalarType? compute = dtype?.ToLowerInvariant() switch
+        {
+            null => null,
+            "bf16" or "bfloat16" => ScalarType.BFloat16,
+            "f16" or "fp16" => ScalarType.Float16,
+            "f32" or "fp32" => ScalarType.Float32,
+            _ => throw new ArgumentException($"unknown dtype '{dtype}' (f32, bf16, f16)"),
+        };
+        var clock = Stopwatch.StartNew();
+        using var ckpt = Checkpoint.Open(modelPath);
+        var config = ModelConfig.Read(ckpt);
+        using var model = CausalLanguageModel.Load(ckpt, config, dev, compute);
+        model.eval();
+        double load = clock.Elapsed.TotalSeconds;
+        using var noGrad = no_grad();
+        using var ids = randint(0, config.VocabSize, [batch, sequence], dtype: ScalarType.Int64, device: dev);
+        for (int i = 0; i < 2; i++) Sync(model.Forward(ids));
+        clock.Restart();
+        for (int i = 0; i < iterations; i++) Sync(model.Forward(ids));
+        double ms = clock.Elapsed.TotalMilliseconds / iterations;
+        return new ForwardBenchmarkResult(dev.ToString(), model.DType.ToString(), batch, sequence, iterations, load, ms,
+            batch * sequence / (ms / 1000), ckpt.Manifest.ParameterCount);
+    }
+
+    static void Sync(Tensor logits)
+    {
+        using (logits)
+        using (var last = logits[0, -1, 0].cpu()) { }
+    }
+}

@@ -1,0 +1,45 @@
+using Ckpt.Errors;
+using Ckpt.Formats.TorchSave;
+using Ckpt.Manifest;
+using Ckpt.Pickle;
+using Ckpt.Storage;
+
+namespace Ckpt.Formats.Dcp;
+
+/// <summary>
+/// A `BytesStorageMetadata` item: the bytes of `torch.save(obj)` (param_groups entries, step counters, losses,
+/// RNG and dataloader state), unpickled into inert values. Tensors inside stay <see cref="TorchTensor"/>
+/// descriptors; nothing is executed.
+/// </summary>
+internal static class DcpObjectValue
+{
+    public static ObjectEntry Read(ICheckpointStorage storage, string file, string fqn, DcpStorageInfo info)
+    {
+        if (info.Length > DcpFormat.MaxDecodedObjectBytes)
+            return new ObjectEntry(fqn, $"bytes ({info.Length} bytes, not decoded)", null, file);
+        var bytes = new byte[info.Length];
+        storage.Read(file, info.Offset, bytes, IoCategory.Metadata);
+        if (info.Transforms is { Count: > 0 } transforms)
+            bytes = DcpTransforms.Decode(bytes, transforms, DcpFormat.MaxDecodedObjectBytes, file, fqn);
+        var value = TorchSaveArchive.Open(bytes, file).Root;
+        return new ObjectEntry(fqn, KindOf(value), value, file);
+    }
+
+    /// <summary>The Python type of a value, as a short word for listings.</summary>
+    public static string KindOf(object? value) => value switch
+    {
+        null => "None",
+        bool => "bool",
+        long or int or System.Numerics.BigInteger => "int",
+        double => "float",
+        string => "str",
+        byte[] => "bytes",
+        PyList => "list",
+        PyTuple => "tuple",
+        PyDict => "dict",
+        PySet s => s.Frozen ? "frozenset" : "set",
+        TorchTensor => "tensor",
+        PyObject o => o.Class.FullName,
+        _ => value.GetType().Name,
+    };
+}

@@ -1,0 +1,89 @@
+using Ckpt.Errors;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Ckpt.Models;
+
+/// <summary>
+/// A decoder-only language model whose parameter names are the HF ones (`model.layers.0.self_attn.q_proj.weight`,
+/// `transformer.h.0.attn.c_attn.weight`), so weights load from and save to any checkpoint by name.
+/// </summary>
+public abstract class CausalLanguageModel : NamedModule
+{
+    public ModelConfig Config { get; }
+    public ScalarType DType { get; }
+    public Device Device { get; }
+
+    protected CausalLanguageModel(string name, ModelConfig config, ScalarType dtype, Device device) : base(name)
+    {
+        Config = config;
+        DType = dtype;
+        Device = device;
+    }
+
+    /// <summary>Logits [batch, seq, vocab] for <paramref name="inputIds"/> [batch, seq] (int64).</summary>
+    /// <param name="attentionMask">[batch, seq], 1 for real tokens and 0 for padding; null when nothing is padded.</param>
+    public abstract Tensor Forward(Tensor inputIds, Tensor? attentionMask = null);
+
+    public override Tensor forward(Tensor inputIds) => Forward(inputIds);
+
+    /// <summary>The linear layers an adapter can target, by their HF path (`model.layers.0.self_attn.q_proj`).</summary>
+    public IEnumerable<(string Path, Projection Layer)> Projections() =>
+        named_modules().Where(m => m.module is Projection).Select(m => (m.name, (Projection)m.module));
+
+    /// <summary>Builds the model <paramref name="config"/> describes (read from the checkpoint's config.json when null) and loads its weights.</summary>
+    /// <param name="dtype">Compute dtype; null keeps the checkpoint's (the embedding's dtype), so bf16 stays bf16.</param>
+    public static CausalLanguageModel Load(Checkpoint checkpoint, ModelConfig? config = null, Device? device = null,
+        ScalarType? dtype = null, CancellationToken cancellationToken = default)
+    {
+        config ??= ModelConfig.Read(checkpoint);
+        device ??= CPU;
+        var model = Create(config, dtype ?? SavedDType(checkpoint, config), device);
+        try
+        {
+            WeightLoader.Load(model, checkpoint, cancellationToken);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>An uninitialised model of the given architecture (weights are empty until loaded).</summary>
+    public static CausalLanguageModel Create(ModelConfig config, ScalarType dtype, Device device) => config switch
+    {
+        LlamaConfig llama => new LlamaForCausalLm(llama, dtype, device),
+        Gpt2Config gpt2 => new Gpt2LmHeadModel(gpt2, dtype, device),
+        _ => throw new ArgumentException($"no model for {config.GetType().Name}", nameof(config)),
+    };
+
+    static ScalarType SavedDType(Checkpoint checkpoint, ModelConfig config)
+    {
+        var probe = config is Gpt2Config ? "wte.weight" : "embed_tokens.weight";
+        var entry = checkpoint.Manifest.Tensors.FirstOrDefault(t => t.Name.EndsWith(probe, StringComparison.Ordinal))
+            ?? throw new CheckpointFormatException(FormatErrorReason.TensorNotFound, checkpoint.Path, probe,
+                "the checkpoint has no token embedding, so it is not a causal LM of this kind");
+        return Tensors.TorchInterop.TryGetScalarType(entry.DType, out var s) && s is ScalarType.Float32 or ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Float64
+            ? s : ScalarType.Float32;
+    }
+
+    protected static Parameter FrozenParameter(long[] shape, ScalarType dtype, Device device) =>
+        new(empty(shape, dtype, device), requires_grad: false);
+
+    /// <summary>Bool mask [batch or 1, 1, seq, seq]: causal, and hiding padded keys when a mask is given.</summary>
+    internal static Tensor AttentionMask(long seq, Tensor? attentionMask, Device device)
+    {
+        using var scope = NewDisposeScope();
+        var causal = ones(seq, seq, ScalarType.Bool, device).tril();
+        var mask = causal.view(1, 1, seq, seq);
+        if (attentionMask is not null)
+        {
+            var keys = attentionMask.to(ScalarType.Bool, device).view(attentionMask.shape[0], 1, 1, seq);
+            mask = mask.logical_and(keys);
+        }
+        return mask.MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,90 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Ckpt.Models;
+
+/// <summary>One pre-norm decoder layer: x + attn(norm(x)), then + mlp(norm(x)).</summary>
+public sealed class LlamaDecoderLayer : NamedModule
+{
+    public RmsNorm InputLayerNorm { get; }
+    public LlamaAttention SelfAttention { get; }
+    public RmsNorm PostAttentionLayerNorm { get; }
+    public LlamaMlp Mlp { get; }
+
+    public LlamaDecoderLayer(string name, LlamaConfig config, ScalarType dtype, Device device) : base(name)
+    {
+        InputLayerNorm = new RmsNorm("input_layernorm", config.HiddenSize, config.RmsNormEps, dtype, device);
+        SelfAttention = new LlamaAttention("self_attn", config, dtype, device);
+        PostAttentionLayerNorm = new RmsNorm("post_attention_layernorm", config.HiddenSize, config.RmsNormEps, dtype, device);
+        Mlp = new LlamaMlp("mlp", config, dtype, device);
+        register_module("input_layernorm", InputLayerNorm);
+        register_module("self_attn", SelfAttention);
+        register_module("post_attention_layernorm", PostAttentionLayerNorm);
+        register_module("mlp", Mlp);
+    }
+
+    public override Tensor forward(Tensor x) => throw new NotSupportedException("call Forward(x, cos, sin, mask)");
+
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask)
+    {
+        using var scope = NewDisposeScope();
+        var h = x.add(SelfAttention.Forward(InputLayerNorm.forward(x), cos, sin, mask));
+        return h.add(Mlp.forward(PostAttentionLayerNorm.forward(h))).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>The decoder stack (HF `LlamaModel`, registered as `model`).</summary>
+public sealed class LlamaModel : NamedModule
+{
+    public Parameter EmbedTokens { get; }
+    public ModuleList<LlamaDecoderLayer> Layers { get; }
+    public RmsNorm Norm { get; }
+
+    public LlamaModel(string name, LlamaConfig config, ScalarType dtype, Device device) : base(name)
+    {
+        var embed = new WeightMatrix(config.VocabSize, config.HiddenSize, dtype, device);
+        EmbedTokens = embed.Weight;
+        Layers = new ModuleList<LlamaDecoderLayer>();
+        for (int i = 0; i < config.NumLayers; i++) Layers.Add(new LlamaDecoderLayer($"{i}", config, dtype, device));
+        Norm = new RmsNorm("norm", config.HiddenSize, config.RmsNormEps, dtype, device);
+        register_module("embed_tokens", embed);
+        register_module("layers", Layers);
+        register_module("norm", Norm);
+    }
+
+    public override Tensor forward(Tensor x) => throw new NotSupportedException("LlamaForCausalLm.Forward runs the stack");
+}
+
+/// <summary>HF `LlamaForCausalLM`: embeddings, decoder layers, final norm, lm_head (or the embedding when tied).</summary>
+public sealed class LlamaForCausalLm : CausalLanguageModel
+{
+    readonly LlamaConfig _config;
+    public LlamaModel Model { get; }
+    public Parameter? LmHead { get; }
+
+    public LlamaForCausalLm(LlamaConfig config, ScalarType dtype, Device device) : base("LlamaForCausalLM", config, dtype, device)
+    {
+        _config = config;
+        Model = new LlamaModel("model", config, dtype, device);
+        register_module("model", Model);
+        if (!config.TieWordEmbeddings)
+        {
+            var head = new WeightMatrix(config.VocabSize, config.HiddenSize, dtype, device);
+            LmHead = head.Weight;
+            register_module("lm_head", head);
+        }
+    }
+
+    public override Tensor Forward(Tensor inputIds, Tensor? attentionMask = null)
+    {
+        using var scope = NewDisposeScope();
+        long b = inputIds.shape[0], t = inputIds.shape[1];
+        var h = Model.EmbedTokens.index_select(0, inputIds.reshape(-1).to(Device)).view(b, t, -1);
+        var (cos, sin) = RotaryEmbedding.Table(t, _config.HeadDim, _config.RopeTheta, _config.RopeLinearFactor, DType, Device);
+        var mask = attentionMask is null ? null : AttentionMask(t, attentionMask, Device);
+        foreach (var layer in Model.Layers) h = layer.Forward(h, cos, sin, mask);
+        h = Model.Norm.forward(h);
+        return nn.functional.linear(h, LmHead ?? Model.EmbedTokens).MoveToOuterDisposeScope();
+    }
+}

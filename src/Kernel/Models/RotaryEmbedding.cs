@@ -1,0 +1,35 @@
+using static TorchSharp.torch;
+
+namespace Ckpt.Models;
+
+/// <summary>
+/// RoPE in HF's half-split convention: inv_freq[j] = θ^(−2j/d); angles = position × inv_freq in fp32;
+/// emb = [angles, angles]; q' = q·cos + rotate_half(q)·sin with rotate_half(x) = [−x₂, x₁].
+/// (Meta's original checkpoints rotate adjacent pairs; HF's converter permutes q/k rows to match this.)
+/// </summary>
+static class RotaryEmbedding
+{
+    /// <summary>cos and sin [seq, headDim], in <paramref name="dtype"/>.</summary>
+    public static (Tensor Cos, Tensor Sin) Table(long seq, long headDim, double theta, double linearFactor, ScalarType dtype, Device device)
+    {
+        using var scope = NewDisposeScope();
+        var exponents = arange(0, headDim, 2, ScalarType.Int64, device).to(ScalarType.Float32).div(headDim);
+        var invFreq = pow(tensor((float)theta, ScalarType.Float32, device), exponents).reciprocal();
+        var positions = arange(seq, ScalarType.Int64, device).to(ScalarType.Float32);
+        if (linearFactor != 1) positions = positions.div(linearFactor);
+        var angles = outer(positions, invFreq);
+        var emb = cat([angles, angles], -1);
+        return (emb.cos().to(dtype).MoveToOuterDisposeScope(), emb.sin().to(dtype).MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Rotates x [batch, heads, seq, headDim].</summary>
+    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
+    {
+        using var scope = NewDisposeScope();
+        long half = x.shape[^1] / 2;
+        var x1 = x.narrow(-1, 0, half);
+        var x2 = x.narrow(-1, half, half);
+        var rotated = cat([x2.neg(), x1], -1);
+        return x.mul(cos).add(rotated.mul(sin)).MoveToOuterDisposeScope();
+    }
+}

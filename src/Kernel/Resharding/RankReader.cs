@@ -1,0 +1,78 @@
+using Ckpt.Monitoring;
+using Ckpt.Planning;
+using Ckpt.Storage;
+using Ckpt.Tensors;
+
+namespace Ckpt.Resharding;
+
+/// <summary>Executes a <see cref="RankPlan"/>: each tensor shard is read straight from the saved fragments.</summary>
+public static class RankReader
+{
+    public static RankTensors Read(ICheckpointStorage storage, RankPlan plan, int parallelism = 0,
+        OperationTimeline? timeline = null, CancellationToken cancellationToken = default)
+    {
+        timeline ??= new OperationTimeline($"read rank {plan.Rank}");
+        parallelism = parallelism > 0 ? parallelism : Environment.ProcessorCount * 2;
+        long before = storage.Statistics.TensorBytesRead;
+        var result = new Dictionary<string, TensorData>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var t in plan.Tensors)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                result[t.Tensor.Name] = ReadShard(storage, t, parallelism, timeline, cancellationToken);
+            }
+        }
+        catch
+        {
+            foreach (var d in result.Values) d.Dispose();
+            throw;
+        }
+        return new RankTensors(plan, result, storage.Statistics.TensorBytesRead - before, timeline);
+    }
+
+    /// <summary>Fills one rank-local tensor: a single box lands in place; several boxes are read and appended in order.</summary>
+    public static TensorData ReadShard(ICheckpointStorage storage, TensorShardPlan t, int parallelism,
+        OperationTimeline? timeline, CancellationToken ct)
+    {
+        var data = new TensorData(t.Tensor.Name, t.Tensor.DType, t.Shard.LocalShape);
+        try
+        {
+            if (t.Reads.Count == 1 && t.Shard.PaddingElements == 0 && t.Reads[0].Target.ElementCount == data.ElementCount)
+            {
+                TensorReader.Execute(storage, t.Reads[0], data, parallelism, timeline, ct);
+                return data;
+            }
+            long offset = 0;
+            foreach (var plan in t.Reads)
+            {
+                using var part = new TensorData(t.Tensor.Name, t.Tensor.DType, plan.Target.Lengths);
+                TensorReader.Execute(storage, plan, part, parallelism, timeline, ct);
+                Copy(part, data, offset);
+                offset += part.ByteLength;
+            }
+            Clear(data, offset);
+            return data;
+        }
+        catch
+        {
+            data.Dispose();
+            throw;
+        }
+    }
+
+    static void Copy(TensorData from, TensorData to, long at)
+    {
+        for (long o = 0; o < from.ByteLength; o += 1 << 30)
+        {
+            int n = (int)Math.Min(1 << 30, from.ByteLength - o);
+            from.Slice(o, n).CopyTo(to.Slice(at + o, n));
+        }
+    }
+
+    static void Clear(TensorData data, long from)
+    {
+        for (long o = from; o < data.ByteLength; o += 1 << 30)
+            data.Slice(o, (int)Math.Min(1 << 30, data.ByteLength - o)).Clear();
+    }
+}

@@ -1,0 +1,114 @@
+using Ckpt.Conversion;
+using Ckpt.Formats.Dcp;
+using Ckpt.Formats.TorchSave;
+using Ckpt.Manifest;
+using Ckpt.Monitoring;
+using Ckpt.Planning;
+using Ckpt.Tensors;
+
+namespace Ckpt.Resharding;
+
+/// <summary>What `ckpt reshard` / `#!ckpt-reshard` is asked to do.</summary>
+public sealed record ReshardOptions(TargetLayout Layout, string OutputDirectory, IReadOnlyList<string>? Only = null);
+
+/// <summary>One target rank: what loading its shards needs and reads, and what it wrote.</summary>
+public sealed record RankReport(int Rank, int Tensors, long BytesNeeded, long BytesRead, int ReadCount, int ChunksWritten, long ChunkBytesWritten);
+
+public sealed record ReshardResult(
+    TargetLayout Layout,
+    IReadOnlyList<RankReport> Ranks,
+    DcpWriteResult Written,
+    /// <summary>Tensor bytes read from the source during the write, from the storage counters.</summary>
+    long SourceBytesRead,
+    IReadOnlyList<string> WrittenObjects,
+    IReadOnlyList<string> SkippedObjects,
+    OperationTimeline Timeline);
+
+/// <summary>
+/// Rewrites a checkpoint as a DCP checkpoint for a target layout: rank r's file holds rank r's shards, each
+/// read straight from the saved fragments it overlaps (no full tensor is materialised unless a rank holds it
+/// whole). A box several ranks hold (replicated tensors) is written once, by the least-loaded holder, as DCP's
+/// dedup and ByteCheckpoint's balanced dedup do.
+/// </summary>
+public static class Resharder
+{
+    public static ReshardResult Reshard(Checkpoint source, ReshardOptions options, CancellationToken cancellationToken = default)
+    {
+        var layout = options.Layout;
+        var filter = new TensorFilter(options.Only ?? []);
+        var timeline = new OperationTimeline("reshard");
+
+        var planStart = timeline.Now;
+        var plans = ReshardPlanner.PlanAll(source.Manifest, layout, t => filter.Includes(t.Name));
+        timeline.Record("plan", layout.Description, planStart, 0);
+
+        var load = new long[layout.WorldSize];
+        var chunks = new int[layout.WorldSize];
+        var writes = new List<DcpTensorWrite>();
+        var parallelism = Environment.ProcessorCount * 2;
+        for (int i = 0; i < plans[0].Tensors.Count; i++)
+        {
+            var tensor = plans[0].Tensors[i].Tensor;
+            var holders = new List<(Box Box, List<int> Ranks)>();
+            for (int r = 0; r < layout.WorldSize; r++)
+                foreach (var box in plans[r].Tensors[i].Shard.Boxes)
+                {
+                    var same = holders.FindIndex(h => h.Box.Offsets.SequenceEqual(box.Offsets) && h.Box.Lengths.SequenceEqual(box.Lengths));
+                    if (same >= 0) holders[same].Ranks.Add(r); else holders.Add((box, [r]));
+                }
+            var nonEmpty = holders.Where(h => h.Box.ElementCount > 0).ToList();
+            // An empty tensor still needs one (empty) chunk in the metadata.
+            if (nonEmpty.Count == 0 && holders.Count > 0) nonEmpty.Add(holders[0]);
+            var tensorChunks = new List<DcpChunkWrite>();
+            foreach (var (box, holding) in nonEmpty)
+            {
+                int writer = holding.MinBy(r => load[r]);
+                load[writer] += tensor.DType.ByteCount(box.ElementCount);
+                chunks[writer]++;
+                var t = tensor;
+                tensorChunks.Add(new DcpChunkWrite(writer, box,
+                    () => TensorReader.Read(source.Storage, t, box, parallelism, timeline, cancellationToken)));
+            }
+            writes.Add(new DcpTensorWrite(tensor.Name, tensor.DType, tensor.Shape, tensorChunks));
+        }
+
+        var (objects, written, skipped) = Objects(source.Manifest);
+        long before = source.Storage.Statistics.TensorBytesRead;
+        var result = DcpWriter.Write(options.OutputDirectory, writes, objects, PlannerData(source.Manifest), 0, timeline, cancellationToken);
+        long read = source.Storage.Statistics.TensorBytesRead - before;
+
+        var ranks = plans.Select(p => new RankReport(p.Rank, p.Tensors.Count(t => !t.Shard.IsEmpty), p.BytesNeeded, p.BytesRead,
+            p.ReadCount, chunks[p.Rank], load[p.Rank])).ToArray();
+        return new ReshardResult(layout, ranks, result, read, written, skipped, timeline);
+    }
+
+    /// <summary>
+    /// Non-tensor values travel as DCP bytes items (torch.save of the value) when they are plain data; reader
+    /// bookkeeping (`.metadata/…` entries) and values that cannot be re-pickled as plain data are skipped and reported.
+    /// </summary>
+    static (List<DcpBytesWrite> Items, List<string> Written, List<string> Skipped) Objects(CheckpointManifest manifest)
+    {
+        var items = new List<DcpBytesWrite>();
+        var written = new List<string>();
+        var skipped = new List<string>();
+        foreach (var o in manifest.Objects)
+        {
+            if (o.Name.StartsWith(".metadata/", StringComparison.Ordinal)) continue;
+            if (!Pickle.PickleWriter.CanWrite(o.Value)) { skipped.Add(o.Name); continue; }
+            items.Add(new DcpBytesWrite(o.Name, 0, TorchSaveWriter.SaveObject(o.Value)));
+            written.Add(o.Name);
+        }
+        return (items, written, skipped);
+    }
+
+    /// <summary>A DCP source's `planner_data` (FQN → original nested path), kept so nesting survives the rewrite.</summary>
+    internal static IReadOnlyDictionary<string, IReadOnlyList<object>>? PlannerData(CheckpointManifest manifest)
+    {
+        if (manifest.Objects.FirstOrDefault(o => o.Name == DcpFormat.PlannerDataName)?.Value is not Pickle.PyDict dict) return null;
+        var result = new Dictionary<string, IReadOnlyList<object>>(StringComparer.Ordinal);
+        foreach (var (key, value) in dict)
+            if (key is string fqn && value is IEnumerable<object?> path && path.All(p => p is string or long or int))
+                result[fqn] = path.Select(p => p!).ToArray();
+        return result;
+    }
+}

@@ -1,0 +1,55 @@
+using Ckpt.Models;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Ckpt.Training;
+
+/// <summary>
+/// PEFT's LoRA branch on one linear layer: Δy = B(A(dropout(x))) · scaling, A [r, in], B [out, r].
+/// The input is cast to A's dtype and the result back by <see cref="Projection"/>, as PEFT does.
+/// </summary>
+public sealed class LoraAdapter : NamedModule
+{
+    readonly double _dropout;
+    public WeightMatrix A { get; }
+    public WeightMatrix B { get; }
+    public double Scaling { get; }
+
+    public LoraAdapter(long inFeatures, long outFeatures, int r, double scaling, double dropout, ScalarType dtype, Device device)
+        : base("lora")
+    {
+        A = new WeightMatrix(r, inFeatures, dtype, device);
+        B = new WeightMatrix(outFeatures, r, dtype, device);
+        Scaling = scaling;
+        _dropout = dropout;
+    }
+
+    /// <summary>PEFT's default init: A ~ kaiming_uniform(a=√5) = U(±1/√in), B = 0, so the adapter starts as a no-op.</summary>
+    public void ResetParameters(Generator? generator = null)
+    {
+        using var noGrad = no_grad();
+        double bound = 1.0 / Math.Sqrt(A.Weight.shape[1]);
+        using var u = rand(A.Weight.shape, ScalarType.Float32, A.Weight.device, generator: generator);
+        using var scaled = u.mul(2 * bound).sub(bound);
+        A.Weight.copy_(scaled);
+        B.Weight.zero_();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var input = x.dtype == A.Weight.dtype ? x : x.to(A.Weight.dtype);
+        if (_dropout > 0 && training) input = nn.functional.dropout(input, _dropout, training: true);
+        var delta = nn.functional.linear(nn.functional.linear(input, A.Weight), B.Weight).mul(Scaling);
+        return delta.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>scaling · B @ A, in the orientation of the base weight ([out, in], or [in, out] for Conv1D).</summary>
+    public Tensor Delta(bool fanInFanOut)
+    {
+        using var scope = NewDisposeScope();
+        var delta = B.Weight.matmul(A.Weight).mul(Scaling);
+        return (fanInFanOut ? delta.t().contiguous() : delta).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,59 @@
+using Ckpt.Models;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Ckpt.Training;
+
+/// <summary>
+/// The base product of a QLoRA layer: y = x·Wᵀ (+ b) with W dequantized from NF4 on the fly, in x's dtype.
+/// Backward dequantizes again (bnb MatMul4Bit), so only the packed weight lives between forward and backward,
+/// not a dequantized copy per layer; the weight itself gets no gradient.
+/// </summary>
+public sealed class Nf4Linear : NamedModule
+{
+    public Nf4Tensor Weight { get; }
+    public Parameter? Bias { get; }
+
+    public Nf4Linear(Nf4Tensor weight, Parameter? bias) : base("nf4_linear")
+    {
+        Weight = weight;
+        Bias = bias;
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        var y = Nf4MatMul.apply(x, Weight);
+        if (Bias is null) return y;
+        using (y) return y.add(Bias);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) Weight.Dispose();
+        base.Dispose(disposing);
+    }
+}
+
+/// <summary>x·dequant(W)ᵀ as an autograd function that saves the NF4 weight, not the dequantized one.</summary>
+sealed class Nf4MatMul : autograd.SingleTensorFunction<Nf4MatMul>
+{
+    public override string Name => "Nf4MatMul";
+
+    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    {
+        var x = (Tensor)vars[0];
+        var weight = (Nf4Tensor)vars[1];
+        ctx.save_data("weight", weight);
+        using var w = weight.Dequantize(x.dtype);
+        return nn.functional.linear(x, w);
+    }
+
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+    {
+        var weight = (Nf4Tensor)ctx.get_data("weight");
+        using var w = weight.Dequantize(gradOutput.dtype);
+        // One gradient per input of apply: x gets one, the NF4 weight (not a tensor) gets none.
+        return [gradOutput.matmul(w), null!];
+    }
+}

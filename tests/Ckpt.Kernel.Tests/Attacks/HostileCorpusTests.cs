@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Ckpt.Errors;
+using Ckpt.Tests;
+
+namespace Ckpt.Tests.Attacks;
+
+/// <summary>
+/// The hostile corpus in tests/attacks (written by make_attacks.py): pickles that try to run commands,
+/// resource bombs, archives and indexes that point outside the checkpoint, lying headers. Each must be
+/// refused with one typed reason (or load inert), quickly, and never create the marker its command would.
+/// </summary>
+public class HostileCorpusTests
+{
+    const string Marker = "/tmp/ckpt-attack-marker";
+    static readonly string Corpus = Path.Combine(TestPaths.RepoRoot, "tests", "attacks");
+
+    public static TheoryData<string> Files()
+    {
+        var data = new TheoryData<string>();
+        foreach (var key in Expected().Keys) data.Add(key);
+        return data;
+    }
+
+    static Dictionary<string, string[]> Expected() =>
+        JsonSerializer.Deserialize<Dictionary<string, string[]>>(File.ReadAllText(Path.Combine(Corpus, "expected.json")))!;
+
+    /// <summary>A file inside a folder attack is opened through its folder, as a user would.</summary>
+    static string Target(string key)
+    {
+        var dir = Path.GetDirectoryName(key)!;
+        return dir.Contains('/') ? Path.Combine(Corpus, dir) : Path.Combine(Corpus, key);
+    }
+
+    static (CheckpointFormatException? Error, TimeSpan Elapsed) OpenAndReadAll(string path)
+    {
+        var clock = Stopwatch.StartNew();
+        var task = Task.Run(() =>
+        {
+            using var ckpt = Checkpoint.Open(path);
+            foreach (var t in ckpt.Manifest.Tensors) using (ckpt.Read(t.Name)) { }
+        });
+        try
+        {
+            Assert.True(task.Wait(TimeSpan.FromSeconds(10)), $"{path} did not finish within 10 s");
+            return (null, clock.Elapsed);
+        }
+        catch (AggregateException a) when (a.InnerException is CheckpointFormatException f)
+        {
+            return (f, clock.Elapsed);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Files))]
+    public void A_hostile_file_is_refused_with_its_reason_quickly_and_runs_nothing(string key)
+    {
+        File.Delete(Marker);
+        var allowed = Expected()[key];
+        var (error, elapsed) = OpenAndReadAll(Target(key));
+        Assert.False(File.Exists(Marker), $"{key} ran a command");
+        if (error is null)
+            Assert.True(allowed.Contains("load"), $"{key} loaded, but one of {string.Join(", ", allowed)} was expected");
+        else
+            Assert.True(allowed.Contains(error.Reason.ToString()), $"{key}: {error.Reason} ({error.Message}); expected one of {string.Join(", ", allowed)}");
+        Assert.True(elapsed < TimeSpan.FromSeconds(2), $"{key} took {elapsed.TotalSeconds:F2} s");
+    }
+
+    [Theory]
+    [MemberData(nameof(Files))]
+    public void The_cli_prints_the_same_one_sentence_reason_and_exits_non_zero(string key)
+    {
+        var (error, _) = OpenAndReadAll(Target(key));
+        if (error is null) return;
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = Ckpt.Cli.Program.Run(["inspect", Target(key)], stdout, stderr);
+        Assert.Equal(2, code);
+        Assert.Equal($"ckpt: {error.Message}", stderr.ToString().TrimEnd('\n'));
+        Assert.DoesNotContain("\n", error.Message);
+    }
+
+    [Fact]
+    public void A_symlink_leading_out_of_the_checkpoint_folder_is_refused()
+    {
+        var dir = TestPaths.TempDirectory("attack-symlink");
+        var outside = TestPaths.TempDirectory("attack-outside");
+        File.Copy(TestPaths.Fixture("hf-gpt2-tiny", "model.safetensors"), Path.Combine(outside, "secret.safetensors"));
+        File.CreateSymbolicLink(Path.Combine(dir, "model-00001-of-00001.safetensors"), Path.Combine(outside, "secret.safetensors"));
+        File.WriteAllText(Path.Combine(dir, "model.safetensors.index.json"),
+            "{\"weight_map\":{\"transformer.wte.weight\":\"model-00001-of-00001.safetensors\"}}");
+        var (error, _) = OpenAndReadAll(dir);
+        Assert.Equal(FormatErrorReason.PathEscapesCheckpoint, error?.Reason);
+
+        var linkedDir = TestPaths.TempDirectory("attack-dirlink");
+        Directory.CreateSymbolicLink(Path.Combine(linkedDir, "shards"), outside);
+        File.WriteAllText(Path.Combine(linkedDir, "model.safetensors.index.json"),
+            "{\"weight_map\":{\"transformer.wte.weight\":\"shards/secret.safetensors\"}}");
+        (error, _) = OpenAndReadAll(linkedDir);
+        Assert.Equal(FormatErrorReason.PathEscapesCheckpoint, error?.Reason);
+    }
+}

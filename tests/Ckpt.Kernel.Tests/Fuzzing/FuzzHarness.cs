@@ -1,0 +1,71 @@
+using Ckpt.Errors;
+using Ckpt.Storage;
+
+namespace Ckpt.Tests.Fuzzing;
+
+public enum FuzzOutcome { Loaded, Refused, Crashed, TimedOut, TooMuchMemory }
+
+public sealed record FuzzCase(string File, string Mutation, FuzzOutcome Outcome, string Detail);
+
+/// <summary>
+/// Opens a (mutated) in-memory checkpoint and reads every tensor. Anything but a clean load or a
+/// <see cref="CheckpointFormatException"/> is a finding, as is taking more than the time limit or allocating
+/// more than a small multiple of the input size.
+/// </summary>
+public static class FuzzHarness
+{
+    public static readonly TimeSpan TimeLimit = TimeSpan.FromSeconds(2);
+
+    public static FuzzCase Run(IReadOnlyDictionary<string, byte[]> files, string entry, string mutatedFile, string mutation)
+    {
+        long inputBytes = files.Values.Sum(f => (long)f.Length);
+        long budget = 32 * inputBytes + (32L << 20);
+        var task = Task.Run(() =>
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            var storage = new MemoryStorage(files);
+            using var ckpt = Checkpoint.Open(storage, entry);
+            foreach (var t in ckpt.Manifest.Tensors)
+            {
+                if (t.ByteCount > budget) return (FuzzOutcome.TooMuchMemory, $"tensor '{t.Name}' of {t.ByteCount} bytes from {inputBytes} input bytes");
+                using var data = ckpt.Read(t.Name);
+            }
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            return allocated > budget ? (FuzzOutcome.TooMuchMemory, $"{allocated} bytes allocated for {inputBytes} input bytes") : (FuzzOutcome.Loaded, "");
+        });
+        try
+        {
+            if (!task.Wait(TimeLimit)) return new(mutatedFile, mutation, FuzzOutcome.TimedOut, $"over {TimeLimit.TotalSeconds} s");
+            var (outcome, detail) = task.Result;
+            return new(mutatedFile, mutation, outcome, detail);
+        }
+        catch (AggregateException a) when (a.InnerException is CheckpointFormatException f)
+        {
+            return new(mutatedFile, mutation, FuzzOutcome.Refused, mutation == "none" ? f.Message : f.Reason.ToString());
+        }
+        catch (AggregateException a)
+        {
+            var e = a.InnerException!;
+            return new(mutatedFile, mutation, FuzzOutcome.Crashed, $"{e.GetType().Name}: {e.Message}\n{e.StackTrace}");
+        }
+    }
+
+    /// <summary>Mutates one file of the checkpoint at a time, <paramref name="count"/> times, with a fixed seed.</summary>
+    public static IReadOnlyList<FuzzCase> Campaign(string fixtureDirectory, string entry, IReadOnlyList<string> targets, int count, int seed, bool includeOriginal = false)
+    {
+        var original = MemoryStorage.FromDirectory(fixtureDirectory);
+        var files = original.List().Concat(Directory.EnumerateDirectories(fixtureDirectory).SelectMany(d => original.List(Path.GetFileName(d))))
+            .ToDictionary(f => f, f => { var b = new byte[original.Length(f)]; original.Read(f, 0, b, IoCategory.Metadata); return b; }, StringComparer.Ordinal);
+        var mutator = new Mutator(seed);
+        var results = new List<FuzzCase>(count + 1);
+        if (includeOriginal) results.Add(Run(files, entry, "", "none"));
+        for (int i = 0; i < count; i++)
+        {
+            var target = targets[i % targets.Count];
+            var (bytes, description) = mutator.Mutate(files[target]);
+            var mutated = new Dictionary<string, byte[]>(files, StringComparer.Ordinal) { [target] = bytes };
+            results.Add(Run(mutated, entry, target, description));
+        }
+        return results;
+    }
+}
