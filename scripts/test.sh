@@ -7,8 +7,9 @@ repo="$(pwd)"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_INTERACTIVE_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 # System packages: patchelf (see build/LibTorchSharpGlibcFix.targets) and Jupyter's notebook runner.
+# chromium: the chart HTML is rendered headless and judged from its screenshot (tests/Ckpt.Kernel.Tests/Charts).
 missing=()
-for pkg in patchelf python3-nbconvert python3-nbclient python3-ipykernel; do
+for pkg in patchelf python3-nbconvert python3-nbclient python3-ipykernel chromium; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if ((${#missing[@]})); then

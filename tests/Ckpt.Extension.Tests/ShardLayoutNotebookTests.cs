@@ -69,6 +69,20 @@ public sealed class ShardLayoutNotebookTests(ShardLayoutNotebookRun run) : IClas
         Assert.Contains($"{tensors} compared, 0 added, 0 removed, 0 reshaped, 0 dtype changed", WebUtility.HtmlDecode(cell.Text("text/html")));
     }
 
+    [Fact]
+    public void In_the_real_host_the_charts_FSharp_Core_lives_beside_the_hosts_own()
+    {
+        var cell = Notebook.Cells.Single(c => c.Source.StartsWith("using System.Runtime.Loader;", StringComparison.Ordinal));
+        Assert.Null(cell.ErrorValue);
+        var lines = cell.Text("text/plain").Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var charts = lines.Single(l => l.Contains("'Ckpt.Charts' load context"));
+        var version = Version.Parse(charts.Split(' ')[1]);
+        Assert.True(version >= new Version(10, 1), charts);
+        // The host's own copy, older than Plotly.NET accepts: the reason for the separate context.
+        var host = lines.Where(l => !l.Contains("'Ckpt.Charts'")).Select(l => Version.Parse(l.Split(' ')[1])).ToList();
+        Assert.Contains(host, v => v < new Version(10, 1));
+    }
+
     static int CountTensors(string safetensors)
     {
         using var f = File.OpenRead(safetensors);
