@@ -42,6 +42,8 @@ public sealed class CkptKernelExtension : IKernelExtension
         "<details><summary><code>Ckpt.Extension</code> is loaded: try <code>#!ckpt-load &lt;checkpoint folder or file&gt; [--name var]</code></summary>" +
         "<p><code>#!ckpt-load</code> opens any supported checkpoint (safetensors, HF sharded indexes, torch.save, PyTorch DCP, ...) " +
         "reading headers only, binds a <code>Ckpt.Checkpoint</code> C# variable and shows its tensors and files. " +
+        "Charts: <code>#!ckpt-layout &lt;var|path&gt; [--tensor glob]</code>, <code>#!ckpt-diff &lt;a&gt; &lt;b&gt;</code>, " +
+        "<code>#!ckpt-stats &lt;var&gt; &lt;tensor&gt;</code>, <code>#!ckpt-timeline [var]</code>. " +
         "From C#: <code>var c = Ckpt.Checkpoint.Open(path); c.Read(name)</code>. Packages: <code>Ckpt.Kernel</code> (the engine), " +
         "<code>Ckpt.Extension</code> (this notebook layer), <code>Ckpt.Cli</code> (the <code>ckpt</code> tool).</p></details>";
 }
