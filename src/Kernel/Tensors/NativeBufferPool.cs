@@ -29,8 +29,29 @@ static unsafe class NativeBufferPool
             Interlocked.Add(ref _pooledBytes, -capacity);
             return (byte*)p;
         }
-        return (byte*)NativeMemory.AlignedAlloc((nuint)capacity, 4096);
+        var fresh = (byte*)NativeMemory.AlignedAlloc((nuint)capacity, HugePage);
+        AdviseHugePages(fresh, capacity);
+        return fresh;
     }
+
+    const int HugePage = 2 << 20;
+
+    /// <summary>
+    /// Asks Linux for transparent huge pages on a fresh buffer. With the common `madvise` THP mode, a 4 KB page
+    /// fault per 4 KB of a first touch otherwise costs as much as reading the bytes from the page cache.
+    /// </summary>
+    static void AdviseHugePages(byte* ptr, long length)
+    {
+        if (!OperatingSystem.IsLinux() || length < HugePage) return;
+        try { _ = madvise(ptr, (nuint)length, MadvHugePage); }
+        catch (DllNotFoundException) { }
+        catch (EntryPointNotFoundException) { }
+    }
+
+    const int MadvHugePage = 14;
+
+    [DllImport("libc", SetLastError = false)]
+    static extern int madvise(void* addr, nuint length, int advice);
 
     public static void Return(byte* ptr, long capacity)
     {
