@@ -5,12 +5,7 @@ namespace Ckpt.Tests.Charts;
 
 public class DiffCommandTests
 {
-    static (int Code, string Out, string Err) RunCli(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        return (global::Ckpt.Cli.Program.Run(args, o, e), o.ToString(), e.ToString());
-    }
+    static (int Code, string Out, string Err) RunCli(params string[] args) => global::Ckpt.Tests.Cli.CliRunner.Run(args);
 
     [Fact]
     public void Ckpt_diff_json_reports_each_tensors_relative_L2_as_computed_independently()

@@ -6,9 +6,8 @@ public class LayoutHtmlRenderingTests
 {
     static (int Code, string Err) RunCli(params string[] args)
     {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        return (global::Ckpt.Cli.Program.Run(args, o, e), e.ToString());
+        var (code, _, err) = global::Ckpt.Tests.Cli.CliRunner.Run(args);
+        return (code, err);
     }
 
     static void AssertDrawn(PngPixels png, IReadOnlyList<(byte, byte, byte)> expectedColors)

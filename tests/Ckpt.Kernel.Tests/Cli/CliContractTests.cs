@@ -6,13 +6,7 @@ namespace Ckpt.Tests.Cli;
 
 public class CliContractTests
 {
-    static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = Ckpt.Cli.Program.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    static (int Code, string Out, string Err) Run(params string[] args) => global::Ckpt.Tests.Cli.CliRunner.Run(args);
 
     [Fact]
     public void Inspect_json_prints_one_object_with_the_contract_fields()

@@ -4,13 +4,7 @@ namespace Ckpt.Tests.Cli;
 
 public class ReshardCommandTests
 {
-    static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = Ckpt.Cli.Program.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    static (int Code, string Out, string Err) Run(params string[] args) => global::Ckpt.Tests.Cli.CliRunner.Run(args);
 
     [Fact]
     public void Reshard_json_reports_bytes_read_and_needed_per_rank_and_time_per_phase()

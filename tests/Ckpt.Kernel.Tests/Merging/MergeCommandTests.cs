@@ -6,13 +6,7 @@ namespace Ckpt.Tests.Merging;
 /// <summary>`ckpt merge` from options and from a mergekit YAML file, run in-process.</summary>
 public class MergeCommandTests
 {
-    static (int Code, string Out, string Err) Ckpt(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = global::Ckpt.Cli.Program.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    static (int Code, string Out, string Err) Ckpt(params string[] args) => global::Ckpt.Tests.Cli.CliRunner.Run(args);
 
     [Fact]
     public void Ckpt_merge_with_weighted_models_writes_the_same_tensors_as_the_library()
