@@ -19,7 +19,28 @@ sealed class JupyterRun
         Cells.SingleOrDefault(c => c.Source.StartsWith(sourceStart, StringComparison.Ordinal))
         ?? throw new InvalidOperationException($"no code cell starts with '{sourceStart}'");
 
+    // dotnet-interactive picks its HTTP port by probing 2048-3000 and then binding; two kernels starting at the same
+    // moment pick the same port and one dies with "address already in use" before it answers kernel_info. The test
+    // classes run in parallel, so notebook runs take turns, and a run that still loses that race (to a kernel some
+    // other process started) is tried again.
+    static readonly object Turn = new();
+    const int Attempts = 3;
+
     public static JupyterRun Execute(string notebookRelativePath)
+    {
+        lock (Turn)
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                try { return ExecuteOnce(notebookRelativePath); }
+                catch (KernelPortTakenException) when (attempt < Attempts) { Thread.Sleep(TimeSpan.FromSeconds(attempt)); }
+            }
+        }
+    }
+
+    sealed class KernelPortTakenException(string message) : InvalidOperationException(message);
+
+    static JupyterRun ExecuteOnce(string notebookRelativePath)
     {
         var repo = TestPaths.RepoRoot;
         var notebook = Path.Combine(repo, notebookRelativePath);
@@ -55,6 +76,8 @@ sealed class JupyterRun
         }
         var log = stdout.Result + stderr.Result;
         var executed = Path.Combine(output, "executed.ipynb");
+        if (process.ExitCode != 0 && log.Contains("address already in use", StringComparison.Ordinal))
+            throw new KernelPortTakenException($"the kernel for {notebookRelativePath} lost its HTTP port to another kernel:\n{Tail(log)}");
         if (process.ExitCode != 0 || !File.Exists(executed))
             throw new InvalidOperationException($"nbconvert failed on {notebookRelativePath} (exit {process.ExitCode}):\n{Tail(log)}");
 
