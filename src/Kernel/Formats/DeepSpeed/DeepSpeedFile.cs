@@ -27,23 +27,24 @@ sealed class DeepSpeedFile
 
     public static DeepSpeedFile Open(ICheckpointStorage storage, string file, string role)
     {
-        if (!storage.Exists(file))
-            throw new CheckpointFormatException(FormatErrorReason.MissingFile, file, null, $"the {role} file is missing");
-        object? root;
-        ITorchStorageLocator locator;
-        if (LegacyTorchSaveFile.HasSignature(storage, file))
-        {
-            var legacy = LegacyTorchSaveFile.Open(storage, file);
-            (root, locator) = (legacy.Root, legacy);
-        }
-        else
-        {
-            var archive = TorchSaveArchive.Open(storage, file);
-            (root, locator) = (archive.Root, archive);
-        }
+        var (root, locator) = Load(storage, file, role);
         return root is PyDict dict ? new DeepSpeedFile(file, dict, locator)
             : throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, file, null,
                 $"a DeepSpeed {role} file holds a dict", expected: "dict", found: PyRepr.TypeName(root));
+    }
+
+    /// <summary>Any torch.save file, pickle only: what it holds and where its storages live.</summary>
+    public static (object? Root, ITorchStorageLocator Locator) Load(ICheckpointStorage storage, string file, string role)
+    {
+        if (!storage.Exists(file))
+            throw new CheckpointFormatException(FormatErrorReason.MissingFile, file, null, $"the {role} file is missing");
+        if (LegacyTorchSaveFile.HasSignature(storage, file))
+        {
+            var legacy = LegacyTorchSaveFile.Open(storage, file);
+            return (legacy.Root, legacy);
+        }
+        var archive = TorchSaveArchive.Open(storage, file);
+        return (archive.Root, archive);
     }
 
     /// <summary>The value at a path of string keys (`optimizer_state_dict`, `zero_stage`), or throws naming the path.</summary>
