@@ -138,4 +138,32 @@ public class DeepSpeedZeroFormatTests
         Assert.Equal("deepspeed.runtime.fp16.loss_scaler.DynamicLossScaler", scaler.Kind);
         Assert.Contains(ckpt.Manifest.Objects, o => o.Name == "ds_version" && (string?)o.Value == "0.16.4");
     }
+
+    [PythonTorchFact]
+    public void A_rank_file_whose_pickle_names_os_system_is_refused_without_running_it()
+    {
+        var dir = DeepSpeedFixture.Build("2", 4);
+        var marker = Path.Combine(dir, "pwned");
+        DeepSpeedFixture.Edit(Path.Combine(dir, "global_step10", "zero_pp_rank_1_mp_rank_00_optim_states.pt"), $"""
+            class Evil:
+                def __reduce__(self):
+                    import os
+                    return (os.system, ("touch {marker}",))
+            sd['optimizer_state_dict']['loss_scaler'] = Evil()
+            """);
+        var e = Assert.Throws<CheckpointFormatException>(() => Checkpoint.Open(dir));
+        Assert.Equal(FormatErrorReason.ForbiddenPickleGlobal, e.Reason);
+        Assert.Contains("zero_pp_rank_1_mp_rank_00_optim_states.pt", e.Message);
+        Assert.False(File.Exists(marker));
+    }
+
+    [PythonTorchFact]
+    public void Describing_reads_pickles_only_and_a_parameter_read_fetches_exactly_its_bytes()
+    {
+        using var ckpt = Checkpoint.Open(DeepSpeedFixture.Build("3", 4));
+        Assert.Equal(0, ckpt.Storage.Statistics.TensorBytesRead);
+        long before = ckpt.Storage.Statistics.TensorBytesRead;
+        using var embed = ckpt.Read("embed.weight");
+        Assert.Equal(37 * 10 * 4, ckpt.Storage.Statistics.TensorBytesRead - before); // the 2 padding elements of rank 3 are not read
+    }
 }
