@@ -66,6 +66,19 @@ public class DeepSpeedSurfaceTests
         Assert.True(rank1.BytesRead < ckpt.Manifest.Tensors.Where(t => !t.Name.StartsWith("optimizer.", StringComparison.Ordinal)).Sum(t => t.ByteCount));
     }
 
+    [PythonTorchFact]
+    public void Resharder_rewrites_a_zero_2_checkpoint_as_dcp_over_3_ranks_holding_the_same_tensors()
+    {
+        var dir = DeepSpeedFixture.Build("2", 4);
+        var output = TestPaths.TempDirectory("deepspeed-reshard");
+        using (var source = Checkpoint.Open(dir))
+        {
+            var result = Resharder.Reshard(source, new ReshardOptions(DTensorLayout.Sharded(3), output));
+            Assert.Equal(3, result.Ranks.Count);
+        }
+        AssertSameAsReference(Path.Combine(dir, "reference.pt"), output);
+    }
+
     static void AssertSameAsReference(string referencePath, string converted)
     {
         using var reference = Checkpoint.Open(referencePath);

@@ -35,10 +35,8 @@ public sealed class DeepSpeedZeroFormat : ICheckpointFormat
     public bool Matches(ICheckpointStorage storage, string entry)
     {
         if (entry.Length != 0) return false;
-        string folder;
-        try { folder = TagFolder(storage, LatestFile) ?? ""; }
+        try { return storage.List(TagFolder(storage, LatestFile) ?? "").Any(f => OptimFile.IsMatch(Path.GetFileName(f))); }
         catch (CheckpointFormatException) { return false; }
-        return storage.List(folder).Any(f => OptimFile.IsMatch(Path.GetFileName(f)));
     }
 
     public CheckpointManifest Describe(ICheckpointStorage storage, string entry, CancellationToken cancellationToken = default)
