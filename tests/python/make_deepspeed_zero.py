@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build a DeepSpeed ZeRO (stage 1, 2 or 3) or Universal Checkpoint folder from the documented layout, with real torch.save.
 
-usage: make_deepspeed_zero.py <out_dir> <stage 1|2|3|ucp> <dp_world_size>
+usage: make_deepspeed_zero.py <out_dir> <stage 1|2|3|ucp> <dp_world_size> [size_multiplier]
 
 DeepSpeed is not installed here (and cannot be), so this writes what deepspeed/runtime/engine.py and the ZeRO
 optimizers save (formats.md §4.1; deepspeed/utils/zero_to_fp32.py and deepspeed/checkpoint/ds_to_universal.py
@@ -39,6 +39,7 @@ from collections import OrderedDict
 import torch
 
 out, stage, world = sys.argv[1], sys.argv[2], int(sys.argv[3])
+scale = int(sys.argv[4]) if len(sys.argv) > 4 else 1  # > 1 only for timing runs
 
 
 def stand_in(module, name, cls):
@@ -60,7 +61,7 @@ fragment_address = stand_in("deepspeed.utils.tensor_fragment", "fragment_address
                             collections.namedtuple("fragment_address", ["numel", "start"]))
 
 torch.manual_seed(77)
-vocab, padded_vocab, hidden, ffn = 37, 40, 10, 23
+vocab, padded_vocab, hidden, ffn = 37 * scale, 40 * scale, 10 * scale, 23 * scale
 groups = [
     OrderedDict([("embed.weight", torch.randn(vocab, hidden)), ("layers.0.attn.weight", torch.randn(hidden, hidden)),
                  ("layers.0.mlp.up.weight", torch.randn(ffn, hidden)), ("layers.0.mlp.down.weight", torch.randn(hidden, ffn))]),
