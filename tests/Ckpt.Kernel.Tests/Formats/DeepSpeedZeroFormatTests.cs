@@ -20,9 +20,30 @@ public class DeepSpeedZeroFormatTests
     [PythonTorchFact]
     public void Zero_1_with_3_ranks_consolidates_to_the_fp32_tensors_it_was_built_from() => AssertConsolidates("1", 3);
 
-    static void AssertConsolidates(string stage, int world)
+    [PythonTorchFact]
+    public void A_bf16_optimizer_checkpoint_with_elastic_per_group_states_consolidates_the_same()
+    {
+        // BF16_Optimizer names rank files `bf16_zero_pp_rank_*`; an elastic checkpoint saves base_optimizer_state as a
+        // list of per-group states cut to the lean partition (stage_1_and_2.py `_get_base_optimizer_state`).
+        AssertConsolidates("2", 4, dir =>
+        {
+            foreach (var r in Enumerable.Range(0, 4))
+            {
+                var file = Path.Combine(dir, "global_step10", $"zero_pp_rank_{r}_mp_rank_00_optim_states.pt");
+                DeepSpeedFixture.Edit(file, """
+                    o = sd['optimizer_state_dict']
+                    o['base_optimizer_state'] = [{k: (v if k == 'step' else v[:o['single_partition_of_fp32_groups'][g].numel()].clone())
+                                                  for k, v in o['base_optimizer_state']['state'][g].items()} for g in range(2)]
+                    """);
+                File.Move(file, Path.Combine(dir, "global_step10", $"bf16_zero_pp_rank_{r}_mp_rank_00_optim_states.pt"));
+            }
+        });
+    }
+
+    static void AssertConsolidates(string stage, int world, Action<string>? edit = null)
     {
         var dir = DeepSpeedFixture.Build(stage, world);
+        edit?.Invoke(dir);
         using var ckpt = Checkpoint.Open(dir);
         using var reference = Checkpoint.Open(Path.Combine(dir, "reference.pt"));
         Assert.Equal("deepspeed-zero", ckpt.Manifest.Format);
