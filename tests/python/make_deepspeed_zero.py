@@ -25,11 +25,12 @@ are the readers it was checked against):
   ZeRO-3 way (a bare flat tensor), the rest as {param, cat_dim}; module entries without a folder get fp32.pt from the
   bf16 copy, as ds_to_universal does.
 
-DeepSpeed classes (loss scaler, fragment_address) are pickled under their real module paths from stand-ins, so the
+DeepSpeed classes (loss scaler, fragment_address, ZeroStageEnum) are pickled under their real module paths from stand-ins, so the
 reader meets the same globals. Odd sizes make every padding rule matter. <out>/reference.pt holds every tensor the
 reader should expose, under the names it should expose them.
 """
 import collections
+import enum
 import math
 import os
 import sys
@@ -56,7 +57,12 @@ class DynamicLossScaler:
         self.cur_scale, self.cur_iter, self.scale_factor, self.scale_window = 65536.0, 10, 2.0, 1000
 
 
+class ZeroStageEnum(int, enum.Enum):
+    disabled, optimizer_states, gradients, weights, max_stage = 0, 1, 2, 3, 3
+
+
 stand_in("deepspeed.runtime.fp16.loss_scaler", "DynamicLossScaler", DynamicLossScaler)
+stand_in("deepspeed.runtime.zero.config", "ZeroStageEnum", ZeroStageEnum)
 fragment_address = stand_in("deepspeed.utils.tensor_fragment", "fragment_address",
                             collections.namedtuple("fragment_address", ["numel", "start"]))
 
@@ -137,7 +143,7 @@ if stage in ("1", "2"):
                    "param_groups": [{"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.01 if g == 0 else 0.0,
                                      "amsgrad": False, "params": [g]} for g in n_groups]},
                "single_partition_of_fp32_groups": [parts[r, g][0] for g in n_groups],
-               "zero_stage": int(stage), "group_paddings": [parts[r, g][3] for g in n_groups],
+               "zero_stage": ZeroStageEnum(int(stage)), "group_paddings": [parts[r, g][3] for g in n_groups],
                "partition_count": [world for _ in n_groups], "ds_version": "0.16.4",
                "param_slice_mappings": [parts[r, g][4] for g in n_groups]}
         save({"optimizer_state_dict": osd, "ds_config": ds_config, "ds_version": "0.16.4"},
@@ -157,7 +163,7 @@ elif stage == "3":
              tag, f"zero_pp_rank_{r}_mp_rank_00_model_states.pt")
         flat = {k: [torch.cat([partition(src[n], r) for n in g]) for g in groups]
                 for k, src in (("fp32", params), ("exp_avg", exp_avg), ("exp_avg_sq", exp_avg_sq))}
-        osd = {"zero_stage": 3, "loss_scaler": DynamicLossScaler(), "dynamic_loss_scale": True, "overflow": False,
+        osd = {"zero_stage": ZeroStageEnum.weights, "loss_scaler": DynamicLossScaler(), "dynamic_loss_scale": True, "overflow": False,
                "partition_count": world,
                "optimizer_state_dict": {
                    "state": {g: {"step": torch.tensor(10.0), "exp_avg": flat["exp_avg"][g], "exp_avg_sq": flat["exp_avg_sq"][g]}

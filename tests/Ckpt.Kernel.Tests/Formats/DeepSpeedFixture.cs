@@ -22,7 +22,7 @@ static class DeepSpeedFixture
     public static void Edit(string file, string pythonStatement)
     {
         const string script = """
-            import collections, sys, types, torch
+            import collections, enum, sys, types, torch
             def stand(module, name, cls):
                 parts = module.split(".")
                 for i in range(1, len(parts) + 1):
@@ -30,6 +30,9 @@ static class DeepSpeedFixture
                 cls.__module__, cls.__qualname__, cls.__name__ = module, name, name
                 setattr(sys.modules[module], name, cls)
             class DynamicLossScaler: pass
+            class ZeroStageEnum(int, enum.Enum):
+                disabled, optimizer_states, gradients, weights = 0, 1, 2, 3
+            stand("deepspeed.runtime.zero.config", "ZeroStageEnum", ZeroStageEnum)
             stand("deepspeed.runtime.fp16.loss_scaler", "DynamicLossScaler", DynamicLossScaler)
             stand("deepspeed.utils.tensor_fragment", "fragment_address", collections.namedtuple("fragment_address", ["numel", "start"]))
             path = sys.argv[1]

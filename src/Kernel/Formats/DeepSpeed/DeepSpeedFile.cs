@@ -83,8 +83,6 @@ sealed class DeepSpeedFile
         int i => i,
         bool => null,
         BigInteger b when b >= long.MinValue && b <= long.MaxValue => (long)b,
-        // ZeroStageEnum pickles as REDUCE(enum class, (value,)).
-        PyObject { Args.Count: 1 } o when o.Args[0] is long v => v,
         _ => null,
     };
 

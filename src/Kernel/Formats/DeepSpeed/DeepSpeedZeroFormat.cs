@@ -51,7 +51,7 @@ public sealed class DeepSpeedZeroFormat : ICheckpointFormat
         string RankFile(int r) => InFolder($"{prefix}zero_pp_rank_{r}_mp_rank_00_optim_states.pt");
 
         var rank0 = DeepSpeedFile.Open(storage, RankFile(0), "rank-0 optimizer-state");
-        int stage = (int)rank0.RequireLong("optimizer_state_dict.zero_stage", rank0.Require("optimizer_state_dict", "zero_stage"));
+        long stage = ZeroStage(rank0);
         if (stage is < 1 or > 3)
             throw new CheckpointFormatException(FormatErrorReason.Unsupported, rank0.File, null, "only ZeRO stages 1, 2 and 3 are read",
                 expected: "1, 2 or 3", found: stage.ToString());
@@ -66,7 +66,7 @@ public sealed class DeepSpeedZeroFormat : ICheckpointFormat
                     expected: $"{world} rank files", found: $"ranks {string.Join(", ", optimFiles.Select(f => f.Match.Groups[2].Value).OrderBy(int.Parse))}");
             var file = DeepSpeedFile.Open(storage, RankFile(r), $"rank-{r} optimizer-state");
             int count = PartitionCount(file);
-            long rankStage = file.RequireLong("optimizer_state_dict.zero_stage", file.Require("optimizer_state_dict", "zero_stage"));
+            long rankStage = ZeroStage(file);
             if (count != world || rankStage != stage)
                 throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, file.File, null,
                     "the rank files disagree on partition_count or zero_stage",
@@ -146,6 +146,24 @@ public sealed class DeepSpeedZeroFormat : ICheckpointFormat
                 "the frozen parameter holds fewer elements than frozen_param_shapes gives",
                 expected: $"≥ {p.ElementCount} elements", found: $"{flat.Length} elements");
         tensors.AddFlat(p.Name, p.Shape, new FlatSequence([flat]), 0, 0, p.ElementCount);
+    }
+
+    /// <summary>
+    /// `zero_stage` is a `ZeroStageEnum` member: Python 3.11+ pickles it by name, `getattr(ZeroStageEnum, 'gradients')`,
+    /// older Pythons as `ZeroStageEnum(2)`; hand-written states may hold a plain int.
+    /// </summary>
+    static long ZeroStage(DeepSpeedFile file)
+    {
+        var value = file.Require("optimizer_state_dict", "zero_stage");
+        long? stage = value switch
+        {
+            PyGlobal { Module: var m, Name: var n } when m.EndsWith("ZeroStageEnum", StringComparison.Ordinal) =>
+                n switch { "disabled" => 0, "optimizer_states" => 1, "gradients" => 2, "weights" => 3, _ => null },
+            PyObject { Class.Name: "ZeroStageEnum", Args.Count: 1 } o => DeepSpeedFile.AsLong(o.Args[0]),
+            _ => DeepSpeedFile.AsLong(value),
+        };
+        return stage ?? throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, file.File, null,
+            "zero_stage is not a ZeRO stage", expected: "ZeroStageEnum or int", found: PyRepr.Of(value));
     }
 
     /// <summary>`partition_count`: an int (stage 3) or one per param group (stages 1-2), which must agree.</summary>
