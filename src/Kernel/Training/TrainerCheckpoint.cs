@@ -21,7 +21,8 @@ internal static class TrainerCheckpoint
     /// <summary>Metadata key holding adapter_config.json's text; written as that file, not into the JSON state.</summary>
     public const string AdapterConfigKey = "adapter_config";
 
-    public static bool IsAdapterTensor(string name) => name.StartsWith(PeftLora.KeyPrefix, StringComparison.Ordinal);
+    public static bool IsAdapterTensor(string name) =>
+        name.StartsWith(PeftLora.KeyPrefix, StringComparison.Ordinal) && (name.EndsWith(".lora_A.weight", StringComparison.Ordinal) || name.EndsWith(".lora_B.weight", StringComparison.Ordinal));
 
     /// <summary>Splits a snapshot into the adapter's and the trainer's files.</summary>
     public sealed class Writer : ISnapshotWriter
