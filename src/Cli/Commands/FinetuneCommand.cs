@@ -32,13 +32,14 @@ static class FinetuneCommand
         var dtype = new Option<string?>("--dtype") { Description = "compute dtype of the base: f32, bf16, f16 (default: the checkpoint's)" };
         var saveEvery = new Option<int>("--save-every") { Description = "commit resumable state every N steps (async)", DefaultValueFactory = _ => 0 };
         var resume = new Option<bool>("--resume") { Description = "continue from the newest complete checkpoint in --out" };
+        var threads = new Option<int?>("--threads") { Description = "CPU threads for LibTorch (default: LibTorch's choice)" };
         var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 42 };
         var json = new Option<bool>("--json") { Description = "one JSON line per step, then one summary line" };
 
         var command = new Command("finetune", "Fine-tune a causal LM with LoRA or QLoRA: SFT (completion-only loss) or DPO (reference = adapters off).")
         {
             recipe, model, data, qlora, loraR, loraAlpha, loraDropout, loraTargets, steps, epochs, lr, warmup, batch, beta, maxLength,
-            template, output, device, dtype, saveEvery, resume, seed, json,
+            template, output, device, dtype, threads, saveEvery, resume, seed, json,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -77,6 +78,7 @@ static class FinetuneCommand
                 SaveEvery = parse.GetValue(saveEvery),
                 Resume = parse.GetValue(resume),
                 Seed = parse.GetValue(seed),
+                Threads = parse.GetValue(threads),
             };
             bool asJson = parse.GetValue(json);
             var bar = !asJson && ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected ? new ProgressBar(stdout) : null;

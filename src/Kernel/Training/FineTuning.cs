@@ -31,6 +31,7 @@ public static class FineTuning
         var clock = Stopwatch.StartNew();
         var device = new Device(options.Device);
         if (device.type == DeviceType.CUDA) InitializeDeviceType(DeviceType.CUDA);
+        if (options.Threads is int threads) set_num_threads(threads);
         manual_seed(options.Seed);
 
         var modelFolder = Directory.Exists(options.Model) ? options.Model : Path.GetDirectoryName(Path.GetFullPath(options.Model))!;

@@ -43,6 +43,11 @@ public sealed record FineTuningOptions
 
     /// <summary>"cpu" or "cuda" ("cuda:1", ...).</summary>
     public string Device { get; init; } = "cpu";
+    /// <summary>
+    /// LibTorch intra-op CPU threads for the whole process (torch.set_num_threads); null leaves LibTorch's choice. On a
+    /// machine shared with other busy processes, fewer threads than cores avoids OpenMP threads spinning against each other.
+    /// </summary>
+    public int? Threads { get; init; }
     /// <summary>Compute dtype of the base model ("f32", "bf16", "f16"); null keeps the checkpoint's.</summary>
     public string? DType { get; init; }
 
@@ -75,6 +80,7 @@ public sealed record FineTuningOptions
         if (BatchSize <= 0) throw new ArgumentException("--batch must be positive");
         if (!(Beta > 0)) throw new ArgumentException("--beta must be positive");
         if (MaxLength < 2) throw new ArgumentException("--max-length must be at least 2");
+        if (Threads is <= 0) throw new ArgumentException("--threads must be positive");
         if (SaveEvery < 0) throw new ArgumentException("--save-every must not be negative");
         if (KeepLast is <= 0) throw new ArgumentException("keep-last must be positive");
         if (!Device.StartsWith("cpu", StringComparison.OrdinalIgnoreCase) && !Device.StartsWith("cuda", StringComparison.OrdinalIgnoreCase))

@@ -33,7 +33,7 @@ public sealed class FineTuningTests(ITestOutputHelper output) : IDisposable
     FineTuningOptions Sft(string model, string data, string outDir, int steps) => new()
     {
         Recipe = Recipe.Sft, Model = model, Data = data, Output = outDir, Steps = steps, BatchSize = 8,
-        LearningRate = 1e-2, LoraR = 8, LoraAlpha = 16, LoraTargets = AllLinear,
+        LearningRate = 1e-2, LoraR = 8, LoraAlpha = 16, LoraTargets = AllLinear, Threads = 1,
     };
 
     [Fact]
@@ -68,7 +68,7 @@ public sealed class FineTuningTests(ITestOutputHelper output) : IDisposable
         var (_, steps) = Train(new FineTuningOptions
         {
             Recipe = Recipe.Dpo, Model = FineTuningFixtures.TinyLlama, Data = data, Output = P("out"), Steps = 20, BatchSize = 16,
-            LearningRate = 5e-3, LoraR = 8, LoraAlpha = 16, LoraTargets = ["q_proj", "v_proj", "down_proj"],
+            LearningRate = 5e-3, LoraR = 8, LoraAlpha = 16, LoraTargets = ["q_proj", "v_proj", "down_proj"], Threads = 1,
         });
         var last = steps[^1].Metrics;
         Assert.True(last["rewards/accuracies"] > 0.9, $"accuracy {last["rewards/accuracies"]}");
@@ -83,7 +83,7 @@ public sealed class FineTuningTests(ITestOutputHelper output) : IDisposable
         var data = FineTuningFixtures.PreferenceIds(P("pairs.jsonl"), 6);
         var (_, steps) = Train(new FineTuningOptions
         {
-            Recipe = Recipe.Dpo, Model = FineTuningFixtures.TinyLlama, Data = data, Output = P("out"), Steps = 1, BatchSize = 6,
+            Recipe = Recipe.Dpo, Model = FineTuningFixtures.TinyLlama, Data = data, Output = P("out"), Steps = 1, BatchSize = 6, Threads = 1,
         });
         var first = steps[0];
         Assert.Equal(Math.Log(2), first.Loss, 6);

@@ -16,7 +16,7 @@ internal sealed class SentencePieceTextTokenizer : TextTokenizer
             using var stream = File.OpenRead(path);
             tokenizer = SentencePieceTokenizer.Create(stream, false, false);
         }
-        catch (Exception e) when (e is not OutOfMemoryException and not IOException)
+        catch (Exception e) when (e is not OutOfMemoryException) // protobuf parse errors derive from IOException
         {
             throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, path, null, $"tokenizer.model is not a SentencePiece model this reader supports: {e.Message}", inner: e);
         }
