@@ -115,6 +115,9 @@ static class FinetuneCommand
         ["checkpoints"] = r.CheckpointDirectory,
         ["saves"] = r.Saves.Count,
         ["max_save_stall_ms"] = r.Saves.Count == 0 ? null : r.Saves.Max(s => s.Stall.TotalMilliseconds),
+        ["async_save_stall_ms"] = r.Saves.Where(s => s.Async).Select(s => (double?)s.Stall.TotalMilliseconds).Average(),
+        ["sync_save_ms"] = r.Saves.Where(s => !s.Async).Select(s => (double?)s.Stall.TotalMilliseconds).LastOrDefault(),
+        ["save_bytes"] = r.Saves.Count == 0 ? null : r.Saves[^1].Timeline.Phases.GetValueOrDefault("write").Bytes,
         ["metrics"] = r.Last?.Metrics,
         ["seconds"] = r.Elapsed.TotalSeconds,
     };
@@ -134,7 +137,7 @@ static class FinetuneCommand
         if (r.QuantizedBase is { } q)
             o.WriteLine(string.Create(inv, $"  NF4 base          {q.Layers} layers, {q.BytesPerParameter:F4} bytes/param"));
         if (r.Saves.Count > 0)
-            o.WriteLine(string.Create(inv, $"  saves             {r.Saves.Count}, longest stall {r.Saves.Max(s => s.Stall.TotalMilliseconds):F1} ms"));
+            o.WriteLine(string.Create(inv, $"  saves             {r.Saves.Count}, longest stall {r.Saves.Max(s => s.Stall.TotalMilliseconds):F1} ms (a synchronous save: {r.Saves.Where(s => !s.Async).Select(s => s.Stall.TotalMilliseconds).LastOrDefault():F1} ms)"));
         if (r.DroppedExamples > 0) o.WriteLine($"  dropped           {r.DroppedExamples} examples whose prompt fills --max-length");
         o.WriteLine($"  adapter           {r.AdapterDirectory}");
         o.WriteLine($"  resumable state   {r.CheckpointDirectory}");

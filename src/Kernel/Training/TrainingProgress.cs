@@ -8,7 +8,7 @@ namespace Ckpt.Training;
 public sealed record TrainingProgress(int Step, int TotalSteps, double Epoch, double Loss, double LearningRate, double GradNorm,
     long Tokens, double TokensPerSecond, TimeSpan Elapsed, IReadOnlyDictionary<string, double> Metrics)
 {
-    /// <summary>The record as TRL's log keys (step, loss, learning_rate, grad_norm, epoch, num_tokens, tokens_per_second, then Metrics).</summary>
+    /// <summary>The record as TRL's log keys (step, loss, learning_rate, grad_norm, epoch; then this step's real tokens and tokens_per_second; then Metrics).</summary>
     public IReadOnlyDictionary<string, double> Fields()
     {
         var fields = new Dictionary<string, double>
@@ -18,7 +18,7 @@ public sealed record TrainingProgress(int Step, int TotalSteps, double Epoch, do
             ["learning_rate"] = LearningRate,
             ["grad_norm"] = GradNorm,
             ["epoch"] = Epoch,
-            ["num_tokens"] = Tokens,
+            ["tokens"] = Tokens,
             ["tokens_per_second"] = TokensPerSecond,
         };
         foreach (var (k, v) in Metrics) fields[k] = v;
