@@ -117,6 +117,7 @@ static class FinetuneCommand
         ["max_save_stall_ms"] = r.Saves.Count == 0 ? null : r.Saves.Max(s => s.Stall.TotalMilliseconds),
         ["async_save_stall_ms"] = r.Saves.Where(s => s.Async).Select(s => (double?)s.Stall.TotalMilliseconds).Average(),
         ["sync_save_ms"] = r.Saves.Where(s => !s.Async).Select(s => (double?)s.Stall.TotalMilliseconds).LastOrDefault(),
+        ["save_stalls_ms"] = r.Saves.Select(s => s.Stall.TotalMilliseconds).ToArray(),
         ["save_bytes"] = r.Saves.Count == 0 ? null : r.Saves[^1].Timeline.Phases.GetValueOrDefault("write").Bytes,
         ["metrics"] = r.Last?.Metrics,
         ["seconds"] = r.Elapsed.TotalSeconds,
