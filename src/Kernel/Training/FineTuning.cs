@@ -30,7 +30,6 @@ public static class FineTuning
         options.Validate();
         var clock = Stopwatch.StartNew();
         var device = new Device(options.Device);
-        if (device.type == DeviceType.CUDA) InitializeDeviceType(DeviceType.CUDA);
         if (options.Threads is int threads) set_num_threads(threads);
         manual_seed(options.Seed);
 

@@ -42,6 +42,18 @@ public sealed class TrainingDataTests : IDisposable
     }
 
     [Fact]
+    public void A_text_preference_pair_shares_its_prompt_ids_and_both_completions_end_in_eos()
+    {
+        using var tokenizer = SentencePiece();
+        var path = Write("p.jsonl", """{"prompt": "Add the numbers 2 and 3.", "chosen": " The answer is 5.", "rejected": " Reverse"}""");
+        var e = Assert.Single(TrainingData.ReadPreferences(path, tokenizer).Examples);
+        Assert.Equal(tokenizer.Encode("Add the numbers 2 and 3.", addBos: true), e.Prompt);
+        Assert.Equal(tokenizer.Encode("Add the numbers 2 and 3. The answer is 5.", addBos: true), e.Prompt.Concat(e.Chosen[..^1]));
+        Assert.Equal(2, e.Chosen[^1]);
+        Assert.Equal(2, e.Rejected[^1]);
+    }
+
+    [Fact]
     public void Prompt_and_padding_positions_of_a_batch_are_labelled_minus_100()
     {
         var batch = TrainingBatch.Sft([new SftExample([1, 5, 6], [7, 2]), new SftExample([1, 5], [8, 9, 10, 2])], padId: 0, TorchSharp.torch.CPU);
