@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CPU figures for `ckpt finetune` (bench/RESULTS-finetune.md): tokens/s of SFT, DPO and QLoRA SFT on the tiny
 # fixtures, and the training-loop stall of an async --save-every save against a synchronous save of the same state
-# (the final save is synchronous) on a generated ~233M LLaMA. Usage: bench/finetune-cpu.sh [threads]
+# (the final save is synchronous) on a generated 231.5M LLaMA. Usage: bench/finetune-cpu.sh [threads]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 THREADS=${1:-1}
@@ -30,5 +30,5 @@ $CK bench generate --out $T/big --size 400MB --shards 1 > /dev/null
 python3 scripts/device/finetune_data.py $T 32000 8 8 16
 $CK finetune --recipe sft --model $T/big --data $T/sft.jsonl --steps 6 --batch 2 --dtype f32 "${LORA[@]}" --save-every 2 \
   --threads $THREADS --out $T/o-big --json > $T/big.jsonl
-mean $T/big.jsonl "generated LLaMA (hidden 2048, 1 layer, vocab 32000: 233M params, f32), LoRA r16 all-linear, --save-every 2, threads $THREADS"
+mean $T/big.jsonl "generated LLaMA (hidden 2048, 2 layers, vocab 32000: 231.5M params, f32), LoRA r16 all-linear, --save-every 2, threads $THREADS"
 rm -rf "$T"

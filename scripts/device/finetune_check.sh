@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fine-tuning on the GPU machine (PyTorch with CUDA, no .NET): `ckpt finetune --device cuda` SFT, DPO and QLoRA SFT
-# for a few steps on a ~280M-parameter LLaMA generated from config (`ckpt bench generate --size 800MB`: hidden 2048,
-# 16 heads, 3 layers, vocab 32000, bf16), then the same runs in PyTorch + PEFT when peft imports, all on the same
+# for a few steps on a 332M-parameter LLaMA generated from config (`ckpt bench generate --size 600MB`: hidden 2048,
+# 16 heads, 4 layers, intermediate 5440, vocab 32000, untied, bf16), then the same runs in PyTorch + PEFT when peft imports, all on the same
 # model, data (pre-tokenized, prompt 128 + completion 384 tokens) and batch. Prepare on the build machine with
 # scripts/device/prepare.sh, then run with carry [".gpu"]. Results: $OUT/finetune-*.jsonl|json and a summary line each.
 set -u
@@ -17,7 +17,7 @@ LORA=(--lora-r 16 --lora-alpha 32 --lora-targets q_proj,k_proj,v_proj,o_proj,gat
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader > "$OUT/gpu.txt"
 
 step "model and data"
-ck bench generate --out $T/model --size 800MB --shards 1 > "$OUT/finetune-generate.txt" 2>&1
+ck bench generate --out $T/model --size 600MB --shards 1 > "$OUT/finetune-generate.txt" 2>&1
 python3 scripts/device/finetune_data.py $T 32000 128 384 64
 
 # Tokens/s per step is in each JSON line; the summary line's mean includes the first (warm-up) steps, so the
