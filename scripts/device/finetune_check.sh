@@ -26,24 +26,24 @@ mean_after_warmup() { python3 -c 'import json,sys
 r=[json.loads(l) for l in open(sys.argv[1]) if l.startswith("{\"step\"")]
 t=r[2:]; print(json.dumps({"file": sys.argv[1].split("/")[-1], "tokens_per_second": sum(x["tokens"] for x in t)/sum(x["tokens"]/x["tokens_per_second"] for x in t), "losses": [x["loss"] for x in r]}))' "$1"; }
 
+# Each ckpt run is followed at once by its PyTorch + PEFT twin, so a run cut short by the device's time limit still
+# leaves a ratio measured on the same machine. QLoRA (no PyTorch twin: bitsandbytes is not on the machine) goes last.
+HAVE_PEFT=0; python3 -c 'import peft' 2>/dev/null && HAVE_PEFT=1
+[ $HAVE_PEFT = 1 ] || echo "peft is not importable here: no PyTorch reference" | tee "$OUT/finetune-peft.txt"
+LIMIT=${LIMIT:-120}
 for recipe in sft dpo; do
   step "ckpt finetune $recipe (bf16 base, LoRA fp32)"
-  timeout 240 ck finetune --recipe $recipe --model $T/model --data $T/$recipe.jsonl --steps $STEPS --batch $BATCH "${LORA[@]}" \
+  timeout $LIMIT ck finetune --recipe $recipe --model $T/model --data $T/$recipe.jsonl --steps $STEPS --batch $BATCH "${LORA[@]}" \
     --device cuda --dtype bf16 --out $T/out-$recipe --json > "$OUT/finetune-ckpt-$recipe.jsonl" 2> "$OUT/finetune-ckpt-$recipe.err"
   echo "ckpt rc=$?"; mean_after_warmup "$OUT/finetune-ckpt-$recipe.jsonl" | tee "$OUT/finetune-ckpt-$recipe.json"
+  if [ $HAVE_PEFT = 1 ]; then
+    step "PyTorch + PEFT $recipe"
+    timeout $LIMIT python3 scripts/device/finetune_peft_bench.py $T/model $T $recipe $STEPS $BATCH > "$OUT/finetune-peft-$recipe.json" 2> "$OUT/finetune-peft-$recipe.err"
+    echo "peft rc=$?"; cat "$OUT/finetune-peft-$recipe.json"
+  fi
 done
 step "ckpt finetune sft --qlora, with --save-every 4"
-timeout 240 ck finetune --recipe sft --qlora --model $T/model --data $T/sft.jsonl --steps $STEPS --batch $BATCH "${LORA[@]}" \
+timeout $LIMIT ck finetune --recipe sft --qlora --model $T/model --data $T/sft.jsonl --steps $STEPS --batch $BATCH "${LORA[@]}" \
   --device cuda --dtype bf16 --out $T/out-qlora --save-every 4 --json > "$OUT/finetune-ckpt-qlora.jsonl" 2> "$OUT/finetune-ckpt-qlora.err"
 echo "ckpt rc=$?"; mean_after_warmup "$OUT/finetune-ckpt-qlora.jsonl" | tee "$OUT/finetune-ckpt-qlora.json"; tail -1 "$OUT/finetune-ckpt-qlora.jsonl"
-
-if python3 -c 'import peft' 2>/dev/null; then
-  for recipe in sft dpo; do
-    step "PyTorch + PEFT $recipe"
-    timeout 240 python3 scripts/device/finetune_peft_bench.py $T/model $T $recipe $STEPS $BATCH > "$OUT/finetune-peft-$recipe.json" 2> "$OUT/finetune-peft-$recipe.err"
-    echo "peft rc=$?"; cat "$OUT/finetune-peft-$recipe.json"
-  done
-else
-  echo "peft is not importable here: no PyTorch reference" | tee "$OUT/finetune-peft.txt"
-fi
 step done
