@@ -10,7 +10,8 @@ T=$(mktemp -d)
 mkdir -p /tmp/dn && tar -C /tmp/dn -xJf .gpu/dotnet-rt.tar.xz
 TL=$(python3 -c 'import torch,os;print(os.path.dirname(torch.__file__)+"/lib")')
 export LD_LIBRARY_PATH=$TL:$PWD/.gpu/app/runtimes/linux-x64/native DOTNET_ROOT=/tmp/dn DOTNET_NOLOGO=1
-ck() { /tmp/dn/dotnet .gpu/app/ckpt.dll "$@"; }
+CK=(/tmp/dn/dotnet .gpu/app/ckpt.dll)  # an array, not a function: `timeout` runs commands only
+ck() { "${CK[@]}" "$@"; }
 step() { echo "== $1 $(date +%T)"; }
 STEPS=${STEPS:-8}; BATCH=${BATCH:-8}
 LORA=(--lora-r 16 --lora-alpha 32 --lora-targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)
@@ -28,12 +29,12 @@ t=r[2:]; print(json.dumps({"file": sys.argv[1].split("/")[-1], "tokens_per_secon
 
 # Each ckpt run is followed at once by its PyTorch + PEFT twin, so a run cut short by the device's time limit still
 # leaves a ratio measured on the same machine. QLoRA (no PyTorch twin: bitsandbytes is not on the machine) goes last.
-HAVE_PEFT=0; python3 -c 'import peft' 2>/dev/null && HAVE_PEFT=1
+if [ -z "${HAVE_PEFT:-}" ]; then HAVE_PEFT=0; python3 -c 'import peft' 2>/dev/null && HAVE_PEFT=1; fi
 [ $HAVE_PEFT = 1 ] || echo "peft is not importable here: no PyTorch reference" | tee "$OUT/finetune-peft.txt"
 LIMIT=${LIMIT:-120}
 for recipe in sft dpo; do
   step "ckpt finetune $recipe (bf16 base, LoRA fp32)"
-  timeout $LIMIT ck finetune --recipe $recipe --model $T/model --data $T/$recipe.jsonl --steps $STEPS --batch $BATCH "${LORA[@]}" \
+  timeout $LIMIT "${CK[@]}" finetune --recipe $recipe --model $T/model --data $T/$recipe.jsonl --steps $STEPS --batch $BATCH "${LORA[@]}" \
     --device cuda --dtype bf16 --out $T/out-$recipe --json > "$OUT/finetune-ckpt-$recipe.jsonl" 2> "$OUT/finetune-ckpt-$recipe.err"
   echo "ckpt rc=$?"; mean_after_warmup "$OUT/finetune-ckpt-$recipe.jsonl" | tee "$OUT/finetune-ckpt-$recipe.json"
   if [ $HAVE_PEFT = 1 ]; then
@@ -43,7 +44,7 @@ for recipe in sft dpo; do
   fi
 done
 step "ckpt finetune sft --qlora, with --save-every 4"
-timeout $LIMIT ck finetune --recipe sft --qlora --model $T/model --data $T/sft.jsonl --steps $STEPS --batch $BATCH "${LORA[@]}" \
+timeout $LIMIT "${CK[@]}" finetune --recipe sft --qlora --model $T/model --data $T/sft.jsonl --steps $STEPS --batch $BATCH "${LORA[@]}" \
   --device cuda --dtype bf16 --out $T/out-qlora --save-every 4 --json > "$OUT/finetune-ckpt-qlora.jsonl" 2> "$OUT/finetune-ckpt-qlora.err"
 echo "ckpt rc=$?"; mean_after_warmup "$OUT/finetune-ckpt-qlora.jsonl" | tee "$OUT/finetune-ckpt-qlora.json"; tail -1 "$OUT/finetune-ckpt-qlora.jsonl"
 step done

@@ -30,7 +30,9 @@ public sealed class LoraAdapter : NamedModule
     {
         using var noGrad = no_grad();
         double bound = 1.0 / Math.Sqrt(A.Weight.shape[1]);
-        using var u = rand(A.Weight.shape, ScalarType.Float32, A.Weight.device, generator: generator);
+        // Drawn on the CPU and copied over: the generator is a CPU one (TorchSharp creates only CPU generators), and a
+        // seed then gives the same adapter on every device.
+        using var u = rand(A.Weight.shape, ScalarType.Float32, CPU, generator: generator);
         using var scaled = u.mul(2 * bound).sub(bound);
         A.Weight.copy_(scaled);
         B.Weight.zero_();

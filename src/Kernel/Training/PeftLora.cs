@@ -20,7 +20,7 @@ public static class PeftLora
     /// <summary>Attaches a fresh adapter (PEFT init: B = 0, so the model's output is unchanged) to every targeted linear layer.</summary>
     public static IReadOnlyList<string> Attach(CausalLanguageModel model, LoraConfig config, ScalarType? dtype = null, long? seed = null)
     {
-        var generator = seed is null ? null : new Generator((ulong)seed.Value, model.Device);
+        var generator = seed is null ? null : new Generator((ulong)seed.Value, CPU);
         var attached = new List<string>();
         foreach (var (path, layer) in model.Projections().ToList())
         {
