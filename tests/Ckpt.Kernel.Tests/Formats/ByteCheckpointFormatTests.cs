@@ -165,4 +165,15 @@ public class ByteCheckpointFormatTests : IClassFixture<ByteCheckpointFormatTests
         Assert.Equal("_flat_param", e.Tensor);
         Assert.Equal(("a shard starting at or after 200", "197"), (e.Expected, e.Found));
     }
+
+    [PythonTorchFact]
+    public void Every_mutation_of_the_bytecheckpoint_files_loads_or_is_refused_with_one_typed_error()
+    {
+        var results = Fuzzing.NestedFolderCampaign.Run(Path.Combine(_built.Dir(3), "global_step_100"),
+            ["model/.metadata", "optimizer/.metadata", "model/__1_0.distcp", "extra_state/extra_state_rank_0.pt"], 600, seed: 20261127);
+        Assert.Equal(Fuzzing.FuzzOutcome.Loaded, results[0].Outcome);
+        var finding = Fuzzing.NestedFolderCampaign.FirstFinding(results);
+        Assert.True(finding is null, finding);
+        Assert.True(results.Count(r => r.Outcome == Fuzzing.FuzzOutcome.Refused) > 30, "the mutations barely reached the parser");
+    }
 }

@@ -188,4 +188,15 @@ public class MegatronTorchDistFormatTests : IClassFixture<MegatronTorchDistForma
         Assert.Equal("5 layers", e.Expected);
         Assert.StartsWith("4 layers", e.Found);
     }
+
+    [PythonTorchFact]
+    public void Every_mutation_of_the_torch_dist_files_loads_or_is_refused_with_one_typed_error()
+    {
+        var results = Fuzzing.NestedFolderCampaign.Run(_built.Dir,
+            ["iter_0000010/.metadata", "iter_0000010/__1_0.distcp", "iter_0000010/common.pt", "iter_0000010/metadata.json"], 600, seed: 20261127);
+        Assert.Equal(Fuzzing.FuzzOutcome.Loaded, results[0].Outcome);
+        var finding = Fuzzing.NestedFolderCampaign.FirstFinding(results);
+        Assert.True(finding is null, finding);
+        Assert.True(results.Count(r => r.Outcome == Fuzzing.FuzzOutcome.Refused) > 30, "the mutations barely reached the parser");
+    }
 }

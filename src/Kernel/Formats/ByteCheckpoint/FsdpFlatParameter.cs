@@ -92,6 +92,10 @@ internal sealed record FsdpFlatParameter(string Key, IReadOnlyList<FsdpFlatMembe
             throw new CheckpointFormatException(FormatErrorReason.InvalidShape, file, flat.Name,
                 $"the flat parameter has shape {flat.ShapeText} but its FSDP metadata adds up to {ElementCount} elements",
                 expected: $"[{ElementCount}]", found: flat.ShapeText);
+        foreach (var f in flat.Fragments)
+            if (f.Offsets.Count != 1 || f.Lengths.Count != 1 || f.Strides.Count != 1)
+                throw new CheckpointFormatException(FormatErrorReason.InvalidShape, file, flat.Name,
+                    $"a shard of the 1-d flat parameter has {f.Lengths.Count}-d sizes", expected: "1 dimension", found: $"{f.Lengths.Count}");
         var sorted = flat.Fragments.Where(f => f.Lengths[0] > 0).OrderBy(f => f.Offsets[0]).ToArray();
         for (int i = 0; i < sorted.Length; i++)
         {
@@ -114,18 +118,19 @@ internal sealed record FsdpFlatParameter(string Key, IReadOnlyList<FsdpFlatMembe
                 var boxes = new List<(long[] Offsets, long[] Lengths)>();
                 Boxes(s - m.FlatStart, e - m.FlatStart, m.Shape, 0, new long[m.Shape.Count], new long[m.Shape.Count], boxes);
                 foreach (var (offsets, lengths) in boxes)
-                {
-                    long start = 0;
-                    for (int d = 0; d < offsets.Length; d++) start += offsets[d] * strides[d];
-                    long inChunk = m.FlatStart + start - f.Offsets[0];
-                    fragments.Add(f with
+                    checked
                     {
-                        Offsets = offsets,
-                        Lengths = lengths,
-                        Strides = strides.Select(x => x * f.Strides[0]).ToArray(),
-                        StorageOffset = f.StorageOffset + inChunk * f.Strides[0],
-                    });
-                }
+                        long start = 0;
+                        for (int d = 0; d < offsets.Length; d++) start += offsets[d] * strides[d];
+                        long inChunk = m.FlatStart + start - f.Offsets[0];
+                        fragments.Add(f with
+                        {
+                            Offsets = offsets,
+                            Lengths = lengths,
+                            Strides = strides.Select(x => x * f.Strides[0]).ToArray(),
+                            StorageOffset = f.StorageOffset + inChunk * f.Strides[0],
+                        });
+                    }
             }
             yield return new TensorEntry(name(m), flat.DType, m.Shape, fragments);
         }

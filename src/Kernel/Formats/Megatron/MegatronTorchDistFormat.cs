@@ -159,6 +159,9 @@ public sealed class MegatronTorchDistFormat : ICheckpointFormat
                 expected: "≤ 65536 bytes", found: $"{length} bytes");
         var bytes = new byte[length];
         storage.Read(file, 0, bytes, IoCategory.Metadata);
+        // System.Text.Json checks UTF-8 only when a string is read (and then throws InvalidOperationException).
+        if (!System.Text.Unicode.Utf8.IsValid(bytes))
+            throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, file, null, "metadata.json is not valid UTF-8");
         try
         {
             using var doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 8 });
