@@ -178,6 +178,20 @@ public class MegatronTorchDistFormatTests : IClassFixture<MegatronTorchDistForma
     }
 
     [PythonTorchFact]
+    public void Without_common_pt_the_layer_stacks_are_still_split_by_their_own_length()
+    {
+        var dir = Copy();
+        File.Delete(Path.Combine(dir, "iter_0000010", "common.pt"));
+        using var ckpt = Checkpoint.Open(dir);
+        using var reference = Checkpoint.Open(Path.Combine(_built.Dir, "reference.pt"));
+        Assert.Equal("absent", ckpt.Manifest.Metadata["megatron.common"]);
+        Assert.DoesNotContain(ckpt.Manifest.Objects, o => o.Name == "iteration");
+        using var expected = reference.Read("decoder.layers.3.mlp.linear_fc1.weight");
+        using var actual = ckpt.Read("decoder.layers.3.mlp.linear_fc1.weight");
+        Assert.True(expected.Bytes.SequenceEqual(actual.Bytes));
+    }
+
+    [PythonTorchFact]
     public void A_stacked_axis_disagreeing_with_the_number_of_layers_names_the_tensor()
     {
         var dir = Build("--args-num-layers", "5");

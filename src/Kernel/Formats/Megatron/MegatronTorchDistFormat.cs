@@ -26,7 +26,7 @@ namespace Ckpt.Formats.Megatron;
 ///
 /// Invariants, each a typed reason: the tracker names an iteration (MetadataInvalid); the folder has `metadata.json`
 /// (MissingFile) that is JSON (MetadataInvalid) naming `sharded_backend` torch_dist (Unsupported: zarr was removed
-/// from Megatron-Core in 2026); `common.pt` exists (MissingFile); every DCP invariant holds (<see cref="DcpFormat"/>);
+/// from Megatron-Core in 2026); `common.pt`, when present, is a torch.save file (its reader's reasons); every DCP invariant holds (<see cref="DcpFormat"/>);
 /// a stacked tensor's leading axis has `args.num_layers` entries, or, without args, as many as the other stacks of
 /// its module (InvalidShape); a per-layer name does not collide with a saved one (MetadataInvalid); stacked chunks are
 /// raw, not zstd (Unsupported).
@@ -92,13 +92,12 @@ public sealed class MegatronTorchDistFormat : ICheckpointFormat
             : entry.Length == 0 ? "" : Path.GetDirectoryName(entry)?.Replace('\\', '/') ?? "";
         var (backend, backendVersion) = ReadBackend(storage, In(folder, BackendFile));
         var commonPath = In(folder, CommonFile);
-        if (!storage.Exists(commonPath))
-            throw new CheckpointFormatException(FormatErrorReason.MissingFile, commonPath, null,
-                "the torch_dist checkpoint has no common.pt (the non-sharded state Megatron writes beside the DCP)");
-
         var dcp = new DcpFormat().Describe(storage, folder, cancellationToken);
-        var common = TorchSaveFile.Read(storage, commonPath);
-        var args = common.Objects.FirstOrDefault(o => o.Name == "args")?.Value as PyObject;
+        // Megatron always writes common.pt; without it the sharded tensors are still whole, only args and counters are missing.
+        var common = storage.Exists(commonPath) ? TorchSaveFile.Read(storage, commonPath) : null;
+        var commonTensors = common?.Tensors ?? [];
+        var commonObjects = common?.Objects ?? [];
+        var args = commonObjects.FirstOrDefault(o => o.Name == "args")?.Value as PyObject;
         long? numLayers = ArgLong(args, "num_layers");
         var metadataFile = In(folder, DcpFormat.MetadataFileName);
 
@@ -113,7 +112,7 @@ public sealed class MegatronTorchDistFormat : ICheckpointFormat
             tensors.AddRange(LayerStack.Split(t, parts));
             stacks++;
         }
-        tensors.AddRange(common.Tensors);
+        tensors.AddRange(commonTensors);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var t in tensors)
             if (!seen.Add(t.Name))
@@ -128,6 +127,7 @@ public sealed class MegatronTorchDistFormat : ICheckpointFormat
         if (backendVersion is not null) metadata["megatron.sharded_backend_version"] = backendVersion;
         if (folder.Length > 0) metadata["megatron.iteration_folder"] = folder;
         if (numLayers is { } n) metadata["megatron.num_layers"] = n.ToString();
+        if (common is null) metadata["megatron.common"] = "absent";
         int tp = (int)(ArgLong(args, "tensor_model_parallel_size") ?? 1), pp = (int)(ArgLong(args, "pipeline_model_parallel_size") ?? 1);
 
         var files = dcp.Files.ToList();
@@ -142,7 +142,7 @@ public sealed class MegatronTorchDistFormat : ICheckpointFormat
                 $"Megatron TP {tp} × PP {pp}, {dcp.Layout.WorldSize} writer ranks; {stacks} layer stacks split into {numLayers?.ToString() ?? "their"} layers"),
             Metadata = metadata,
             Tensors = tensors,
-            Objects = [.. dcp.Objects, .. common.Objects],
+            Objects = [.. dcp.Objects, .. commonObjects],
             Files = files,
         };
     }
