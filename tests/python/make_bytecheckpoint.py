@@ -142,6 +142,7 @@ class Folder:
         blob = buf.getvalue()
         index = new(MetadataIndex, fqn=fqn, index=None)
         self.storage[index] = new(StorageInfo, relative_path=f"__{rank}_0.distcp", offset=len(self.files[rank]), length=len(blob))
+        self.headers[index] = None  # save_state_dict.finish records every write result, bytes items with no tensor pickle
         self.files[rank].extend(blob)
         self.sdm[fqn] = new(BytesStorageMetadata)
         self.planner[fqn] = (fqn,)

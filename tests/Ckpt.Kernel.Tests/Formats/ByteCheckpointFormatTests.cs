@@ -156,6 +156,16 @@ public class ByteCheckpointFormatTests : IClassFixture<ByteCheckpointFormatTests
     }
 
     [PythonTorchFact]
+    public void A_part_without_metadata_is_an_unfinished_save()
+    {
+        var dir = Build(2);
+        File.Delete(Path.Combine(dir, "global_step_100", "optimizer", ".metadata"));
+        var e = Assert.Throws<CheckpointFormatException>(() => Checkpoint.Open(dir));
+        Assert.Equal(FormatErrorReason.Incomplete, e.Reason);
+        Assert.Equal("global_step_100/optimizer/.metadata", e.File);
+    }
+
+    [PythonTorchFact]
     public void Overlapping_flat_shards_are_refused_with_both_ranges()
     {
         var dir = Build(3, "--overlap");

@@ -29,7 +29,8 @@ namespace Ckpt.Formats.ByteCheckpoint;
 /// a storage_data entry and an all_tensor_metadata pickle (MetadataInvalid) of a tensor of the chunk's dtype and sizes
 /// (MetadataInvalid) whose storage has the item's length (ByteLengthMismatch); files stay inside the folder
 /// (PathEscapesCheckpoint), exist (MissingFile) and hold the item's range (Truncated); the FSDP metadata is consistent
-/// (MetadataInvalid) and adds up to the flat shape (InvalidShape).
+/// (MetadataInvalid) and adds up to the flat shape (InvalidShape); a part folder with files but no `.metadata` is an
+/// unfinished save (Incomplete).
 /// </summary>
 public sealed partial class ByteCheckpointFormat : ICheckpointFormat
 {
@@ -95,6 +96,11 @@ public sealed partial class ByteCheckpointFormat : ICheckpointFormat
         {
             folder = storage.Exists(Tracker) ? StepFolder(storage)! : "";
             parts = Parts(storage, folder);
+            // save_state_dict.finish renames .metadata.tmp to .metadata after every rank wrote its files.
+            foreach (var part in new[] { ModelPart, OptimizerPart })
+                if (!parts.Any(p => p.Part == part) && storage.List(In(folder, part)).Count > 0)
+                    throw new CheckpointFormatException(FormatErrorReason.Incomplete, In(folder, In(part, MetadataFile)), null,
+                        $"the {part}/ folder has data files but no .metadata, so its save did not finish");
             if (parts.Count == 0)
                 throw new CheckpointFormatException(FormatErrorReason.MissingFile, In(folder, In(ModelPart, MetadataFile)), null,
                     $"the tracker names {folder}, which has neither model/.metadata nor optimizer/.metadata");
