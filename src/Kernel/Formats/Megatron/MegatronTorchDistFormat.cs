@@ -128,7 +128,8 @@ public sealed class MegatronTorchDistFormat : ICheckpointFormat
         if (folder.Length > 0) metadata["megatron.iteration_folder"] = folder;
         if (numLayers is { } n) metadata["megatron.num_layers"] = n.ToString();
         if (common is null) metadata["megatron.common"] = "absent";
-        int tp = (int)(ArgLong(args, "tensor_model_parallel_size") ?? 1), pp = (int)(ArgLong(args, "pipeline_model_parallel_size") ?? 1);
+        int tp = (int)Math.Clamp(ArgLong(args, "tensor_model_parallel_size") ?? 1, 1, 1 << 20);
+        int pp = (int)Math.Clamp(ArgLong(args, "pipeline_model_parallel_size") ?? 1, 1, 1 << 20);
 
         var files = dcp.Files.ToList();
         foreach (var extra in new[] { In(folder, BackendFile), commonPath, MegatronLegacyFormat.Tracker })
