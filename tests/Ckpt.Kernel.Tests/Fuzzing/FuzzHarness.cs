@@ -50,8 +50,14 @@ public static class FuzzHarness
         }
     }
 
-    /// <summary>Mutates one file of the checkpoint at a time, <paramref name="count"/> times, with a fixed seed.</summary>
-    public static IReadOnlyList<FuzzCase> Campaign(string fixtureDirectory, string entry, IReadOnlyList<string> targets, int count, int seed, bool includeOriginal = false)
+    /// <summary>
+    /// Mutates one file of the checkpoint at a time, <paramref name="count"/> times, with a fixed seed.
+    /// <paramref name="timeoutRetries"/> reruns a timed-out mutation on the same bytes (for long campaigns on a
+    /// shared machine, where a 2 s wall-clock limit also measures the neighbours); <paramref name="observe"/>
+    /// sees each case as it finishes, with the number of retries it took.
+    /// </summary>
+    public static IReadOnlyList<FuzzCase> Campaign(string fixtureDirectory, string entry, IReadOnlyList<string> targets, int count, int seed,
+        bool includeOriginal = false, int timeoutRetries = 0, Action<int, FuzzCase, int>? observe = null)
     {
         var original = MemoryStorage.FromDirectory(fixtureDirectory);
         var files = original.List().Concat(Directory.EnumerateDirectories(fixtureDirectory).SelectMany(d => original.List(Path.GetFileName(d))))
@@ -64,7 +70,15 @@ public static class FuzzHarness
             var target = targets[i % targets.Count];
             var (bytes, description) = mutator.Mutate(files[target]);
             var mutated = new Dictionary<string, byte[]>(files, StringComparer.Ordinal) { [target] = bytes };
-            results.Add(Run(mutated, entry, target, description));
+            var result = Run(mutated, entry, target, description);
+            int retries = 0;
+            while (result.Outcome == FuzzOutcome.TimedOut && retries < timeoutRetries)
+            {
+                retries++;
+                result = Run(mutated, entry, target, description);
+            }
+            results.Add(result);
+            observe?.Invoke(i, result, retries);
         }
         return results;
     }
