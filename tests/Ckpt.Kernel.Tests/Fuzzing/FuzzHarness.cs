@@ -54,10 +54,11 @@ public static class FuzzHarness
     /// Mutates one file of the checkpoint at a time, <paramref name="count"/> times, with a fixed seed.
     /// <paramref name="timeoutRetries"/> reruns a timed-out mutation on the same bytes (for long campaigns on a
     /// shared machine, where a 2 s wall-clock limit also measures the neighbours); <paramref name="observe"/>
-    /// sees each case as it finishes, with the number of retries it took.
+    /// sees each case as it finishes, with the number of retries it took. With <paramref name="first"/>, only
+    /// mutations first..count-1 run (a shard: the mutator still draws the ones before, so they are the same bytes).
     /// </summary>
     public static IReadOnlyList<FuzzCase> Campaign(string fixtureDirectory, string entry, IReadOnlyList<string> targets, int count, int seed,
-        bool includeOriginal = false, int timeoutRetries = 0, Action<int, FuzzCase, int>? observe = null)
+        bool includeOriginal = false, int timeoutRetries = 0, Action<int, FuzzCase, int>? observe = null, int first = 0)
     {
         var files = LoadFiles(fixtureDirectory);
         var mutator = new Mutator(seed);
@@ -67,6 +68,7 @@ public static class FuzzHarness
         {
             var target = targets[i % targets.Count];
             var (bytes, description) = mutator.Mutate(files[target]);
+            if (i < first) continue; // a shard of a campaign: the same mutations as the whole, from index `first`
             var mutated = new Dictionary<string, byte[]>(files, StringComparer.Ordinal) { [target] = bytes };
             var result = Run(mutated, entry, target, description);
             int retries = 0;
