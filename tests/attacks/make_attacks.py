@@ -169,7 +169,8 @@ assert pickle.dumps(StubUnpickler(io.BytesIO(meta)).load(), protocol=4) == meta,
 def dcp(name, edit=None, metadata=None, data_edit=None):
     """Copies the fixture to dcp/<name>, applies edit(metadata object, files) and writes .metadata."""
     d = os.path.join(here, "dcp", name)
-    os.makedirs(d, exist_ok=True)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
     files = {f: open(os.path.join(src, f), "rb").read() for f in sorted(os.listdir(src)) if f.endswith(".distcp")}
     m = StubUnpickler(io.BytesIO(meta)).load()
     if edit: edit(m, files)
@@ -198,17 +199,42 @@ def chunk_size_overflows(m, files):
     c["sizes"] = Call(c["sizes"].fn, ((1 << 62, 64),))
 def storage_past_end(m, files):
     storage(m, "model.norm.weight", (0,))["offset"] = 1 << 40
-def zstd_bomb(m, files):
-    # A hand-written zstandard frame of RLE blocks (RFC 8878 3.1.1): 4 bytes each, 128 KiB of zeros each,
-    # 512 MiB in a 2 KiB item that only needs 64 floats; the item says it is `stream.zstd/1` encoded.
-    frame = struct.pack("<I", 0xFD2FB528) + bytes([0x00, 7 << 3])  # no content size; window 2^17
-    blocks = 4096
+def zstd_rle_frame(mib):
+    """A hand-written zstandard frame of RLE blocks (RFC 8878 3.1.1): 4 bytes per 128 KiB of zeros, no content size."""
+    frame = struct.pack("<I", 0xFD2FB528) + bytes([0x00, 7 << 3])  # no flags; window 2^17
+    blocks = mib * 8
     for i in range(blocks):
         frame += ((128 << 10) << 3 | 1 << 1 | (i == blocks - 1)).to_bytes(3, "little") + b"\0"
-    info = storage(m, "model.norm.weight", (0,))
+    return frame
+def bomb(info, files, frame):
     info["offset"], info["length"] = len(files[info["relative_path"]]), len(frame)
     info["transform_descriptors"] = ["stream.zstd/1"]
     files[info["relative_path"]] += frame
+def zstd_bomb(m, files):
+    # 512 MiB of zeros in 16 KiB, for an item that only needs 16 floats; the item says it is `stream.zstd/1` encoded
+    bomb(storage(m, "model.norm.weight", (0,)), files, zstd_rle_frame(512))
+def zstd_bomb_bytes_item(m, files):
+    # a bytes item (torch.save of a Python object) is decoded when the checkpoint opens
+    info = next(v.state for k, v in m.state["storage_data"].items() if k.state["fqn"] == "scalar_meta.note")
+    bomb(info, files, zstd_rle_frame(64))
+def zstd_bomb_small(m, files):
+    # the whole checkpoint is one 64-float tensor in one chunk and 2 KiB of zstd: the bound must hold for a tiny file
+    t = tensor_meta(m, "model.norm.weight")
+    chunk = t["chunks"][0]
+    chunk.state["sizes"] = Call(chunk.state["sizes"].fn, ((64,),))
+    t["chunks"] = [chunk]
+    m.state["state_dict_metadata"] = {"model.norm.weight": m.state["state_dict_metadata"]["model.norm.weight"]}
+    m.state["planner_data"] = {"model.norm.weight": m.state["planner_data"]["model.norm.weight"]}
+    key, info = next((k, v) for k, v in m.state["storage_data"].items() if k.state["fqn"] == "model.norm.weight" and k.state["offset"].args[0] == (0,))
+    m.state["storage_data"] = {key: info}
+    files.clear()
+    files[info.state["relative_path"]] = b""
+    bomb(info.state, files, zstd_rle_frame(64))
+def overlapping_chunks(m, files):
+    # k_proj's second row block (rows 8..15) claims rows 4..11: rows 4..7 written twice, rows 12..15 never
+    c = tensor_meta(m, "model.layers.0.self_attn.k_proj.weight")["chunks"][1].state
+    assert c["offsets"].args[0] == (8, 0)
+    c["offsets"] = Call(c["offsets"].fn, ((4, 0),))
 
 for name, edit, reasons in [
     ("chunk_outside_tensor", chunk_outside, ["ChunksDoNotCoverTensor", "OffsetOutOfBounds"]),
@@ -217,6 +243,9 @@ for name, edit, reasons in [
     ("chunk_size_overflows", chunk_size_overflows, ["InvalidShape", "OffsetOutOfBounds"]),
     ("storage_past_end", storage_past_end, ["Truncated", "OffsetOutOfBounds"]),
     ("zstd_bomb", zstd_bomb, ["TooLarge"]),
+    ("zstd_bomb_bytes_item", zstd_bomb_bytes_item, ["TooLarge"]),
+    ("zstd_bomb_small", zstd_bomb_small, ["TooLarge"]),
+    ("overlapping_chunks", overlapping_chunks, ["OverlappingData", "ChunksDoNotCoverTensor"]),
 ]:
     put(*dcp(name, edit), reasons)
 # .metadata is a pickle torch.distributed.checkpoint loads with pickle.load, so it is a code-execution vector too.
