@@ -126,6 +126,9 @@ put("zip/deflated_storage_bomb.pt", torch_zip("a", P2 + b"ctorch._utils\n_rebuil
                                               + b"J\x00\x00\x00\x01tQK\x00J\x00\x00\x00\x01\x85K\x01\x85\x89ccollections\nOrderedDict\n)RtR.",
                                               {"0": b"\0" * (64 << 20)}, compress=True), ["ZipInvalid", "Unsupported"])
 
+# data.pkl itself deflated from 64 MiB: the pickle is read before any tensor, so its size must be bounded first.
+put("zip/deflated_pickle_bomb.pt", torch_zip("a", P2 + b"N." + b"\0" * (64 << 20), compress=True), ["ZipInvalid", "TooLarge"])
+
 # Tensors whose geometry lies: the reader must refuse before it sizes a buffer from the shape.
 put("zip/negative_shape.pt", tensor_zip([-1, 4], [4, 1]), ["InvalidShape", "PickleInvalid"])
 put("zip/shape_product_overflows.pt", tensor_zip([1 << 32, 1 << 32, 4], [1, 1, 1]), ["InvalidShape", "TooLarge", "OffsetOutOfBounds", "PickleInvalid"])
