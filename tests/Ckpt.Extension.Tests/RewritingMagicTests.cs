@@ -223,6 +223,30 @@ public sealed class RewritingMagicTests : IDisposable
         Assert.Contains("no-run", message);
     }
 
+    [Fact]
+    public async Task Stopping_an_lcsc_cell_ends_it_as_failed_with_nothing_written()
+    {
+        LiveSearchChart.Interval = TimeSpan.FromMilliseconds(50);
+        var firstUpdate = new TaskCompletionSource();
+        var updates = new System.Collections.Concurrent.ConcurrentQueue<DisplayedValueUpdated>();
+        using var subscription = _harness.Kernel.KernelEvents.Subscribe(e =>
+        {
+            if (e is not DisplayedValueUpdated u) return;
+            updates.Enqueue(u);
+            firstUpdate.TrySetResult();
+        });
+        var folder = TestPaths.Fixture("trajectory-llama-micro");
+        var running = _harness.SubmitAsync($"#!ckpt-lcsc \"{folder}\" --eval \"mse:{Trajectory("step-0200")}\" --budget 100000 --out \"{_out}\"");
+        await firstUpdate.Task.WaitAsync(TimeSpan.FromMinutes(5));
+        await _harness.Kernel.SendAsync(new Microsoft.DotNet.Interactive.Commands.Cancel());
+        var result = await running.WaitAsync(TimeSpan.FromMinutes(2));
+
+        Assert.NotNull(KernelHarness.Failure(result));
+        Assert.All(updates, u => Assert.Equal(updates.First().ValueId, u.ValueId));
+        // Nothing is written for a search that did not finish.
+        Assert.False(File.Exists(Path.Combine(_out, CombinationSearch.LogFileName)));
+    }
+
     public void Dispose()
     {
         _harness.Dispose();

@@ -98,4 +98,25 @@ public class CombinationSearchTests
             }
         }
     }
+
+    sealed class CancelAfter(int generations, CancellationTokenSource source) : IProgress<LcscGeneration>
+    {
+        public int Seen;
+        public void Report(LcscGeneration value) { if (++Seen == generations) source.Cancel(); }
+    }
+
+    [Fact]
+    public void A_cancelled_search_stops_at_the_next_evaluation_and_writes_nothing()
+    {
+        using var dir = new TempDirectory();
+        using var cts = new CancellationTokenSource();
+        var progress = new CancelAfter(2, cts);
+        var request = new CombinationSearchRequest
+        {
+            Checkpoints = Step(375) + "," + Step(400), Eval = "mse:" + Step(200), Budget = 100_000, OutputDirectory = Path.Combine(dir.Path, "out"),
+        };
+        Assert.ThrowsAny<OperationCanceledException>(() => CombinationSearch.Run(request, progress, cts.Token));
+        Assert.Equal(2, progress.Seen);
+        Assert.False(Directory.Exists(request.OutputDirectory));
+    }
 }
