@@ -247,6 +247,37 @@ public sealed class RewritingMagicTests : IDisposable
         Assert.False(File.Exists(Path.Combine(_out, CombinationSearch.LogFileName)));
     }
 
+    [Fact]
+    public async Task Lcsc_magic_with_eval_loss_where_LibTorch_is_absent_says_so_in_one_sentence()
+    {
+        // This test project has TorchSharp's managed assembly only (as a notebook has until it references a LibTorch package).
+        var batch = TestPaths.Fixture("trajectory-llama-micro/eval_batch.safetensors");
+        var message = FailureMessage(await _harness.SubmitAsync(
+            $"#!ckpt-lcsc \"{Trajectory("step-0375")},{Trajectory("step-0400")}\" --eval \"eval-loss:{batch}\" --budget 3"));
+        AssertOneSentence(message);
+        Assert.Contains("LibTorch", message);
+    }
+
+    [Fact]
+    public async Task Merge_magic_takes_a_mergekit_config()
+    {
+        var config = Path.Combine(_out, "merge.yaml");
+        File.WriteAllText(config, $"""
+            merge_method: slerp
+            models:
+              - model: {Trajectory("step-0375")}
+              - model: {Trajectory("step-0400")}
+            parameters:
+              t: 0.25
+            dtype: float16
+            """);
+        var result = await _harness.SubmitAsync($"#!ckpt-merge --config \"{config}\" --out \"{Path.Combine(_out, "merged")}\"");
+        KernelHarness.AssertSucceeded(result);
+        Assert.Contains("slerp: merged 21 tensors", KernelHarness.Html(result));
+        using var merged = Checkpoint.Open(Path.Combine(_out, "merged"));
+        Assert.All(merged.Manifest.Tensors, t => Assert.Equal(Tensors.DType.F16, t.DType));
+    }
+
     public void Dispose()
     {
         _harness.Dispose();

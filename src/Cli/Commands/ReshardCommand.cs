@@ -59,6 +59,8 @@ static class ReshardCommand
             ["reads"] = x.ReadCount,
             ["chunksWritten"] = x.ChunksWritten,
             ["chunkBytesWritten"] = x.ChunkBytesWritten,
+            ["seconds"] = x.PhaseSeconds is null ? null
+                : new JsonObject(x.PhaseSeconds.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
         }).ToArray()),
         ["objects"] = new JsonObject
         {

@@ -22,10 +22,10 @@ static class RewriteHtml
         + RankTable(r.Ranks.Select(x => new RankRow(x.Rank, x.Tensors, x.BytesNeeded, x.BytesRead, x.ReadCount, x.ChunksWritten, x.PhaseSeconds)).ToList())
         + (r.SkippedObjects.Count > 0 ? P($"Skipped {r.SkippedObjects.Count} non-tensor values that are not plain data: {string.Join(", ", r.SkippedObjects.Take(5))}.") : "");
 
-    public static string Plan(TargetLayout layout, IReadOnlyList<RankPlan> plans, double planSeconds) =>
+    public static string Plan(TargetLayout layout, IReadOnlyList<(RankPlan Plan, double Seconds)> plans) =>
         P($"Planned {layout.Description} ({plans.Count} ranks); nothing written: give --out to write the DCP checkpoint.")
-        + RankTable(plans.Select(p => new RankRow(p.Rank, p.Tensors.Count(t => !t.Shard.IsEmpty), p.BytesNeeded, p.BytesRead, p.ReadCount, null,
-            new Dictionary<string, double> { ["plan"] = planSeconds / Math.Max(1, plans.Count) })).ToList());
+        + RankTable(plans.Select(x => new RankRow(x.Plan.Rank, x.Plan.Tensors.Count(t => !t.Shard.IsEmpty), x.Plan.BytesNeeded, x.Plan.BytesRead,
+            x.Plan.ReadCount, null, new Dictionary<string, double> { ["plan"] = x.Seconds })).ToList());
 
     sealed record RankRow(int Rank, int Tensors, long Needed, long Read, int Reads, int? Chunks, IReadOnlyDictionary<string, double>? Phases);
 

@@ -99,10 +99,14 @@ public static class RewritingDirectives
         if (command.Out is null)
         {
             var filter = new TensorFilter(only);
-            var clock = Stopwatch.StartNew();
-            var plans = await Task.Run(() => ReshardPlanner.PlanAll(ckpt.Manifest, layout, t => filter.Includes(t.Name)), context.CancellationToken);
-            context.DisplayAs(RewriteHtml.Plan(layout, plans, clock.Elapsed.TotalSeconds), HtmlFormatter.MimeType);
-            return plans;
+            var planned = await Task.Run(() => Enumerable.Range(0, layout.WorldSize).Select(rank =>
+            {
+                var clock = Stopwatch.StartNew();
+                var plan = ReshardPlanner.Plan(ckpt.Manifest, layout, rank, t => filter.Includes(t.Name));
+                return (plan, clock.Elapsed.TotalSeconds);
+            }).ToArray(), context.CancellationToken);
+            context.DisplayAs(RewriteHtml.Plan(layout, planned), HtmlFormatter.MimeType);
+            return planned.Select(p => p.plan).ToArray();
         }
         var result = await Task.Run(() => Resharder.Reshard(ckpt, new ReshardOptions(layout, command.Out, only), context.CancellationToken), context.CancellationToken);
         context.DisplayAs(RewriteHtml.Reshard(result), HtmlFormatter.MimeType);
@@ -162,7 +166,8 @@ public static class RewritingDirectives
         }
         object result;
         try { result = await body(); }
-        catch (Exception e) when (e is CheckpointFormatException or FormatException or ArgumentException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is CheckpointFormatException or FormatException or ArgumentException or IOException or UnauthorizedAccessException
+            or NotSupportedException)
         {
             context.Fail(command, message: e.Message.Split('\n')[0]);
             return;

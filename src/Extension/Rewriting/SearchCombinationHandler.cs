@@ -47,7 +47,7 @@ static class SearchCombinationHandler
                 chart.Finish("stopped");
                 throw;
             }
-            catch (Exception e) when (e is CheckpointFormatException or FormatException or ArgumentException or IOException)
+            catch (Exception e) when (e is CheckpointFormatException or FormatException or ArgumentException or IOException or NotSupportedException)
             {
                 chart.Finish("failed");
                 throw;
