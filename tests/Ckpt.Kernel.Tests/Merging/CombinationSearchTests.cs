@@ -34,7 +34,11 @@ public class CombinationSearchTests
     public void Lcsc_over_the_last_four_checkpoints_beats_every_reference_within_200_evaluations()
     {
         var reference = Reference();
-        var result = CombinationSearch.Run(new CombinationSearchRequest { Checkpoints = Folder, Last = 4, Eval = "eval-loss:" + Batch, Budget = 200, Seed = 0 });
+        using var dir = new TempDirectory();
+        var result = CombinationSearch.Run(new CombinationSearchRequest
+        {
+            Checkpoints = Folder, Last = 4, Eval = "eval-loss:" + Batch, Budget = 200, Seed = 0, OutputDirectory = dir.Path,
+        });
 
         Assert.Equal(200, result.Search.Evaluations);
         Assert.Equal(1.0, result.Search.Coefficients.Sum(), 9);
@@ -45,6 +49,9 @@ public class CombinationSearchTests
         // The reported best is what the metric gives for the reported coefficients.
         using var loss = new CombinationEvalLoss(result.Checkpoints, Batch);
         Assert.Equal(result.Search.Metric, loss.Evaluate(result.Search.Coefficients), 1e-6);
+        // The written combination (its own config.json beside it) is that model.
+        using var written = new CombinationEvalLoss([dir.Path], Batch);
+        Assert.Equal(result.Search.Metric, written.Evaluate([1.0]), 1e-5);
     }
 
     [Fact]
