@@ -15,6 +15,8 @@ namespace Ckpt.Merging;
 public sealed class CombinationEvalLoss : ICombinationMetric
 {
     readonly CausalLanguageModel _model;
+    /// <summary>The other K − 1 models, kept alive because their parameters are the inputs.</summary>
+    readonly CausalLanguageModel[] _others;
     readonly (TorchSharp.Modules.Parameter Target, Tensor[] Inputs)[] _parameters;
     readonly Tensor _ids;
 
@@ -43,7 +45,6 @@ public sealed class CombinationEvalLoss : ICombinationMetric
             // The first model is the one evaluated, so its own weights are overwritten: keep a copy of them.
             _parameters = _model.named_parameters().Select(p => (p.parameter,
                 inputs.Select((d, i) => i == 0 ? d[p.name].detach().clone() : d[p.name].detach()).ToArray())).ToArray();
-            foreach (var m in loaded.Skip(1)) foreach (var (_, p) in m.named_parameters()) p.requires_grad = false;
         }
         catch
         {
@@ -53,8 +54,6 @@ public sealed class CombinationEvalLoss : ICombinationMetric
         }
         _others = loaded.Skip(1).ToArray();
     }
-
-    readonly CausalLanguageModel[] _others;
 
     public string Description { get; }
 
@@ -102,7 +101,7 @@ public sealed class CombinationEvalLoss : ICombinationMetric
 
     public void Dispose()
     {
-        foreach (var (_, inputs) in _parameters) inputs[0].Dispose();
+        foreach (var (_, inputs) in _parameters) foreach (var t in inputs) t.Dispose();
         foreach (var m in _others) m.Dispose();
         _model.Dispose();
         _ids.Dispose();
