@@ -6,10 +6,11 @@ cd "$(dirname "$0")/.."
 repo="$(pwd)"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_INTERACTIVE_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
-# System packages: patchelf (see build/LibTorchSharpGlibcFix.targets) and Jupyter's notebook runner.
+# System packages: patchelf (see build/LibTorchSharpGlibcFix.targets), Jupyter's notebook runner, and PyTorch 1.13
+# (the parity tests write torch.save files and read what ckpt writes with it).
 # chromium: the chart HTML is rendered headless and judged from its screenshot (tests/Ckpt.Kernel.Tests/Charts).
 missing=()
-for pkg in patchelf python3-nbconvert python3-nbclient python3-ipykernel chromium; do
+for pkg in patchelf python3-nbconvert python3-nbclient python3-ipykernel python3-torch chromium; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
@@ -46,11 +47,21 @@ dotnet test Extension.sln -c Debug --logger "trx" --logger "console;verbosity=no
 /usr/bin/python3 - "$results" <<'PY'
 import glob, sys, xml.etree.ElementTree as ET
 passed = failed = 0
+failures = []
 for trx in glob.glob(sys.argv[1] + "/**/*.trx", recursive=True):
-    counters = ET.parse(trx).getroot().find(".//{*}ResultSummary/{*}Counters")
+    root = ET.parse(trx).getroot()
+    for result in root.iter("{http://microsoft.com/schemas/VisualStudio/TeamTest/2010}UnitTestResult"):
+        if result.get("outcome") not in ("Passed", "NotExecuted"):
+            message = result.find(".//{*}Message")
+            first = (message.text or "").strip().splitlines()[0][:300] if message is not None and message.text else ""
+            failures.append(f"FAILED {result.get('testName')}: {first}")
+    counters = root.find(".//{*}ResultSummary/{*}Counters")
     if counters is not None:
         passed += int(counters.get("passed", 0))
         failed += int(counters.get("failed", 0)) + int(counters.get("error", 0)) + int(counters.get("timeout", 0)) + int(counters.get("aborted", 0))
+# The failures' names last but one, so a log that keeps only its tail still says which tests failed.
+for line in failures:
+    print(line)
 print(f"{passed} passed, {failed} failed")
 PY
 exit "$status"

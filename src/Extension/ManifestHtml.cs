@@ -48,46 +48,37 @@ static class ManifestHtml
         html.Append("</tbody></table>");
     }
 
-    static void AppendTensors(StringBuilder html, CheckpointManifest manifest)
-    {
-        var tensors = manifest.Tensors;
-        html.Append("<details class=\"ckpt-tensors\"><summary>")
-            .Append(Encode(ManifestSummary.Plural(tensors.Count, "tensor"))).Append("</summary>")
-            .Append("<table><thead><tr><th>name</th><th>dtype</th><th>shape</th><th>bytes</th><th>fragments</th></tr></thead><tbody>");
-        foreach (var t in tensors.Take(MaxTensorRows))
-            Row(html, t.Name, t.DType.Code(), t.ShapeText, ManifestSummary.Count(t.ByteCount), ManifestSummary.Count(t.Fragments.Count));
-        html.Append("</tbody></table>");
-        if (tensors.Count > MaxTensorRows)
-            html.Append("<p class=\"ckpt-more\">").Append(Encode($"{ManifestSummary.Count(tensors.Count - MaxTensorRows)} more tensors")).Append("</p>");
-        html.Append("</details>");
-    }
+    static void AppendTensors(StringBuilder html, CheckpointManifest manifest) =>
+        AppendCappedTable(html, "ckpt-tensors", ManifestSummary.Plural(manifest.Tensors.Count, "tensor"),
+            ["name", "dtype", "shape", "bytes", "fragments"], manifest.Tensors, MaxTensorRows, "tensors",
+            t => [t.Name, t.DType.Code(), t.ShapeText, ManifestSummary.Count(t.ByteCount), ManifestSummary.Count(t.Fragments.Count)]);
 
     static void AppendObjects(StringBuilder html, CheckpointManifest manifest)
     {
         var objects = manifest.Objects;
         if (objects.Count == 0) return;
-        html.Append("<details class=\"ckpt-objects\"><summary>")
-            .Append(Encode($"{ManifestSummary.Count(objects.Count)} non-tensor {(objects.Count == 1 ? "value" : "values")}")).Append("</summary>")
-            .Append("<table><thead><tr><th>name</th><th>kind</th><th>value</th></tr></thead><tbody>");
-        foreach (var o in objects.Take(MaxTensorRows))
-            Row(html, o.Name, o.Kind, Shorten(o.Value?.ToString() ?? "", MaxMetadataValueLength));
-        html.Append("</tbody></table>");
-        if (objects.Count > MaxTensorRows)
-            html.Append("<p class=\"ckpt-more\">").Append(Encode($"{ManifestSummary.Count(objects.Count - MaxTensorRows)} more values")).Append("</p>");
-        html.Append("</details>");
+        AppendCappedTable(html, "ckpt-objects", $"{ManifestSummary.Count(objects.Count)} non-tensor {(objects.Count == 1 ? "value" : "values")}",
+            ["name", "kind", "value"], objects, MaxTensorRows, "values",
+            o => [o.Name, o.Kind, Shorten(o.Value?.ToString() ?? "", MaxMetadataValueLength)]);
     }
 
-    static void AppendFiles(StringBuilder html, CheckpointManifest manifest)
+    static void AppendFiles(StringBuilder html, CheckpointManifest manifest) =>
+        AppendCappedTable(html, "ckpt-files", ManifestSummary.Plural(manifest.Files.Count, "file"),
+            ["file", "bytes"], manifest.Files, MaxFileRows, "files",
+            f => [f.Path, ManifestSummary.Count(f.Length)]);
+
+    /// <summary>A table inside `&lt;details&gt;`, its first <paramref name="maxRows"/> rows shown and the rest counted.</summary>
+    static void AppendCappedTable<T>(StringBuilder html, string cssClass, string summary, string[] headers,
+        IReadOnlyList<T> items, int maxRows, string moreNoun, Func<T, string[]> cells)
     {
-        var files = manifest.Files;
-        html.Append("<details class=\"ckpt-files\"><summary>")
-            .Append(Encode(ManifestSummary.Plural(files.Count, "file"))).Append("</summary>")
-            .Append("<table><thead><tr><th>file</th><th>bytes</th></tr></thead><tbody>");
-        foreach (var f in files.Take(MaxFileRows))
-            Row(html, f.Path, ManifestSummary.Count(f.Length));
+        html.Append("<details class=\"").Append(cssClass).Append("\"><summary>").Append(Encode(summary)).Append("</summary><table><thead><tr>");
+        foreach (var h in headers) html.Append("<th>").Append(Encode(h)).Append("</th>");
+        html.Append("</tr></thead><tbody>");
+        foreach (var item in items.Take(maxRows))
+            Row(html, cells(item));
         html.Append("</tbody></table>");
-        if (files.Count > MaxFileRows)
-            html.Append("<p class=\"ckpt-more\">").Append(Encode($"{ManifestSummary.Count(files.Count - MaxFileRows)} more files")).Append("</p>");
+        if (items.Count > maxRows)
+            html.Append("<p class=\"ckpt-more\">").Append(Encode($"{ManifestSummary.Count(items.Count - maxRows)} more {moreNoun}")).Append("</p>");
         html.Append("</details>");
     }
 

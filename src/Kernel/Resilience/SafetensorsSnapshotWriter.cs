@@ -12,7 +12,7 @@ namespace Ckpt.Resilience;
 /// fsyncs once at commit; the shared writer's own temp-file-and-rename is not needed inside a step folder
 /// that is itself renamed.
 /// </summary>
-internal sealed class SafetensorsSnapshotWriter : ISnapshotWriter
+internal sealed class SafetensorsSnapshotWriter(string fileName = SafetensorsSnapshotWriter.FileName) : ISnapshotWriter
 {
     public const string FileName = "model.safetensors";
     const int WriteChunk = 4 << 20;
@@ -28,10 +28,10 @@ internal sealed class SafetensorsSnapshotWriter : ISnapshotWriter
         var header = new byte[8 + json.Length];
         BinaryPrimitives.WriteUInt64LittleEndian(header, (ulong)json.Length);
         json.CopyTo(header, 8);
-        timeline.Record("serialise", FileName, start, header.Length);
+        timeline.Record("serialise", fileName, start, header.Length);
 
         start = timeline.Now;
-        using var stream = sink.Create(FileName);
+        using var stream = sink.Create(fileName);
         stream.Write(header);
         foreach (var source in ordered)
         {
@@ -41,6 +41,6 @@ internal sealed class SafetensorsSnapshotWriter : ISnapshotWriter
             for (int offset = 0; offset < bytes.Length; offset += WriteChunk)
                 stream.Write(bytes.Span.Slice(offset, Math.Min(WriteChunk, bytes.Length - offset)));
         }
-        timeline.Record("write", FileName, start, header.Length + snapshot.ByteCount);
+        timeline.Record("write", fileName, start, header.Length + snapshot.ByteCount);
     }
 }

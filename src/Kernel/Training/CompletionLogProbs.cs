@@ -38,4 +38,19 @@ public static class CompletionLogProbs
             mask = mask.mul(cat([zeros(ids.shape[0], promptLength - 1, ScalarType.Float32, ids.device), completionMask.to(ScalarType.Float32)], 1));
         return perToken.mul(mask).sum(1).MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// Summed log-probs of the labelled tokens of each row: <paramref name="labels"/> [batch, T] holds the token id where
+    /// it counts and −100 elsewhere (prompt, padding), as SFT labels do; rows may have different prompt lengths.
+    /// </summary>
+    public static Tensor FromLabels(Tensor logits, Tensor labels)
+    {
+        using var scope = NewDisposeScope();
+        long t = labels.shape[1];
+        var logp = nn.functional.log_softmax(logits.narrow(1, 0, t - 1).to(ScalarType.Float32), -1);
+        var targets = labels.narrow(1, 1, t - 1);
+        var counted = targets.ne(SftLoss.IgnoreIndex);
+        var perToken = logp.gather(2, targets.clamp_min(0).unsqueeze(2)).squeeze(2);
+        return perToken.mul(counted.to(ScalarType.Float32)).sum(1).MoveToOuterDisposeScope();
+    }
 }

@@ -61,6 +61,28 @@ public static class DpoLoss
         using (PeftLora.Disabled(model))
             reference = CompletionLogProbs.Summed(model, prompts, completions, mask);
 
+        return Outcome(policy, reference, n, beta);
+    }
+
+    /// <summary>
+    /// DPO over whole sequences, for batches whose prompts differ in length: <paramref name="ids"/> [2n, T] holds
+    /// prompt+chosen rows then prompt+rejected rows, right-padded; <paramref name="labels"/> marks the completion tokens
+    /// (−100 elsewhere); <paramref name="attentionMask"/> is 1 on real tokens.
+    /// </summary>
+    public static DpoOutcome ComputeSequences(CausalLanguageModel model, Tensor ids, Tensor labels, Tensor? attentionMask, double beta)
+    {
+        using var scope = NewDisposeScope();
+        long n = ids.shape[0] / 2;
+        var policy = CompletionLogProbs.FromLabels(model.Forward(ids, attentionMask), labels);
+        Tensor reference;
+        using (no_grad())
+        using (PeftLora.Disabled(model))
+            reference = CompletionLogProbs.FromLabels(model.Forward(ids, attentionMask), labels);
+        return Outcome(policy, reference, n, beta);
+    }
+
+    static DpoOutcome Outcome(Tensor policy, Tensor reference, long n, double beta)
+    {
         var policyChosen = policy.narrow(0, 0, n);
         var policyRejected = policy.narrow(0, n, n);
         var refChosen = reference.narrow(0, 0, n);

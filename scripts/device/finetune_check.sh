@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Fine-tuning on the GPU machine (PyTorch with CUDA, no .NET): `ckpt finetune --device cuda` SFT, DPO and QLoRA SFT
+# for a few steps on a 332M-parameter LLaMA generated from config (`ckpt bench generate --size 600MB`: hidden 2048,
+# 16 heads, 4 layers, intermediate 5440, vocab 32000, untied, bf16), then the same runs in PyTorch + PEFT when peft imports, all on the same
+# model, data (pre-tokenized, prompt 128 + completion 384 tokens) and batch. Prepare on the build machine with
+# scripts/device/prepare.sh, then run with carry [".gpu"]. Results: $OUT/finetune-*.jsonl|json and a summary line each.
+set -u
+OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
+T=$(mktemp -d)
+mkdir -p /tmp/dn && tar -C /tmp/dn -xJf .gpu/dotnet-rt.tar.xz
+TL=$(python3 -c 'import torch,os;print(os.path.dirname(torch.__file__)+"/lib")')
+export LD_LIBRARY_PATH=$TL:$PWD/.gpu/app/runtimes/linux-x64/native DOTNET_ROOT=/tmp/dn DOTNET_NOLOGO=1
+ck() { /tmp/dn/dotnet .gpu/app/ckpt.dll "$@"; }
+step() { echo "== $1 $(date +%T)"; }
+STEPS=${STEPS:-8}; BATCH=${BATCH:-8}
+LORA=(--lora-r 16 --lora-alpha 32 --lora-targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader > "$OUT/gpu.txt"
+
+step "model and data"
+ck bench generate --out $T/model --size 600MB --shards 1 > "$OUT/finetune-generate.txt" 2>&1
+python3 scripts/device/finetune_data.py $T 32000 128 384 64
+
+# Tokens/s per step is in each JSON line; the summary line's mean includes the first (warm-up) steps, so the
+# reported figure is the mean over steps 3.. computed here, matching the PyTorch script.
+mean_after_warmup() { python3 -c 'import json,sys
+r=[json.loads(l) for l in open(sys.argv[1]) if l.startswith("{\"step\"")]
+t=r[2:]; print(json.dumps({"file": sys.argv[1].split("/")[-1], "tokens_per_second": sum(x["tokens"] for x in t)/sum(x["tokens"]/x["tokens_per_second"] for x in t), "losses": [x["loss"] for x in r]}))' "$1"; }
+
+# Each ckpt run is followed at once by its PyTorch + PEFT twin, so a run cut short by the device's time limit still
+# leaves a ratio measured on the same machine. QLoRA (no PyTorch twin: bitsandbytes is not on the machine) goes last.
+HAVE_PEFT=0; python3 -c 'import peft' 2>/dev/null && HAVE_PEFT=1
+[ $HAVE_PEFT = 1 ] || echo "peft is not importable here: no PyTorch reference" | tee "$OUT/finetune-peft.txt"
+LIMIT=${LIMIT:-120}
+for recipe in sft dpo; do
+  step "ckpt finetune $recipe (bf16 base, LoRA fp32)"
+  timeout $LIMIT ck finetune --recipe $recipe --model $T/model --data $T/$recipe.jsonl --steps $STEPS --batch $BATCH "${LORA[@]}" \
+    --device cuda --dtype bf16 --out $T/out-$recipe --json > "$OUT/finetune-ckpt-$recipe.jsonl" 2> "$OUT/finetune-ckpt-$recipe.err"
+  echo "ckpt rc=$?"; mean_after_warmup "$OUT/finetune-ckpt-$recipe.jsonl" | tee "$OUT/finetune-ckpt-$recipe.json"
+  if [ $HAVE_PEFT = 1 ]; then
+    step "PyTorch + PEFT $recipe"
+    timeout $LIMIT python3 scripts/device/finetune_peft_bench.py $T/model $T $recipe $STEPS $BATCH > "$OUT/finetune-peft-$recipe.json" 2> "$OUT/finetune-peft-$recipe.err"
+    echo "peft rc=$?"; cat "$OUT/finetune-peft-$recipe.json"
+  fi
+done
+step "ckpt finetune sft --qlora, with --save-every 4"
+timeout $LIMIT ck finetune --recipe sft --qlora --model $T/model --data $T/sft.jsonl --steps $STEPS --batch $BATCH "${LORA[@]}" \
+  --device cuda --dtype bf16 --out $T/out-qlora --save-every 4 --json > "$OUT/finetune-ckpt-qlora.jsonl" 2> "$OUT/finetune-ckpt-qlora.err"
+echo "ckpt rc=$?"; mean_after_warmup "$OUT/finetune-ckpt-qlora.jsonl" | tee "$OUT/finetune-ckpt-qlora.json"; tail -1 "$OUT/finetune-ckpt-qlora.jsonl"
+step done

@@ -1,0 +1,68 @@
+using static TorchSharp.torch;
+
+namespace Ckpt.Training.Data;
+
+/// <summary>
+/// Right-padded rows of prompt+completion ids with their attention mask (1 = real token) and labels (the id on
+/// completion tokens, −100 on prompt and padding). For DPO the chosen rows come first, then the rejected rows.
+/// </summary>
+public sealed class TrainingBatch : IDisposable
+{
+    public required Tensor Ids { get; init; }
+    public required Tensor Labels { get; init; }
+    /// <summary>Null when no row is padded.</summary>
+    public Tensor? AttentionMask { get; init; }
+    /// <summary>Real (non-padding) tokens in the batch: what tokens/s counts.</summary>
+    public long Tokens { get; init; }
+
+    public static TrainingBatch Sft(IReadOnlyList<SftExample> examples, int padId, Device device) =>
+        Build(examples.Select(e => (e.Prompt, e.Completion)).ToList(), padId, device);
+
+    public static TrainingBatch Preferences(IReadOnlyList<PreferenceExample> examples, int padId, Device device) =>
+        Build(examples.Select(e => (e.Prompt, e.Chosen)).Concat(examples.Select(e => (e.Prompt, e.Rejected))).ToList(), padId, device);
+
+    static TrainingBatch Build(IReadOnlyList<(int[] Prompt, int[] Completion)> rows, int padId, Device device)
+    {
+        int width = rows.Max(r => r.Prompt.Length + r.Completion.Length);
+        var ids = new long[rows.Count * width];
+        var labels = new long[rows.Count * width];
+        var mask = new long[rows.Count * width];
+        long tokens = 0;
+        bool padded = false;
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var (prompt, completion) = rows[i];
+            int at = i * width, p = prompt.Length, n = p + completion.Length;
+            for (int j = 0; j < width; j++)
+            {
+                long id = j < p ? prompt[j] : j < n ? completion[j - p] : padId;
+                ids[at + j] = id;
+                labels[at + j] = j >= p && j < n ? id : SftLoss.IgnoreIndex;
+                mask[at + j] = j < n ? 1 : 0;
+            }
+            tokens += n;
+            padded |= n < width;
+        }
+        return new TrainingBatch
+        {
+            Ids = OnDevice(ids, rows.Count, width, device),
+            Labels = OnDevice(labels, rows.Count, width, device),
+            AttentionMask = padded ? OnDevice(mask, rows.Count, width, device) : null,
+            Tokens = tokens,
+        };
+    }
+
+    static Tensor OnDevice(long[] values, int rows, int width, Device device)
+    {
+        var host = tensor(values, [rows, width]);
+        if (device.type == TorchSharp.DeviceType.CPU) return host;
+        using (host) return host.to(device);
+    }
+
+    public void Dispose()
+    {
+        Ids.Dispose();
+        Labels.Dispose();
+        AttentionMask?.Dispose();
+    }
+}

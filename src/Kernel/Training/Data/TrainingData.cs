@@ -1,0 +1,145 @@
+using System.Text.Json;
+
+namespace Ckpt.Training.Data;
+
+/// <summary>One SFT example as ids: the prompt (masked from the loss) and the completion (learned, EOS included).</summary>
+public sealed record SftExample(int[] Prompt, int[] Completion);
+
+/// <summary>One preference pair as ids: a shared prompt, the chosen and the rejected completion (EOS included).</summary>
+public sealed record PreferenceExample(int[] Prompt, int[] Chosen, int[] Rejected);
+
+/// <summary>
+/// JSONL training data, one record a line. SFT: {"prompt","completion"} or Alpaca {"instruction","input","output"};
+/// DPO: {"prompt","chosen","rejected"}. Pre-tokenized records (for models without tokenizer files) use TRL's column
+/// names: SFT {"prompt_input_ids","completion_input_ids"} or {"input_ids","completion_mask"}, DPO
+/// {"prompt_input_ids","chosen_input_ids","rejected_input_ids"}; their ids are taken exactly as given.
+/// Text follows TRL's tokenization: the prompt gets BOS, a completion is the tail of encode(prompt + completion)
+/// after the prompt's ids (falling back to encoding it alone when the tokenizer merges across the boundary), and
+/// EOS is appended. Sequences longer than <c>maxLength</c> keep their start; records whose prompt alone fills it are dropped.
+/// </summary>
+public static class TrainingData
+{
+    public static (IReadOnlyList<SftExample> Examples, int Dropped) ReadSft(string path, TextTokenizer? tokenizer,
+        PromptTemplate template = PromptTemplate.Auto, int maxLength = 1024)
+    {
+        var examples = new List<SftExample>();
+        int dropped = 0;
+        foreach (var (line, o) in Records(path))
+        {
+            int[] prompt, completion;
+            if (Ids(o, "prompt_input_ids", path, line) is { } p && Ids(o, "completion_input_ids", path, line) is { } c)
+                (prompt, completion) = (p, c);
+            else if (Ids(o, "input_ids", path, line) is { } ids && Ids(o, "completion_mask", path, line) is { } mask)
+            {
+                if (mask.Length != ids.Length) throw Bad(path, line, "completion_mask and input_ids differ in length");
+                int start = Array.FindIndex(mask, m => m != 0);
+                if (start < 0 || mask.Skip(start).Any(m => m == 0)) throw Bad(path, line, "completion_mask must be zeros then ones");
+                (prompt, completion) = (ids[..start], ids[start..]);
+            }
+            else
+            {
+                string promptText, completionText;
+                if (Text(o, "instruction") is { } instruction)
+                {
+                    promptText = template == PromptTemplate.None ? instruction : AlpacaTemplate.Format(instruction, Text(o, "input"));
+                    completionText = Text(o, "output") ?? throw Bad(path, line, "an instruction record needs \"output\"");
+                }
+                else if (Text(o, "prompt") is { } promptField && Text(o, "completion") is { } completionField)
+                {
+                    promptText = template == PromptTemplate.Alpaca ? AlpacaTemplate.Format(promptField, null) : promptField;
+                    completionText = completionField;
+                }
+                else throw Bad(path, line, "an SFT record needs {\"prompt\",\"completion\"}, {\"instruction\",\"input\",\"output\"} or pre-tokenized ids");
+                var tok = tokenizer ?? throw NoTokenizer(path, line);
+                (prompt, completion) = Tokenize(tok, promptText, completionText);
+            }
+            if (completion.Length == 0) throw Bad(path, line, "the completion is empty");
+            if (prompt.Length >= maxLength) { dropped++; continue; }
+            examples.Add(new SftExample(prompt, completion[..Math.Min(completion.Length, maxLength - prompt.Length)]));
+        }
+        if (examples.Count == 0) throw new FormatException($"{path}: no usable training records");
+        return (examples, dropped);
+    }
+
+    public static (IReadOnlyList<PreferenceExample> Examples, int Dropped) ReadPreferences(string path, TextTokenizer? tokenizer,
+        PromptTemplate template = PromptTemplate.Auto, int maxLength = 1024)
+    {
+        var examples = new List<PreferenceExample>();
+        int dropped = 0;
+        foreach (var (line, o) in Records(path))
+        {
+            int[] prompt, chosen, rejected;
+            if (Ids(o, "prompt_input_ids", path, line) is { } p)
+            {
+                prompt = p;
+                chosen = Ids(o, "chosen_input_ids", path, line) ?? throw Bad(path, line, "a pre-tokenized preference record needs chosen_input_ids");
+                rejected = Ids(o, "rejected_input_ids", path, line) ?? throw Bad(path, line, "a pre-tokenized preference record needs rejected_input_ids");
+            }
+            else
+            {
+                var promptText = Text(o, "prompt") ?? throw Bad(path, line, "a preference record needs {\"prompt\",\"chosen\",\"rejected\"} or pre-tokenized ids");
+                var chosenText = Text(o, "chosen") ?? throw Bad(path, line, "a preference record needs \"chosen\"");
+                var rejectedText = Text(o, "rejected") ?? throw Bad(path, line, "a preference record needs \"rejected\"");
+                if (template == PromptTemplate.Alpaca) promptText = AlpacaTemplate.Format(promptText, null);
+                var tok = tokenizer ?? throw NoTokenizer(path, line);
+                (prompt, chosen) = Tokenize(tok, promptText, chosenText);
+                (_, rejected) = Tokenize(tok, promptText, rejectedText);
+            }
+            if (chosen.Length == 0 || rejected.Length == 0) throw Bad(path, line, "a completion is empty");
+            if (prompt.Length >= maxLength) { dropped++; continue; }
+            int room = maxLength - prompt.Length;
+            examples.Add(new PreferenceExample(prompt, chosen[..Math.Min(chosen.Length, room)], rejected[..Math.Min(rejected.Length, room)]));
+        }
+        if (examples.Count == 0) throw new FormatException($"{path}: no usable preference records");
+        return (examples, dropped);
+    }
+
+    static (int[] Prompt, int[] Completion) Tokenize(TextTokenizer tokenizer, string prompt, string completion)
+    {
+        var promptIds = tokenizer.Encode(prompt, addBos: true);
+        var full = tokenizer.Encode(prompt + completion, addBos: true);
+        var tail = full.Length > promptIds.Length && full.AsSpan(0, promptIds.Length).SequenceEqual(promptIds)
+            ? full[promptIds.Length..]
+            : tokenizer.Encode(completion, addBos: false);
+        return (promptIds, tokenizer.Special.Eos is int eos ? [.. tail, eos] : tail);
+    }
+
+    static IEnumerable<(int Line, JsonElement Record)> Records(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"training data {path} does not exist", path);
+        int n = 0;
+        foreach (var text in File.ReadLines(path))
+        {
+            n++;
+            if (string.IsNullOrWhiteSpace(text)) continue;
+            JsonElement record;
+            try { record = JsonDocument.Parse(text).RootElement; }
+            catch (JsonException e) { throw Bad(path, n, "not valid JSON: " + e.Message.Split('.')[0]); }
+            if (record.ValueKind != JsonValueKind.Object) throw Bad(path, n, "each line must be a JSON object");
+            yield return (n, record);
+        }
+    }
+
+    static string? Text(JsonElement o, string key) =>
+        o.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    static int[]? Ids(JsonElement o, string key, string path, int line)
+    {
+        if (!o.TryGetProperty(key, out var v)) return null;
+        if (v.ValueKind != JsonValueKind.Array) throw Bad(path, line, $"{key} must be a list of token ids");
+        var ids = new int[v.GetArrayLength()];
+        int i = 0;
+        foreach (var x in v.EnumerateArray())
+        {
+            if (x.ValueKind != JsonValueKind.Number || !x.TryGetInt32(out var id) || id < 0)
+                throw Bad(path, line, $"{key} must hold non-negative integer token ids");
+            ids[i++] = id;
+        }
+        return ids;
+    }
+
+    static FormatException Bad(string path, int line, string detail) => new($"{Path.GetFileName(path)} line {line}: {detail}");
+
+    static FormatException NoTokenizer(string path, int line) =>
+        Bad(path, line, "the record is text but the model folder has no tokenizer.model or tokenizer.json; give pre-tokenized ids (prompt_input_ids, ...) instead");
+}

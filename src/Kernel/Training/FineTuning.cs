@@ -1,0 +1,246 @@
+using System.Diagnostics;
+using System.Globalization;
+using Ckpt.Models;
+using Ckpt.Resilience;
+using Ckpt.Tensors;
+using Ckpt.Training.Data;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Ckpt.Training;
+
+/// <summary>
+/// The SFT and DPO recipes (OpenBezoar's QLoRA SFT, then DPO) as one short loop: load the model, read and tokenize
+/// the data, optionally quantize the base to NF4, attach fresh LoRA adapters, then for each step build a padded batch,
+/// compute the completion-only SFT loss or TRL's sigmoid DPO loss (reference = the same model with its adapters
+/// switched off), clip, and take an AdamW step on the adapters only. Every <c>SaveEvery</c> steps the adapter,
+/// optimizer moments, step and RNG state are committed by the <see cref="AsyncCheckpointer"/> (lazy snapshot, so
+/// the next forward/backward overlaps the copy); at the end, or when cancelled between steps, the state is committed
+/// once more and the PEFT adapter is written to the output folder. Progress goes to the caller once per step.
+/// </summary>
+public static class FineTuning
+{
+    public const string CheckpointsFolder = "checkpoints";
+    const string RngStateName = "rng.cpu";
+
+    public static FineTuningResult Run(FineTuningOptions options, IProgress<TrainingProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        options.Validate();
+        var clock = Stopwatch.StartNew();
+        var device = new Device(options.Device);
+        if (options.Threads is int threads) set_num_threads(threads);
+        manual_seed(options.Seed);
+
+        var modelFolder = Directory.Exists(options.Model) ? options.Model : Path.GetDirectoryName(Path.GetFullPath(options.Model))!;
+        using var tokenizer = TextTokenizer.TryOpen(modelFolder);
+        var special = tokenizer?.Special ?? SpecialTokens.Read(modelFolder);
+        IReadOnlyList<SftExample> sft = [];
+        IReadOnlyList<PreferenceExample> preferences = [];
+        int dropped;
+        if (options.Recipe == Recipe.Sft) (sft, dropped) = TrainingData.ReadSft(options.Data, tokenizer, options.Template, options.MaxLength);
+        else (preferences, dropped) = TrainingData.ReadPreferences(options.Data, tokenizer, options.Template, options.MaxLength);
+        int examples = options.Recipe == Recipe.Sft ? sft.Count : preferences.Count;
+
+        using var checkpoint = Checkpoint.Open(options.Model, cancellationToken);
+        using var model = CausalLanguageModel.Load(checkpoint, device: device, dtype: ParseDType(options.DType), cancellationToken: cancellationToken);
+        CheckVocabulary(model.Config.VocabSize, sft, preferences, options.Data);
+        QuantizedBaseReport? quantized = options.QLora ? QLora.QuantizeBase(model) : null;
+        var lora = new LoraConfig
+        {
+            R = options.LoraR, Alpha = options.LoraAlpha, Dropout = options.LoraDropout, TargetModules = options.LoraTargets,
+            FanInFanOut = model.Config is Gpt2Config, BaseModelNameOrPath = options.Model,
+        };
+        PeftLora.Attach(model, lora, seed: options.Seed);
+        var trainable = AdapterParameters(model);
+        long trainableCount = trainable.Sum(p => p.Parameter.numel());
+        long totalCount = model.parameters().Sum(p => p.numel()) + (quantized?.Parameters ?? 0);
+        using var optimizer = new LoraAdamW(trainable, weightDecay: options.WeightDecay);
+
+        var rngBytes = new byte[RngBytes()];
+        var state = new List<StateTensor>();
+        state.AddRange(trainable.Select(p => StateTensor.FromTorch(p.Name, p.Parameter)));
+        state.AddRange(optimizer.State().Select(s => StateTensor.FromTorch(s.Name, s.Tensor)));
+        state.Add(StateTensor.FromBytes(RngStateName, DType.U8, rngBytes, rngBytes.Length));
+
+        Directory.CreateDirectory(options.Output);
+        var directory = new CheckpointDirectory(Path.Combine(options.Output, CheckpointsFolder)) { KeepLast = options.KeepLast };
+        int start = 0;
+        if (options.Resume && directory.Newest() is { } newest)
+        {
+            var metadata = TrainerCheckpoint.Restore(newest, state);
+            CheckCompatible(metadata, options, lora, newest.Path);
+            start = checked((int)newest.Step);
+            optimizer.StepCount = long.Parse(metadata["optimizer_step"], CultureInfo.InvariantCulture);
+            using var rng = tensor(rngBytes, ScalarType.Byte);
+            random.set_rng_state(rng);
+        }
+        directory.RemoveAbandoned();
+
+        int perEpoch = examples;
+        int total = options.Steps ?? checked((int)Math.Ceiling(options.Epochs!.Value * perEpoch / options.BatchSize));
+        var order = new DataOrder(perEpoch, options.BatchSize, options.Seed, options.Shuffle);
+        int padId = special.PadOrDefault;
+        if (options.Recipe == Recipe.Dpo) model.eval(); // TRL DPOConfig.disable_dropout
+        else model.train();
+
+        var checkpointer = new AsyncCheckpointer(directory, new TrainerCheckpoint.Writer());
+        TrainingProgress? last = null;
+        long lastSaved = -1, tokensSeen = 0;
+        double stepSeconds = 0;
+        int step = start;
+        bool cancelled = false;
+        try
+        {
+            for (; step < total; step++)
+            {
+                if (cancellationToken.IsCancellationRequested) { cancelled = true; break; }
+                long began = Stopwatch.GetTimestamp();
+                using var scope = NewDisposeScope();
+                var indices = order.Batch(step);
+                using var batch = options.Recipe == Recipe.Sft
+                    ? TrainingBatch.Sft(indices.Select(i => sft[i]).ToList(), padId, device)
+                    : TrainingBatch.Preferences(indices.Select(i => preferences[i]).ToList(), padId, device);
+                double lr = LearningRate(options, step);
+                optimizer.ZeroGrad();
+
+                double loss;
+                IReadOnlyDictionary<string, double> metrics;
+                if (options.Recipe == Recipe.Sft)
+                {
+                    var l = SftLoss.Compute(model, batch.Ids, batch.Labels, batch.AttentionMask);
+                    l.backward();
+                    loss = l.item<float>();
+                    metrics = new Dictionary<string, double>();
+                }
+                else
+                {
+                    using var dpo = DpoLoss.ComputeSequences(model, batch.Ids, batch.Labels, batch.AttentionMask, options.Beta);
+                    var l = dpo.Loss;
+                    l.backward();
+                    metrics = dpo.Metrics().Where(kv => kv.Key != "loss").ToDictionary(kv => kv.Key, kv => kv.Value);
+                    loss = l.item<float>();
+                }
+                double gradNorm = options.MaxGradNorm is double max
+                    ? nn.utils.clip_grad_norm_(optimizer.Parameters, max)
+                    : GradNorm(optimizer.Parameters);
+
+                // A lazy snapshot of the previous save may still be reading the adapters: wait before changing them.
+                checkpointer.WaitForSnapshotAsync().AsTask().GetAwaiter().GetResult();
+                optimizer.Step(lr);
+                if (device.type == DeviceType.CUDA) cuda.synchronize();
+
+                double seconds = Stopwatch.GetElapsedTime(began).TotalSeconds;
+                stepSeconds += seconds;
+                tokensSeen += batch.Tokens;
+                int completed = step + 1;
+                last = new TrainingProgress(completed, total, (double)completed * options.BatchSize / perEpoch, loss, lr, gradNorm,
+                    batch.Tokens, batch.Tokens / seconds, clock.Elapsed, metrics);
+                progress?.Report(last);
+
+                if (options.SaveEvery > 0 && completed % options.SaveEvery == 0 && completed < total)
+                {
+                    CaptureRng(rngBytes);
+                    checkpointer.SaveAsync(completed, state, Metadata(options, lora, completed, optimizer.StepCount), SnapshotMode.Lazy)
+                        .AsTask().GetAwaiter().GetResult();
+                    lastSaved = completed;
+                }
+            }
+        }
+        finally
+        {
+            checkpointer.WaitForSnapshotAsync().AsTask().GetAwaiter().GetResult();
+            checkpointer.FlushAsync().GetAwaiter().GetResult();
+        }
+
+        // The last good state: committed for --resume, and the adapter in PEFT's layout at the output's root.
+        if (step > start && lastSaved != step)
+        {
+            CaptureRng(rngBytes);
+            checkpointer.Save(step, state, Metadata(options, lora, step, optimizer.StepCount));
+        }
+        PeftLora.Save(model, lora, options.Output);
+
+        return new FineTuningResult(options.Recipe, Path.GetFullPath(options.Output), directory.Root, start, step - start, total, cancelled, last,
+            stepSeconds > 0 ? tokensSeen / stepSeconds : 0, examples, dropped, trainableCount, totalCount, quantized, tokenizer?.Source,
+            checkpointer.History, clock.Elapsed);
+    }
+
+    /// <summary>HF get_constant_schedule_with_warmup: lr·s/warmup for the first warmup steps (s from 0), then lr.</summary>
+    public static double LearningRate(FineTuningOptions options, int step) =>
+        step < options.WarmupSteps ? options.LearningRate * step / Math.Max(1, options.WarmupSteps) : options.LearningRate;
+
+    /// <summary>The adapters' parameters under their PEFT key names (without the `base_model.model.` wrapper removed).</summary>
+    static List<(string Name, Parameter Parameter)> AdapterParameters(CausalLanguageModel model)
+    {
+        var list = new List<(string, Parameter)>();
+        foreach (var (path, layer) in model.Projections())
+            if (layer.Adapter is LoraAdapter adapter)
+            {
+                list.Add(($"{PeftLora.KeyPrefix}{path}.lora_A.weight", adapter.A.Weight));
+                list.Add(($"{PeftLora.KeyPrefix}{path}.lora_B.weight", adapter.B.Weight));
+            }
+        return list;
+    }
+
+    static Dictionary<string, string> Metadata(FineTuningOptions options, LoraConfig lora, long step, long optimizerSteps) => new()
+    {
+        ["recipe"] = options.Recipe.ToString().ToLowerInvariant(),
+        ["step"] = step.ToString(CultureInfo.InvariantCulture),
+        ["optimizer_step"] = optimizerSteps.ToString(CultureInfo.InvariantCulture),
+        ["seed"] = options.Seed.ToString(CultureInfo.InvariantCulture),
+        ["batch_size"] = options.BatchSize.ToString(CultureInfo.InvariantCulture),
+        ["learning_rate"] = options.LearningRate.ToString("R", CultureInfo.InvariantCulture),
+        ["lora_r"] = lora.R.ToString(CultureInfo.InvariantCulture),
+        ["lora_alpha"] = lora.Alpha.ToString("R", CultureInfo.InvariantCulture),
+        ["lora_targets"] = string.Join(",", lora.TargetModules),
+        ["qlora"] = options.QLora ? "true" : "false",
+        [TrainerCheckpoint.AdapterConfigKey] = lora.ToJson(),
+    };
+
+    static void CheckCompatible(IReadOnlyDictionary<string, string> saved, FineTuningOptions options, LoraConfig lora, string path)
+    {
+        var now = Metadata(options, lora, 0, 0);
+        foreach (var key in new[] { "recipe", "seed", "batch_size", "lora_r", "lora_alpha", "lora_targets", "qlora" })
+            if (saved.TryGetValue(key, out var was) && was != now[key])
+                throw new ArgumentException($"cannot resume from {path}: it was trained with {key} = {was}, this run has {now[key]}");
+    }
+
+    static void CheckVocabulary(long vocab, IReadOnlyList<SftExample> sft, IReadOnlyList<PreferenceExample> preferences, string data)
+    {
+        int max = sft.SelectMany(e => e.Prompt.Concat(e.Completion))
+            .Concat(preferences.SelectMany(e => e.Prompt.Concat(e.Chosen).Concat(e.Rejected))).DefaultIfEmpty(0).Max();
+        if (max >= vocab) throw new ArgumentException($"{Path.GetFileName(data)} has token id {max}, beyond the model's vocabulary of {vocab}");
+    }
+
+    static double GradNorm(IEnumerable<Parameter> parameters)
+    {
+        using var scope = NewDisposeScope();
+        double sum = 0;
+        foreach (var p in parameters)
+            if (p.grad is { } g) sum += g.to(ScalarType.Float64).pow(2).sum().item<double>();
+        return Math.Sqrt(sum);
+    }
+
+    static int RngBytes()
+    {
+        using var s = random.get_rng_state();
+        return checked((int)s.NumberOfElements);
+    }
+
+    static void CaptureRng(byte[] destination)
+    {
+        using var s = random.get_rng_state();
+        s.bytes.CopyTo(destination);
+    }
+
+    static ScalarType? ParseDType(string? name) => name?.ToLowerInvariant() switch
+    {
+        null => null,
+        "f32" or "fp32" or "float32" => ScalarType.Float32,
+        "bf16" or "bfloat16" => ScalarType.BFloat16,
+        "f16" or "fp16" or "float16" => ScalarType.Float16,
+        _ => throw new ArgumentException($"unknown compute dtype '{name}' (f32, bf16, f16)"),
+    };
+}

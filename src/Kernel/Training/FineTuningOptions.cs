@@ -1,0 +1,91 @@
+using Ckpt.Training.Data;
+
+namespace Ckpt.Training;
+
+public enum Recipe { Sft, Dpo }
+
+/// <summary>
+/// Everything one fine-tuning run needs, validated by <see cref="Validate"/> before any byte is read. Defaults follow
+/// TRL/PEFT where the brief does not say otherwise (lr 2e-4 and constant schedule as QLoRA uses, weight decay 0 and
+/// max grad norm 1.0 as HF's Trainer, β 0.1 as TRL's DPOConfig).
+/// </summary>
+public sealed record FineTuningOptions
+{
+    public required Recipe Recipe { get; init; }
+    /// <summary>Checkpoint file or folder of a LLaMA-family or GPT-2 model (config.json beside it).</summary>
+    public required string Model { get; init; }
+    /// <summary>JSONL training data (see <see cref="TrainingData"/>).</summary>
+    public required string Data { get; init; }
+    /// <summary>Output folder: the PEFT adapter at its root, resumable state under `checkpoints/`.</summary>
+    public required string Output { get; init; }
+
+    public bool QLora { get; init; }
+    public int LoraR { get; init; } = 16;
+    public double LoraAlpha { get; init; } = 32;
+    public double LoraDropout { get; init; }
+    public IReadOnlyList<string> LoraTargets { get; init; } = ["q_proj", "v_proj"];
+
+    /// <summary>Optimizer steps; when null, <see cref="Epochs"/> passes over the data decide.</summary>
+    public int? Steps { get; init; }
+    public double? Epochs { get; init; }
+    public double LearningRate { get; init; } = 2e-4;
+    public int WarmupSteps { get; init; }
+    public double WeightDecay { get; init; }
+    /// <summary>Gradient clipping by global norm; null turns it off.</summary>
+    public double? MaxGradNorm { get; init; } = 1.0;
+    public int BatchSize { get; init; } = 8;
+    public double Beta { get; init; } = 0.1;
+    public int MaxLength { get; init; } = 1024;
+    public PromptTemplate Template { get; init; } = PromptTemplate.Auto;
+    public bool Shuffle { get; init; } = true;
+    /// <summary>Seeds the LoRA init, the data order and torch's generator (dropout).</summary>
+    public long Seed { get; init; } = 42;
+
+    /// <summary>"cpu" or "cuda" ("cuda:1", ...).</summary>
+    public string Device { get; init; } = "cpu";
+    /// <summary>
+    /// LibTorch intra-op CPU threads for the whole process (torch.set_num_threads); null leaves LibTorch's choice. On a
+    /// machine shared with other busy processes, fewer threads than cores avoids OpenMP threads spinning against each other.
+    /// </summary>
+    public int? Threads { get; init; }
+    /// <summary>Compute dtype of the base model ("f32", "bf16", "f16"); null keeps the checkpoint's.</summary>
+    public string? DType { get; init; }
+
+    /// <summary>Commit resumable state every N steps through the async checkpointer; 0 saves only at the end (or on cancel).</summary>
+    public int SaveEvery { get; init; }
+    /// <summary>How many committed steps to keep under checkpoints/; null keeps all.</summary>
+    public int? KeepLast { get; init; } = 2;
+    /// <summary>Continue from the newest complete checkpoint under the output folder, if there is one.</summary>
+    public bool Resume { get; init; }
+
+    /// <summary>Throws ArgumentException naming the first bad option.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Model)) throw new ArgumentException("--model is required");
+        if (string.IsNullOrWhiteSpace(Data)) throw new ArgumentException("--data is required");
+        if (string.IsNullOrWhiteSpace(Output)) throw new ArgumentException("--out is required");
+        if (!File.Exists(Model) && !Directory.Exists(Model)) throw new ArgumentException($"model {Model} does not exist");
+        if (!File.Exists(Data)) throw new ArgumentException($"data file {Data} does not exist");
+        if (Steps is null == Epochs is null) throw new ArgumentException("give exactly one of --steps and --epochs");
+        if (Steps is <= 0) throw new ArgumentException("--steps must be positive");
+        if (Epochs is { } e && !(e > 0)) throw new ArgumentException("--epochs must be positive");
+        if (LoraR <= 0) throw new ArgumentException("--lora-r must be positive");
+        if (!(LoraAlpha > 0)) throw new ArgumentException("--lora-alpha must be positive");
+        if (LoraDropout is < 0 or >= 1) throw new ArgumentException("--lora-dropout must be in [0, 1)");
+        if (LoraTargets.Count == 0 || LoraTargets.Any(string.IsNullOrWhiteSpace)) throw new ArgumentException("--lora-targets needs module names, e.g. q_proj,v_proj");
+        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new ArgumentException("--lr must be positive");
+        if (WarmupSteps < 0) throw new ArgumentException("--warmup must not be negative");
+        if (WeightDecay < 0) throw new ArgumentException("weight decay must not be negative");
+        if (MaxGradNorm is <= 0) throw new ArgumentException("max grad norm must be positive");
+        if (BatchSize <= 0) throw new ArgumentException("--batch must be positive");
+        if (!(Beta > 0)) throw new ArgumentException("--beta must be positive");
+        if (MaxLength < 2) throw new ArgumentException("--max-length must be at least 2");
+        if (Threads is <= 0) throw new ArgumentException("--threads must be positive");
+        if (SaveEvery < 0) throw new ArgumentException("--save-every must not be negative");
+        if (KeepLast is <= 0) throw new ArgumentException("keep-last must be positive");
+        if (!Device.StartsWith("cpu", StringComparison.OrdinalIgnoreCase) && !Device.StartsWith("cuda", StringComparison.OrdinalIgnoreCase))
+            throw new ArgumentException($"--device must be cpu or cuda, not '{Device}'");
+        if (DType is not null and not ("f32" or "fp32" or "float32" or "bf16" or "bfloat16" or "f16" or "fp16" or "float16"))
+            throw new ArgumentException($"unknown compute dtype '{DType}' (f32, bf16, f16)");
+    }
+}

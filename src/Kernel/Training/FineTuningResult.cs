@@ -1,0 +1,23 @@
+using Ckpt.Resilience;
+
+namespace Ckpt.Training;
+
+/// <summary>What a run did: where its adapter is, how far it got, its last step, and every checkpoint save with its phase timeline.</summary>
+public sealed record FineTuningResult(
+    Recipe Recipe,
+    string AdapterDirectory,
+    string CheckpointDirectory,
+    int StartStep,
+    int StepsCompleted,
+    int TotalSteps,
+    bool Cancelled,
+    TrainingProgress? Last,
+    double MeanTokensPerSecond,
+    int Examples,
+    int DroppedExamples,
+    long TrainableParameters,
+    long TotalParameters,
+    QuantizedBaseReport? QuantizedBase,
+    string? Tokenizer,
+    IReadOnlyList<SaveRecord> Saves,
+    TimeSpan Elapsed);

@@ -1,0 +1,27 @@
+namespace Ckpt.Training;
+
+/// <summary>
+/// One optimizer step, as reported to the caller's IProgress: the loss computed in that step (before its update),
+/// the learning rate it used, throughput, and for DPO TRL's metrics under TRL's names (rewards/chosen,
+/// rewards/rejected, rewards/accuracies, rewards/margins, logps/chosen, logps/rejected).
+/// </summary>
+public sealed record TrainingProgress(int Step, int TotalSteps, double Epoch, double Loss, double LearningRate, double GradNorm,
+    long Tokens, double TokensPerSecond, TimeSpan Elapsed, IReadOnlyDictionary<string, double> Metrics)
+{
+    /// <summary>The record as TRL's log keys (step, loss, learning_rate, grad_norm, epoch; then this step's real tokens and tokens_per_second; then Metrics).</summary>
+    public IReadOnlyDictionary<string, double> Fields()
+    {
+        var fields = new Dictionary<string, double>
+        {
+            ["step"] = Step,
+            ["loss"] = Loss,
+            ["learning_rate"] = LearningRate,
+            ["grad_norm"] = GradNorm,
+            ["epoch"] = Epoch,
+            ["tokens"] = Tokens,
+            ["tokens_per_second"] = TokensPerSecond,
+        };
+        foreach (var (k, v) in Metrics) fields[k] = v;
+        return fields;
+    }
+}

@@ -1,0 +1,72 @@
+using System.Text.Json;
+using Ckpt.Tests.Training;
+
+namespace Ckpt.Tests.Cli;
+
+public sealed class FinetuneCommandTests : IDisposable
+{
+    readonly string _dir = TestPaths.TempDirectory("finetune-cli");
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+    }
+
+    [Fact]
+    public void Finetune_with_json_prints_one_line_per_step_then_a_summary_and_writes_the_adapter()
+    {
+        var data = FineTuningFixtures.PreferenceIds(Path.Combine(_dir, "pairs.jsonl"), 4);
+        var outDir = Path.Combine(_dir, "out");
+        var (code, stdout, stderr) = CliRunner.Run("finetune", "--recipe", "dpo", "--model", FineTuningFixtures.TinyLlama, "--data", data,
+            "--steps", "3", "--batch", "2", "--lora-r", "4", "--lora-alpha", "8", "--lora-targets", "q_proj,v_proj", "--out", outDir,
+            "--save-every", "2", "--threads", "1", "--json");
+        Assert.True(code == 0, stderr);
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(4, lines.Count);
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Equal(i + 1, lines[i].GetProperty("step").GetDouble());
+            foreach (var key in new[] { "loss", "learning_rate", "tokens_per_second", "rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins" })
+                Assert.True(lines[i].TryGetProperty(key, out _), key);
+        }
+        var summary = lines[3];
+        Assert.True(summary.GetProperty("done").GetBoolean());
+        Assert.Equal(3, summary.GetProperty("steps_completed").GetInt32());
+        Assert.Equal(2, summary.GetProperty("saves").GetInt32());
+        Assert.True(File.Exists(Path.Combine(outDir, "adapter_model.safetensors")));
+        Assert.True(File.Exists(Path.Combine(outDir, "checkpoints", "step-2", "adapter_config.json")));
+    }
+
+    [Fact]
+    public void Finetune_without_json_prints_a_summary_and_no_progress_bar_when_not_a_terminal()
+    {
+        var data = FineTuningFixtures.InstructionIds(Path.Combine(_dir, "ids.jsonl"), 4);
+        var (code, stdout, stderr) = CliRunner.Run("finetune", "--recipe", "sft", "--model", FineTuningFixtures.TinyLlama, "--data", data,
+            "--epochs", "1", "--batch", "2", "--out", Path.Combine(_dir, "out"), "--qlora", "--threads", "1");
+        Assert.True(code == 0, stderr);
+        Assert.DoesNotContain("\r", stdout);
+        Assert.Contains("SFT finished: steps 1-2 of 2", stdout);
+        Assert.Contains("NF4 base", stdout);
+    }
+
+    [Fact]
+    public void Finetune_with_both_steps_and_epochs_fails_with_one_line()
+    {
+        var data = FineTuningFixtures.InstructionIds(Path.Combine(_dir, "ids.jsonl"), 2);
+        var (code, _, stderr) = CliRunner.Run("finetune", "--recipe", "sft", "--model", FineTuningFixtures.TinyLlama, "--data", data,
+            "--steps", "2", "--epochs", "1", "--out", Path.Combine(_dir, "out"));
+        Assert.Equal(2, code);
+        Assert.Equal("ckpt: give exactly one of --steps and --epochs", stderr.Trim());
+    }
+
+    [Fact]
+    public void Finetune_with_token_ids_beyond_the_vocabulary_names_the_file()
+    {
+        var data = Path.Combine(_dir, "big.jsonl");
+        File.WriteAllText(data, """{"prompt_input_ids": [1, 9999], "completion_input_ids": [2]}""" + "\n");
+        var (code, _, stderr) = CliRunner.Run("finetune", "--recipe", "sft", "--model", FineTuningFixtures.TinyLlama, "--data", data,
+            "--steps", "1", "--out", Path.Combine(_dir, "out"));
+        Assert.Equal(2, code);
+        Assert.Contains("big.jsonl has token id 9999", stderr);
+    }
+}

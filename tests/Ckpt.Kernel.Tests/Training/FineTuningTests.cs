@@ -1,0 +1,238 @@
+using Ckpt.Models;
+using Ckpt.Resilience;
+using Ckpt.Tests.Models;
+using Ckpt.Training;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace Ckpt.Tests.Training;
+
+/// <summary>The SFT and DPO recipes end to end through <see cref="FineTuning.Run"/>, on CPU, in seconds.</summary>
+public sealed class FineTuningTests(ITestOutputHelper output) : IDisposable
+{
+    readonly string _dir = TestPaths.TempDirectory("finetune");
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+    }
+
+    string P(string name) => Path.Combine(_dir, name);
+
+    static readonly string[] AllLinear = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+
+    (FineTuningResult Result, List<TrainingProgress> Steps) Train(FineTuningOptions options, CancellationToken cancellationToken = default,
+        Action<TrainingProgress>? onStep = null)
+    {
+        var steps = new List<TrainingProgress>();
+        var result = FineTuning.Run(options, new Collect(p => { steps.Add(p); onStep?.Invoke(p); }), cancellationToken);
+        output.WriteLine(string.Join("\n", steps.Select(s => string.Join(", ", s.Fields().Select(kv => $"{kv.Key} {kv.Value:G5}")))));
+        return (result, steps);
+    }
+
+    FineTuningOptions Sft(string model, string data, string outDir, int steps) => new()
+    {
+        Recipe = Recipe.Sft, Model = model, Data = data, Output = outDir, Steps = steps, BatchSize = 8,
+        LearningRate = 1e-2, LoraR = 8, LoraAlpha = 16, LoraTargets = AllLinear, Threads = 1,
+    };
+
+    [Fact]
+    public void Sft_on_alpaca_instructions_through_the_sentencepiece_tokenizer_halves_the_loss()
+    {
+        var model = FineTuningFixtures.RandomLlama(P("model"), withTokenizer: true);
+        var data = FineTuningFixtures.AlpacaText(P("alpaca.jsonl"), 24);
+        var (result, steps) = Train(Sft(model, data, P("out"), 25));
+        Assert.EndsWith("tokenizer.model", result.Tokenizer);
+        Assert.Equal(25, steps.Count);
+        Assert.True(steps[^1].Loss <= steps[0].Loss / 2, $"loss {steps[0].Loss:F3} -> {steps[^1].Loss:F3}");
+        Assert.All(steps, s => Assert.True(s.TokensPerSecond > 0 && s.LearningRate == 1e-2));
+        Assert.True(File.Exists(P("out/adapter_model.safetensors")) && File.Exists(P("out/adapter_config.json")));
+    }
+
+    [Fact]
+    public void Sft_on_pre_tokenized_instructions_of_different_prompt_lengths_halves_the_loss()
+    {
+        var model = FineTuningFixtures.RandomLlama(P("model"));
+        var data = FineTuningFixtures.InstructionIds(P("ids.jsonl"), 16);
+        var (result, steps) = Train(Sft(model, data, P("out"), 20));
+        Assert.Null(result.Tokenizer);
+        Assert.True(steps[^1].Loss <= steps[0].Loss / 2, $"loss {steps[0].Loss:F3} -> {steps[^1].Loss:F3}");
+        // r (in + out) per projection: q 64+64, k 32+64, v 32+64, o 64+64, gate/up/down 64+176 each; 4 layers.
+        Assert.Equal(4L * 8 * (128 + 96 + 96 + 128 + 3 * 240), result.TrainableParameters);
+    }
+
+    [Fact]
+    public void Dpo_on_a_synthetic_preference_set_reaches_reward_accuracy_above_0_9()
+    {
+        var data = FineTuningFixtures.PreferenceIds(P("pairs.jsonl"), 16);
+        var (_, steps) = Train(new FineTuningOptions
+        {
+            Recipe = Recipe.Dpo, Model = FineTuningFixtures.TinyLlama, Data = data, Output = P("out"), Steps = 20, BatchSize = 16,
+            LearningRate = 5e-3, LoraR = 8, LoraAlpha = 16, LoraTargets = ["q_proj", "v_proj", "down_proj"], Threads = 1,
+        });
+        var last = steps[^1].Metrics;
+        Assert.True(last["rewards/accuracies"] > 0.9, $"accuracy {last["rewards/accuracies"]}");
+        Assert.True(last["rewards/margins"] > 0);
+        Assert.True(steps[^1].Loss < Math.Log(2));
+        Assert.Equal(last["rewards/chosen"] - last["rewards/rejected"], last["rewards/margins"], 5);
+    }
+
+    [Fact]
+    public void A_fresh_adapter_gives_dpo_loss_ln_2_and_zero_rewards()
+    {
+        var data = FineTuningFixtures.PreferenceIds(P("pairs.jsonl"), 6);
+        var (_, steps) = Train(new FineTuningOptions
+        {
+            Recipe = Recipe.Dpo, Model = FineTuningFixtures.TinyLlama, Data = data, Output = P("out"), Steps = 1, BatchSize = 6, Threads = 1,
+        });
+        var first = steps[0];
+        Assert.Equal(Math.Log(2), first.Loss, 6);
+        foreach (var key in new[] { "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies" })
+            Assert.Equal(0.0, first.Metrics[key], 9);
+    }
+
+    [Fact]
+    public void Qlora_sft_trains_with_base_weights_stored_in_at_most_0_53_bytes_per_parameter()
+    {
+        var model = FineTuningFixtures.RandomLlama(P("model"));
+        var data = FineTuningFixtures.InstructionIds(P("ids.jsonl"), 16);
+        var (result, steps) = Train(Sft(model, data, P("out"), 12) with { QLora = true });
+        var q = Assert.IsType<QuantizedBaseReport>(result.QuantizedBase);
+        output.WriteLine($"NF4 base: {q.Layers} layers, {q.BytesPerParameter:F4} B/param; loss {steps[0].Loss:F3} -> {steps[^1].Loss:F3}");
+        Assert.Equal(28, q.Layers);
+        Assert.True(q.BytesPerParameter <= 0.53);
+        Assert.True(steps[^1].Loss < steps[0].Loss * 0.8);
+    }
+
+    [Fact]
+    public void Cancelling_between_steps_leaves_a_loadable_peft_adapter_of_the_last_completed_step()
+    {
+        var model = FineTuningFixtures.RandomLlama(P("model"));
+        var data = FineTuningFixtures.InstructionIds(P("ids.jsonl"), 16);
+        using var cts = new CancellationTokenSource();
+        var (result, steps) = Train(Sft(model, data, P("out"), 50), cts.Token, p => { if (p.Step == 3) cts.Cancel(); });
+        Assert.True(result.Cancelled);
+        Assert.Equal(3, result.StepsCompleted);
+        Assert.Equal(3, steps.Count);
+
+        using var ckpt = Checkpoint.Open(model);
+        using var reloaded = CausalLanguageModel.Load(ckpt);
+        var config = PeftLora.Load(reloaded, P("out"));
+        Assert.Equal(AllLinear, config.TargetModules);
+        Assert.Contains(reloaded.named_parameters(), p => p.name.EndsWith("lora_B.weight") && p.parameter.abs().sum().item<float>() > 0);
+        // The resumable state was committed at the same step, and its folder is itself a PEFT adapter.
+        var newest = new CheckpointDirectory(P("out/checkpoints")).Newest();
+        Assert.Equal(3, newest!.Step);
+        using var again = CausalLanguageModel.Load(ckpt);
+        PeftLora.Load(again, newest.Path);
+    }
+
+    [Fact]
+    public void Six_steps_straight_give_the_same_losses_as_three_steps_then_three_resumed()
+    {
+        var model = FineTuningFixtures.RandomLlama(P("model"));
+        var data = FineTuningFixtures.InstructionIds(P("ids.jsonl"), 12);
+        // Batches straddle epochs (12 examples, batch 5), there is warm-up and LoRA dropout, so the data order, the
+        // schedule and the RNG must all resume.
+        FineTuningOptions Options(string outDir, int steps) => Sft(model, data, outDir, steps) with
+            { BatchSize = 5, WarmupSteps = 2, LoraDropout = 0.1, LearningRate = 5e-3 };
+        var (_, straight) = Train(Options(P("straight"), 6));
+        var (first, firstSteps) = Train(Options(P("resumed"), 3));
+        var (second, secondSteps) = Train(Options(P("resumed"), 6) with { Resume = true });
+        Assert.Equal(3, second.StartStep);
+        var resumed = firstSteps.Concat(secondSteps).ToList();
+        Assert.Equal(straight.Select(s => s.Step), resumed.Select(s => s.Step));
+        for (int i = 0; i < 6; i++)
+        {
+            Assert.Equal(straight[i].Loss, resumed[i].Loss, 1e-6);
+            Assert.Equal(straight[i].LearningRate, resumed[i].LearningRate);
+        }
+        using var a = ReferenceTensors.Load(P("straight/adapter_model.safetensors"), "base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight");
+        using var b = ReferenceTensors.Load(P("resumed/adapter_model.safetensors"), "base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight");
+        Assert.True(ReferenceTensors.MaxAbsDiff(a, b) < 1e-6);
+    }
+
+    [Fact]
+    public void Save_every_commits_through_the_async_checkpointer_and_records_each_phase()
+    {
+        var model = FineTuningFixtures.RandomLlama(P("model"));
+        var data = FineTuningFixtures.InstructionIds(P("ids.jsonl"), 8);
+        var (result, _) = Train(Sft(model, data, P("out"), 7) with { SaveEvery = 2, KeepLast = null });
+        // Steps 2, 4, 6 asynchronously, then the final step 7 synchronously.
+        Assert.Equal([2L, 4, 6, 7], result.Saves.Select(s => s.Step));
+        Assert.Equal([true, true, true, false], result.Saves.Select(s => s.Async));
+        foreach (var save in result.Saves)
+            Assert.Superset(new HashSet<string> { "snapshot", "serialise", "write", "fsync", "commit" }, save.Timeline.Phases.Keys.ToHashSet());
+        var directory = new CheckpointDirectory(P("out/checkpoints"));
+        Assert.Equal([2L, 4, 6, 7], directory.Complete().Select(c => c.Step));
+        foreach (var c in directory.Complete()) CheckpointDirectory.Verify(c);
+        Assert.Equal(
+            ["adapter_config.json", "adapter_model.safetensors", "trainer_state.json", "trainer_state.safetensors"],
+            directory.Newest()!.Manifest.Files.Select(f => f.Name).Order());
+    }
+
+    [Fact]
+    public void Resume_picks_the_newest_complete_checkpoint_and_ignores_a_torn_one()
+    {
+        var model = FineTuningFixtures.RandomLlama(P("model"));
+        var data = FineTuningFixtures.InstructionIds(P("ids.jsonl"), 8);
+        Train(Sft(model, data, P("out"), 4) with { SaveEvery = 2 });
+        // A crash mid-commit leaves a temporary folder, and a step folder without a manifest was never committed.
+        Directory.CreateDirectory(P("out/checkpoints/step-9.tmp-0123"));
+        Directory.CreateDirectory(P("out/checkpoints/step-8"));
+        File.WriteAllText(P("out/checkpoints/step-8/adapter_model.safetensors"), "torn");
+        var (result, steps) = Train(Sft(model, data, P("out"), 6) with { Resume = true });
+        Assert.Equal(4, result.StartStep);
+        Assert.Equal([5, 6], steps.Select(s => s.Step));
+        Assert.False(Directory.Exists(P("out/checkpoints/step-9.tmp-0123")));
+    }
+
+    [Fact]
+    public void Resuming_with_other_lora_settings_is_refused_with_the_setting_named()
+    {
+        var model = FineTuningFixtures.RandomLlama(P("model"));
+        var data = FineTuningFixtures.InstructionIds(P("ids.jsonl"), 8);
+        Train(Sft(model, data, P("out"), 2));
+        var e = Assert.ThrowsAny<Exception>(() => FineTuning.Run(Sft(model, data, P("out"), 4) with { Resume = true, LoraR = 4 }));
+        output.WriteLine(e.Message);
+        Assert.Contains("lora", e.Message);
+    }
+
+    [Fact]
+    public void Lora_adamw_takes_the_steps_torch_adamw_takes()
+    {
+        manual_seed(1);
+        using var w = randn(6, 5);
+        var p1 = new TorchSharp.Modules.Parameter(w.clone(), requires_grad: true);
+        var p2 = new TorchSharp.Modules.Parameter(w.clone(), requires_grad: true);
+        using var ours = new LoraAdamW([("p", p1)], weightDecay: 0.01);
+        using var theirs = optim.AdamW([p2], lr: 1e-2, weight_decay: 0.01);
+        for (int step = 0; step < 5; step++)
+        {
+            using var target = randn(6, 5);
+            ours.ZeroGrad();
+            theirs.zero_grad();
+            using (var l1 = p1.sub(target).pow(2).sum()) l1.backward();
+            using (var l2 = p2.sub(target).pow(2).sum()) l2.backward();
+            ours.Step(1e-2);
+            theirs.step();
+        }
+        Assert.True(ReferenceTensors.MaxAbsDiff(p1, p2) < 1e-6);
+    }
+
+    [Fact]
+    public void Options_are_validated_before_any_file_is_read()
+    {
+        var ok = new FineTuningOptions { Recipe = Recipe.Sft, Model = FineTuningFixtures.TinyLlama, Data = FineTuningFixtures.InstructionIds(P("d.jsonl"), 2), Output = P("o"), Steps = 1 };
+        ok.Validate();
+        Assert.Contains("--steps and --epochs", Assert.Throws<ArgumentException>(() => (ok with { Epochs = 1 }).Validate()).Message);
+        Assert.Contains("--batch", Assert.Throws<ArgumentException>(() => (ok with { BatchSize = 0 }).Validate()).Message);
+        Assert.Contains("--device", Assert.Throws<ArgumentException>(() => (ok with { Device = "tpu" }).Validate()).Message);
+        Assert.Contains("does not exist", Assert.Throws<ArgumentException>(() => (ok with { Data = P("missing.jsonl") }).Validate()).Message);
+    }
+
+    sealed class Collect(Action<TrainingProgress> add) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => add(value);
+    }
+}
