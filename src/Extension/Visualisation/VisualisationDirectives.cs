@@ -2,6 +2,7 @@ using Ckpt.Conversion;
 using Ckpt.Errors;
 using Ckpt.Inspection;
 using Ckpt.Monitoring;
+using Ckpt.Resilience;
 using Microsoft.DotNet.Interactive;
 using Microsoft.DotNet.Interactive.Commands;
 using Microsoft.DotNet.Interactive.Directives;
@@ -49,9 +50,9 @@ public static class VisualisationDirectives
         }, HandleStatistics);
 
         kernel.AddDirective<ShowTimeline>(new KernelActionDirective("#!ckpt-timeline",
-            "Charts the last checkpoint operation (open, read, diff, stats) as a timeline per worker thread.")
+            "Charts the last checkpoint operation (open, read, diff, stats) or a training save as a timeline per worker thread.")
         {
-            Parameters = { new KernelDirectiveParameter("--checkpoint", "A C# variable holding a Checkpoint: chart its last operation.") { AllowImplicitName = true } },
+            Parameters = { new KernelDirectiveParameter("--checkpoint", "A C# variable holding a Checkpoint (its last operation), an AsyncCheckpointer (its last save), a SaveRecord, a PendingSave or an OperationTimeline.") { AllowImplicitName = true } },
         }, HandleTimeline);
     }
 
@@ -107,9 +108,21 @@ public static class VisualisationDirectives
         OperationTimeline? timeline = _last;
         if (!string.IsNullOrEmpty(command.Checkpoint))
         {
-            var (ckpt, opened) = await CheckpointTarget.ResolveAsync(command.Checkpoint, context);
-            timeline = ckpt.LastTimeline;
-            if (opened) ckpt.Dispose();
+            switch (await CheckpointTarget.ValueAsync(command.Checkpoint, context))
+            {
+                case OperationTimeline t: timeline = t; break;
+                case SaveRecord save: timeline = save.Timeline; break;
+                case PendingSave save: timeline = save.Timeline; break;
+                case AsyncCheckpointer checkpointer:
+                    timeline = checkpointer.History.LastOrDefault()?.Timeline
+                        ?? throw new ArgumentException($"{command.Checkpoint} has not saved anything yet");
+                    break;
+                default:
+                    var (ckpt, opened) = await CheckpointTarget.ResolveAsync(command.Checkpoint, context);
+                    timeline = ckpt.LastTimeline;
+                    if (opened) ckpt.Dispose();
+                    break;
+            }
         }
         if (timeline is null)
             throw new ArgumentException("no checkpoint operation has run yet: run #!ckpt-stats or #!ckpt-diff, or name a checkpoint variable");
