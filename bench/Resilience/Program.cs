@@ -50,7 +50,7 @@ switch (mode)
             FailureStep = int.Parse(Option("failure", "200")), StepsAfterFailure = int.Parse(Option("after", "100")),
             LearningRate = double.Parse(Option("lr", "3e-3")), LostStage = int.Parse(Option("lost", "1")),
             Layers = int.Parse(Option("layers", "4")), Seed = int.Parse(Option("seed", "7")), BatchSize = int.Parse(Option("batch", "32")),
-            LossRows = int.Parse(Option("loss-rows", "64")),
+            LossRows = int.Parse(Option("loss-rows", "64")), CosineDecay = !Flag("constant-lr"),
         }, (label, step, loss) => { if (step % 5 == 0) Console.Error.WriteLine($"{DateTime.Now:HH:mm:ss} {label} {step} {loss:0.0000}"); });
         Console.WriteLine($"layers {r.Layers}, stage elements [{string.Join(", ", r.StageElements)}], {r.Elapsed.TotalSeconds:0.0} s");
         Console.WriteLine($"loss before failure: {string.Join(" ", r.LossBeforeFailure.Where((_, i) => i % 10 == 9).Select(l => l.ToString("0.000")))}");

@@ -10,7 +10,7 @@ namespace Ckpt.Charts;
 /// </summary>
 public static class ChartRenderer
 {
-    /// <summary>Kinds: <c>layout</c>, <c>diff</c>, <c>stats</c>, <c>timeline</c>.</summary>
+    /// <summary>Kinds: <c>layout</c>, <c>diff</c>, <c>stats</c>, <c>timeline</c>, <c>recovery</c>.</summary>
     public static string Render(string kind, string inputJson)
     {
         var (charts, summary) = Build(kind, inputJson);
@@ -68,7 +68,8 @@ public static class ChartRenderer
             "diff" => DiffCharts.Build(input),
             "stats" => StatisticsCharts.Build(input),
             "timeline" => TimelineCharts.Build(input),
-            _ => throw new ArgumentException($"unknown chart kind '{kind}' (layout, diff, stats, timeline)"),
+            "recovery" => RecoveryCharts.Build(input),
+            _ => throw new ArgumentException($"unknown chart kind '{kind}' (layout, diff, stats, timeline, recovery)"),
         };
     }
 }

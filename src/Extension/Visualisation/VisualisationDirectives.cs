@@ -54,7 +54,20 @@ public static class VisualisationDirectives
         {
             Parameters = { new KernelDirectiveParameter("--checkpoint", "A C# variable holding a Checkpoint (its last operation), an AsyncCheckpointer (its last save), a SaveRecord, a PendingSave or an OperationTimeline.") { AllowImplicitName = true } },
         }, HandleTimeline);
+
+        kernel.AddDirective<ShowRecovery>(new KernelActionDirective("#!ckpt-recovery",
+            "Charts a CheckFree experiment: loss per step with no failure, after CheckFree recovery and after re-initialising the lost stage.")
+        {
+            Parameters = { new KernelDirectiveParameter("--result", "A C# variable holding a CheckFreeExperimentResult.") { AllowImplicitName = true, Required = true } },
+        }, HandleRecovery);
     }
+
+    static Task HandleRecovery(ShowRecovery command, KernelInvocationContext context) => Guarded(command, context, async () =>
+    {
+        if (await CheckpointTarget.ValueAsync(command.Result, context) is not CheckFreeExperimentResult result)
+            throw new ArgumentException($"'{command.Result}' is not a C# variable holding a CheckFreeExperimentResult (run CheckFreeExperiment.Run first)");
+        ChartOutput.Publish(context, ChartRendering.Render("recovery", result.ToChartJson()));
+    });
 
     static Task HandleLayout(ShowLayout command, KernelInvocationContext context) => Guarded(command, context, async () =>
     {

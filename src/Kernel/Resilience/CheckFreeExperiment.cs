@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json.Nodes;
 using Ckpt.Models;
 using Ckpt.Tensors;
 using TorchSharp;
@@ -12,7 +13,7 @@ namespace Ckpt.Resilience;
 /// <see cref="CheckFreeExperimentOptions.FailureStep"/> one stage's weights (and its optimizer moments) are lost.
 /// From that one state three runs continue on the same batches: no failure, the stage rebuilt by CheckFree
 /// (its neighbours averaged by their recent squared gradient norms), and the stage re-initialised from scratch.
-/// Each curve is the loss on held-out sequences after every step; a run has recovered at the first step whose
+/// Each curve is the training loss on a fixed subset of the sequences after every step; a run has recovered at the first step whose
 /// loss is within the tolerance of the loss just before the failure.
 /// </summary>
 public static class CheckFreeExperiment
@@ -31,7 +32,7 @@ public static class CheckFreeExperiment
         return Run(config, tokens, options, progress, cancellationToken);
     }
 
-    /// <param name="tokens">[sequences, length] int64: the first <see cref="CheckFreeExperimentOptions.LossRows"/> are held out to measure the loss, the rest train.</param>
+    /// <param name="tokens">[sequences, length] int64: the training set; the loss curves are measured on its first <see cref="CheckFreeExperimentOptions.LossRows"/>.</param>
     /// <param name="progress">Called after every step with the run's label, the step and its loss.</param>
     public static CheckFreeExperimentResult Run(LlamaConfig config, Tensor tokens, CheckFreeExperimentOptions? options = null,
         Action<string, int, double>? progress = null, CancellationToken cancellationToken = default)
@@ -63,12 +64,10 @@ public static class CheckFreeExperiment
         foreach (var p in parameters) p.requires_grad = true;
         var stages = PipelineStages.Split(model, o.Stages);
         using var optimizer = new StageAdamW(parameters, o.LearningRate, o.WeightDecay);
-        // The curves' loss is measured on held-out sequences (the first LossRows), the same in every branch;
-        // the rest of the batch is the training set.
-        long rows = tokens.shape[0];
-        if (o.LossRows >= rows) throw new ArgumentException($"{o.LossRows} held-out sequences leave none of {rows} to train on");
-        var measured = tokens.narrow(0, 0, o.LossRows);
-        var training = tokens.narrow(0, o.LossRows, rows - o.LossRows);
+        // The curves' loss is the training loss on a fixed subset (the first LossRows sequences), the same in
+        // every branch: recovery is about getting back to where training was, as in the paper's loss curves.
+        var measured = tokens.narrow(0, 0, Math.Min(o.LossRows, tokens.shape[0]));
+        var training = tokens;
         var schedule = new BatchSchedule(training.shape[0], o.BatchSize, o.Seed);
 
         var gradientHistory = new List<double[]>();
@@ -76,6 +75,7 @@ public static class CheckFreeExperiment
         for (int step = 1; step <= o.FailureStep; step++)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            optimizer.LearningRate = RateAt(o, step);
             gradientHistory.Add(TrainStep(model, stages, optimizer, training, schedule.For(step)));
             before.Add(Loss(model, measured));
             progress?.Invoke("before failure", step, before[^1]);
@@ -100,6 +100,7 @@ public static class CheckFreeExperiment
             for (int k = 1; k <= o.StepsAfterFailure; k++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                optimizer.LearningRate = RateAt(o, o.FailureStep + k);
                 TrainStep(model, stages, optimizer, training, schedule.For(o.FailureStep + k));
                 losses.Add(Loss(model, measured));
                 progress?.Invoke(label, k, losses[^1]);
@@ -128,6 +129,14 @@ public static class CheckFreeExperiment
 
         return new CheckFreeExperimentResult(o, shaped.NumLayers, stages.Stages.Select(s => s.ElementCount).ToArray(),
             before, preFailure, recent, none, checkFree, scratch, clock.Elapsed);
+    }
+
+    /// <summary>Cosine decay from the peak rate to a tenth of it over the planned run (the LLaMA recipe, without warm-up).</summary>
+    static double RateAt(CheckFreeExperimentOptions o, int step)
+    {
+        if (!o.CosineDecay) return o.LearningRate;
+        double progress = (step - 1) / (double)(o.FailureStep + o.StepsAfterFailure);
+        return o.LearningRate * (0.1 + 0.9 * 0.5 * (1 + Math.Cos(Math.PI * progress)));
     }
 
     static double[] TrainStep(LlamaForCausalLm model, PipelineStages stages, StageAdamW optimizer, Tensor tokens, long[] rows)
@@ -187,10 +196,12 @@ public sealed record CheckFreeExperimentOptions
     public int FailureStep { get; init; } = 200;
     public int StepsAfterFailure { get; init; } = 100;
     public int BatchSize { get; init; } = 32;
-    /// <summary>Held-out sequences (the first ones of the token batch, never trained on) the loss curves are measured on after every step.</summary>
+    /// <summary>Sequences (the first ones of the token batch, also trained on) the loss curves are measured on after every step.</summary>
     public int LossRows { get; init; } = 64;
     public double LearningRate { get; init; } = 3e-3;
     public double WeightDecay { get; init; } = 0.01;
+    /// <summary>Cosine decay of the learning rate to a tenth over FailureStep + StepsAfterFailure steps; false keeps it constant.</summary>
+    public bool CosineDecay { get; init; } = true;
     /// <summary>Steps whose squared gradient norms (of the stage's decoder layers) are averaged into its CheckFree weight.</summary>
     public int GradientWindow { get; init; } = 10;
     /// <summary>Recovered = loss within this fraction above the loss just before the failure.</summary>
@@ -219,4 +230,36 @@ public sealed record CheckFreeExperimentResult(CheckFreeExperimentOptions Option
     RecoveryCurve NoFailure, RecoveryCurve CheckFree, RecoveryCurve FromScratch, TimeSpan Elapsed)
 {
     public IReadOnlyList<RecoveryCurve> Curves => [NoFailure, CheckFree, FromScratch];
+
+    /// <summary>
+    /// The chart input (Ckpt.Charts kind <c>recovery</c>): one curve per run against the training step; the
+    /// no-failure curve carries the training before the failure too, the others start at the failure step with
+    /// the loss right after their recovery.
+    /// </summary>
+    public JsonObject ToChartJson()
+    {
+        int f = Options.FailureStep;
+        JsonObject Curve(RecoveryCurve c, bool withHistory)
+        {
+            var steps = (withHistory ? Enumerable.Range(1, f) : []).Concat(Enumerable.Range(f + (withHistory ? 1 : 0), c.Loss.Count - (withHistory ? 1 : 0)));
+            var loss = (withHistory ? LossBeforeFailure : []).Concat(withHistory ? c.Loss.Skip(1) : c.Loss);
+            return new JsonObject
+            {
+                ["label"] = c.Label,
+                ["steps"] = new JsonArray(steps.Select(x => (JsonNode)x).ToArray()),
+                ["loss"] = new JsonArray(loss.Select(x => (JsonNode)x).ToArray()),
+                ["stepsToRecover"] = c.StepsToRecover,
+                ["weightOfPrevious"] = c.WeightOfPrevious,
+            };
+        }
+        return new JsonObject
+        {
+            ["title"] = $"micro LLaMA, {Layers} layers in {Options.Stages} stages",
+            ["failureStep"] = f,
+            ["lostStage"] = Options.LostStage,
+            ["preFailureLoss"] = PreFailureLoss,
+            ["tolerance"] = Options.Tolerance,
+            ["curves"] = new JsonArray(Curve(NoFailure, true), Curve(CheckFree, false), Curve(FromScratch, false)),
+        };
+    }
 }

@@ -1,5 +1,6 @@
 using Ckpt.Models;
 using Ckpt.Resilience;
+using Ckpt.Tests;
 using TorchSharp;
 using static TorchSharp.torch;
 
