@@ -33,10 +33,9 @@ public class PeerProcessTests(ITestOutputHelper output) : IDisposable
             foreach (var (process, _) in peers)
             {
                 var ready = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(120));
-                Assert.True(ready == "listening", $"peer said '{ready}': {await process.StandardError.ReadToEndAsync()}");
+                if (ready != "listening") Assert.Fail($"peer said '{ready}': {await process.StandardError.ReadToEndAsync()}");
             }
             for (int i = 0; i < peers.Count; i++) await ShardPeer.PutAsync(peers[i].Endpoint, "step-7/shard", shards[i]);
-
             var killed = Enumerable.Range(0, peers.Count).OrderBy(_ => rng.Next()).Take(ParityShards).Order().ToArray();
             foreach (int i in killed)
             {
@@ -44,7 +43,6 @@ public class PeerProcessTests(ITestOutputHelper output) : IDisposable
                 await peers[i].Process.WaitForExitAsync();
                 Assert.Equal(137, peers[i].Process.ExitCode); // 128 + SIGKILL
             }
-
             var gathered = new byte[peers.Count][];
             var present = new bool[peers.Count];
             for (int i = 0; i < peers.Count; i++)
@@ -60,7 +58,6 @@ public class PeerProcessTests(ITestOutputHelper output) : IDisposable
                 }
             }
             Assert.Equal(killed, Enumerable.Range(0, peers.Count).Where(i => !present[i]).ToArray());
-
             code.Reconstruct(gathered, present);
             for (int i = 0; i < peers.Count; i++) Assert.True(shards[i].AsSpan().SequenceEqual(gathered[i]), $"shard {i} differs after the rebuild");
             Assert.True(snapshot.AsSpan().SequenceEqual(layout.Join(gathered)), "the rebuilt snapshot differs");
