@@ -2,7 +2,6 @@ using Ckpt.Conversion;
 using Ckpt.Errors;
 using Ckpt.Inspection;
 using Ckpt.Monitoring;
-using Ckpt.Resilience;
 using Microsoft.DotNet.Interactive;
 using Microsoft.DotNet.Interactive.Commands;
 using Microsoft.DotNet.Interactive.Directives;
@@ -64,7 +63,7 @@ public static class VisualisationDirectives
 
     static Task HandleRecovery(ShowRecovery command, KernelInvocationContext context) => Guarded(command, context, async () =>
     {
-        if (await CheckpointTarget.ValueAsync(command.Result, context) is not CheckFreeExperimentResult result)
+        if (await CheckpointTarget.ValueAsync(command.Result, context) is not Ckpt.Resilience.CheckFreeExperimentResult result)
             throw new ArgumentException($"'{command.Result}' is not a C# variable holding a CheckFreeExperimentResult (run CheckFreeExperiment.Run first)");
         ChartOutput.Publish(context, ChartRendering.Render("recovery", result.ToChartJson()));
     });
@@ -124,9 +123,9 @@ public static class VisualisationDirectives
             switch (await CheckpointTarget.ValueAsync(command.Checkpoint, context))
             {
                 case OperationTimeline t: timeline = t; break;
-                case SaveRecord save: timeline = save.Timeline; break;
-                case PendingSave save: timeline = save.Timeline; break;
-                case AsyncCheckpointer checkpointer:
+                case Ckpt.Resilience.SaveRecord save: timeline = save.Timeline; break;
+                case Ckpt.Resilience.PendingSave save: timeline = save.Timeline; break;
+                case Ckpt.Resilience.AsyncCheckpointer checkpointer:
                     timeline = checkpointer.History.LastOrDefault()?.Timeline
                         ?? throw new ArgumentException($"{command.Checkpoint} has not saved anything yet");
                     break;
