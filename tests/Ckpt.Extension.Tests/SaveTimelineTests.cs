@@ -20,7 +20,7 @@ public sealed class SaveTimelineTests : IDisposable
         await (await checkpointer.SaveAsync(1, [StateTensor.FromArray("w", DType.F32, weights)])).Committed;
         var pending = await checkpointer.SaveAsync(2, [StateTensor.FromArray("w", DType.F32, weights)]);
         await pending.Committed;
-        var csharp = (CSharpKernel)_harness.Kernel.FindKernelByName("csharp")!;
+        var csharp = await CSharp();
         await csharp.SetValueAsync("saver", checkpointer, typeof(AsyncCheckpointer));
         await csharp.SetValueAsync("firstSave", checkpointer.History[0], typeof(SaveRecord));
 
@@ -39,11 +39,18 @@ public sealed class SaveTimelineTests : IDisposable
     public async Task A_checkpointer_that_has_not_saved_fails_the_cell_with_one_sentence()
     {
         await using var checkpointer = new AsyncCheckpointer(new CheckpointDirectory(_folder));
-        var csharp = (CSharpKernel)_harness.Kernel.FindKernelByName("csharp")!;
+        var csharp = await CSharp();
         await csharp.SetValueAsync("idle", checkpointer, typeof(AsyncCheckpointer));
         var failed = KernelHarness.Failure(await _harness.SubmitAsync("#!ckpt-timeline idle"));
         Assert.NotNull(failed);
         Assert.Contains("has not saved anything yet", failed!.Message);
+    }
+
+    // The C# kernel must reference the Kernel assembly before it can hold its types in variables.
+    async Task<CSharpKernel> CSharp()
+    {
+        KernelHarness.AssertSucceeded(await _harness.SubmitAsync($"#r \"{typeof(AsyncCheckpointer).Assembly.Location}\""));
+        return _harness.Kernel.ChildKernels.OfType<CSharpKernel>().Single();
     }
 
     // One bar trace per phase, in the order the phases first happened.
