@@ -178,7 +178,7 @@ public static class CheckFreeExperiment
             if (!_epochs.TryGetValue(epoch, out var order))
             {
                 order = Enumerable.Range(0, (int)rows).Select(i => (long)i).ToArray();
-                new Random(HashCode.Combine(seed, epoch)).Shuffle(order);
+                new Random(unchecked(seed * 1_000_003 + (int)epoch)).Shuffle(order); // not HashCode: it is seeded per process
                 _epochs[epoch] = order;
             }
             return order.Skip((int)(index * batchSize)).Take(batchSize).ToArray();
