@@ -68,6 +68,7 @@ public static class ChartRenderer
             "diff" => DiffCharts.Build(input),
             "stats" => StatisticsCharts.Build(input),
             "timeline" => TimelineCharts.Build(input),
+            "finetune" => TrainingCharts.Build(input),
             _ => throw new ArgumentException($"unknown chart kind '{kind}' (layout, diff, stats, timeline)"),
         };
     }

@@ -34,6 +34,7 @@ public sealed class CkptKernelExtension : IKernelExtension
             },
             LoadCheckpointHandler.HandleAsync);
         Visualisation.VisualisationDirectives.Register(kernel);
+        Training.FineTuningDirectives.Register(kernel);
 
         KernelInvocationContext.Current?.DisplayAs(Usage, HtmlFormatter.MimeType);
     }

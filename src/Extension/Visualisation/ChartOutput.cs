@@ -33,7 +33,7 @@ static class ChartOutput
     /// plotly.js, run once per page. RequireJS (classic Jupyter) would capture its UMD header as an anonymous
     /// module and leave <c>window.Plotly</c> unset, so <c>define</c> is hidden while it runs.
     /// </summary>
-    static string PlotlyLoader() =>
+    internal static string PlotlyLoader() =>
         "<script type=\"text/javascript\">if (!window.Plotly) { (function () { var define = undefined; var exports = undefined; var module = undefined;\n" +
         ChartRendering.PlotlyJs() + "\n}).call(window); }</script>";
 }
