@@ -40,6 +40,8 @@ static class FineTuneHandler
         chart.Show();
         // Not Task.Run(..., token): a run stopped before it starts still returns its (empty) result and says so.
         var run = Task.Run(() => FineTuning.Run(options, chart, token));
+        // .NET Interactive ends a stopped cell at once, before the run has written its adapter; say here what will happen.
+        using var stopping = token.Register(() => chart.Stopping(options.Output));
         await chart.FollowAsync(run);
         FineTuningResult result;
         try { result = await run; }

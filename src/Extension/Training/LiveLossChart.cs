@@ -46,6 +46,21 @@ sealed class LiveLossChart(KernelInvocationContext context, Recipe recipe, int p
 
     public void Finish(string state) => Publish(state, first: false, withPlotly: true);
 
+    /// <summary>
+    /// Called when the cell is stopped: redraws the chart as it stands and says that the run ends after its current
+    /// step, saving that step's adapter, since the cell's output closes before the run does.
+    /// </summary>
+    public void Stopping(string output)
+    {
+        int completed;
+        lock (_steps) completed = _steps.Count == 0 ? 0 : _steps[^1].Step;
+        Publish("stopping", first: false, withPlotly: true);
+        var text = completed == 0
+            ? $"Stopping: the run ends after its current step and saves that step's adapter in {output}."
+            : $"Stopping after step {completed} or the step in progress: the run saves the adapter of its last completed step in {output} (checkpoints/ holds the same step, resumable with --resume).";
+        context.DisplayAs("<p class=\"ckpt-stopping\">" + System.Net.WebUtility.HtmlEncode(text) + "</p>", HtmlFormatter.MimeType);
+    }
+
     void Publish(string state, bool first, bool withPlotly)
     {
         JsonObject input;
