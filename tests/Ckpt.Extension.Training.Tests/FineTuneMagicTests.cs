@@ -161,3 +161,23 @@ public sealed class FineTuneMagicTests : IDisposable
         Assert.Equal(Ys(last, 3)[^1], Cell(html, "rewards-margins"), 12);
     }
 }
+
+public sealed class LiveLossChartTests
+{
+    [Theory]
+    [InlineData(10, 1000)]
+    [InlineData(1000, 1000)]
+    [InlineData(1001, 1000)]
+    [InlineData(100_000, 1000)]
+    [InlineData(2999, 1000)]
+    public void A_long_run_is_drawn_at_a_stride_within_the_point_budget_ending_with_its_last_step(int steps, int max)
+    {
+        var all = Enumerable.Range(1, steps).ToList();
+        var kept = LiveLossChart.Thin(all, max);
+        Assert.InRange(kept.Count, Math.Min(steps, max / 2), max);
+        Assert.Equal(1, kept[0]);
+        Assert.Equal(steps, kept[^1]);
+        Assert.Equal(kept.Distinct().Count(), kept.Count);
+        if (steps <= max) Assert.Equal(all, kept);
+    }
+}

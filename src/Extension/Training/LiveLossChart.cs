@@ -18,6 +18,9 @@ sealed class LiveLossChart(KernelInvocationContext context, Recipe recipe, int p
     /// <summary>At most one redraw per interval: a step on a small model takes milliseconds, a redraw ships every point.</summary>
     internal static TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(0.5);
 
+    /// <summary>Points drawn at most: every redraw ships them all, so a long run is drawn at a stride (its last step always).</summary>
+    internal const int MaxPoints = 1000;
+
     readonly string _valueId = Guid.NewGuid().ToString("N");
     readonly List<TrainingProgress> _steps = [];
     int _drawn = -1;
@@ -61,6 +64,17 @@ sealed class LiveLossChart(KernelInvocationContext context, Recipe recipe, int p
         context.DisplayAs("<p class=\"ckpt-stopping\">" + System.Net.WebUtility.HtmlEncode(text) + "</p>", HtmlFormatter.MimeType);
     }
 
+    /// <summary>Every k-th of <paramref name="steps"/> (k the smallest stride that fits), ending with the last one.</summary>
+    internal static IReadOnlyList<T> Thin<T>(IReadOnlyList<T> steps, int max)
+    {
+        if (steps.Count <= max) return steps;
+        int stride = (steps.Count + max - 2) / (max - 1);
+        var kept = new List<T>(max);
+        for (int i = 0; i < steps.Count - 1; i += stride) kept.Add(steps[i]);
+        kept.Add(steps[^1]);
+        return kept;
+    }
+
     void Publish(string state, bool first, bool withPlotly)
     {
         JsonObject input;
@@ -72,7 +86,7 @@ sealed class LiveLossChart(KernelInvocationContext context, Recipe recipe, int p
                 ["recipe"] = recipe.ToString().ToLowerInvariant(),
                 ["totalSteps"] = _steps.Count > 0 ? _steps[^1].TotalSteps : plannedSteps,
                 ["state"] = state,
-                ["steps"] = new JsonArray(_steps.Select(p => (JsonNode)new JsonObject
+                ["steps"] = new JsonArray(Thin(_steps, MaxPoints).Select(p => (JsonNode)new JsonObject
                 {
                     ["step"] = p.Step,
                     ["loss"] = p.Loss,
