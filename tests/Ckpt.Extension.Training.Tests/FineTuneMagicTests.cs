@@ -139,6 +139,36 @@ public sealed class FineTuneMagicTests : IDisposable
     }
 
     [Fact]
+    public async Task Qlora_and_save_every_reach_the_run_and_the_summary_shows_the_nf4_base_and_each_save_stall()
+    {
+        var data = InstructionIds(8);
+        var result = await _harness.SubmitAsync(
+            $"#!ckpt-finetune --recipe sft --model \"{TinyLlama}\" --data \"{data}\" --qlora --steps 2 --save-every 1 --batch 4 --lora-r 4 --lora-targets \"q_proj, o_proj\" --threads 1 --out \"{P("q")}\"");
+        KernelHarness.AssertSucceeded(result);
+        var html = KernelHarness.Html(result);
+        Assert.InRange(Cell(html, "nf4-bytes-per-parameter"), 0.5, 0.6);
+        Assert.True(Cell(html, "saves") >= 2);
+        Assert.True(Cell(html, "max-save-stall-ms") >= 0);
+        Assert.Matches(@"step 1: [\d.]+ ms", html);
+        Assert.Contains("\"o_proj\"", File.ReadAllText(P("q/adapter_config.json")));
+    }
+
+    [Theory]
+    [InlineData("{\"prompt_input_ids\": [1, 2", "ids.jsonl")]
+    [InlineData("{\"prompt_input_ids\": [1, 700, 3], \"completion_input_ids\": [5, 2]}", "700")]
+    public async Task Data_the_run_cannot_use_fails_the_cell_with_one_sentence_and_marks_the_chart_failed(string line, string named)
+    {
+        var data = P("ids.jsonl");
+        File.WriteAllText(data, line + "\n");
+        var result = await _harness.SubmitAsync($"#!ckpt-finetune --recipe sft --model \"{TinyLlama}\" --data \"{data}\" --steps 1 --threads 1 --out \"{P("bad")}\"");
+        var message = KernelHarness.Failure(result)?.Message ?? throw new Xunit.Sdk.XunitException("the magic succeeded where it should have failed");
+        Assert.DoesNotContain("\n", message.Trim());
+        Assert.DoesNotContain("   at ", message);
+        Assert.Contains(named, message);
+        Assert.Contains("failed", result.Events.OfType<DisplayedValueUpdated>().Last().FormattedValues.Single(v => v.MimeType == "text/html").Value);
+    }
+
+    [Fact]
     public async Task Dpo_magic_draws_the_reward_metrics_beside_the_loss()
     {
         var rng = new Random(2);

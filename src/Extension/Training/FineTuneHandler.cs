@@ -41,8 +41,9 @@ static class FineTuneHandler
         // Not Task.Run(..., token): a run stopped before it starts still returns its (empty) result and says so.
         var run = Task.Run(() => FineTuning.Run(options, chart, token));
         // .NET Interactive ends a stopped cell at once, before the run has written its adapter; say here what will happen.
-        using var stopping = token.Register(() => chart.Stopping(options.Output));
+        var stopping = token.Register(() => chart.Stopping(options.Output));
         await chart.FollowAsync(run);
+        stopping.Dispose();
         FineTuningResult result;
         try { result = await run; }
         catch (Exception e) when (e is CheckpointFormatException or ArgumentException or FormatException or IOException
@@ -57,6 +58,11 @@ static class FineTuneHandler
             chart.Finish("stopped");
             context.Fail(command, message: "stopped before the first step; nothing was written");
             return;
+        }
+        catch
+        {
+            chart.Finish("failed");
+            throw;
         }
         chart.Finish(result.Cancelled ? "stopped" : "done");
         context.DisplayAs(FineTuningHtml.Summary(result), HtmlFormatter.MimeType);
