@@ -67,8 +67,8 @@ public static class ChartRenderer
             "layout" => LayoutCharts.Build(input),
             "diff" => DiffCharts.Build(input),
             "stats" => StatisticsCharts.Build(input),
-            "timeline" => TimelineCharts.Build(input),
             "finetune" => TrainingCharts.Build(input),
+            "timeline" => TimelineCharts.Build(input),
             _ => throw new ArgumentException($"unknown chart kind '{kind}' (layout, diff, stats, timeline)"),
         };
     }

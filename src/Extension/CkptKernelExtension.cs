@@ -33,8 +33,8 @@ public sealed class CkptKernelExtension : IKernelExtension
                 },
             },
             LoadCheckpointHandler.HandleAsync);
-        Visualisation.VisualisationDirectives.Register(kernel);
         Training.FineTuningDirectives.Register(kernel);
+        Visualisation.VisualisationDirectives.Register(kernel);
 
         KernelInvocationContext.Current?.DisplayAs(Usage, HtmlFormatter.MimeType);
     }
