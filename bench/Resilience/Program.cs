@@ -6,6 +6,8 @@ using Ckpt.Bench.Resilience;
 //   stall     [--dir D] [--mib 256] [--steps 24] [--every 4] [--step-ms 300] [--torch [--device cuda]]   async stall vs sync save
 //   crashloop --dir D [--max-steps N]                          train + save every step until killed
 //   peers     [--peers 6] [--parity 2] [--mib 16]              in-memory erasure-coded peer snapshots
+//   peer      --socket PATH                                    one peer process holding shards in memory (tests kill it)
+//   checkfree [--failure 200] [--after 100] [--lost 1] ...     CheckFree vs from-scratch recovery curves on the micro LLaMA
 var mode = args.Length > 0 ? args[0] : "help";
 string Option(string name, string fallback)
 {
@@ -41,9 +43,28 @@ switch (mode)
         Console.WriteLine(JsonSerializer.Serialize(PeerThroughput.Run(int.Parse(Option("peers", "8")), int.Parse(Option("parity", "2")),
             int.Parse(Option("mib", "64"))), json));
         return 0;
+    case "checkfree":
+    {
+        var r = Ckpt.Resilience.CheckFreeExperiment.Run(Option("fixture", "tests/fixtures/trajectory-llama-micro"), new Ckpt.Resilience.CheckFreeExperimentOptions
+        {
+            FailureStep = int.Parse(Option("failure", "200")), StepsAfterFailure = int.Parse(Option("after", "100")),
+            LearningRate = double.Parse(Option("lr", "3e-3")), LostStage = int.Parse(Option("lost", "1")),
+            Layers = int.Parse(Option("layers", "4")), Seed = int.Parse(Option("seed", "7")), BatchSize = int.Parse(Option("batch", "32")),
+            LossRows = int.Parse(Option("loss-rows", "64")), CosineDecay = !Flag("constant-lr"),
+        }, (label, step, loss) => { if (step % 5 == 0) Console.Error.WriteLine($"{DateTime.Now:HH:mm:ss} {label} {step} {loss:0.0000}"); });
+        Console.WriteLine($"layers {r.Layers}, stage elements [{string.Join(", ", r.StageElements)}], {r.Elapsed.TotalSeconds:0.0} s");
+        Console.WriteLine($"loss before failure: {string.Join(" ", r.LossBeforeFailure.Where((_, i) => i % 10 == 9).Select(l => l.ToString("0.000")))}");
+        Console.WriteLine($"pre-failure {r.PreFailureLoss:0.0000}; recent |g|^2 per stage [{string.Join(", ", r.RecentGradientNormSquared.Select(g => g.ToString("0.000e0")))}]");
+        foreach (var c in r.Curves)
+            Console.WriteLine($"{c.Label,-13} recovers in {c.StepsToRecover?.ToString() ?? "never"} (w_prev {c.WeightOfPrevious:0.000}): " +
+                string.Join(" ", c.Loss.Where((_, i) => i < 10 || i % 10 == 0).Select(l => l.ToString("0.000"))));
+        return 0;
+    }
+    case "peer":
+        return await PeerProcess.Run(Option("socket", ""));
     case "crashloop":
         return await CrashLoop.Run(Option("dir", ""), long.Parse(Option("max-steps", long.MaxValue.ToString())));
     default:
-        Console.Error.WriteLine("usage: Ckpt.Bench.Resilience erasure|stall|crashloop|peers [options] (see Program.cs)");
+        Console.Error.WriteLine("usage: Ckpt.Bench.Resilience erasure|stall|crashloop|peers|peer|checkfree [options] (see Program.cs)");
         return 2;
 }

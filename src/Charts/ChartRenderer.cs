@@ -10,7 +10,7 @@ namespace Ckpt.Charts;
 /// </summary>
 public static class ChartRenderer
 {
-    /// <summary>Kinds: <c>layout</c>, <c>diff</c>, <c>stats</c>, <c>timeline</c>.</summary>
+    /// <summary>Kinds: <c>layout</c>, <c>diff</c>, <c>stats</c>, <c>timeline</c>, <c>lcsc</c>, <c>recovery</c>.</summary>
     public static string Render(string kind, string inputJson)
     {
         var (charts, summary) = Build(kind, inputJson);
@@ -69,7 +69,9 @@ public static class ChartRenderer
             "stats" => StatisticsCharts.Build(input),
             "finetune" => TrainingCharts.Build(input),
             "timeline" => TimelineCharts.Build(input),
-            _ => throw new ArgumentException($"unknown chart kind '{kind}' (layout, diff, stats, timeline)"),
+            "lcsc" => LcscCharts.Build(input),
+            "recovery" => RecoveryCharts.Build(input),
+            _ => throw new ArgumentException($"unknown chart kind '{kind}' (layout, diff, stats, timeline, lcsc, recovery)"),
         };
     }
 }

@@ -35,6 +35,7 @@ public sealed class CkptKernelExtension : IKernelExtension
             LoadCheckpointHandler.HandleAsync);
         Training.FineTuningDirectives.Register(kernel);
         Visualisation.VisualisationDirectives.Register(kernel);
+        Rewriting.RewritingDirectives.Register(kernel);
 
         KernelInvocationContext.Current?.DisplayAs(Usage, HtmlFormatter.MimeType);
     }

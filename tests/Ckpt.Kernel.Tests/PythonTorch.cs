@@ -55,3 +55,12 @@ public sealed class PythonTorchFactAttribute : FactAttribute
             Skip = "needs python3 with torch (Debian: apt-get install python3-torch)";
     }
 }
+
+/// <summary>A theory that needs python3 with torch; skipped with that reason where there is none.</summary>
+public sealed class PythonTorchTheoryAttribute : TheoryAttribute
+{
+    public PythonTorchTheoryAttribute()
+    {
+        if (PythonTorch.Interpreter is null) Skip = "needs python3 with torch (Debian: apt-get install python3-torch)";
+    }
+}

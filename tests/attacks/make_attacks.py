@@ -5,7 +5,7 @@ Each file is an attack a checkpoint from the internet could carry. `expected.jso
 the reasons a safe reader may give (or "load" where an inert load is acceptable). Every command
 they would run only creates the marker file; tests assert it never appears.
 """
-import io, json, os, shutil, struct, zipfile, zlib
+import copyreg, io, json, os, pickle, shutil, struct, sys, types, zipfile, zlib
 
 MARKER = "/tmp/ckpt-attack-marker"
 CMD = f"touch {MARKER}"
@@ -19,13 +19,62 @@ def su(s):  # SHORT_BINUNICODE
 
 def torch_zip(name, pkl, members=None, folder="archive", compress=False):
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED) as z:
-        z.writestr(f"{folder}/data.pkl", pkl)
-        z.writestr(f"{folder}/byteorder", "little")
+    method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    with zipfile.ZipFile(buf, "w", method) as z:
+        def write(member, data):  # a fixed timestamp, so regenerating gives the same bytes
+            z.writestr(zipfile.ZipInfo(member, date_time=(2026, 1, 1, 0, 0, 0)), data, compress_type=method)
+        write(f"{folder}/data.pkl", pkl)
+        write(f"{folder}/byteorder", "little")
         for k, v in (members or {}).items():
-            z.writestr(k if "/" in k else f"{folder}/data/{k}", v)
-        z.writestr(f"{folder}/version", "3\n")
+            write(k if "/" in k else f"{folder}/data/{k}", v)
+        write(f"{folder}/version", "3\n")
     return buf.getvalue()
+
+# Pickles naming torch's classes without torch: every global the stub unpickler meets becomes a class of that
+# module and name in a stand-in module, so a real DCP .metadata loads, can be edited, and pickles back
+# byte for byte (checked below); calls (REDUCE) and objects (NEWOBJ + BUILD) are kept as they were written.
+class Call:
+    def __init__(self, fn, args): self.fn, self.args = fn, args
+    def __reduce__(self): return (self.fn, self.args)
+
+class StubType(type):
+    def __call__(cls, *args): return Call(cls, args)
+
+class Stub(metaclass=StubType):
+    def __setstate__(self, state): self.state = state
+    def __reduce_ex__(self, protocol):
+        return (copyreg.__newobj__, (type(self),)) + ((self.state,) if hasattr(self, "state") else ())
+
+def stub_global(module, name):
+    parts = module.split(".")
+    for i in range(1, len(parts) + 1):
+        sys.modules.setdefault(".".join(parts[:i]), types.ModuleType(".".join(parts[:i])))
+    m = sys.modules[module]
+    if not hasattr(m, name):
+        setattr(m, name, StubType(name, (Stub,), {"__module__": module, "__qualname__": name}))
+    return getattr(m, name)
+
+class StubUnpickler(pickle.Unpickler):
+    def find_class(self, module, name): return stub_global(module, name)
+
+class Persistent:
+    def __init__(self, key): self.key = key
+
+class TorchPickler(pickle.Pickler):
+    def persistent_id(self, obj): return obj.key if isinstance(obj, Persistent) else None
+
+def torch_pickle(obj, protocol=2):
+    buf = io.BytesIO()
+    TorchPickler(buf, protocol=protocol).dump(obj)
+    return buf.getvalue()
+
+def tensor_zip(size, stride, storage_offset=0, storage_numel=4):
+    """A torch.save archive of {'w': a float tensor} with the given geometry over a float storage of storage_numel."""
+    storage = Persistent(("storage", stub_global("torch", "FloatStorage"), "0", "cpu", storage_numel))
+    rebuild = stub_global("torch._utils", "_rebuild_tensor_v2")
+    from collections import OrderedDict
+    w = rebuild(storage, storage_offset, tuple(size), tuple(stride), False, Call(OrderedDict, ()))
+    return torch_zip("a", torch_pickle({"w": w}), {"0": b"\0" * 4 * min(storage_numel, 1024)})
 
 def put(path, data, reasons):
     full = os.path.join(here, path)
@@ -60,6 +109,11 @@ put("pickle/deep_lists.pt", torch_zip("a", P2 + b"]" * 500_000 + b"."), ["Pickle
 put("pickle/huge_memo_get.pt", torch_zip("a", P2 + b"j\xff\xff\xff\x7f."), ["PickleInvalid"])
 put("pickle/huge_memo_put.pt", torch_zip("a", P2 + b"N" + b"r\xff\xff\xff\x7f" + b"."), ["PickleInvalid", "load"])
 put("pickle/binbytes8_huge.pt", torch_zip("a", b"\x80\x04\x8e" + struct.pack("<Q", 1 << 62) + b"xx."), ["PickleInvalid"])
+# MEMOIZE (protocol 4) stores at index len(memo): after a PUT at 2^31-1 a reader that sizes its memo by the
+# largest index (CPython's C unpickler does) allocates gigabytes; a flood of MEMOIZE grows the memo by one entry
+# per input byte.
+put("pickle/memoize_after_huge_put.pt", torch_zip("a", b"\x80\x04N" + b"r\xff\xff\xff\x7f" + b"\x94" * 3 + b"0h\x02." ), ["PickleInvalid", "UnknownFormat", "load"])
+put("pickle/memoize_flood.pt", torch_zip("a", b"\x80\x04N" + b"\x94" * 300_000 + b"0}."), ["PickleInvalid", "load"])
 put("pickle/binunicode_past_end.pt", torch_zip("a", P2 + b"X" + struct.pack("<I", 0x7FFFFFF0) + b"abc."), ["PickleInvalid"])
 
 # 3. torch.save archives pointing outside themselves.
@@ -71,6 +125,16 @@ bomb_member = zlib.compress(b"\0" * (64 << 20))
 put("zip/deflated_storage_bomb.pt", torch_zip("a", P2 + b"ctorch._utils\n_rebuild_tensor_v2\n((" + su("storage") + b"ctorch\nFloatStorage\n" + su("0") + su("cpu")
                                               + b"J\x00\x00\x00\x01tQK\x00J\x00\x00\x00\x01\x85K\x01\x85\x89ccollections\nOrderedDict\n)RtR.",
                                               {"0": b"\0" * (64 << 20)}, compress=True), ["ZipInvalid", "Unsupported"])
+
+# data.pkl itself deflated from 64 MiB: the pickle is read before any tensor, so its size must be bounded first.
+put("zip/deflated_pickle_bomb.pt", torch_zip("a", P2 + b"N." + b"\0" * (64 << 20), compress=True), ["ZipInvalid", "TooLarge"])
+
+# Tensors whose geometry lies: the reader must refuse before it sizes a buffer from the shape.
+put("zip/negative_shape.pt", tensor_zip([-1, 4], [4, 1]), ["InvalidShape", "PickleInvalid"])
+put("zip/shape_product_overflows.pt", tensor_zip([1 << 32, 1 << 32, 4], [1, 1, 1]), ["InvalidShape", "TooLarge", "OffsetOutOfBounds", "PickleInvalid"])
+put("zip/storage_offset_past_storage.pt", tensor_zip([4], [1], storage_offset=1 << 62), ["OffsetOutOfBounds", "InvalidShape"])
+put("zip/strides_past_storage.pt", tensor_zip([4, 4], [1 << 40, 1]), ["OffsetOutOfBounds", "InvalidShape"])
+put("zip/storage_larger_than_member.pt", tensor_zip([4], [1], storage_numel=1 << 40), ["ByteLengthMismatch", "Truncated", "TooLarge", "OffsetOutOfBounds"])
 
 # 4. safetensors headers that lie.
 def st(header, data=b"", n=None):
@@ -87,6 +151,7 @@ put("safetensors/deep_json.safetensors", struct.pack("<Q", 20002) + b"[" * 10001
 for name, shard in [("index_absolute", "/etc/passwd"), ("index_dotdot", "../../outside.safetensors")]:
     put(f"index/{name}/model.safetensors.index.json", json.dumps({"metadata": {}, "weight_map": {"w": shard}}).encode(), ["PathEscapesCheckpoint"])
     put(f"index/{name}_bin/pytorch_model.bin.index.json", json.dumps({"metadata": {}, "weight_map": {"w": shard}}).encode(), ["PathEscapesCheckpoint"])
+put("index/index_deep_json/model.safetensors.index.json", b'{"weight_map": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", ["HeaderInvalid", "MetadataInvalid"])
 
 # 6. DCP metadata naming data files outside the folder (same-length byte replacement in a real .metadata).
 src = os.path.join(fixtures, "dcp-dtensor1d-4rank")
@@ -99,6 +164,96 @@ for name, repl in [("dcp_absolute_path", b"/etc/passwd0"), ("dcp_dotdot_path", b
             shutil.copy(os.path.join(src, f), os.path.join(here, d, f))
     assert meta.count(b"__0_0.distcp") > 0
     put(f"{d}/.metadata", meta.replace(b"__0_0.distcp", repl), ["PathEscapesCheckpoint"])
+
+# 7. DCP .metadata that lies, edited through the stub unpickler from the real fixture (which it pickles back
+# byte for byte), with the fixture's data files beside it.
+assert pickle.dumps(StubUnpickler(io.BytesIO(meta)).load(), protocol=4) == meta, "the stub round trip must be exact"
+
+def dcp(name, edit=None, metadata=None, data_edit=None):
+    """Copies the fixture to dcp/<name>, applies edit(metadata object, files) and writes .metadata."""
+    d = os.path.join(here, "dcp", name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    files = {f: open(os.path.join(src, f), "rb").read() for f in sorted(os.listdir(src)) if f.endswith(".distcp")}
+    m = StubUnpickler(io.BytesIO(meta)).load()
+    if edit: edit(m, files)
+    for f, b in files.items():
+        with open(os.path.join(d, f), "wb") as out:
+            out.write(b)
+    return f"dcp/{name}/.metadata", metadata if metadata is not None else pickle.dumps(m, protocol=4)
+
+def tensor_meta(m, fqn): return m.state["state_dict_metadata"][fqn].state
+def storage(m, fqn, offsets):
+    return next(v.state for k, v in m.state["storage_data"].items() if k.state["fqn"] == fqn and k.state["offset"].args[0] == offsets)
+
+def chunk_outside(m, files):
+    # the last row block of k_proj [32, 64] (rows 24..31) claims rows 28..35; the data file keeps its bytes
+    c = tensor_meta(m, "model.layers.0.self_attn.k_proj.weight")["chunks"][3].state
+    assert c["offsets"].args[0] == (24, 0)
+    c["offsets"] = Call(c["offsets"].fn, ((28, 0),))
+def negative_shape(m, files):
+    t = tensor_meta(m, "model.norm.weight")
+    t["size"] = Call(t["size"].fn, ((-64,),))
+def shape_overflows(m, files):
+    t = tensor_meta(m, "model.embed_tokens.weight")
+    t["size"] = Call(t["size"].fn, ((1 << 40, 1 << 40),))
+def chunk_size_overflows(m, files):
+    c = tensor_meta(m, "model.embed_tokens.weight")["chunks"][0].state
+    c["sizes"] = Call(c["sizes"].fn, ((1 << 62, 64),))
+def storage_past_end(m, files):
+    storage(m, "model.norm.weight", (0,))["offset"] = 1 << 40
+def zstd_rle_frame(mib):
+    """A hand-written zstandard frame of RLE blocks (RFC 8878 3.1.1): 4 bytes per 128 KiB of zeros, no content size."""
+    frame = struct.pack("<I", 0xFD2FB528) + bytes([0x00, 7 << 3])  # no flags; window 2^17
+    blocks = mib * 8
+    for i in range(blocks):
+        frame += ((128 << 10) << 3 | 1 << 1 | (i == blocks - 1)).to_bytes(3, "little") + b"\0"
+    return frame
+def bomb(info, files, frame):
+    info["offset"], info["length"] = len(files[info["relative_path"]]), len(frame)
+    info["transform_descriptors"] = ["stream.zstd/1"]
+    files[info["relative_path"]] += frame
+def zstd_bomb(m, files):
+    # 512 MiB of zeros in 16 KiB, for an item that only needs 16 floats; the item says it is `stream.zstd/1` encoded
+    bomb(storage(m, "model.norm.weight", (0,)), files, zstd_rle_frame(512))
+def zstd_bomb_bytes_item(m, files):
+    # a bytes item (torch.save of a Python object) is decoded when the checkpoint opens
+    info = next(v.state for k, v in m.state["storage_data"].items() if k.state["fqn"] == "scalar_meta.note")
+    bomb(info, files, zstd_rle_frame(64))
+def zstd_bomb_small(m, files):
+    # the whole checkpoint is one 64-float tensor in one chunk and 2 KiB of zstd: the bound must hold for a tiny file
+    t = tensor_meta(m, "model.norm.weight")
+    chunk = t["chunks"][0]
+    chunk.state["sizes"] = Call(chunk.state["sizes"].fn, ((64,),))
+    t["chunks"] = [chunk]
+    m.state["state_dict_metadata"] = {"model.norm.weight": m.state["state_dict_metadata"]["model.norm.weight"]}
+    m.state["planner_data"] = {"model.norm.weight": m.state["planner_data"]["model.norm.weight"]}
+    key, info = next((k, v) for k, v in m.state["storage_data"].items() if k.state["fqn"] == "model.norm.weight" and k.state["offset"].args[0] == (0,))
+    m.state["storage_data"] = {key: info}
+    files.clear()
+    files[info.state["relative_path"]] = b""
+    bomb(info.state, files, zstd_rle_frame(64))
+def overlapping_chunks(m, files):
+    # k_proj's second row block (rows 8..15) claims rows 4..11: rows 4..7 written twice, rows 12..15 never
+    c = tensor_meta(m, "model.layers.0.self_attn.k_proj.weight")["chunks"][1].state
+    assert c["offsets"].args[0] == (8, 0)
+    c["offsets"] = Call(c["offsets"].fn, ((4, 0),))
+
+for name, edit, reasons in [
+    ("chunk_outside_tensor", chunk_outside, ["ChunksDoNotCoverTensor", "OffsetOutOfBounds"]),
+    ("negative_shape", negative_shape, ["InvalidShape"]),
+    ("shape_product_overflows", shape_overflows, ["InvalidShape", "TooLarge"]),
+    ("chunk_size_overflows", chunk_size_overflows, ["InvalidShape", "OffsetOutOfBounds"]),
+    ("storage_past_end", storage_past_end, ["Truncated", "OffsetOutOfBounds"]),
+    ("zstd_bomb", zstd_bomb, ["TooLarge"]),
+    ("zstd_bomb_bytes_item", zstd_bomb_bytes_item, ["TooLarge"]),
+    ("zstd_bomb_small", zstd_bomb_small, ["TooLarge"]),
+    ("overlapping_chunks", overlapping_chunks, ["OverlappingData", "ChunksDoNotCoverTensor"]),
+]:
+    put(*dcp(name, edit), reasons)
+# .metadata is a pickle torch.distributed.checkpoint loads with pickle.load, so it is a code-execution vector too.
+put(*dcp("metadata_os_system", metadata=P2 + b"cos\nsystem\n" + su(CMD) + b"\x85R."), FORBID)
+put(*dcp("metadata_deep_nesting", metadata=P2 + b"(" * 200_000 + b"."), ["PickleInvalid"])
 
 with open(os.path.join(here, "expected.json"), "w") as f:
     json.dump(dict(sorted(expected.items())), f, indent=1)

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using Ckpt.Conversion;
 using Ckpt.Manifest;
-using Ckpt.Tensors;
 
 namespace Ckpt.Cli.Commands;
 
@@ -21,16 +20,8 @@ static class ConvertCommand
         var command = new Command("convert", "Convert a checkpoint, one tensor at a time.") { path, to, output, maxShard, only, dtype, strip, json };
         command.SetAction(parse =>
         {
-            var target = parse.GetValue(to)!.ToLowerInvariant() switch
-            {
-                "safetensors" or "hf" => TargetFormat.Safetensors,
-                "dcp" => TargetFormat.Dcp,
-                "torch" or "pt" => TargetFormat.Torch,
-                var other => throw new FormatException($"--to {other} is not a format (safetensors, dcp, torch)"),
-            };
-            DType? cast = null;
-            if (parse.GetValue(dtype) is { } code)
-                cast = DTypes.TryParseCode(code.ToUpperInvariant(), out var d) ? d : throw new FormatException($"--dtype {code} is not a dtype code (F32, F16, BF16)");
+            var target = OptionValues.TargetFormat(parse.GetValue(to)!);
+            var cast = OptionValues.DType(parse.GetValue(dtype));
             var options = new ConvertOptions(target, parse.GetValue(output)!, ByteSize.Parse(parse.GetValue(maxShard)!),
                 parse.GetValue(only) ?? [], cast, parse.GetValue(strip));
             using var ckpt = Checkpoint.Open(parse.GetValue(path)!);

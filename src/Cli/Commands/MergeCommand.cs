@@ -1,8 +1,6 @@
 using System.CommandLine;
-using System.Globalization;
 using Ckpt.Conversion;
 using Ckpt.Merging;
-using Ckpt.Tensors;
 
 namespace Ckpt.Cli.Commands;
 
@@ -26,26 +24,19 @@ static class MergeCommand
             { config, method, models, baseModel, t, density, lambda, seed, dtype, output, maxShard, json };
         command.SetAction(parse =>
         {
-            MergeSpec spec;
             var configPath = parse.GetValue(config);
-            if (configPath is not null) spec = MergeConfigParser.ParseFile(configPath);
-            else
+            var spec = new MergeRequest
             {
-                var name = parse.GetValue(method) ?? throw new FormatException("--method or --config is required");
-                if (!MergeMethods.TryParse(name, out var m)) throw new FormatException($"--method {name} is not a merge method (linear, slerp, task-arithmetic, ties, dare-linear, dare-ties)");
-                spec = new MergeSpec
-                {
-                    Method = m,
-                    Models = (parse.GetValue(models) ?? []).Select(ParseModel).ToArray(),
-                    BaseModel = parse.GetValue(baseModel),
-                    T = parse.GetValue(t),
-                    Density = parse.GetValue(density),
-                    Lambda = parse.GetValue(lambda),
-                    Seed = parse.GetValue(seed),
-                };
-            }
-            if (parse.GetValue(dtype) is { } code)
-                spec = spec with { OutputDType = DTypes.TryParseCode(code.ToUpperInvariant(), out var d) ? d : throw new FormatException($"--dtype {code} is not a dtype code (F32, BF16, F16, F64)") };
+                Config = configPath,
+                Method = parse.GetValue(method),
+                Models = parse.GetValue(models) ?? [],
+                Base = parse.GetValue(baseModel),
+                T = parse.GetValue(t),
+                Density = parse.GetValue(density),
+                Lambda = parse.GetValue(lambda),
+                Seed = parse.GetValue(seed),
+                DType = parse.GetValue(dtype),
+            }.ToSpec();
             var report = MergeExecutor.RunToDirectory(spec, parse.GetValue(output)!, ByteSize.Parse(parse.GetValue(maxShard)!), configSource: configPath);
             if (parse.GetValue(json)) stdout.WriteLine(report.ToJson());
             else stdout.WriteLine($"{report.Method}: merged {report.Tensors} tensors of {spec.Models.Count} models into {report.Files!.Count} file(s) in {parse.GetValue(output)} "
@@ -53,14 +44,5 @@ static class MergeCommand
             return 0;
         });
         return command;
-    }
-
-    /// <summary>`path` or `path:weight`; a suffix that is not a number stays part of the path.</summary>
-    static MergeInput ParseModel(string text)
-    {
-        int colon = text.LastIndexOf(':');
-        if (colon > 0 && double.TryParse(text[(colon + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var w))
-            return new MergeInput(text[..colon], w);
-        return new MergeInput(text);
     }
 }

@@ -23,7 +23,7 @@ static class ReshardCommand
             { path, worldSize, mesh, placements, layoutKind, gated, output, only, json };
         command.SetAction(parse =>
         {
-            var layout = Layout(parse.GetValue(layoutKind)!, parse.GetValue(worldSize), parse.GetValue(mesh), parse.GetValue(placements), parse.GetValue(gated));
+            var layout = new LayoutRequest(parse.GetValue(layoutKind)!, parse.GetValue(worldSize), parse.GetValue(mesh), parse.GetValue(placements), parse.GetValue(gated)).Resolve();
             using var ckpt = Checkpoint.Open(parse.GetValue(path)!);
             var result = Resharder.Reshard(ckpt, new ReshardOptions(layout, parse.GetValue(output)!, parse.GetValue(only) ?? []));
             if (parse.GetValue(json)) stdout.WriteLine(ManifestJson.Serialize(Report(result)));
@@ -38,31 +38,6 @@ static class ReshardCommand
             return 0;
         });
         return command;
-    }
-
-    internal static TargetLayout Layout(string kind, int? worldSize, string? meshText, string? placementsText, bool gated)
-    {
-        int[] mesh = meshText is null ? [] : meshText.Split('x', 'X', ',').Select(s =>
-            int.TryParse(s.Trim(), out var n) && n > 0 ? n : throw new FormatException($"--mesh {meshText} is not a mesh such as 2x2")).ToArray();
-        int world = mesh.Length > 0 ? mesh.Aggregate(1, (a, b) => a * b) : worldSize ?? throw new FormatException("give --world-size or --mesh");
-        if (worldSize is { } w && w != world) throw new FormatException($"--world-size {w} does not match --mesh {meshText} ({world} ranks)");
-        if (world <= 0) throw new FormatException($"--world-size {world} must be positive");
-        switch (kind.ToLowerInvariant())
-        {
-            case "dtensor":
-                if (mesh.Length == 0) mesh = [world];
-                var list = placementsText is null
-                    ? (mesh.Length == 1 ? [new Shard(0)] : throw new FormatException("a mesh with several dimensions needs --placements, e.g. \"Shard(0),Shard(1)\""))
-                    : Placement.ParseList(placementsText);
-                if (list.Count != mesh.Length) throw new FormatException($"--placements gives {list.Count} placements for a {mesh.Length}-d mesh");
-                return new DTensorLayout(mesh, list);
-            case "flat" or "fsdp":
-                return new FlatShardLayout(world);
-            case "tp" or "megatron":
-                return new TensorParallelLayout(world, gated);
-            default:
-                throw new FormatException($"--layout {kind} is not a layout (dtensor, flat, tp)");
-        }
     }
 
     static JsonObject Report(ReshardResult r) => new()
@@ -84,6 +59,8 @@ static class ReshardCommand
             ["reads"] = x.ReadCount,
             ["chunksWritten"] = x.ChunksWritten,
             ["chunkBytesWritten"] = x.ChunkBytesWritten,
+            ["seconds"] = x.PhaseSeconds is null ? null
+                : new JsonObject(x.PhaseSeconds.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
         }).ToArray()),
         ["objects"] = new JsonObject
         {

@@ -10,13 +10,17 @@ static class CheckpointTarget
     /// <summary>The checkpoint, and whether this call opened it (and so must dispose it).</summary>
     public static async Task<(Checkpoint Checkpoint, bool Opened)> ResolveAsync(string target, KernelInvocationContext context)
     {
-        if (VariableName.IsValid(target) && context.HandlingKernel.RootKernel.FindKernelByName("csharp") is { } csharp)
-        {
-            var request = new RequestValue(target, "text/plain", null);
-            request.SetParent(context.Command, bubbleEvents: false);
-            var result = await csharp.SendAsync(request, context.CancellationToken);
-            if (result.Events.OfType<ValueProduced>().FirstOrDefault()?.Value is Checkpoint c) return (c, false);
-        }
+        if (await ValueAsync(target, context) is Checkpoint c) return (c, false);
         return (await Task.Run(() => Checkpoint.Open(target, context.CancellationToken), context.CancellationToken), true);
+    }
+
+    /// <summary>The value of the C# variable <paramref name="name"/>, or null when there is none.</summary>
+    public static async Task<object?> ValueAsync(string name, KernelInvocationContext context)
+    {
+        if (!VariableName.IsValid(name) || context.HandlingKernel.RootKernel.FindKernelByName("csharp") is not { } csharp) return null;
+        var request = new RequestValue(name, "text/plain", null);
+        request.SetParent(context.Command, bubbleEvents: false);
+        var result = await csharp.SendAsync(request, context.CancellationToken);
+        return result.Events.OfType<ValueProduced>().FirstOrDefault()?.Value;
     }
 }

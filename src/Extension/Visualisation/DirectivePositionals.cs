@@ -32,7 +32,7 @@ static class DirectivePositionals
         return [];
     }
 
-    static IEnumerable<string> Tokens(string text)
+    internal static IEnumerable<string> Tokens(string text)
     {
         int i = 0;
         while (i < text.Length)

@@ -33,3 +33,9 @@ public sealed class ShowTimeline : KernelDirectiveCommand
 {
     public string? Checkpoint { get; set; }
 }
+
+/// <summary>`#!ckpt-recovery &lt;var&gt;`: loss curves of a failure-recovery experiment (a <c>CheckFreeExperimentResult</c> variable).</summary>
+public sealed class ShowRecovery : KernelDirectiveCommand
+{
+    public string Result { get; set; } = "";
+}

@@ -49,11 +49,24 @@ public static class VisualisationDirectives
         }, HandleStatistics);
 
         kernel.AddDirective<ShowTimeline>(new KernelActionDirective("#!ckpt-timeline",
-            "Charts the last checkpoint operation (open, read, diff, stats) as a timeline per worker thread.")
+            "Charts the last checkpoint operation (open, read, diff, stats) or a training save as a timeline per worker thread.")
         {
-            Parameters = { new KernelDirectiveParameter("--checkpoint", "A C# variable holding a Checkpoint: chart its last operation.") { AllowImplicitName = true } },
+            Parameters = { new KernelDirectiveParameter("--checkpoint", "A C# variable holding a Checkpoint (its last operation), an AsyncCheckpointer (its last save), a SaveRecord, a PendingSave or an OperationTimeline.") { AllowImplicitName = true } },
         }, HandleTimeline);
+
+        kernel.AddDirective<ShowRecovery>(new KernelActionDirective("#!ckpt-recovery",
+            "Charts a CheckFree experiment: loss per step with no failure, after CheckFree recovery and after re-initialising the lost stage.")
+        {
+            Parameters = { new KernelDirectiveParameter("--result", "A C# variable holding a CheckFreeExperimentResult.") { AllowImplicitName = true, Required = true } },
+        }, HandleRecovery);
     }
+
+    static Task HandleRecovery(ShowRecovery command, KernelInvocationContext context) => Guarded(command, context, async () =>
+    {
+        if (await CheckpointTarget.ValueAsync(command.Result, context) is not Ckpt.Resilience.CheckFreeExperimentResult result)
+            throw new ArgumentException($"'{command.Result}' is not a C# variable holding a CheckFreeExperimentResult (run CheckFreeExperiment.Run first)");
+        ChartOutput.Publish(context, ChartRendering.Render("recovery", result.ToChartJson()));
+    });
 
     static Task HandleLayout(ShowLayout command, KernelInvocationContext context) => Guarded(command, context, async () =>
     {
@@ -107,9 +120,21 @@ public static class VisualisationDirectives
         OperationTimeline? timeline = _last;
         if (!string.IsNullOrEmpty(command.Checkpoint))
         {
-            var (ckpt, opened) = await CheckpointTarget.ResolveAsync(command.Checkpoint, context);
-            timeline = ckpt.LastTimeline;
-            if (opened) ckpt.Dispose();
+            switch (await CheckpointTarget.ValueAsync(command.Checkpoint, context))
+            {
+                case OperationTimeline t: timeline = t; break;
+                case Ckpt.Resilience.SaveRecord save: timeline = save.Timeline; break;
+                case Ckpt.Resilience.PendingSave save: timeline = save.Timeline; break;
+                case Ckpt.Resilience.AsyncCheckpointer checkpointer:
+                    timeline = checkpointer.History.LastOrDefault()?.Timeline
+                        ?? throw new ArgumentException($"{command.Checkpoint} has not saved anything yet");
+                    break;
+                default:
+                    var (ckpt, opened) = await CheckpointTarget.ResolveAsync(command.Checkpoint, context);
+                    timeline = ckpt.LastTimeline;
+                    if (opened) ckpt.Dispose();
+                    break;
+            }
         }
         if (timeline is null)
             throw new ArgumentException("no checkpoint operation has run yet: run #!ckpt-stats or #!ckpt-diff, or name a checkpoint variable");

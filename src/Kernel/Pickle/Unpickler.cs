@@ -31,7 +31,7 @@ public sealed class Unpickler
     readonly PickleOptions _options;
     readonly List<object?> _stack = [];
     readonly Stack<int> _marks = new();
-    readonly Dictionary<long, object?> _memo = [];
+    readonly PickleMemo _memo = new();
     int _pos;
     int _opStart;
     long _copied;
@@ -275,13 +275,13 @@ public sealed class Unpickler
     void Memo(long index)
     {
         if (index < 0) throw Fail($"memo index {index} is negative");
-        if (_memo.Count >= _options.MaxMemoEntries && !_memo.ContainsKey(index))
+        if (_memo.Count >= _options.MaxMemoEntries && !_memo.Contains(index))
             throw Fail($"the memo grows past {_options.MaxMemoEntries} entries", $"≤ {_options.MaxMemoEntries}", "more");
-        _memo[index] = Peek();
+        _memo.Set(index, Peek());
     }
 
     object? Recall(long index) =>
-        _memo.TryGetValue(index, out var v) ? v
+        _memo.TryGet(index, out var v) ? v
         : throw Fail($"GET names memo entry {index}, which was never stored", $"one of {_memo.Count} entries", index.ToString());
 
     // ---- globals, calls and objects

@@ -12,7 +12,10 @@ namespace Ckpt.Resharding;
 public sealed record ReshardOptions(TargetLayout Layout, string OutputDirectory, IReadOnlyList<string>? Only = null);
 
 /// <summary>One target rank: what loading its shards needs and reads, and what it wrote.</summary>
-public sealed record RankReport(int Rank, int Tensors, long BytesNeeded, long BytesRead, int ReadCount, int ChunksWritten, long ChunkBytesWritten);
+/// <param name="PhaseSeconds">Seconds this rank spent per phase: `plan` (its read plan), `load` (reading and decoding the
+/// chunks it writes) and `write` (encoding them into its file).</param>
+public sealed record RankReport(int Rank, int Tensors, long BytesNeeded, long BytesRead, int ReadCount, int ChunksWritten, long ChunkBytesWritten,
+    IReadOnlyDictionary<string, double>? PhaseSeconds = null);
 
 public sealed record ReshardResult(
     TargetLayout Layout,
@@ -39,8 +42,16 @@ public static class Resharder
         var timeline = new OperationTimeline("reshard");
 
         var planStart = timeline.Now;
-        var plans = ReshardPlanner.PlanAll(source.Manifest, layout, t => filter.Includes(t.Name));
+        var planSeconds = new double[layout.WorldSize];
+        var plans = Enumerable.Range(0, layout.WorldSize).Select(r =>
+        {
+            var start = timeline.Now;
+            var plan = ReshardPlanner.Plan(source.Manifest, layout, r, t => filter.Includes(t.Name));
+            planSeconds[r] = (timeline.Now - start).TotalSeconds;
+            return plan;
+        }).ToArray();
         timeline.Record("plan", layout.Description, planStart, 0);
+        var loadTicks = new long[layout.WorldSize];
 
         var load = new long[layout.WorldSize];
         var chunks = new int[layout.WorldSize];
@@ -66,8 +77,12 @@ public static class Resharder
                 load[writer] += tensor.DType.ByteCount(box.ElementCount);
                 chunks[writer]++;
                 var t = tensor;
-                tensorChunks.Add(new DcpChunkWrite(writer, box,
-                    () => TensorReader.Read(source.Storage, t, box, parallelism, timeline, cancellationToken)));
+                tensorChunks.Add(new DcpChunkWrite(writer, box, () =>
+                {
+                    long start = System.Diagnostics.Stopwatch.GetTimestamp();
+                    try { return TensorReader.Read(source.Storage, t, box, parallelism, timeline, cancellationToken); }
+                    finally { Interlocked.Add(ref loadTicks[writer], System.Diagnostics.Stopwatch.GetTimestamp() - start); }
+                }));
             }
             writes.Add(new DcpTensorWrite(tensor.Name, tensor.DType, tensor.Shape, tensorChunks));
         }
@@ -77,8 +92,15 @@ public static class Resharder
         var result = DcpWriter.Write(options.OutputDirectory, writes, objects, PlannerData(source.Manifest), 0, timeline, cancellationToken);
         long read = source.Storage.Statistics.TensorBytesRead - before;
 
+        var writeSeconds = timeline.Events.Where(e => e.Phase == "write").GroupBy(e => e.Subject)
+            .ToDictionary(g => g.Key, g => g.Sum(e => (e.End - e.Start).TotalSeconds));
         var ranks = plans.Select(p => new RankReport(p.Rank, p.Tensors.Count(t => !t.Shard.IsEmpty), p.BytesNeeded, p.BytesRead,
-            p.ReadCount, chunks[p.Rank], load[p.Rank])).ToArray();
+            p.ReadCount, chunks[p.Rank], load[p.Rank], new Dictionary<string, double>
+            {
+                ["plan"] = planSeconds[p.Rank],
+                ["load"] = (double)loadTicks[p.Rank] / System.Diagnostics.Stopwatch.Frequency,
+                ["write"] = writeSeconds.GetValueOrDefault(DcpWriter.DataFileName(p.Rank)),
+            })).ToArray();
         return new ReshardResult(layout, ranks, result, read, written, skipped, timeline);
     }
 

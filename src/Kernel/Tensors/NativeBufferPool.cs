@@ -15,9 +15,14 @@ static unsafe class NativeBufferPool
 
     static readonly ConcurrentDictionary<long, ConcurrentBag<nint>> _buckets = new();
     static long _pooledBytes;
+    static long _rentedBytes;
+
+    /// <summary>Bytes handed out since the process started (pooled or fresh): lets tests bound what reading a file costs.</summary>
+    public static long RentedBytes => Interlocked.Read(ref _rentedBytes);
 
     public static byte* Rent(long bytes, out long capacity)
     {
+        Interlocked.Add(ref _rentedBytes, Math.Max(bytes, 1));
         if (bytes < MinPooled)
         {
             capacity = Math.Max(bytes, 1);

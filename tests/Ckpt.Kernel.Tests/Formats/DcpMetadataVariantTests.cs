@@ -29,14 +29,15 @@ public class DcpMetadataVariantTests
     }
 
     [Fact]
-    public void Megatron_torch_dist_extra_attributes_are_kept_and_the_framework_named()
+    public void Megatron_torch_dist_extra_attributes_are_kept_and_the_megatron_reader_takes_the_folder()
     {
         using var copy = new DcpFixture(Fixture, withReference: true);
         var mcore = new Dict { { "singleton_local_shards", false }, { "chunk_size", 4L } };
         copy.WriteMetadata(copy.ReadMetadata(), new DcpMetadataPickle.Options(ExtraAttributes: new Dictionary<string, object?> { ["mcore_data"] = mcore }));
         File.WriteAllText(copy.File("metadata.json"), """{"sharded_backend": "torch_dist", "sharded_backend_version": 1}""");
-        using var ckpt = AssertSameTensorsAsTheFixture(copy);
-        Assert.Equal("megatron-torch_dist", ckpt.Manifest.Framework);
+        // metadata.json naming torch_dist sends the folder to MegatronTorchDistFormat, which reads it through DcpFormat.
+        using var ckpt = AssertSameTensorsAsTheFixture(copy, "megatron-torch_dist");
+        Assert.Equal("megatron", ckpt.Manifest.Framework);
         Assert.Equal("torch_dist", ckpt.Manifest.Metadata["megatron.sharded_backend"]);
         Assert.NotNull(ckpt.Manifest.Objects.Single(o => o.Name == ".metadata/mcore_data").Value);
     }
@@ -50,11 +51,11 @@ public class DcpMetadataVariantTests
         Assert.DoesNotContain(ckpt.Manifest.Objects, o => o.Name == DcpFormat.PlannerDataName);
     }
 
-    static Checkpoint AssertSameTensorsAsTheFixture(DcpFixture copy)
+    static Checkpoint AssertSameTensorsAsTheFixture(DcpFixture copy, string format = "dcp")
     {
         var ckpt = Checkpoint.Open(copy.Path);
         using var original = Checkpoint.Open(TestPaths.Fixture(Fixture));
-        Assert.Equal("dcp", ckpt.Manifest.Format);
+        Assert.Equal(format, ckpt.Manifest.Format);
         Assert.Equal(original.Manifest.Tensors.Select(t => (t.Name, t.DType, string.Join(",", t.Shape))),
             ckpt.Manifest.Tensors.Select(t => (t.Name, t.DType, string.Join(",", t.Shape))));
         using var a = original.Read("lm_head.weight");

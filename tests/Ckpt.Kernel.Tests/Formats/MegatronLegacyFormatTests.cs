@@ -72,6 +72,17 @@ public class MegatronLegacyFormatTests
     }
 
     [PythonTorchFact]
+    public void A_missing_tensor_parallel_rank_without_pipeline_stages_names_the_missing_folder()
+    {
+        var dir = Build(2, 1);
+        Directory.Delete(Path.Combine(dir, "iter_0000010", "mp_rank_01"), recursive: true);
+        var e = Assert.Throws<CheckpointFormatException>(() => Checkpoint.Open(dir));
+        Assert.Equal(FormatErrorReason.MissingFile, e.Reason);
+        Assert.Equal("iter_0000010/mp_rank_01/model_optim_rng.pt", e.File);
+        Assert.Equal("2 rank files", e.Expected);
+    }
+
+    [PythonTorchFact]
     public void A_tracker_naming_no_iteration_is_refused()
     {
         var dir = Build(2, 1);

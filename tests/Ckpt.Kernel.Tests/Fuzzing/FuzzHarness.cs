@@ -50,12 +50,17 @@ public static class FuzzHarness
         }
     }
 
-    /// <summary>Mutates one file of the checkpoint at a time, <paramref name="count"/> times, with a fixed seed.</summary>
-    public static IReadOnlyList<FuzzCase> Campaign(string fixtureDirectory, string entry, IReadOnlyList<string> targets, int count, int seed, bool includeOriginal = false)
+    /// <summary>
+    /// Mutates one file of the checkpoint at a time, <paramref name="count"/> times, with a fixed seed.
+    /// <paramref name="timeoutRetries"/> reruns a timed-out mutation on the same bytes (for long campaigns on a
+    /// shared machine, where a 2 s wall-clock limit also measures the neighbours); <paramref name="observe"/>
+    /// sees each case as it finishes, with the number of retries it took. With <paramref name="first"/>, only
+    /// mutations first..count-1 run (a shard: the mutator still draws the ones before, so they are the same bytes).
+    /// </summary>
+    public static IReadOnlyList<FuzzCase> Campaign(string fixtureDirectory, string entry, IReadOnlyList<string> targets, int count, int seed,
+        bool includeOriginal = false, int timeoutRetries = 0, Action<int, FuzzCase, int>? observe = null, int first = 0)
     {
-        var original = MemoryStorage.FromDirectory(fixtureDirectory);
-        var files = original.List().Concat(Directory.EnumerateDirectories(fixtureDirectory).SelectMany(d => original.List(Path.GetFileName(d))))
-            .ToDictionary(f => f, f => { var b = new byte[original.Length(f)]; original.Read(f, 0, b, IoCategory.Metadata); return b; }, StringComparer.Ordinal);
+        var files = LoadFiles(fixtureDirectory);
         var mutator = new Mutator(seed);
         var results = new List<FuzzCase>(count + 1);
         if (includeOriginal) results.Add(Run(files, entry, "", "none"));
@@ -63,9 +68,45 @@ public static class FuzzHarness
         {
             var target = targets[i % targets.Count];
             var (bytes, description) = mutator.Mutate(files[target]);
+            if (i < first) continue; // a shard of a campaign: the same mutations as the whole, from index `first`
             var mutated = new Dictionary<string, byte[]>(files, StringComparer.Ordinal) { [target] = bytes };
-            results.Add(Run(mutated, entry, target, description));
+            var result = Run(mutated, entry, target, description);
+            int retries = 0;
+            while (result.Outcome == FuzzOutcome.TimedOut && retries < timeoutRetries)
+            {
+                retries++;
+                result = Run(mutated, entry, target, description);
+            }
+            results.Add(result);
+            observe?.Invoke(i, result, retries);
         }
         return results;
+    }
+
+    /// <summary>
+    /// Rebuilds mutation <paramref name="index"/> of a campaign (same fixture, targets and seed) and runs it alone
+    /// <paramref name="runs"/> times: tells a reader that is slow on those bytes from a machine that was busy.
+    /// </summary>
+    public static IReadOnlyList<(FuzzCase Case, TimeSpan Elapsed)> Replay(string fixtureDirectory, string entry, IReadOnlyList<string> targets, int seed, int index, int runs)
+    {
+        var files = LoadFiles(fixtureDirectory);
+        var mutator = new Mutator(seed);
+        for (int i = 0; i < index; i++) mutator.Mutate(files[targets[i % targets.Count]]);
+        var target = targets[index % targets.Count];
+        var (bytes, description) = mutator.Mutate(files[target]);
+        var mutated = new Dictionary<string, byte[]>(files, StringComparer.Ordinal) { [target] = bytes };
+        return Enumerable.Range(0, runs).Select(_ =>
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var result = Run(mutated, entry, target, description);
+            return (result, clock.Elapsed);
+        }).ToList();
+    }
+
+    static Dictionary<string, byte[]> LoadFiles(string fixtureDirectory)
+    {
+        var original = MemoryStorage.FromDirectory(fixtureDirectory);
+        return original.List().Concat(Directory.EnumerateDirectories(fixtureDirectory).SelectMany(d => original.List(Path.GetFileName(d))))
+            .ToDictionary(f => f, f => { var b = new byte[original.Length(f)]; original.Read(f, 0, b, IoCategory.Metadata); return b; }, StringComparer.Ordinal);
     }
 }

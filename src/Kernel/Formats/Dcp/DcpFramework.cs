@@ -30,7 +30,7 @@ internal static class DcpFramework
                     if (backend.GetString() == "torch_dist") return "megatron-torch_dist";
                 }
             }
-            catch (JsonException) { }
+            catch (Exception e) when (e is JsonException or InvalidOperationException) { /* not UTF-8 or not JSON: not Megatron's file */ }
         }
         if (meta.Extra.ContainsKey("mcore_data")) return "megatron-torch_dist";
         // torch 1.13 / 2.0 kept DCP under `_shard` and sharded with ShardedTensor rather than DTensor.

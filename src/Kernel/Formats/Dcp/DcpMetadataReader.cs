@@ -144,6 +144,20 @@ internal static class DcpMetadataReader
         return new DcpStorageEntry(fqn, offset, hint, new DcpStorageInfo(path, start, length, transforms));
     }
 
+    /// <summary>
+    /// The (fqn, chunk offset) of a pickled `MetadataIndex` used as a dict key elsewhere than storage_data
+    /// (ByteCheckpoint's `all_tensor_metadata`); the offset is null for bytes items.
+    /// </summary>
+    public static (string Fqn, IReadOnlyList<long>? Offset) MetadataIndexKey(string file, object? key)
+    {
+        if (key is not PyObject index || Attr(index, "fqn") is not string fqn)
+            throw Invalid(file, null, $"a key is {Describe(key)}, not a MetadataIndex with an fqn");
+        var offsetValue = Attr(index, "offset");
+        var offset = offsetValue is null ? null : Longs(offsetValue)
+            ?? throw Invalid(file, fqn, $"its MetadataIndex offset is {Describe(offsetValue)}, not a torch.Size");
+        return (fqn, offset);
+    }
+
     /// <summary>A dataclass field from the BUILD dict, or by position when a writer pickled it as a tuple / NamedTuple.</summary>
     static object? Attr(PyObject o, string name)
     {

@@ -13,8 +13,12 @@ namespace Ckpt.Formats.Dcp;
 /// </summary>
 internal sealed class DcpPayloadDecoder : IPayloadDecoder
 {
-    /// <summary>Room for the archive's records (data.pkl, version, byteorder, alignment padding) beyond the storage bytes.</summary>
-    const long ArchiveSlack = 1L * 1024 * 1024;
+    /// <summary>
+    /// Room for the archive's records (data.pkl, version, byteorder, alignment padding) beyond the storage bytes:
+    /// about 1.6 KB in torch's items (a 64-byte chunk is a 1,641-byte item), so 64 KiB is ample, and a zstd bomb in a
+    /// small item costs at most that much.
+    /// </summary>
+    const long ArchiveSlack = 64L * 1024;
 
     public bool CanDecode(Payload payload) => !payload.IsRaw && payload.Transforms!.All(DcpTransforms.IsSupported);
 

@@ -49,19 +49,28 @@ internal static class DcpTransforms
     {
         try
         {
+            // Decoded into pieces (64 KiB growing to 1 MiB) and joined once: a stream that stops at the cap has cost
+            // about the cap, not the 3x of a doubling MemoryStream and its final copy.
             using var zstd = new DecompressionStream(new MemoryStream(input, writable: false));
-            var output = new MemoryStream();
-            var buffer = new byte[81920];
-            int n;
-            while ((n = zstd.Read(buffer, 0, buffer.Length)) > 0)
+            var pieces = new List<byte[]>();
+            long total = 0;
+            while (true)
             {
-                if (output.Length + n > maxBytes)
+                var piece = new byte[(int)Math.Min(Math.Min(FirstPiece << Math.Min(pieces.Count, 4), Piece), maxBytes - total + 1)];
+                int filled = 0, n;
+                while (filled < piece.Length && (n = zstd.Read(piece, filled, piece.Length - filled)) > 0) filled += n;
+                total += filled;
+                if (total > maxBytes)
                     throw new CheckpointFormatException(FormatErrorReason.TooLarge, file, fqn,
                         $"the zstd stream of {input.Length} bytes decodes to more than the {maxBytes} bytes the item can need",
                         expected: $"≤ {maxBytes} bytes", found: $"> {maxBytes} bytes");
-                output.Write(buffer, 0, n);
+                pieces.Add(filled == piece.Length ? piece : piece[..filled]);
+                if (filled < piece.Length) break;
             }
-            return output.ToArray();
+            var output = new byte[total];
+            long at = 0;
+            foreach (var p in pieces) { p.CopyTo(output, at); at += p.Length; }
+            return output;
         }
         catch (Exception e) when (e is ZstdException or IOException or EndOfStreamException or InvalidDataException)
         {
@@ -69,6 +78,8 @@ internal static class DcpTransforms
                 $"the zstd stream of {input.Length} bytes cannot be decoded ({e.Message.TrimEnd('.')})", inner: e);
         }
     }
+
+    const int FirstPiece = 64 << 10, Piece = 1 << 20;
 
     static byte[] Rot13(byte[] input)
     {

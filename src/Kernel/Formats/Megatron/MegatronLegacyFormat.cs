@@ -160,7 +160,7 @@ public sealed class MegatronLegacyFormat : ICheckpointFormat
         return new TensorEntry(name, first.DType, shape, fragments);
     }
 
-    static string? IterationFolder(ICheckpointStorage storage)
+    internal static string? IterationFolder(ICheckpointStorage storage)
     {
         var buffer = new byte[(int)Math.Min(storage.Length(Tracker), 64)];
         storage.Read(Tracker, 0, buffer, IoCategory.Metadata);

@@ -54,15 +54,20 @@ public sealed class TorchZip
     /// The bytes of a small record (data.pkl, byteorder, version), read as metadata and checked against its
     /// CRC-32; stored or deflated. Tensor storages are never read this way.
     /// </summary>
+    const long MaxInflation = 64;
+
     public byte[] ReadAll(ZipMember member, long maxBytes = 1L << 30)
     {
         if (member.Size > maxBytes || member.CompressedSize > maxBytes)
             throw new CheckpointFormatException(FormatErrorReason.TooLarge, File, null,
                 $"member '{member.Name}' is {member.Size} bytes, more than the {maxBytes}-byte limit for metadata");
-        // Deflate expands at most ~1032:1, so a larger claimed size is a lie meant to make us allocate.
-        if (member.Method == 8 && member.Size > member.CompressedSize * 1040 + 1024)
-            throw Invalid(File, $"member '{member.Name}' claims {member.Size} bytes from {member.CompressedSize} deflated bytes",
-                $"≤ {member.CompressedSize * 1040 + 1024}", member.Size.ToString());
+        // Deflate can expand 1032:1, which makes a 64 KB data.pkl a 64 MB allocation. torch.save stores every
+        // record uncompressed; a re-zipped pickle shrinks a few times. So a deflated record may claim 1 MiB, or
+        // 64 times its deflated bytes, and no more: memory stays a small multiple of the file.
+        long maxInflated = member.CompressedSize * MaxInflation + (1L << 20);
+        if (member.Method == 8 && member.Size > maxInflated)
+            throw Invalid(File, $"member '{member.Name}' claims {member.Size} bytes from {member.CompressedSize} deflated bytes, more than {MaxInflation}:1",
+                $"≤ {maxInflated}", member.Size.ToString());
         var raw = new byte[member.CompressedSize];
         _read(member.DataOffset - Offset, raw);
         byte[] data;

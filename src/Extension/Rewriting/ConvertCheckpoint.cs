@@ -1,0 +1,20 @@
+using Microsoft.DotNet.Interactive.Commands;
+
+namespace Ckpt.Extension.Rewriting;
+
+/// <summary>
+/// `#!ckpt-convert &lt;path&gt; --to safetensors|dcp|torch --out dir [--only glob] [--dtype F16] [--max-shard-size 5GB] [--strip-prefix p] [--name var]`:
+/// the options of `ckpt convert`.
+/// </summary>
+public sealed class ConvertCheckpoint : KernelDirectiveCommand
+{
+    public string Path { get; set; } = "";
+    public string? To { get; set; }
+    public string Out { get; set; } = "";
+    public string? Only { get; set; }
+    public string? DType { get; set; }
+    public string? MaxShardSize { get; set; }
+    public string? StripPrefix { get; set; }
+    /// <summary>Binds the <see cref="Conversion.ConversionResult"/> to this C# variable.</summary>
+    public string? Name { get; set; }
+}

@@ -1,0 +1,27 @@
+using Ckpt.Extension.Visualisation;
+using Microsoft.DotNet.Interactive.Commands;
+
+namespace Ckpt.Extension.Rewriting;
+
+/// <summary>
+/// Every value of an option given several times (`--model a --model b`), read from the submitted line: .NET
+/// Interactive's directive binder keeps none of a repeated parameter's values (see <see cref="DirectivePositionals"/>).
+/// </summary>
+static class DirectiveOptions
+{
+    public static string[] Values(KernelCommand command, string directive, string option)
+    {
+        for (var c = command.Parent; c is not null; c = c.Parent)
+        {
+            if (c is not SubmitCode submit) continue;
+            var line = submit.Code.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith(directive + " ", StringComparison.Ordinal));
+            if (line is null) continue;
+            var tokens = DirectivePositionals.Tokens(line[directive.Length..]).ToList();
+            var values = new List<string>();
+            for (int i = 0; i + 1 < tokens.Count; i++)
+                if (tokens[i] == option) values.Add(tokens[++i]);
+            return values.ToArray();
+        }
+        return [];
+    }
+}

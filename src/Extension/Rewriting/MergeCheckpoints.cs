@@ -1,0 +1,24 @@
+using Microsoft.DotNet.Interactive.Commands;
+
+namespace Ckpt.Extension.Rewriting;
+
+/// <summary>
+/// `#!ckpt-merge --method linear|slerp|task-arithmetic|ties|dare-linear|dare-ties --model a[:w] --model b[:w] [--base c] [--t] [--density]
+/// [--lambda] [--seed] --out dir [--dtype]`, or `#!ckpt-merge --config merge.yaml --out dir`: the options of `ckpt merge`.
+/// </summary>
+public sealed class MergeCheckpoints : KernelDirectiveCommand
+{
+    public string? Method { get; set; }
+    /// <summary>Input checkpoints, each `path` or `path:weight`; the magic takes `--model` once per input.</summary>
+    public string[] Model { get; set; } = [];
+    public string? Base { get; set; }
+    public double? T { get; set; }
+    public double? Density { get; set; }
+    public double? Lambda { get; set; }
+    public ulong? Seed { get; set; }
+    public string? Config { get; set; }
+    public string Out { get; set; } = "";
+    public string? DType { get; set; }
+    /// <summary>Binds the <see cref="Merging.MergeReport"/> to this C# variable.</summary>
+    public string? Name { get; set; }
+}

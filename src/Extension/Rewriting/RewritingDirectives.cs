@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using Ckpt.Conversion;
+using Ckpt.Errors;
+using Ckpt.Merging;
+using Ckpt.Resharding;
+using Microsoft.DotNet.Interactive;
+using Microsoft.DotNet.Interactive.Commands;
+using Microsoft.DotNet.Interactive.Directives;
+using Microsoft.DotNet.Interactive.Formatting;
+
+namespace Ckpt.Extension.Rewriting;
+
+/// <summary>
+/// The magics that write checkpoints: `#!ckpt-reshard`, `#!ckpt-convert`, `#!ckpt-merge`, `#!ckpt-lcsc`. Each takes the
+/// options of the CLI verb of the same name, turns them into the same Kernel request (<see cref="LayoutRequest"/>,
+/// <see cref="ConvertOptions"/>, <see cref="MergeRequest"/>, <see cref="CombinationSearchRequest"/>), makes that one
+/// Kernel call, shows a table, and binds the result when `--name` is given.
+/// </summary>
+public static class RewritingDirectives
+{
+    public static void Register(Kernel kernel)
+    {
+        kernel.AddDirective<ReshardCheckpoint>(new KernelActionDirective("#!ckpt-reshard",
+            "Reshards a checkpoint for a target layout (as `ckpt reshard`): shows per rank the tensors, bytes needed and read, and time per phase; writes PyTorch DCP with --out.")
+        {
+            Parameters =
+            {
+                new KernelDirectiveParameter("--path", "A checkpoint file or folder, any readable format.") { AllowImplicitName = true, Required = true, TypeHint = "file" },
+                new KernelDirectiveParameter("--world-size", "Number of target ranks (the mesh product when --mesh is given)."),
+                new KernelDirectiveParameter("--mesh", "Device mesh, e.g. 2x2 (ranks row-major)."),
+                new KernelDirectiveParameter("--placements", "One per mesh dimension, e.g. \"Shard(0),Replicate()\" (default Shard(0) on a 1-D mesh)."),
+                new KernelDirectiveParameter("--layout", "dtensor (placements, the default), flat (FSDP flat shards) or tp (Megatron tensor-parallel rules)."),
+                new KernelDirectiveParameter("--gated", "With --layout tp: fc1 holds [gate; up] halves (SwiGLU).") { Flag = true },
+                new KernelDirectiveParameter("--out", "Output folder for the DCP checkpoint; without it the magic only plans.") { TypeHint = "file" },
+                new KernelDirectiveParameter("--only", "Tensor name glob to keep, e.g. model.**"),
+                new KernelDirectiveParameter("--name", "Bind the result to this C# variable."),
+            },
+        }, HandleReshard);
+
+        kernel.AddDirective<ConvertCheckpoint>(new KernelActionDirective("#!ckpt-convert",
+            "Converts a checkpoint one tensor at a time (as `ckpt convert`) to safetensors, PyTorch DCP or torch.save, and shows what it wrote.")
+        {
+            Parameters =
+            {
+                new KernelDirectiveParameter("--path", "A checkpoint file or folder, any readable format.") { AllowImplicitName = true, Required = true, TypeHint = "file" },
+                new KernelDirectiveParameter("--to", "safetensors (default), dcp or torch."),
+                new KernelDirectiveParameter("--out", "Output folder.") { Required = true, TypeHint = "file" },
+                new KernelDirectiveParameter("--only", "Tensor name glob to keep, e.g. model.**"),
+                new KernelDirectiveParameter("--dtype", "Cast floating tensors: F32, F16, BF16, F64."),
+                new KernelDirectiveParameter("--max-shard-size", "Largest safetensors shard, e.g. 2GB (default 5GB)."),
+                new KernelDirectiveParameter("--strip-prefix", "Remove this prefix from tensor names, e.g. model."),
+                new KernelDirectiveParameter("--name", "Bind the result to this C# variable."),
+            },
+        }, HandleConvert);
+
+        kernel.AddDirective<MergeCheckpoints>(new KernelActionDirective("#!ckpt-merge",
+            "Merges checkpoints tensor by tensor into sharded safetensors (as `ckpt merge`): linear, slerp, task-arithmetic, ties, dare-linear, dare-ties, or a mergekit YAML.")
+        {
+            Parameters =
+            {
+                new KernelDirectiveParameter("--method", "linear | slerp | task-arithmetic | ties | dare-linear | dare-ties"),
+                new KernelDirectiveParameter("--model", "An input checkpoint, optionally path:weight; once per input.") { MaxOccurrences = 64, TypeHint = "file" },
+                new KernelDirectiveParameter("--base", "Base model for task-vector methods.") { TypeHint = "file" },
+                new KernelDirectiveParameter("--t", "SLERP factor (0 = first model; default 0.5)."),
+                new KernelDirectiveParameter("--density", "Fraction of each task vector kept (TIES, DARE; default 1)."),
+                new KernelDirectiveParameter("--lambda", "Scale of the merged task vector (default 1)."),
+                new KernelDirectiveParameter("--seed", "DARE drop-mask seed (default 0)."),
+                new KernelDirectiveParameter("--config", "A mergekit-style YAML (merge_method, models, base_model, parameters, dtype).") { TypeHint = "file" },
+                new KernelDirectiveParameter("--out", "Output folder.") { Required = true, TypeHint = "file" },
+                new KernelDirectiveParameter("--dtype", "Output dtype: F32, BF16, F16, F64 (default: as the inputs)."),
+                new KernelDirectiveParameter("--name", "Bind the merge report to this C# variable."),
+            },
+        }, HandleMerge);
+
+        kernel.AddDirective<SearchCombination>(new KernelActionDirective("#!ckpt-lcsc",
+            "Searches linear combinations of saved checkpoints (LCSC; coefficients sum to 1) for the lowest metric, with a live chart. --eval " + CombinationMetrics.Syntax + ".")
+        {
+            Parameters =
+            {
+                new KernelDirectiveParameter("--checkpoints", "A folder of checkpoints, a glob (run/step-*.safetensors) or a comma-separated list.") { AllowImplicitName = true, Required = true, TypeHint = "file" },
+                new KernelDirectiveParameter("--eval", "eval-loss:<batch.safetensors>[#key]: causal-LM eval loss of the combination on the batch's input_ids or eval_input_ids " +
+                    "(config.json beside the first checkpoint; needs LibTorch); mse:<checkpoint>: mean squared difference to that checkpoint.") { Required = true },
+                new KernelDirectiveParameter("--budget", "Metric evaluations, the uniform start included (default 200)."),
+                new KernelDirectiveParameter("--seed", "Search seed (default 0): the same seed gives the same result."),
+                new KernelDirectiveParameter("--last", "Combine only the last N checkpoints (in name order)."),
+                new KernelDirectiveParameter("--out", "Write the best combination (safetensors) and lcsc_log.json here.") { TypeHint = "file" },
+                new KernelDirectiveParameter("--dtype", "Dtype of the written combination: F32, BF16, F16, F64."),
+                new KernelDirectiveParameter("--name", "Bind the search result to this C# variable."),
+            },
+        }, SearchCombinationHandler.HandleAsync);
+    }
+
+    static Task HandleReshard(ReshardCheckpoint command, KernelInvocationContext context) => Guarded(command, context, command.Name, async () =>
+    {
+        RequirePath(command.Path, "#!ckpt-reshard <path> --world-size N [--mesh AxB] [--placements ...] [--out dir]");
+        var layout = new LayoutRequest(command.Layout ?? "dtensor", command.WorldSize, command.Mesh, command.Placements, command.Gated).Resolve();
+        var only = command.Only is null ? Array.Empty<string>() : [command.Only];
+        using var ckpt = await Task.Run(() => Checkpoint.Open(command.Path, context.CancellationToken), context.CancellationToken);
+        if (command.Out is null)
+        {
+            var filter = new TensorFilter(only);
+            var planned = await Task.Run(() => Enumerable.Range(0, layout.WorldSize).Select(rank =>
+            {
+                var clock = Stopwatch.StartNew();
+                var plan = ReshardPlanner.Plan(ckpt.Manifest, layout, rank, t => filter.Includes(t.Name));
+                return (plan, clock.Elapsed.TotalSeconds);
+            }).ToArray(), context.CancellationToken);
+            context.DisplayAs(RewriteHtml.Plan(layout, planned), HtmlFormatter.MimeType);
+            return planned.Select(p => p.plan).ToArray();
+        }
+        var result = await Task.Run(() => Resharder.Reshard(ckpt, new ReshardOptions(layout, command.Out, only), context.CancellationToken), context.CancellationToken);
+        context.DisplayAs(RewriteHtml.Reshard(result), HtmlFormatter.MimeType);
+        return result;
+    });
+
+    static Task HandleConvert(ConvertCheckpoint command, KernelInvocationContext context) => Guarded(command, context, command.Name, async () =>
+    {
+        RequirePath(command.Path, "#!ckpt-convert <path> --to safetensors|dcp|torch --out <dir> [--only glob] [--dtype F16]");
+        var to = OptionValues.TargetFormat(command.To ?? "safetensors");
+        if (string.IsNullOrWhiteSpace(command.Out)) throw new FormatException("#!ckpt-convert needs --out <dir>");
+        var options = new ConvertOptions(to, command.Out, ByteSize.Parse(command.MaxShardSize ?? "5GB"),
+            command.Only is null ? [] : [command.Only], OptionValues.DType(command.DType), command.StripPrefix);
+        using var ckpt = await Task.Run(() => Checkpoint.Open(command.Path, context.CancellationToken), context.CancellationToken);
+        var result = await Task.Run(() => CheckpointConverter.Convert(ckpt, options, context.CancellationToken), context.CancellationToken);
+        context.DisplayAs(RewriteHtml.Conversion(result, command.Out, to), HtmlFormatter.MimeType);
+        return result;
+    });
+
+    static Task HandleMerge(MergeCheckpoints command, KernelInvocationContext context) => Guarded(command, context, command.Name, async () =>
+    {
+        if (string.IsNullOrWhiteSpace(command.Out)) throw new FormatException("#!ckpt-merge needs --out <dir>");
+        var models = command.Model.Length > 0 ? command.Model : DirectiveOptions.Values(command, "#!ckpt-merge", "--model");
+        var spec = new MergeRequest
+        {
+            Config = command.Config,
+            Method = command.Method,
+            Models = models,
+            Base = command.Base,
+            T = command.T ?? 0.5,
+            Density = command.Density ?? 1.0,
+            Lambda = command.Lambda ?? 1.0,
+            Seed = command.Seed ?? 0,
+            DType = command.DType,
+        }.ToSpec();
+        var report = await Task.Run(() => MergeExecutor.RunToDirectory(spec, command.Out, configSource: command.Config,
+            cancellationToken: context.CancellationToken), context.CancellationToken);
+        context.DisplayAs(RewriteHtml.Merge(report, command.Out), HtmlFormatter.MimeType);
+        return report;
+    });
+
+    internal static void RequirePath(string path, string usage)
+    {
+        if (string.IsNullOrWhiteSpace(path)) throw new FormatException($"give a checkpoint path: {usage}");
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> and binds what it returns to <paramref name="name"/>. Bad input fails the cell with its
+    /// one sentence (no stack trace); the name is checked before any work.
+    /// </summary>
+    internal static async Task Guarded(KernelCommand command, KernelInvocationContext context, string? name, Func<Task<object>> body)
+    {
+        if (name is not null && !VariableName.IsValid(name))
+        {
+            context.Fail(command, message: $"'{name}' is not a valid C# variable name for --name.");
+            return;
+        }
+        object result;
+        try { result = await body(); }
+        catch (Exception e) when (e is CheckpointFormatException or FormatException or ArgumentException or IOException or UnauthorizedAccessException
+            or NotSupportedException)
+        {
+            context.Fail(command, message: e.Message.Split('\n')[0]);
+            return;
+        }
+        catch (OperationCanceledException)
+        {
+            context.Fail(command, message: "stopped before it finished; nothing was bound");
+            return;
+        }
+        await BindAsync(command, context, name, result);
+    }
+
+    internal static async Task BindAsync(KernelCommand command, KernelInvocationContext context, string? name, object value)
+    {
+        if (name is null || context.HandlingKernel.RootKernel.FindKernelByName("csharp") is not { } csharp) return;
+        if (await CSharpVariable.BindAsync(csharp, name, value, command, context.CancellationToken) is { } failure)
+            context.Fail(command, message: $"Could not bind the C# variable '{name}': {failure}");
+        else
+            context.DisplayAs($"<p class=\"ckpt-variable\">Bound to the C# variable <code>{System.Net.WebUtility.HtmlEncode(name)}</code>.</p>", HtmlFormatter.MimeType);
+    }
+}

@@ -1,0 +1,25 @@
+using Ckpt.Tensors;
+
+namespace Ckpt.Conversion;
+
+/// <summary>
+/// Option values that the CLI verbs and the notebook magics share (`--to`, `--dtype`), parsed in one place so
+/// both accept the same spellings and refuse the rest with the same sentence.
+/// </summary>
+public static class OptionValues
+{
+    /// <exception cref="FormatException">Not a format; the message lists the formats.</exception>
+    public static TargetFormat TargetFormat(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "safetensors" or "hf" => Conversion.TargetFormat.Safetensors,
+        "dcp" => Conversion.TargetFormat.Dcp,
+        "torch" or "pt" => Conversion.TargetFormat.Torch,
+        _ => throw new FormatException($"--to {text} is not a format (safetensors, dcp, torch)"),
+    };
+
+    /// <summary>A floating dtype code (`F32`, `bf16`), or null for none.</summary>
+    /// <exception cref="FormatException">Not a dtype code; the message names it.</exception>
+    public static DType? DType(string? code) => code is null ? null
+        : DTypes.TryParseCode(code.Trim().ToUpperInvariant(), out var d) ? d
+        : throw new FormatException($"--dtype {code} is not a dtype code (F32, BF16, F16, F64)");
+}

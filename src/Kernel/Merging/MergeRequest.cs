@@ -1,0 +1,56 @@
+using System.Globalization;
+using Ckpt.Conversion;
+
+namespace Ckpt.Merging;
+
+/// <summary>
+/// A merge as `ckpt merge` and `#!ckpt-merge` spell it: either `--config merge.yaml` or `--method` with repeated
+/// `--model path[:weight]`, `--base`, `--t`, `--density`, `--lambda`, `--seed`; `--dtype` applies to both.
+/// Turned into a <see cref="MergeSpec"/> in one place so both surfaces mean the same thing by the same text.
+/// </summary>
+public sealed record MergeRequest
+{
+    public string? Config { get; init; }
+    public string? Method { get; init; }
+    public IReadOnlyList<string> Models { get; init; } = [];
+    public string? Base { get; init; }
+    public double T { get; init; } = 0.5;
+    public double Density { get; init; } = 1.0;
+    public double Lambda { get; init; } = 1.0;
+    public ulong Seed { get; init; }
+    public string? DType { get; init; }
+
+    /// <summary>The merge to run; validated by <see cref="MergeExecutor"/> before any tensor is read.</summary>
+    /// <exception cref="FormatException">No method, an unknown method (named), or a bad `--dtype`.</exception>
+    public MergeSpec ToSpec()
+    {
+        MergeSpec spec;
+        if (Config is not null) spec = MergeConfigParser.ParseFile(Config);
+        else
+        {
+            var name = Method ?? throw new FormatException("--method or --config is required");
+            if (!MergeMethods.TryParse(name, out var m))
+                throw new FormatException($"--method {name} is not a merge method (linear, slerp, task-arithmetic, ties, dare-linear, dare-ties)");
+            spec = new MergeSpec
+            {
+                Method = m,
+                Models = Models.Select(ParseModel).ToArray(),
+                BaseModel = Base,
+                T = T,
+                Density = Density,
+                Lambda = Lambda,
+                Seed = Seed,
+            };
+        }
+        return OptionValues.DType(DType) is { } d ? spec with { OutputDType = d } : spec;
+    }
+
+    /// <summary>`path` or `path:weight`; a suffix that is not a number stays part of the path.</summary>
+    public static MergeInput ParseModel(string text)
+    {
+        int colon = text.LastIndexOf(':');
+        if (colon > 0 && double.TryParse(text[(colon + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var w))
+            return new MergeInput(text[..colon], w);
+        return new MergeInput(text);
+    }
+}

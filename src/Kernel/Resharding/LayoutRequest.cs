@@ -1,0 +1,35 @@
+namespace Ckpt.Resharding;
+
+/// <summary>
+/// A target layout as `ckpt reshard` and `#!ckpt-reshard` spell it (`--layout`, `--world-size`, `--mesh 2x2`,
+/// `--placements "Shard(0),Replicate()"`, `--gated`), resolved in one place so both surfaces accept and refuse
+/// the same text with the same sentence.
+/// </summary>
+public sealed record LayoutRequest(string Kind = "dtensor", int? WorldSize = null, string? Mesh = null, string? Placements = null, bool Gated = false)
+{
+    /// <exception cref="FormatException">The options do not describe a layout; the message names the option.</exception>
+    public TargetLayout Resolve()
+    {
+        int[] mesh = Mesh is null ? [] : Mesh.Split('x', 'X', ',').Select(s =>
+            int.TryParse(s.Trim(), out var n) && n > 0 ? n : throw new FormatException($"--mesh {Mesh} is not a mesh such as 2x2")).ToArray();
+        int world = mesh.Length > 0 ? mesh.Aggregate(1, (a, b) => a * b) : WorldSize ?? throw new FormatException("give --world-size or --mesh");
+        if (WorldSize is { } w && w != world) throw new FormatException($"--world-size {w} does not match --mesh {Mesh} ({world} ranks)");
+        if (world <= 0) throw new FormatException($"--world-size {world} must be positive");
+        switch (Kind.ToLowerInvariant())
+        {
+            case "dtensor":
+                if (mesh.Length == 0) mesh = [world];
+                var list = Placements is null
+                    ? (mesh.Length == 1 ? [new Shard(0)] : throw new FormatException("a mesh with several dimensions needs --placements, e.g. \"Shard(0),Shard(1)\""))
+                    : Placement.ParseList(Placements);
+                if (list.Count != mesh.Length) throw new FormatException($"--placements gives {list.Count} placements for a {mesh.Length}-d mesh");
+                return new DTensorLayout(mesh, list);
+            case "flat" or "fsdp":
+                return new FlatShardLayout(world);
+            case "tp" or "megatron":
+                return new TensorParallelLayout(world, Gated);
+            default:
+                throw new FormatException($"--layout {Kind} is not a layout (dtensor, flat, tp)");
+        }
+    }
+}

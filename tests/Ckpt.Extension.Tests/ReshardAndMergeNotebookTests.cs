@@ -1,0 +1,137 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace Ckpt.Extension.Tests;
+
+/// <summary>Runs notebooks/03-reshard-and-merge.ipynb once through real Jupyter (nbconvert + the dotnet-interactive kernel).</summary>
+public sealed class ReshardAndMergeNotebookRun
+{
+    internal Lazy<JupyterRun> Run { get; } = new(() =>
+    {
+        LocalFeed.Prepare();
+        var output = Path.Combine(TestPaths.RepoRoot, "artifacts", "notebook-03");
+        if (Directory.Exists(output)) Directory.Delete(output, recursive: true);
+        return JupyterRun.Execute("notebooks/03-reshard-and-merge.ipynb");
+    });
+}
+
+public sealed class ReshardAndMergeNotebookTests(ReshardAndMergeNotebookRun run) : IClassFixture<ReshardAndMergeNotebookRun>
+{
+    const string PlotlyMime = "application/vnd.plotly.v1+json";
+
+    JupyterRun Notebook => run.Run.Value;
+
+    static string Output(string name) => Path.Combine(TestPaths.RepoRoot, "artifacts", "notebook-03", name);
+    static string Trajectory(string step) => TestPaths.Fixture($"trajectory-llama-micro/{step}.safetensors");
+
+    ExecutedCell CellStarting(string start)
+    {
+        var cell = Notebook.Cell(start);
+        Assert.True(cell.ErrorValue is null, $"{start}: {cell.ErrorValue}\n{string.Join("\n", cell.Traceback)}");
+        return cell;
+    }
+
+    static double[] Column(ExecutedCell cell, string cls) =>
+        Regex.Matches(cell.Text("text/html"), $"<td class=\"{cls}\" data-value=\"([^\"]+)\"")
+            .Select(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToArray();
+
+    static string PlainText(ExecutedCell cell) => cell.Text("text/plain").Trim().Trim('"');
+
+    [Fact]
+    public void The_reshard_and_merge_notebook_runs_with_no_cell_error()
+    {
+        var failed = Notebook.Cells.Where(c => c.ErrorValue is not null).Select(c => $"{c.Source.Trim()} -> {c.ErrorValue}").ToArray();
+        Assert.True(failed.Length == 0, string.Join("\n", failed));
+    }
+
+    [Fact]
+    public void The_reshard_cell_shows_three_ranks_each_reading_at_most_1_05_times_what_it_needs()
+    {
+        var cell = CellStarting("#!ckpt-reshard");
+        Assert.Equal([0, 1, 2], Column(cell, "rank"));
+        Assert.All(Column(cell, "ratio"), r => Assert.InRange(r, 0.999, 1.05));
+        Assert.Equal(3, Column(cell, "phase-write").Length);
+        Assert.Contains("Bound to the C# variable", cell.Text("text/html"));
+    }
+
+    [Fact]
+    public void The_resharded_model_equals_the_reference_byte_for_byte()
+    {
+        var cell = CellStarting("// A script");
+        Assert.StartsWith("39 of 39 tensors equal the reference byte for byte; 3 ranks", PlainText(cell));
+        // Independently of the notebook's own check: three data files, each tensor's dim 0 split three ways.
+        using var written = Checkpoint.Open(Output("fsdp2-3rank"));
+        Assert.Equal(3, Directory.EnumerateFiles(Output("fsdp2-3rank"), "*.distcp").Count());
+        Assert.Equal(3, written.Manifest.Find("model.model.embed_tokens.weight")!.Fragments.Count);
+    }
+
+    [Fact]
+    public void The_layout_of_the_resharded_checkpoint_is_charted()
+    {
+        var cell = CellStarting("#!ckpt-layout");
+        Assert.NotEmpty(cell.Outputs.Where(o => o.MimeType == PlotlyMime));
+    }
+
+    [Fact]
+    public void The_convert_cell_writes_the_model_weights_as_bfloat16_without_the_wrapper_prefix()
+    {
+        var cell = CellStarting("#!ckpt-convert");
+        Assert.Contains("Converted 39 tensors to safetensors", WebUtility.HtmlDecode(cell.Text("text/html")));
+        using var converted = Checkpoint.Open(Output("model-bf16"));
+        using var reference = Checkpoint.Open(TestPaths.Fixture("dcp-fsdp2-4rank/reference_full_model.safetensors"));
+        Assert.Equal(reference.Manifest.Tensors.Select(t => t.Name).Order(), converted.Manifest.Tensors.Select(t => t.Name).Order());
+        Assert.All(converted.Manifest.Tensors, t => Assert.Equal(Tensors.DType.BF16, t.DType));
+    }
+
+    [Fact]
+    public void The_merged_midpoint_equals_half_of_each_input()
+    {
+        var cell = CellStarting("#!ckpt-merge --method linear");
+        Assert.Equal([0.5, 0.5], Column(cell, "weight"));
+        var check = CellStarting("double LargestDifference");
+        var worst = double.Parse(Regex.Match(PlainText(check), @"0\.5·b: (\S+)$").Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.True(worst <= 1e-6, PlainText(check));
+
+        using var a = Checkpoint.Open(Trajectory("step-0375"));
+        using var b = Checkpoint.Open(Trajectory("step-0400"));
+        using var m = Checkpoint.Open(Output("midpoint"));
+        foreach (var t in a.Manifest.Tensors)
+        {
+            using var x = a.Read(t.Name);
+            using var y = b.Read(t.Name);
+            using var z = m.Read(t.Name);
+            var (xs, ys, zs) = (x.ToFloats(), y.ToFloats(), z.ToFloats());
+            for (int i = 0; i < zs.Length; i++) Assert.True(Math.Abs(zs[i] - (0.5 * xs[i] + 0.5 * ys[i])) <= 1e-6, $"{t.Name}[{i}]");
+        }
+    }
+
+    [Fact]
+    public void The_ties_cell_reports_its_parameters()
+    {
+        var html = WebUtility.HtmlDecode(CellStarting("#!ckpt-merge --method ties").Text("text/html"));
+        Assert.Contains("ties: merged 21 tensors", html);
+        Assert.Contains("<td>density</td><td>0.5</td>", html);
+    }
+
+    [Fact]
+    public void The_lcsc_cell_leaves_one_final_chart_and_finds_the_midpoint()
+    {
+        var cell = CellStarting("#!ckpt-lcsc");
+        var figures = cell.Outputs.Where(o => o.MimeType == PlotlyMime).ToList();
+        Assert.Single(figures);
+        using var doc = JsonDocument.Parse(figures[0].Text);
+        var figure = doc.RootElement.ValueKind == JsonValueKind.String ? JsonDocument.Parse(doc.RootElement.GetString()!).RootElement : doc.RootElement;
+        var best = figure.GetProperty("data")[0].GetProperty("y").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        Assert.True(best.Length >= 3, $"{best.Length} points");
+        Assert.True(best.Zip(best.Skip(1)).All(p => p.Second <= p.First), "the best metric never rises");
+        Assert.Contains("done", cell.Text("text/html"));
+
+        var coefficients = Column(cell, "coefficient");
+        Assert.Equal(2, coefficients.Length);
+        Assert.All(coefficients, c => Assert.InRange(c, 0.47, 0.53));
+        Assert.True(File.Exists(Output("lcsc/lcsc_log.json")));
+        Assert.StartsWith("0.5", PlainText(CellStarting("string.Join")));
+    }
+}
