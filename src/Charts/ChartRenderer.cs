@@ -67,6 +67,7 @@ public static class ChartRenderer
             "layout" => LayoutCharts.Build(input),
             "diff" => DiffCharts.Build(input),
             "stats" => StatisticsCharts.Build(input),
+            "finetune" => TrainingCharts.Build(input),
             "timeline" => TimelineCharts.Build(input),
             "lcsc" => LcscCharts.Build(input),
             "recovery" => RecoveryCharts.Build(input),

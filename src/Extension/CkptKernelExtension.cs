@@ -33,6 +33,7 @@ public sealed class CkptKernelExtension : IKernelExtension
                 },
             },
             LoadCheckpointHandler.HandleAsync);
+        Training.FineTuningDirectives.Register(kernel);
         Visualisation.VisualisationDirectives.Register(kernel);
         Rewriting.RewritingDirectives.Register(kernel);
 
@@ -45,6 +46,8 @@ public sealed class CkptKernelExtension : IKernelExtension
         "reading headers only, binds a <code>Ckpt.Checkpoint</code> C# variable and shows its tensors and files. " +
         "Charts: <code>#!ckpt-layout &lt;var|path&gt; [--tensor glob]</code>, <code>#!ckpt-diff &lt;a&gt; &lt;b&gt;</code>, " +
         "<code>#!ckpt-stats &lt;var&gt; &lt;tensor&gt;</code>, <code>#!ckpt-timeline [var]</code>. " +
+        "Fine-tuning (LoRA/QLoRA, live loss chart; needs LibTorch, e.g. <code>#r \"nuget: libtorch-cpu-linux-x64\"</code>): " +
+        "<code>#!ckpt-finetune --recipe sft|dpo --model &lt;var|path&gt; --data &lt;file.jsonl&gt; --steps N [--out dir]</code>. " +
         "From C#: <code>var c = Ckpt.Checkpoint.Open(path); c.Read(name)</code>. Packages: <code>Ckpt.Kernel</code> (the engine), " +
         "<code>Ckpt.Extension</code> (this notebook layer), <code>Ckpt.Cli</code> (the <code>ckpt</code> tool).</p></details>";
 }

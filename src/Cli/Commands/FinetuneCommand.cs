@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Ckpt.Training;
-using Ckpt.Training.Data;
 
 namespace Ckpt.Cli.Commands;
 
@@ -27,7 +26,7 @@ static class FinetuneCommand
         var beta = new Option<double>("--beta") { Description = "DPO β", DefaultValueFactory = _ => 0.1 };
         var maxLength = new Option<int>("--max-length") { DefaultValueFactory = _ => 1024 };
         var template = new Option<string>("--template") { Description = "auto (Alpaca for instruction records), alpaca or none", DefaultValueFactory = _ => "auto" };
-        var output = new Option<string>("--out") { Description = "output folder (adapter at its root, resumable state in checkpoints/)", DefaultValueFactory = _ => "finetune-out" };
+        var output = new Option<string>("--out") { Description = "output folder (adapter at its root, resumable state in checkpoints/)", DefaultValueFactory = _ => FineTuningRequest.DefaultOutput };
         var device = new Option<string>("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
         var dtype = new Option<string?>("--dtype") { Description = "compute dtype of the base: f32, bf16, f16 (default: the checkpoint's)" };
         var saveEvery = new Option<int>("--save-every") { Description = "commit resumable state every N steps (async)", DefaultValueFactory = _ => 0 };
@@ -43,14 +42,9 @@ static class FinetuneCommand
         };
         command.SetAction((parse, cancellationToken) =>
         {
-            var options = new FineTuningOptions
+            var options = new FineTuningRequest
             {
-                Recipe = parse.GetValue(recipe)!.ToLowerInvariant() switch
-                {
-                    "sft" => Recipe.Sft,
-                    "dpo" => Recipe.Dpo,
-                    var other => throw new ArgumentException($"--recipe must be sft or dpo, not '{other}'"),
-                },
+                Recipe = parse.GetValue(recipe)!,
                 Model = parse.GetValue(model)!,
                 Data = parse.GetValue(data)!,
                 Output = parse.GetValue(output)!,
@@ -58,7 +52,7 @@ static class FinetuneCommand
                 LoraR = parse.GetValue(loraR),
                 LoraAlpha = parse.GetValue(loraAlpha),
                 LoraDropout = parse.GetValue(loraDropout),
-                LoraTargets = parse.GetValue(loraTargets)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                LoraTargets = parse.GetValue(loraTargets)!,
                 Steps = parse.GetValue(steps),
                 Epochs = parse.GetValue(epochs),
                 LearningRate = parse.GetValue(lr),
@@ -66,20 +60,14 @@ static class FinetuneCommand
                 BatchSize = parse.GetValue(batch),
                 Beta = parse.GetValue(beta),
                 MaxLength = parse.GetValue(maxLength),
-                Template = parse.GetValue(template)!.ToLowerInvariant() switch
-                {
-                    "auto" => PromptTemplate.Auto,
-                    "alpaca" => PromptTemplate.Alpaca,
-                    "none" => PromptTemplate.None,
-                    var other => throw new ArgumentException($"--template must be auto, alpaca or none, not '{other}'"),
-                },
+                Template = parse.GetValue(template)!,
                 Device = parse.GetValue(device)!,
                 DType = parse.GetValue(dtype),
                 SaveEvery = parse.GetValue(saveEvery),
                 Resume = parse.GetValue(resume),
                 Seed = parse.GetValue(seed),
                 Threads = parse.GetValue(threads),
-            };
+            }.ToOptions();
             bool asJson = parse.GetValue(json);
             var bar = !asJson && ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected ? new ProgressBar(stdout) : null;
             var progress = new Reporter(p =>

@@ -1,0 +1,136 @@
+using Ckpt.Errors;
+using Ckpt.Training;
+using Microsoft.DotNet.Interactive;
+using Microsoft.DotNet.Interactive.Commands;
+using Microsoft.DotNet.Interactive.Events;
+using Microsoft.DotNet.Interactive.Formatting;
+
+namespace Ckpt.Extension.Training;
+
+/// <summary>
+/// Handles <see cref="FineTuneModel"/>: checks the options (one sentence for bad input, before any model is read), runs
+/// <see cref="FineTuning.Run"/> on a worker thread with the cell's cancellation token while a <see cref="LiveLossChart"/>
+/// follows it, then shows the summary and binds the result when `--name` is given. Stopping the cell ends the run
+/// after its current step, which writes that step's adapter; the summary says where.
+/// </summary>
+static class FineTuneHandler
+{
+    public static async Task HandleAsync(FineTuneModel command, KernelInvocationContext context)
+    {
+        if (command.Name is { } name && !VariableName.IsValid(name))
+        {
+            context.Fail(command, message: $"'{name}' is not a valid C# variable name for --name.");
+            return;
+        }
+        FineTuningOptions options;
+        try
+        {
+            options = (await RequestAsync(command, context)).ToOptions();
+            options.Validate();
+            RequireLibTorch();
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or NotSupportedException)
+        {
+            context.Fail(command, message: e.Message.Split('\n')[0]);
+            return;
+        }
+
+        var token = context.CancellationToken;
+        var chart = new LiveLossChart(context, options.Recipe, options.Steps ?? 0);
+        chart.Show();
+        // Not Task.Run(..., token): a run stopped before it starts still returns its (empty) result and says so.
+        var run = Task.Run(() => FineTuning.Run(options, chart, token));
+        // .NET Interactive ends a stopped cell at once, before the run has written its adapter; say here what will happen.
+        var stopping = token.Register(() => chart.Stopping(options.Output));
+        await chart.FollowAsync(run);
+        stopping.Dispose();
+        FineTuningResult result;
+        try { result = await run; }
+        catch (Exception e) when (e is CheckpointFormatException or ArgumentException or FormatException or IOException
+            or UnauthorizedAccessException or NotSupportedException or InvalidDataException)
+        {
+            chart.Finish("failed");
+            context.Fail(command, message: e.Message.Split('\n')[0]);
+            return;
+        }
+        catch (OperationCanceledException)
+        {
+            chart.Finish("stopped");
+            context.Fail(command, message: "stopped before the first step; nothing was written");
+            return;
+        }
+        catch
+        {
+            chart.Finish("failed");
+            throw;
+        }
+        chart.Finish(result.Cancelled ? "stopped" : "done");
+        context.DisplayAs(FineTuningHtml.Summary(result), HtmlFormatter.MimeType);
+        if (command.Name is { } bind && context.HandlingKernel.RootKernel.FindKernelByName("csharp") is { } csharp)
+        {
+            if (await CSharpVariable.BindAsync(csharp, bind, result, command, CancellationToken.None) is { } failure)
+                context.Fail(command, message: $"Could not bind the C# variable '{bind}': {failure}");
+            else
+                context.DisplayAs($"<p class=\"ckpt-variable\">Bound to the C# variable <code>{System.Net.WebUtility.HtmlEncode(bind)}</code>.</p>", HtmlFormatter.MimeType);
+        }
+    }
+
+    static async Task<FineTuningRequest> RequestAsync(FineTuneModel c, KernelInvocationContext context)
+    {
+        if (string.IsNullOrWhiteSpace(c.Recipe)) throw new ArgumentException("#!ckpt-finetune needs --recipe sft|dpo");
+        if (string.IsNullOrWhiteSpace(c.Model)) throw new ArgumentException("#!ckpt-finetune needs --model <variable|checkpoint path>");
+        if (string.IsNullOrWhiteSpace(c.Data)) throw new ArgumentException("#!ckpt-finetune needs --data <file.jsonl>");
+        var defaults = new FineTuningRequest { Recipe = c.Recipe, Model = c.Model, Data = c.Data };
+        return defaults with
+        {
+            Model = await ModelPathAsync(c.Model, context),
+            Output = c.Out ?? defaults.Output,
+            QLora = c.QLora,
+            LoraR = c.LoraR ?? defaults.LoraR,
+            LoraAlpha = c.LoraAlpha ?? defaults.LoraAlpha,
+            LoraDropout = c.LoraDropout ?? defaults.LoraDropout,
+            LoraTargets = c.LoraTargets ?? defaults.LoraTargets,
+            Steps = c.Steps,
+            Epochs = c.Epochs,
+            LearningRate = c.Lr ?? defaults.LearningRate,
+            WarmupSteps = c.Warmup ?? defaults.WarmupSteps,
+            BatchSize = c.Batch ?? defaults.BatchSize,
+            Beta = c.Beta ?? defaults.Beta,
+            MaxLength = c.MaxLength ?? defaults.MaxLength,
+            Template = c.Template ?? defaults.Template,
+            Device = c.Device ?? defaults.Device,
+            DType = c.DType,
+            SaveEvery = c.SaveEvery ?? defaults.SaveEvery,
+            Resume = c.Resume,
+            Seed = c.Seed ?? defaults.Seed,
+            Threads = c.Threads,
+        };
+    }
+
+    /// <summary>The path of the checkpoint a C# variable holds (bound by `#!ckpt-load`), else the text as a path.</summary>
+    static async Task<string> ModelPathAsync(string model, KernelInvocationContext context)
+    {
+        if (File.Exists(model) || Directory.Exists(model) || !VariableName.IsValid(model)
+            || context.HandlingKernel.RootKernel.FindKernelByName("csharp") is not { } csharp) return model;
+        var request = new RequestValue(model, "text/plain", null);
+        request.SetParent(context.Command, bubbleEvents: false);
+        var result = await csharp.SendAsync(request, context.CancellationToken);
+        return result.Events.OfType<ValueProduced>().FirstOrDefault()?.Value switch
+        {
+            Checkpoint c => c.Path,
+            string s => s,
+            _ => model,
+        };
+    }
+
+    /// <summary>A notebook has TorchSharp's managed assembly through Ckpt.Kernel, but LibTorch only once it references a package.</summary>
+    static void RequireLibTorch()
+    {
+        try { TorchSharp.torch.InitializeDeviceType(TorchSharp.DeviceType.CPU); }
+        catch (Exception e) when (e is TypeInitializationException or DllNotFoundException or NotSupportedException)
+        {
+            throw new NotSupportedException("fine-tuning runs the model with TorchSharp and LibTorch is not loaded in this process: " +
+                "reference libtorch-cpu-linux-x64 (or a CUDA LibTorch) first, or run `ckpt finetune`, which carries it", e);
+        }
+    }
+}

@@ -1,0 +1,41 @@
+using Microsoft.DotNet.Interactive;
+using Microsoft.DotNet.Interactive.Directives;
+
+namespace Ckpt.Extension.Training;
+
+/// <summary>`#!ckpt-finetune`: the options of `ckpt finetune` (same names, same defaults).</summary>
+public static class FineTuningDirectives
+{
+    public static void Register(Kernel kernel) =>
+        kernel.AddDirective<FineTuneModel>(new KernelActionDirective("#!ckpt-finetune",
+            "Fine-tunes a causal LM with LoRA or QLoRA (as `ckpt finetune`): SFT or DPO, a live loss chart, a summary, a PEFT adapter in --out; the stop button keeps the last completed step's adapter.")
+        {
+            Parameters =
+            {
+                new KernelDirectiveParameter("--recipe", "sft or dpo.") { Required = true },
+                new KernelDirectiveParameter("--model", "A C# variable bound by #!ckpt-load, or a checkpoint file or folder (config.json beside it).") { Required = true, TypeHint = "file" },
+                new KernelDirectiveParameter("--data", "JSONL: SFT {prompt,completion} or {instruction,input,output}; DPO {prompt,chosen,rejected}; or pre-tokenized *_input_ids.") { Required = true, TypeHint = "file" },
+                new KernelDirectiveParameter("--qlora", "Store the base linear weights as NF4 and train LoRA on top.") { Flag = true },
+                new KernelDirectiveParameter("--lora-r", "LoRA rank (default 16)."),
+                new KernelDirectiveParameter("--lora-alpha", "LoRA alpha (default 32)."),
+                new KernelDirectiveParameter("--lora-dropout", "LoRA dropout (default 0)."),
+                new KernelDirectiveParameter("--lora-targets", "Comma-separated module names (default q_proj,v_proj)."),
+                new KernelDirectiveParameter("--steps", "Optimizer steps."),
+                new KernelDirectiveParameter("--epochs", "Passes over the data (instead of --steps)."),
+                new KernelDirectiveParameter("--lr", "Learning rate (default 2e-4)."),
+                new KernelDirectiveParameter("--warmup", "Linear warm-up steps (default 0)."),
+                new KernelDirectiveParameter("--batch", "Examples per step (default 8)."),
+                new KernelDirectiveParameter("--beta", "DPO β (default 0.1)."),
+                new KernelDirectiveParameter("--max-length", "Tokens per example (default 1024)."),
+                new KernelDirectiveParameter("--template", "auto (Alpaca for instruction records), alpaca or none."),
+                new KernelDirectiveParameter("--out", "Output folder: the adapter at its root, resumable state in checkpoints/ (default finetune-out).") { TypeHint = "file" },
+                new KernelDirectiveParameter("--device", "cpu (default) or cuda."),
+                new KernelDirectiveParameter("--dtype", "Compute dtype of the base: f32, bf16, f16 (default: the checkpoint's)."),
+                new KernelDirectiveParameter("--save-every", "Commit resumable state every N steps (async)."),
+                new KernelDirectiveParameter("--resume", "Continue from the newest complete checkpoint in --out.") { Flag = true },
+                new KernelDirectiveParameter("--seed", "Seed of the LoRA init and data order (default 42)."),
+                new KernelDirectiveParameter("--threads", "CPU threads for LibTorch (default: LibTorch's choice)."),
+                new KernelDirectiveParameter("--name", "Bind the run's result to this C# variable."),
+            },
+        }, FineTuneHandler.HandleAsync);
+}

@@ -1,0 +1,82 @@
+using Ckpt.Training.Data;
+
+namespace Ckpt.Training;
+
+/// <summary>
+/// The options of `ckpt finetune` and `#!ckpt-finetune` as typed (strings for the enumerations and lists, the same
+/// defaults), turned into <see cref="FineTuningOptions"/> in one place so both accept the same spellings and refuse
+/// the rest with the same sentence.
+/// </summary>
+public sealed record FineTuningRequest
+{
+    public const string DefaultOutput = "finetune-out";
+
+    public required string Recipe { get; init; }
+    public required string Model { get; init; }
+    public required string Data { get; init; }
+    public string Output { get; init; } = DefaultOutput;
+    public bool QLora { get; init; }
+    public int LoraR { get; init; } = 16;
+    public double LoraAlpha { get; init; } = 32;
+    public double LoraDropout { get; init; }
+    /// <summary>Comma-separated module names.</summary>
+    public string LoraTargets { get; init; } = "q_proj,v_proj";
+    public int? Steps { get; init; }
+    public double? Epochs { get; init; }
+    public double LearningRate { get; init; } = 2e-4;
+    public int WarmupSteps { get; init; }
+    public int BatchSize { get; init; } = 8;
+    public double Beta { get; init; } = 0.1;
+    public int MaxLength { get; init; } = 1024;
+    /// <summary>auto, alpaca or none.</summary>
+    public string Template { get; init; } = "auto";
+    public string Device { get; init; } = "cpu";
+    public string? DType { get; init; }
+    public int SaveEvery { get; init; }
+    public bool Resume { get; init; }
+    public long Seed { get; init; } = 42;
+    public int? Threads { get; init; }
+
+    /// <exception cref="ArgumentException">An unknown recipe or template; the message names it.</exception>
+    public FineTuningOptions ToOptions() => new()
+    {
+        Recipe = ParseRecipe(Recipe),
+        Model = Model,
+        Data = Data,
+        Output = Output,
+        QLora = QLora,
+        LoraR = LoraR,
+        LoraAlpha = LoraAlpha,
+        LoraDropout = LoraDropout,
+        LoraTargets = LoraTargets.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+        Steps = Steps,
+        Epochs = Epochs,
+        LearningRate = LearningRate,
+        WarmupSteps = WarmupSteps,
+        BatchSize = BatchSize,
+        Beta = Beta,
+        MaxLength = MaxLength,
+        Template = ParseTemplate(Template),
+        Device = Device,
+        DType = DType,
+        SaveEvery = SaveEvery,
+        Resume = Resume,
+        Seed = Seed,
+        Threads = Threads,
+    };
+
+    public static Training.Recipe ParseRecipe(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "sft" => Training.Recipe.Sft,
+        "dpo" => Training.Recipe.Dpo,
+        _ => throw new ArgumentException($"--recipe must be sft or dpo, not '{text}'"),
+    };
+
+    public static PromptTemplate ParseTemplate(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "auto" => PromptTemplate.Auto,
+        "alpaca" => PromptTemplate.Alpaca,
+        "none" => PromptTemplate.None,
+        _ => throw new ArgumentException($"--template must be auto, alpaca or none, not '{text}'"),
+    };
+}

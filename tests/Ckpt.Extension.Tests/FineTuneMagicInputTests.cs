@@ -1,0 +1,75 @@
+namespace Ckpt.Extension.Tests;
+
+/// <summary>
+/// `#!ckpt-finetune` refusing bad input in one sentence, before any model is read. This project has no LibTorch (as a
+/// notebook before it references one), so a valid request also ends in one sentence saying how to get it; the runs
+/// themselves are tested in Ckpt.Extension.Training.Tests.
+/// </summary>
+public sealed class FineTuneMagicInputTests : IDisposable
+{
+    readonly KernelHarness _harness = new();
+    readonly string _dir = Directory.CreateTempSubdirectory("ckpt-finetune-input-").FullName;
+
+    static string TinyLlama => TestPaths.Fixture("hf-llama-tiny-sharded");
+
+    public void Dispose()
+    {
+        _harness.Dispose();
+        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+    }
+
+    string Data()
+    {
+        var path = Path.Combine(_dir, "ids.jsonl");
+        File.WriteAllText(path, "{\"prompt_input_ids\":[1,10,20,3],\"completion_input_ids\":[110,160,2]}\n");
+        return path;
+    }
+
+    async Task<string> FailureOf(string cell)
+    {
+        var result = await _harness.SubmitAsync(cell);
+        var message = KernelHarness.Failure(result)?.Message ?? throw new Xunit.Sdk.XunitException("the magic succeeded where it should have failed");
+        Assert.DoesNotContain("\n", message.Trim());
+        Assert.DoesNotContain("   at ", message);
+        return message;
+    }
+
+    [Fact]
+    public async Task Finetune_magic_with_a_missing_data_file_fails_with_one_sentence_naming_it()
+    {
+        var missing = Path.Combine(_dir, "nowhere.jsonl");
+        var message = await FailureOf($"#!ckpt-finetune --recipe sft --model \"{TinyLlama}\" --data \"{missing}\" --steps 2");
+        Assert.Contains("nowhere.jsonl", message);
+        Assert.Contains("does not exist", message);
+    }
+
+    [Fact]
+    public async Task Finetune_magic_with_an_unknown_recipe_fails_with_one_sentence_naming_it()
+    {
+        var message = await FailureOf($"#!ckpt-finetune --recipe ppo --model \"{TinyLlama}\" --data \"{Data()}\" --steps 2");
+        Assert.Contains("'ppo'", message);
+        Assert.Contains("sft or dpo", message);
+    }
+
+    [Fact]
+    public async Task Finetune_magic_with_both_steps_and_epochs_fails_with_one_sentence()
+    {
+        var message = await FailureOf($"#!ckpt-finetune --recipe sft --model \"{TinyLlama}\" --data \"{Data()}\" --steps 2 --epochs 1");
+        Assert.Contains("exactly one of --steps and --epochs", message);
+    }
+
+    [Fact]
+    public async Task Finetune_magic_naming_an_unbound_variable_as_model_fails_with_one_sentence()
+    {
+        var message = await FailureOf($"#!ckpt-finetune --recipe sft --model notLoaded --data \"{Data()}\" --steps 2");
+        Assert.Contains("notLoaded", message);
+    }
+
+    [Fact]
+    public async Task Finetune_magic_where_LibTorch_is_absent_says_so_in_one_sentence()
+    {
+        var message = await FailureOf($"#!ckpt-finetune --recipe sft --model \"{TinyLlama}\" --data \"{Data()}\" --steps 2 --out \"{Path.Combine(_dir, "out")}\"");
+        Assert.Contains("LibTorch", message);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "out")));
+    }
+}

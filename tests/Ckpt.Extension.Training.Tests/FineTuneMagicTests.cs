@@ -1,0 +1,213 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Ckpt.Extension.Training;
+using Ckpt.Extension.Visualisation;
+using Ckpt.Models;
+using Ckpt.Resilience;
+using Ckpt.Training;
+using Microsoft.DotNet.Interactive.Commands;
+using Microsoft.DotNet.Interactive.Events;
+
+namespace Ckpt.Extension.Tests;
+
+/// <summary>`#!ckpt-finetune` in a real CompositeKernel with the CPU LibTorch, on the tiny LLaMA fixture (vocab 512).</summary>
+public sealed class FineTuneMagicTests : IDisposable
+{
+    readonly KernelHarness _harness = new();
+    readonly string _dir = Directory.CreateTempSubdirectory("ckpt-finetune-magic-").FullName;
+
+    static string TinyLlama => TestPaths.Fixture("hf-llama-tiny-sharded");
+
+    string P(string name) => Path.Combine(_dir, name);
+
+    public void Dispose()
+    {
+        _harness.Dispose();
+        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+    }
+
+    /// <summary>Pre-tokenized SFT records: prompt "BOS op a SEP", a completion the op decides (ids below the vocab of 512).</summary>
+    string InstructionIds(int count)
+    {
+        var rng = new Random(1);
+        var lines = Enumerable.Range(0, count).Select(_ =>
+        {
+            int op = 10 + rng.Next(3), a = 20 + rng.Next(100);
+            return JsonSerializer.Serialize(new { prompt_input_ids = new[] { 1, op, a, 3 }, completion_input_ids = new[] { op + 100, op + 150, op + 200, 2 } });
+        });
+        var path = P("ids.jsonl");
+        File.WriteAllLines(path, lines);
+        return path;
+    }
+
+    static double[] Ys(DisplayEvent e, int trace)
+    {
+        using var figure = JsonDocument.Parse(e.FormattedValues.Single(v => v.MimeType == ChartOutput.PlotlyMimeType).Value);
+        return figure.RootElement.GetProperty("data")[trace].GetProperty("y").EnumerateArray().Select(y => y.GetDouble()).ToArray();
+    }
+
+    static double Cell(string html, string cls) =>
+        double.Parse(Regex.Match(html, $"<td class=\"{cls}\" data-value=\"([^\"]+)\"").Groups[1].Value, CultureInfo.InvariantCulture);
+
+    [Fact]
+    public async Task Sft_magic_on_a_loaded_checkpoint_redraws_one_loss_chart_in_place_shows_the_summary_and_writes_a_peft_adapter()
+    {
+        KernelHarness.AssertSucceeded(await _harness.SubmitAsync($"#!ckpt-load \"{TinyLlama}\" --name tiny"));
+        var data = InstructionIds(16);
+        LiveLossChart.Interval = TimeSpan.FromMilliseconds(50);
+        var clock = Stopwatch.StartNew();
+        var result = await _harness.SubmitAsync(
+            $"#!ckpt-finetune --recipe sft --model tiny --data \"{data}\" --steps 6 --batch 4 --lr 1e-2 --lora-r 4 --lora-alpha 8 --threads 1 --out \"{P("out")}\" --name run");
+        var seconds = clock.Elapsed.TotalSeconds;
+        KernelHarness.AssertSucceeded(result);
+
+        var produced = result.Events.OfType<DisplayedValueProduced>().Where(e => e.FormattedValues.Any(v => v.MimeType == ChartOutput.PlotlyMimeType)).ToList();
+        var updates = result.Events.OfType<DisplayedValueUpdated>().ToList();
+        Assert.Single(produced);
+        Assert.NotEmpty(updates);
+        Assert.All(updates, u => Assert.Equal(produced[0].ValueId, u.ValueId));
+        // Throttled: no more redraws than intervals elapsed, plus the final one.
+        Assert.InRange(updates.Count, 1, (int)(seconds / 0.05) + 2);
+        var losses = Ys(updates[^1], 0);
+        Assert.Equal(6, losses.Length);
+        Assert.All(losses, l => Assert.True(double.IsFinite(l) && l > 0));
+
+        var html = KernelHarness.Html(result);
+        Assert.Contains("SFT finished 6 steps", html);
+        Assert.Equal(6, Cell(html, "steps"));
+        Assert.Equal(losses[^1], Cell(html, "final-loss"), 12);
+        Assert.True(Cell(html, "tokens-per-second") > 0);
+        Assert.Contains(P("out"), html);
+        Assert.True(File.Exists(P("out/adapter_model.safetensors")) && File.Exists(P("out/adapter_config.json")));
+        using (var ckpt = Checkpoint.Open(TinyLlama))
+        using (var model = CausalLanguageModel.Load(ckpt))
+            Assert.Equal(["q_proj", "v_proj"], PeftLora.Load(model, P("out")).TargetModules);
+
+        var bound = await _harness.SubmitAsync("run.StepsCompleted");
+        KernelHarness.AssertSucceeded(bound);
+        Assert.Equal(6, KernelHarness.ReturnValue(bound));
+    }
+
+    [Fact]
+    public async Task Stopping_a_finetune_cell_leaves_the_adapter_of_the_last_completed_step_loadable_and_says_so()
+    {
+        var data = InstructionIds(16);
+        LiveLossChart.Interval = TimeSpan.FromMilliseconds(20);
+        var steps = new TaskCompletionSource();
+        var events = new ConcurrentQueue<KernelEvent>();
+        using var subscription = _harness.Kernel.KernelEvents.Subscribe(e =>
+        {
+            events.Enqueue(e);
+            if (e is DisplayedValueUpdated u && Ys(u, 0).Length >= 2) steps.TrySetResult();
+        });
+        var running = _harness.SubmitAsync(
+            $"#!ckpt-finetune --recipe sft --model \"{TinyLlama}\" --data \"{data}\" --steps 100000 --batch 4 --lora-r 4 --threads 1 --out \"{P("out")}\"");
+        await steps.Task.WaitAsync(TimeSpan.FromMinutes(2));
+        int drawn = Ys((DisplayEvent)events.Last(e => e is DisplayedValueUpdated), 0).Length;
+        await _harness.Kernel.SendAsync(new Cancel());
+        await running.WaitAsync(TimeSpan.FromMinutes(1));
+        string Html() => string.Join("\n", events.OfType<DisplayEvent>().SelectMany(e => e.FormattedValues).Where(v => v.MimeType == "text/html").Select(v => v.Value));
+        Assert.Matches(@"Stopping after step \d+ or the step in progress: the run saves the adapter of its last completed step in ", Html());
+
+        // The cell ends at once; the run ends after its current step and then writes the adapter: wait for it.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        using var ckpt = Checkpoint.Open(TinyLlama);
+        Exception? last = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                using var model = CausalLanguageModel.Load(ckpt);
+                PeftLora.Load(model, P("out"));
+                Assert.Contains(model.named_parameters(), p => p.name.EndsWith("lora_B.weight") && p.parameter.abs().sum().item<float>() > 0);
+                last = null;
+                break;
+            }
+            catch (Exception e) when (e is IOException or Errors.CheckpointFormatException or ArgumentException or Xunit.Sdk.XunitException or System.Text.Json.JsonException)
+            {
+                last = e;
+                await Task.Delay(100);
+            }
+        }
+        Assert.Null(last);
+        var newest = new CheckpointDirectory(P("out/checkpoints")).Newest();
+        Assert.NotNull(newest);
+        Assert.InRange(newest.Step, Math.Max(2, drawn), 99999);
+    }
+
+    [Fact]
+    public async Task Qlora_and_save_every_reach_the_run_and_the_summary_shows_the_nf4_base_and_each_save_stall()
+    {
+        var data = InstructionIds(8);
+        var result = await _harness.SubmitAsync(
+            $"#!ckpt-finetune --recipe sft --model \"{TinyLlama}\" --data \"{data}\" --qlora --steps 2 --save-every 1 --batch 4 --lora-r 4 --lora-targets \"q_proj, o_proj\" --threads 1 --out \"{P("q")}\"");
+        KernelHarness.AssertSucceeded(result);
+        var html = KernelHarness.Html(result);
+        Assert.InRange(Cell(html, "nf4-bytes-per-parameter"), 0.5, 0.6);
+        Assert.True(Cell(html, "saves") >= 2);
+        Assert.True(Cell(html, "max-save-stall-ms") >= 0);
+        Assert.Matches(@"step 1: [\d.]+ ms", html);
+        Assert.Contains("\"o_proj\"", File.ReadAllText(P("q/adapter_config.json")));
+    }
+
+    [Theory]
+    [InlineData("{\"prompt_input_ids\": [1, 2", "ids.jsonl")]
+    [InlineData("{\"prompt_input_ids\": [1, 700, 3], \"completion_input_ids\": [5, 2]}", "700")]
+    public async Task Data_the_run_cannot_use_fails_the_cell_with_one_sentence_and_marks_the_chart_failed(string line, string named)
+    {
+        var data = P("ids.jsonl");
+        File.WriteAllText(data, line + "\n");
+        var result = await _harness.SubmitAsync($"#!ckpt-finetune --recipe sft --model \"{TinyLlama}\" --data \"{data}\" --steps 1 --threads 1 --out \"{P("bad")}\"");
+        var message = KernelHarness.Failure(result)?.Message ?? throw new Xunit.Sdk.XunitException("the magic succeeded where it should have failed");
+        Assert.DoesNotContain("\n", message.Trim());
+        Assert.DoesNotContain("   at ", message);
+        Assert.Contains(named, message);
+        Assert.Contains("failed", result.Events.OfType<DisplayedValueUpdated>().Last().FormattedValues.Single(v => v.MimeType == "text/html").Value);
+    }
+
+    [Fact]
+    public async Task Dpo_magic_draws_the_reward_metrics_beside_the_loss()
+    {
+        var rng = new Random(2);
+        File.WriteAllLines(P("pairs.jsonl"), Enumerable.Range(0, 8).Select(_ =>
+        {
+            int a = 20 + rng.Next(200);
+            return JsonSerializer.Serialize(new { prompt_input_ids = new[] { 1, a, a + 1 }, chosen_input_ids = new[] { a + 2, a + 3 }, rejected_input_ids = new[] { a + 1, a + 1 } });
+        }));
+        LiveLossChart.Interval = TimeSpan.FromMilliseconds(50);
+        var result = await _harness.SubmitAsync(
+            $"#!ckpt-finetune --recipe dpo --model \"{TinyLlama}\" --data \"{P("pairs.jsonl")}\" --steps 2 --batch 4 --lora-r 4 --threads 1 --out \"{P("dpo")}\"");
+        KernelHarness.AssertSucceeded(result);
+        var last = result.Events.OfType<DisplayedValueUpdated>().Last();
+        using var figure = JsonDocument.Parse(last.FormattedValues.Single(v => v.MimeType == ChartOutput.PlotlyMimeType).Value);
+        var names = figure.RootElement.GetProperty("data").EnumerateArray().Select(t => t.GetProperty("name").GetString()).ToList();
+        Assert.Equal(["loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies"], names);
+        Assert.All(Enumerable.Range(1, 4), t => Assert.Equal(2, Ys(last, t).Length));
+        var html = KernelHarness.Html(result);
+        Assert.InRange(Cell(html, "rewards-accuracies"), 0, 1);
+        Assert.Equal(Ys(last, 3)[^1], Cell(html, "rewards-margins"), 12);
+    }
+}
+
+public sealed class LiveLossChartTests
+{
+    [Theory]
+    [InlineData(10, 1000)]
+    [InlineData(1000, 1000)]
+    [InlineData(1001, 1000)]
+    [InlineData(100_000, 1000)]
+    [InlineData(2999, 1000)]
+    public void A_long_run_is_drawn_at_a_stride_within_the_point_budget_ending_with_its_last_step(int steps, int max)
+    {
+        var all = Enumerable.Range(1, steps).ToList();
+        var kept = LiveLossChart.Thin(all, max);
+        Assert.InRange(kept.Count, Math.Min(steps, max / 2), max);
+        Assert.Equal(1, kept[0]);
+        Assert.Equal(steps, kept[^1]);
+        Assert.Equal(kept.Distinct().Count(), kept.Count);
+        if (steps <= max) Assert.Equal(all, kept);
+    }
+}

@@ -1,0 +1,41 @@
+using Ckpt.Training;
+using Ckpt.Training.Data;
+
+namespace Ckpt.Tests.Training;
+
+/// <summary>The option parsing `ckpt finetune` and `#!ckpt-finetune` share.</summary>
+public sealed class FineTuningRequestTests
+{
+    static FineTuningRequest Request(string recipe = "sft") => new() { Recipe = recipe, Model = "m", Data = "d.jsonl" };
+
+    [Fact]
+    public void A_request_with_only_the_required_options_has_the_defaults_of_FineTuningOptions()
+    {
+        var parsed = Request().ToOptions();
+        var direct = new FineTuningOptions { Recipe = Recipe.Sft, Model = "m", Data = "d.jsonl", Output = FineTuningRequest.DefaultOutput };
+        Assert.Equal(direct with { LoraTargets = parsed.LoraTargets }, parsed);
+        Assert.Equal(direct.LoraTargets, parsed.LoraTargets);
+    }
+
+    [Theory]
+    [InlineData("sft", Recipe.Sft)]
+    [InlineData(" DPO ", Recipe.Dpo)]
+    public void Recipes_are_read_without_regard_to_case_or_spaces(string text, Recipe expected) =>
+        Assert.Equal(expected, Request(text).ToOptions().Recipe);
+
+    [Fact]
+    public void An_unknown_recipe_is_refused_in_one_sentence_naming_it()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Request("ppo").ToOptions());
+        Assert.Equal("--recipe must be sft or dpo, not 'ppo'", e.Message);
+    }
+
+    [Fact]
+    public void Lora_targets_are_split_on_commas_and_trimmed_and_templates_parsed()
+    {
+        var options = (Request() with { LoraTargets = " q_proj, v_proj,,down_proj ", Template = "Alpaca" }).ToOptions();
+        Assert.Equal(["q_proj", "v_proj", "down_proj"], options.LoraTargets);
+        Assert.Equal(PromptTemplate.Alpaca, options.Template);
+        Assert.Throws<ArgumentException>(() => (Request() with { Template = "chatml" }).ToOptions());
+    }
+}
