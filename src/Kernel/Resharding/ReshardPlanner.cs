@@ -29,6 +29,9 @@ public sealed record RankPlan(int Rank, TargetLayout Layout, IReadOnlyList<Tenso
 /// </summary>
 public static class ReshardPlanner
 {
+    /// <summary>A target rank reads at most this fraction more than the bytes of its shards (gaps coalesced through).</summary>
+    public const double MaxOverRead = 0.05;
+
     public static RankPlan Plan(CheckpointManifest manifest, TargetLayout layout, int rank, Func<TensorEntry, bool>? include = null)
     {
         if (rank < 0 || rank >= layout.WorldSize)
@@ -38,7 +41,7 @@ public static class ReshardPlanner
         {
             if (include is not null && !include(t)) continue;
             var shard = layout.ShardOf(t.Name, t.Shape, rank);
-            var reads = shard.Boxes.Where(b => b.ElementCount > 0).Select(b => ReadPlanner.Plan(t, b)).ToArray();
+            var reads = shard.Boxes.Where(b => b.ElementCount > 0).Select(b => ReadPlanner.Plan(t, b, MaxOverRead)).ToArray();
             tensors.Add(new TensorShardPlan(t, shard, reads));
         }
         return new RankPlan(rank, layout, tensors);

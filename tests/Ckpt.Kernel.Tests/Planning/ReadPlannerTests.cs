@@ -42,6 +42,19 @@ public class ReadPlannerTests
     }
 
     [Fact]
+    public void With_an_over_read_budget_a_column_slice_reads_only_its_rows_and_the_same_values()
+    {
+        using var ckpt = Checkpoint.Open(TestPaths.Fixture("hf-llama-tiny-sharded"));
+        var entry = ckpt.GetEntry("model.layers.1.mlp.down_proj.weight"); // [64, 176] f32: rows of 704 bytes
+        var slice = new Box([3, 100], [7, 20]);                          // 80 needed bytes per row, 624-byte gaps
+        var budgeted = ReadPlanner.Plan(entry, slice, maxOverRead: 0.05);
+        Assert.Equal(7, budgeted.Reads.Count);
+        Assert.Equal(7 * 80, budgeted.Reads.Sum(r => r.Length));
+        var free = ReadPlanner.Plan(entry, slice);
+        Assert.Equal(6 * 704 + 80, free.Reads.Sum(r => r.Length));
+    }
+
+    [Fact]
     public void Fragments_with_transposed_strides_and_storage_offsets_are_read_element_by_element()
     {
         // A [3,4] view over a 20-element storage, transposed (strides [1,3]) and starting at element 2.
