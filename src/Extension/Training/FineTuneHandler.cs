@@ -27,7 +27,7 @@ static class FineTuneHandler
         {
             options = (await RequestAsync(command, context)).ToOptions();
             options.Validate();
-            RequireLibTorch();
+            Ckpt.Models.TorchNativeLibraries.Require("fine-tuning", "ckpt finetune");
         }
         catch (Exception e) when (e is ArgumentException or FormatException or NotSupportedException)
         {
@@ -121,16 +121,5 @@ static class FineTuneHandler
             string s => s,
             _ => model,
         };
-    }
-
-    /// <summary>A notebook has TorchSharp's managed assembly through Ckpt.Kernel, but LibTorch only once it references a package.</summary>
-    static void RequireLibTorch()
-    {
-        try { TorchSharp.torch.InitializeDeviceType(TorchSharp.DeviceType.CPU); }
-        catch (Exception e) when (e is TypeInitializationException or DllNotFoundException or NotSupportedException)
-        {
-            throw new NotSupportedException("fine-tuning runs the model with TorchSharp and LibTorch is not loaded in this process: " +
-                "reference libtorch-cpu-linux-x64 (or a CUDA LibTorch) first, or run `ckpt finetune`, which carries it", e);
-        }
     }
 }

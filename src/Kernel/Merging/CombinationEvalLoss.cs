@@ -26,7 +26,7 @@ public sealed class CombinationEvalLoss : ICombinationMetric
     {
         if (checkpoints.Count == 0) throw new ArgumentException("at least one checkpoint is needed", nameof(checkpoints));
         Description = $"eval loss on {Path.GetFileName(batchPath)}";
-        RequireLibTorch();
+        Ckpt.Models.TorchNativeLibraries.Require("eval-loss", "ckpt lcsc");
         device ??= CPU;
         _ids = ReadIds(batchPath, key, device);
         var loaded = new List<CausalLanguageModel>();
@@ -70,17 +70,6 @@ public sealed class CombinationEvalLoss : ICombinationMetric
             target.copy_(sum);
         }
         return SftLoss.Compute(_model, _ids, _ids).item<float>();
-    }
-
-    /// <summary>A notebook has TorchSharp's managed assembly through Ckpt.Kernel, but LibTorch only once it references a package.</summary>
-    static void RequireLibTorch()
-    {
-        try { TorchSharp.torch.InitializeDeviceType(TorchSharp.DeviceType.CPU); }
-        catch (Exception e) when (e is TypeInitializationException or DllNotFoundException or NotSupportedException)
-        {
-            throw new NotSupportedException("eval-loss runs the model with TorchSharp and LibTorch is not loaded in this process: " +
-                "reference libtorch-cpu-linux-x64 (or a CUDA LibTorch) first, or run `ckpt lcsc`, which carries it", e);
-        }
     }
 
     static Tensor ReadIds(string path, string? key, Device device)

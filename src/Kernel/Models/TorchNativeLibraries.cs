@@ -20,6 +20,23 @@ public static class TorchNativeLibraries
     /// <summary>Loads the natives once; returns what was done, in one line.</summary>
     public static string Prepare() => Outcome.Value;
 
+    /// <summary>
+    /// Fails in one sentence when LibTorch is not loadable in this process: a notebook has TorchSharp's managed
+    /// assembly through Ckpt.Kernel, but LibTorch only once it references a package.
+    /// </summary>
+    /// <param name="what">What needs it, as the start of the sentence ("fine-tuning").</param>
+    /// <param name="alternative">The command that carries LibTorch itself ("ckpt finetune").</param>
+    internal static void Require(string what, string alternative)
+    {
+        try { torch.InitializeDeviceType(DeviceType.CPU); }
+        catch (Exception e) when (e is TypeInitializationException or DllNotFoundException or NotSupportedException)
+        {
+            throw new NotSupportedException($"{what} runs the model with TorchSharp and LibTorch is not loaded in this process: " +
+                "reference libtorch-cpu-linux-x64 (or a CUDA LibTorch) first and, on Debian 12, call " +
+                $"Ckpt.Models.TorchNativeLibraries.Prepare(); or run `{alternative}`, which carries it", e);
+        }
+    }
+
     static string Load()
     {
         if (!OperatingSystem.IsLinux()) return "nothing to prepare off Linux";
