@@ -37,6 +37,8 @@ public static class PythonTorch
         psi.ArgumentList.Add("-c");
         psi.ArgumentList.Add(script);
         foreach (var a in args) psi.ArgumentList.Add(a);
+        // Scripts run as `-c` text, so their shared modules (tests/python/dcp_stand_ins.py) come through the path.
+        psi.Environment["PYTHONPATH"] = Path.Combine(TestPaths.RepoRoot, "tests", "python");
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

@@ -29,8 +29,6 @@ import ctypes
 import io
 import os
 import pickle
-import sys
-import types
 from collections import OrderedDict
 
 import torch
@@ -43,41 +41,10 @@ a = opts.parse_args()
 world = a.world
 
 
-def module(name):
-    parts = name.split(".")
-    for i in range(1, len(parts) + 1):
-        n = ".".join(parts[:i])
-        if n not in sys.modules:
-            sys.modules[n] = types.ModuleType(n)
-    return sys.modules[name]
+from dcp_stand_ins import (BytesStorageMetadata, ChunkStorageMetadata, MetadataIndex, TensorProperties,
+                           TensorStorageMetadata, module, new, stand_in)
 
-
-def stand_in(mod, name, **members):
-    cls = type(name, (object,), dict(members, __module__=mod.__name__, __qualname__=name))
-    setattr(mod, name, cls)
-    return cls
-
-
-def new(cls, **fields):
-    o = cls.__new__(cls)
-    o.__dict__.update(fields)
-    return o
-
-
-dcp = module("torch.distributed.checkpoint.metadata")
 bcp = module("bytecheckpoint.checkpointer.meta_type")
-TensorStorageMetadata = stand_in(dcp, "TensorStorageMetadata")
-ChunkStorageMetadata = stand_in(dcp, "ChunkStorageMetadata")
-BytesStorageMetadata = stand_in(dcp, "BytesStorageMetadata")
-import enum
-MEM = enum.Enum("_MEM_FORMAT_ENCODING", {"TORCH_CONTIGUOUS_FORMAT": 0, "TORCH_CHANNELS_LAST": 1, "TORCH_PRESERVE_FORMAT": 2})
-MEM.__module__ = dcp.__name__
-dcp._MEM_FORMAT_ENCODING = MEM
-TensorProperties = stand_in(dcp, "TensorProperties",
-                            __getstate__=lambda self: (self.dtype, torch.strided, False, MEM.TORCH_CONTIGUOUS_FORMAT, False))
-MetadataIndex = stand_in(dcp, "MetadataIndex", offset=None, index=None,
-                         __hash__=lambda self: hash((self.fqn, self.offset)),
-                         __eq__=lambda self, o: (self.fqn, self.offset) == (o.fqn, o.offset))
 Metadata = stand_in(bcp, "Metadata")
 StorageInfo = stand_in(bcp, "_StorageInfo")
 

@@ -19,13 +19,10 @@ state (`optimizer.state.exp_avg.decoder.layers.self_attention.linear_proj.weight
 (`rng_state/shard_0.<r>_1.2`) are included. <out>/reference.pt holds every tensor under its per-layer name.
 """
 import argparse
-import enum
 import io
 import json
 import os
 import pickle
-import sys
-import types
 from collections import OrderedDict
 
 import torch
@@ -38,42 +35,12 @@ opts.add_argument("--no-metadata-json", action="store_true")
 a = opts.parse_args()
 
 
-def module(name):
-    parts = name.split(".")
-    for i in range(1, len(parts) + 1):
-        n = ".".join(parts[:i])
-        if n not in sys.modules:
-            sys.modules[n] = types.ModuleType(n)
-    return sys.modules[name]
+from dcp_stand_ins import (BytesStorageMetadata, ChunkStorageMetadata, MetadataIndex, TensorProperties,
+                           TensorStorageMetadata, md, module, new, stand_in)
 
-
-def stand_in(mod, name, base=object, **members):
-    cls = type(name, (base,), dict(members, __module__=mod.__name__, __qualname__=name))
-    setattr(mod, name, cls)
-    return cls
-
-
-md = module("torch.distributed.checkpoint.metadata")
 fs = module("torch.distributed.checkpoint.filesystem")
 Metadata = stand_in(md, "Metadata")
-TensorStorageMetadata = stand_in(md, "TensorStorageMetadata")
-ChunkStorageMetadata = stand_in(md, "ChunkStorageMetadata")
-BytesStorageMetadata = stand_in(md, "BytesStorageMetadata")
-MEM = enum.Enum("_MEM_FORMAT_ENCODING", {"TORCH_CONTIGUOUS_FORMAT": 0, "TORCH_CHANNELS_LAST": 1, "TORCH_PRESERVE_FORMAT": 2})
-MEM.__module__ = md.__name__
-md._MEM_FORMAT_ENCODING = MEM
-TensorProperties = stand_in(md, "TensorProperties",
-                            __getstate__=lambda self: (self.dtype, torch.strided, False, MEM.TORCH_CONTIGUOUS_FORMAT, False))
-MetadataIndex = stand_in(md, "MetadataIndex", offset=None, index=None,
-                         __hash__=lambda self: hash((self.fqn, self.offset)),
-                         __eq__=lambda self, o: (self.fqn, self.offset) == (o.fqn, o.offset))
 StorageInfo = stand_in(fs, "_StorageInfo")
-
-
-def new(cls, **fields):
-    o = cls.__new__(cls)
-    o.__dict__.update(fields)
-    return o
 
 
 torch.manual_seed(4321)
