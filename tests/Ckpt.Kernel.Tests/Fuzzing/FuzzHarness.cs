@@ -52,13 +52,14 @@ public static class FuzzHarness
 
     /// <summary>
     /// Mutates one file of the checkpoint at a time, <paramref name="count"/> times, with a fixed seed.
-    /// <paramref name="timeoutRetries"/> reruns a timed-out mutation on the same bytes (for long campaigns on a
-    /// shared machine, where a 2 s wall-clock limit also measures the neighbours); <paramref name="observe"/>
+    /// <paramref name="timeoutRetries"/> reruns a timed-out mutation on the same bytes: a 2 s wall-clock limit also
+    /// measures the neighbours (the other test classes on 2 cores, other jobs on a shared machine), while a real hang
+    /// times out on every try; <paramref name="observe"/>
     /// sees each case as it finishes, with the number of retries it took. With <paramref name="first"/>, only
     /// mutations first..count-1 run (a shard: the mutator still draws the ones before, so they are the same bytes).
     /// </summary>
     public static IReadOnlyList<FuzzCase> Campaign(string fixtureDirectory, string entry, IReadOnlyList<string> targets, int count, int seed,
-        bool includeOriginal = false, int timeoutRetries = 0, Action<int, FuzzCase, int>? observe = null, int first = 0)
+        bool includeOriginal = false, int timeoutRetries = 2, Action<int, FuzzCase, int>? observe = null, int first = 0)
     {
         var files = LoadFiles(fixtureDirectory);
         var mutator = new Mutator(seed);
