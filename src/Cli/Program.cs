@@ -19,7 +19,7 @@ public static class Program
         root.Subcommands.Add(ForwardCommand.Create(stdout));
         root.Subcommands.Add(LayoutCommand.Create(stdout));
         root.Subcommands.Add(DiffCommand.Create(stdout));
-        root.Subcommands.Add(FinetuneCommand.Create(stdout));
+        root.Subcommands.Add(FinetuneCommand.Create(stdout, stderr));
         root.Subcommands.Add(LcscCommand.Create(stdout));
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try

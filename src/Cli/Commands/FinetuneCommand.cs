@@ -8,7 +8,7 @@ namespace Ckpt.Cli.Commands;
 /// <summary>`ckpt finetune`: parses options, calls <see cref="FineTuning.Run"/>, shows progress and a summary.</summary>
 static class FinetuneCommand
 {
-    public static Command Create(TextWriter stdout)
+    public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var recipe = new Option<string>("--recipe") { Description = "sft or dpo", Required = true };
         var model = new Option<string>("--model") { Description = "checkpoint file or folder of a LLaMA-family or GPT-2 model (config.json beside it)", Required = true };
@@ -23,6 +23,7 @@ static class FinetuneCommand
         var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 2e-4 };
         var warmup = new Option<int>("--warmup") { Description = "linear warm-up steps before the constant rate", DefaultValueFactory = _ => 0 };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8 };
+        var gradAccum = new Option<int>("--grad-accum") { Description = "micro-batches of --batch per optimizer step", DefaultValueFactory = _ => 1 };
         var beta = new Option<double>("--beta") { Description = "DPO β", DefaultValueFactory = _ => 0.1 };
         var maxLength = new Option<int>("--max-length") { DefaultValueFactory = _ => 1024 };
         var template = new Option<string>("--template") { Description = "auto (Alpaca for instruction records), alpaca or none", DefaultValueFactory = _ => "auto" };
@@ -34,11 +35,12 @@ static class FinetuneCommand
         var threads = new Option<int?>("--threads") { Description = "CPU threads for LibTorch (default: LibTorch's choice)" };
         var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 42 };
         var json = new Option<bool>("--json") { Description = "one JSON line per step, then one summary line" };
+        var trace = new Option<bool>("--trace") { Description = "write each set-up phase and the first step's phases to stderr (to locate a crash)" };
 
         var command = new Command("finetune", "Fine-tune a causal LM with LoRA or QLoRA: SFT (completion-only loss) or DPO (reference = adapters off).")
         {
-            recipe, model, data, qlora, loraR, loraAlpha, loraDropout, loraTargets, steps, epochs, lr, warmup, batch, beta, maxLength,
-            template, output, device, dtype, threads, saveEvery, resume, seed, json,
+            recipe, model, data, qlora, loraR, loraAlpha, loraDropout, loraTargets, steps, epochs, lr, warmup, batch, gradAccum, beta, maxLength,
+            template, output, device, dtype, threads, saveEvery, resume, seed, json, trace,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -58,6 +60,7 @@ static class FinetuneCommand
                 LearningRate = parse.GetValue(lr),
                 WarmupSteps = parse.GetValue(warmup),
                 BatchSize = parse.GetValue(batch),
+                GradientAccumulation = parse.GetValue(gradAccum),
                 Beta = parse.GetValue(beta),
                 MaxLength = parse.GetValue(maxLength),
                 Template = parse.GetValue(template)!,
@@ -67,7 +70,7 @@ static class FinetuneCommand
                 Resume = parse.GetValue(resume),
                 Seed = parse.GetValue(seed),
                 Threads = parse.GetValue(threads),
-            }.ToOptions();
+            }.ToOptions() with { Trace = parse.GetValue(trace) ? line => Trace(stderr, line) : null };
             bool asJson = parse.GetValue(json);
             var bar = !asJson && ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected ? new ProgressBar(stdout) : null;
             var progress = new Reporter(p =>
@@ -82,6 +85,13 @@ static class FinetuneCommand
             return Task.FromResult(result.Cancelled ? 130 : 0);
         });
         return command;
+    }
+
+    /// <summary>Unbuffered, so the last line before a native crash is on the terminal.</summary>
+    static void Trace(TextWriter stderr, string line)
+    {
+        stderr.WriteLine(line);
+        stderr.Flush();
     }
 
     static Dictionary<string, object?> Summary(FineTuningResult r) => new()

@@ -95,6 +95,7 @@ static class FineTuneHandler
             LearningRate = c.Lr ?? defaults.LearningRate,
             WarmupSteps = c.Warmup ?? defaults.WarmupSteps,
             BatchSize = c.Batch ?? defaults.BatchSize,
+            GradientAccumulation = c.GradAccum ?? defaults.GradientAccumulation,
             Beta = c.Beta ?? defaults.Beta,
             MaxLength = c.MaxLength ?? defaults.MaxLength,
             Template = c.Template ?? defaults.Template,

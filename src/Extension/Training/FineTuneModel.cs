@@ -22,6 +22,7 @@ public sealed class FineTuneModel : KernelDirectiveCommand
     public double? Lr { get; set; }
     public int? Warmup { get; set; }
     public int? Batch { get; set; }
+    public int? GradAccum { get; set; }
     public double? Beta { get; set; }
     public int? MaxLength { get; set; }
     public string? Template { get; set; }

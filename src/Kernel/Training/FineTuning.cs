@@ -29,6 +29,7 @@ public static class FineTuning
     {
         options.Validate();
         var clock = Stopwatch.StartNew();
+        void Trace(string phase) => options.Trace?.Invoke(string.Create(CultureInfo.InvariantCulture, $"{clock.Elapsed.TotalSeconds,8:F2} s  {phase}"));
         var device = new Device(options.Device);
         if (options.Threads is int threads) set_num_threads(threads);
         manual_seed(options.Seed);
@@ -42,11 +43,14 @@ public static class FineTuning
         if (options.Recipe == Recipe.Sft) (sft, dropped) = TrainingData.ReadSft(options.Data, tokenizer, options.Template, options.MaxLength);
         else (preferences, dropped) = TrainingData.ReadPreferences(options.Data, tokenizer, options.Template, options.MaxLength);
         int examples = options.Recipe == Recipe.Sft ? sft.Count : preferences.Count;
+        Trace($"data: {examples} examples ({dropped} dropped), tokenizer {tokenizer?.Source ?? "none (pre-tokenized)"}");
 
         using var checkpoint = Checkpoint.Open(options.Model, cancellationToken);
         using var model = CausalLanguageModel.Load(checkpoint, device: device, dtype: ParseDType(options.DType), cancellationToken: cancellationToken);
+        Trace($"model: {model.Config.GetType().Name}, {model.parameters().Sum(p => p.numel()):N0} parameters on {device}");
         CheckVocabulary(model.Config.VocabSize, sft, preferences, options.Data);
         QuantizedBaseReport? quantized = options.QLora ? QLora.QuantizeBase(model) : null;
+        if (quantized is not null) Trace($"NF4 base: {quantized.Layers} layers, {quantized.BytesPerParameter:F4} bytes/param");
         var lora = new LoraConfig
         {
             R = options.LoraR, Alpha = options.LoraAlpha, Dropout = options.LoraDropout, TargetModules = options.LoraTargets,
@@ -57,6 +61,7 @@ public static class FineTuning
         long trainableCount = trainable.Sum(p => p.Parameter.numel());
         long totalCount = model.parameters().Sum(p => p.numel()) + (quantized?.Parameters ?? 0);
         using var optimizer = new LoraAdamW(trainable, weightDecay: options.WeightDecay);
+        Trace($"LoRA r={lora.R} on {string.Join(",", lora.TargetModules)}: {trainable.Count} tensors, {trainableCount:N0} parameters");
 
         var rngBytes = new byte[RngBytes()];
         var state = new List<StateTensor>();
@@ -78,8 +83,8 @@ public static class FineTuning
         }
         directory.RemoveAbandoned();
 
-        int perEpoch = examples;
-        int total = options.Steps ?? checked((int)Math.Ceiling(options.Epochs!.Value * perEpoch / options.BatchSize));
+        int perEpoch = examples, accumulation = options.GradientAccumulation;
+        int total = options.Steps ?? checked((int)Math.Ceiling(options.Epochs!.Value * perEpoch / ((double)options.BatchSize * accumulation)));
         var order = new DataOrder(perEpoch, options.BatchSize, options.Seed, options.Shuffle);
         int padId = special.PadOrDefault;
         if (options.Recipe == Recipe.Dpo) model.eval(); // TRL DPOConfig.disable_dropout
@@ -97,46 +102,63 @@ public static class FineTuning
             {
                 if (cancellationToken.IsCancellationRequested) { cancelled = true; break; }
                 long began = Stopwatch.GetTimestamp();
+                bool first = step == start;
                 using var scope = NewDisposeScope();
-                var indices = order.Batch(step);
-                using var batch = options.Recipe == Recipe.Sft
-                    ? TrainingBatch.Sft(indices.Select(i => sft[i]).ToList(), padId, device)
-                    : TrainingBatch.Preferences(indices.Select(i => preferences[i]).ToList(), padId, device);
+                var batches = Enumerable.Range(0, accumulation)
+                    .Select(k => order.Batch((long)step * accumulation + k))
+                    .Select(indices => options.Recipe == Recipe.Sft
+                        ? TrainingBatch.Sft(indices.Select(i => sft[i]).ToList(), padId, device)
+                        : TrainingBatch.Preferences(indices.Select(i => preferences[i]).ToList(), padId, device))
+                    .ToList();
+                if (first) Trace($"step {step + 1}: {accumulation} batch(es) of {options.BatchSize} on {device}, {batches.Sum(b => b.Tokens)} tokens");
                 double lr = LearningRate(options, step);
                 optimizer.ZeroGrad();
 
-                double loss;
-                IReadOnlyDictionary<string, double> metrics;
-                if (options.Recipe == Recipe.Sft)
+                // Each micro-batch's loss is its share of the whole step's: summed over its completion tokens (SFT)
+                // or pairs (DPO) and divided by the step's total, so the accumulated gradient is the big batch's.
+                double loss = 0;
+                var metrics = new Dictionary<string, double>();
+                double normaliser = options.Recipe == Recipe.Sft ? batches.Sum(b => b.CompletionTokens) : batches.Sum(b => b.Examples);
+                foreach (var batch in batches)
                 {
-                    var l = SftLoss.Compute(model, batch.Ids, batch.Labels, batch.AttentionMask);
+                    using var micro = NewDisposeScope();
+                    Tensor l;
+                    if (options.Recipe == Recipe.Sft)
+                    {
+                        var (sum, _) = SftLoss.SummedTokenLoss(model, batch.Ids, batch.Labels, batch.AttentionMask);
+                        l = sum.div(Math.Max(1, normaliser));
+                    }
+                    else
+                    {
+                        using var dpo = DpoLoss.ComputeSequences(model, batch.Ids, batch.Labels, batch.AttentionMask, options.Beta);
+                        l = dpo.Losses.sum().div(normaliser);
+                        foreach (var (key, value) in dpo.Metrics().Where(kv => kv.Key != "loss"))
+                            metrics[key] = metrics.GetValueOrDefault(key) + value * batch.Examples / normaliser;
+                    }
+                    if (first) Trace("forward and loss");
                     l.backward();
-                    loss = l.item<float>();
-                    metrics = new Dictionary<string, double>();
-                }
-                else
-                {
-                    using var dpo = DpoLoss.ComputeSequences(model, batch.Ids, batch.Labels, batch.AttentionMask, options.Beta);
-                    var l = dpo.Loss;
-                    l.backward();
-                    metrics = dpo.Metrics().Where(kv => kv.Key != "loss").ToDictionary(kv => kv.Key, kv => kv.Value);
-                    loss = l.item<float>();
+                    if (first) Trace("backward");
+                    loss += l.item<float>();
+                    batch.Dispose();
                 }
                 double gradNorm = options.MaxGradNorm is double max
                     ? nn.utils.clip_grad_norm_(optimizer.Parameters, max)
                     : GradNorm(optimizer.Parameters);
+                if (first) Trace($"gradient norm {gradNorm:G4}");
 
                 // A lazy snapshot of the previous save may still be reading the adapters: wait before changing them.
                 checkpointer.WaitForSnapshotAsync().AsTask().GetAwaiter().GetResult();
                 optimizer.Step(lr);
                 if (device.type == DeviceType.CUDA) cuda.synchronize();
+                if (first) Trace("optimizer step");
 
                 double seconds = Stopwatch.GetElapsedTime(began).TotalSeconds;
                 stepSeconds += seconds;
-                tokensSeen += batch.Tokens;
+                long tokens = batches.Sum(b => b.Tokens);
+                tokensSeen += tokens;
                 int completed = step + 1;
-                last = new TrainingProgress(completed, total, (double)completed * options.BatchSize / perEpoch, loss, lr, gradNorm,
-                    batch.Tokens, batch.Tokens / seconds, clock.Elapsed, metrics);
+                last = new TrainingProgress(completed, total, (double)completed * options.BatchSize * accumulation / perEpoch, loss, lr, gradNorm,
+                    tokens, tokens / seconds, clock.Elapsed, metrics);
                 progress?.Report(last);
 
                 if (options.SaveEvery > 0 && completed % options.SaveEvery == 0 && completed < total)
@@ -191,6 +213,7 @@ public static class FineTuning
         ["optimizer_step"] = optimizerSteps.ToString(CultureInfo.InvariantCulture),
         ["seed"] = options.Seed.ToString(CultureInfo.InvariantCulture),
         ["batch_size"] = options.BatchSize.ToString(CultureInfo.InvariantCulture),
+        ["gradient_accumulation"] = options.GradientAccumulation.ToString(CultureInfo.InvariantCulture),
         ["learning_rate"] = options.LearningRate.ToString("R", CultureInfo.InvariantCulture),
         ["lora_r"] = lora.R.ToString(CultureInfo.InvariantCulture),
         ["lora_alpha"] = lora.Alpha.ToString("R", CultureInfo.InvariantCulture),
@@ -202,7 +225,7 @@ public static class FineTuning
     static void CheckCompatible(IReadOnlyDictionary<string, string> saved, FineTuningOptions options, LoraConfig lora, string path)
     {
         var now = Metadata(options, lora, 0, 0);
-        foreach (var key in new[] { "recipe", "seed", "batch_size", "lora_r", "lora_alpha", "lora_targets", "qlora" })
+        foreach (var key in new[] { "recipe", "seed", "batch_size", "gradient_accumulation", "lora_r", "lora_alpha", "lora_targets", "qlora" })
             if (saved.TryGetValue(key, out var was) && was != now[key])
                 throw new ArgumentException($"cannot resume from {path}: it was trained with {key} = {was}, this run has {now[key]}");
     }

@@ -34,6 +34,12 @@ public sealed record FineTuningOptions
     /// <summary>Gradient clipping by global norm; null turns it off.</summary>
     public double? MaxGradNorm { get; init; } = 1.0;
     public int BatchSize { get; init; } = 8;
+    /// <summary>
+    /// Micro-batches of <see cref="BatchSize"/> per optimizer step (effective batch = BatchSize × this). The SFT loss is
+    /// normalised by the completion tokens of all of them (HF Trainer's num_items_in_batch) and the DPO loss by all
+    /// their pairs, so accumulating k micro-batches gives the gradient of one batch k times as large.
+    /// </summary>
+    public int GradientAccumulation { get; init; } = 1;
     public double Beta { get; init; } = 0.1;
     public int MaxLength { get; init; } = 1024;
     public PromptTemplate Template { get; init; } = PromptTemplate.Auto;
@@ -58,6 +64,12 @@ public sealed record FineTuningOptions
     /// <summary>Continue from the newest complete checkpoint under the output folder, if there is one.</summary>
     public bool Resume { get; init; }
 
+    /// <summary>
+    /// Receives one line per phase (data read, model loaded, adapters attached, then forward, backward, clipping and
+    /// optimizer step of the first step): which phase a crash on a new device happened in, without a debugger.
+    /// </summary>
+    public Action<string>? Trace { get; init; }
+
     /// <summary>Throws ArgumentException naming the first bad option.</summary>
     public void Validate()
     {
@@ -78,6 +90,7 @@ public sealed record FineTuningOptions
         if (WeightDecay < 0) throw new ArgumentException("weight decay must not be negative");
         if (MaxGradNorm is <= 0) throw new ArgumentException("max grad norm must be positive");
         if (BatchSize <= 0) throw new ArgumentException("--batch must be positive");
+        if (GradientAccumulation <= 0) throw new ArgumentException("--grad-accum must be positive");
         if (!(Beta > 0)) throw new ArgumentException("--beta must be positive");
         if (MaxLength < 2) throw new ArgumentException("--max-length must be at least 2");
         if (Threads is <= 0) throw new ArgumentException("--threads must be positive");

@@ -26,6 +26,7 @@ public sealed record FineTuningRequest
     public double LearningRate { get; init; } = 2e-4;
     public int WarmupSteps { get; init; }
     public int BatchSize { get; init; } = 8;
+    public int GradientAccumulation { get; init; } = 1;
     public double Beta { get; init; } = 0.1;
     public int MaxLength { get; init; } = 1024;
     /// <summary>auto, alpaca or none.</summary>
@@ -54,6 +55,7 @@ public sealed record FineTuningRequest
         LearningRate = LearningRate,
         WarmupSteps = WarmupSteps,
         BatchSize = BatchSize,
+        GradientAccumulation = GradientAccumulation,
         Beta = Beta,
         MaxLength = MaxLength,
         Template = ParseTemplate(Template),

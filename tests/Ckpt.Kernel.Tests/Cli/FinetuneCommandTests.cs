@@ -50,6 +50,19 @@ public sealed class FinetuneCommandTests : IDisposable
     }
 
     [Fact]
+    public void Finetune_with_grad_accum_and_trace_counts_both_micro_batches_and_traces_phases_to_stderr()
+    {
+        var data = FineTuningFixtures.InstructionIds(Path.Combine(_dir, "ids.jsonl"), 8);
+        var (code, stdout, stderr) = CliRunner.Run("finetune", "--recipe", "sft", "--model", FineTuningFixtures.TinyLlama, "--data", data,
+            "--epochs", "1", "--batch", "2", "--grad-accum", "2", "--out", Path.Combine(_dir, "out"), "--threads", "1", "--json", "--trace");
+        Assert.True(code == 0, stderr);
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(2, lines[^1].GetProperty("total_steps").GetInt32()); // 8 examples / (2 × 2)
+        Assert.Contains("step 1: 2 batch(es) of 2 on cpu", stderr);
+        Assert.EndsWith("optimizer step", stderr.TrimEnd());
+    }
+
+    [Fact]
     public void Finetune_with_both_steps_and_epochs_fails_with_one_line()
     {
         var data = FineTuningFixtures.InstructionIds(Path.Combine(_dir, "ids.jsonl"), 2);

@@ -44,8 +44,11 @@ static class FineTuningFixtures
         return folder;
     }
 
-    /// <summary>Pre-tokenized instructions: prompt "BOS op a b SEP", a completion the instruction (op) decides.</summary>
-    public static string InstructionIds(string path, int count, int seed = 1)
+    /// <summary>
+    /// Pre-tokenized instructions: prompt "BOS op a b SEP", a completion the instruction (op) decides; with
+    /// <paramref name="varyCompletions"/> the completion keeps 1-4 of its tokens before EOS.
+    /// </summary>
+    public static string InstructionIds(string path, int count, int seed = 1, bool varyCompletions = false)
     {
         var rng = new Random(seed);
         var lines = new List<string>();
@@ -54,6 +57,7 @@ static class FineTuningFixtures
             int op = 10 + rng.Next(3), a = 20 + rng.Next(100), b = 20 + rng.Next(100);
             int[] prompt = rng.Next(2) == 0 ? [1, op, a, b, 3] : [1, op, a, 3]; // prompts of different lengths
             int[] completion = [op + 100, op + 150, op + 200, op + 250, 2];
+            if (varyCompletions) completion = [.. completion[..(1 + rng.Next(4))], 2];
             lines.Add(JsonSerializer.Serialize(new { prompt_input_ids = prompt, completion_input_ids = completion }));
         }
         File.WriteAllLines(path, lines);

@@ -127,6 +127,62 @@ public sealed class FineTuningTests(ITestOutputHelper output) : IDisposable
         PeftLora.Load(again, newest.Path);
     }
 
+    [Theory]
+    [InlineData(Recipe.Sft)]
+    [InlineData(Recipe.Dpo)]
+    public void Two_accumulated_micro_batches_of_4_take_the_step_one_batch_of_8_takes(Recipe recipe)
+    {
+        var model = FineTuningFixtures.RandomLlama(P("model"));
+        // Prompts and completions of different lengths, so micro-batches differ in padding and in completion tokens:
+        // a per-micro-batch mean would weight tokens unequally; the step's normalisation must not.
+        var data = recipe == Recipe.Sft ? FineTuningFixtures.InstructionIds(P("data.jsonl"), 16, varyCompletions: true) : FineTuningFixtures.PreferenceIds(P("data.jsonl"), 16);
+        FineTuningOptions Options(string outDir, int batch, int accumulation) => Sft(model, data, outDir, 3) with
+            { Recipe = recipe, BatchSize = batch, GradientAccumulation = accumulation, Shuffle = false, LearningRate = 5e-3 };
+        var (_, whole) = Train(Options(P("whole"), 8, 1));
+        var (accumulated, micro) = Train(Options(P("micro"), 4, 2));
+        Assert.Equal(3, accumulated.StepsCompleted);
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Equal(whole[i].Loss, micro[i].Loss, 1e-5);
+            Assert.Equal(whole[i].GradNorm, micro[i].GradNorm, 1e-5);
+            Assert.Equal(whole[i].Tokens, micro[i].Tokens);
+            foreach (var (metric, value) in whole[i].Metrics) Assert.Equal(value, micro[i].Metrics[metric], 1e-5);
+        }
+        const string key = "base_model.model.model.layers.3.mlp.down_proj.lora_B.weight";
+        using var a = ReferenceTensors.Load(P("whole/adapter_model.safetensors"), key);
+        using var b = ReferenceTensors.Load(P("micro/adapter_model.safetensors"), key);
+        Assert.True(ReferenceTensors.MaxAbsDiff(a, b) < 1e-6, $"max |Δ| {ReferenceTensors.MaxAbsDiff(a, b)}");
+        Assert.True(a.abs().sum().item<float>() > 0);
+    }
+
+    [Fact]
+    public void Epochs_count_examples_over_the_accumulated_batch()
+    {
+        var model = FineTuningFixtures.RandomLlama(P("model"));
+        var data = FineTuningFixtures.InstructionIds(P("ids.jsonl"), 12);
+        var (result, steps) = Train(Sft(model, data, P("out"), 1) with { Steps = null, Epochs = 2, BatchSize = 2, GradientAccumulation = 3 });
+        Assert.Equal(4, result.TotalSteps);
+        Assert.Equal(2.0, steps[^1].Epoch, 9);
+    }
+
+    [Fact]
+    public void Trace_names_each_set_up_phase_and_the_first_steps_phases_once()
+    {
+        var model = FineTuningFixtures.RandomLlama(P("model"));
+        var data = FineTuningFixtures.InstructionIds(P("ids.jsonl"), 8);
+        var lines = new List<string>();
+        Train(Sft(model, data, P("out"), 2) with { BatchSize = 4, GradientAccumulation = 2, Trace = lines.Add });
+        output.WriteLine(string.Join("\n", lines));
+        var phases = lines.Select(l => l[12..]).ToList();
+        Assert.StartsWith("data: 8 examples", phases[0]);
+        Assert.Contains(phases, p => p.StartsWith("model: LlamaConfig"));
+        Assert.Contains(phases, p => p.StartsWith("LoRA r=8"));
+        Assert.Contains(phases, p => p.StartsWith("step 1: 2 batch(es) of 4 on cpu"));
+        Assert.Equal(2, phases.Count(p => p == "backward"));
+        Assert.Equal("optimizer step", phases[^1]);
+        Assert.DoesNotContain(phases, p => p.StartsWith("step 2"));
+    }
+
     [Fact]
     public void Six_steps_straight_give_the_same_losses_as_three_steps_then_three_resumed()
     {

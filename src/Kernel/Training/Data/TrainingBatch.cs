@@ -14,20 +14,24 @@ public sealed class TrainingBatch : IDisposable
     public Tensor? AttentionMask { get; init; }
     /// <summary>Real (non-padding) tokens in the batch: what tokens/s counts.</summary>
     public long Tokens { get; init; }
+    /// <summary>Tokens the SFT loss counts: completion tokens after the first position (labels are shifted by one).</summary>
+    public long CompletionTokens { get; init; }
+    /// <summary>Examples in the batch: SFT rows, or DPO pairs (half the rows).</summary>
+    public int Examples { get; init; }
 
     public static TrainingBatch Sft(IReadOnlyList<SftExample> examples, int padId, Device device) =>
-        Build(examples.Select(e => (e.Prompt, e.Completion)).ToList(), padId, device);
+        Build(examples.Select(e => (e.Prompt, e.Completion)).ToList(), padId, device, examples.Count);
 
     public static TrainingBatch Preferences(IReadOnlyList<PreferenceExample> examples, int padId, Device device) =>
-        Build(examples.Select(e => (e.Prompt, e.Chosen)).Concat(examples.Select(e => (e.Prompt, e.Rejected))).ToList(), padId, device);
+        Build(examples.Select(e => (e.Prompt, e.Chosen)).Concat(examples.Select(e => (e.Prompt, e.Rejected))).ToList(), padId, device, examples.Count);
 
-    static TrainingBatch Build(IReadOnlyList<(int[] Prompt, int[] Completion)> rows, int padId, Device device)
+    static TrainingBatch Build(IReadOnlyList<(int[] Prompt, int[] Completion)> rows, int padId, Device device, int examples)
     {
         int width = rows.Max(r => r.Prompt.Length + r.Completion.Length);
         var ids = new long[rows.Count * width];
         var labels = new long[rows.Count * width];
         var mask = new long[rows.Count * width];
-        long tokens = 0;
+        long tokens = 0, completionTokens = 0;
         bool padded = false;
         for (int i = 0; i < rows.Count; i++)
         {
@@ -41,6 +45,7 @@ public sealed class TrainingBatch : IDisposable
                 mask[at + j] = j < n ? 1 : 0;
             }
             tokens += n;
+            completionTokens += n - Math.Max(p, 1);
             padded |= n < width;
         }
         return new TrainingBatch
@@ -49,6 +54,8 @@ public sealed class TrainingBatch : IDisposable
             Labels = OnDevice(labels, rows.Count, width, device),
             AttentionMask = padded ? OnDevice(mask, rows.Count, width, device) : null,
             Tokens = tokens,
+            CompletionTokens = completionTokens,
+            Examples = examples,
         };
     }
 
