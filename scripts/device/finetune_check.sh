@@ -10,6 +10,10 @@ T=$(mktemp -d)
 mkdir -p /tmp/dn && tar -C /tmp/dn -xJf .gpu/dotnet-rt.tar.xz
 TL=$(python3 -c 'import torch,os;print(os.path.dirname(torch.__file__)+"/lib")')
 export LD_LIBRARY_PATH=$TL:$PWD/.gpu/app/runtimes/linux-x64/native DOTNET_ROOT=/tmp/dn DOTNET_NOLOGO=1
+# A native crash (the first CUDA run segfaulted with nothing on stderr) leaves the runtime's crash report: the
+# crashing thread's frames, native ones named by module and exported symbol (scripts/device/crash_frames.py).
+export DOTNET_DbgEnableMiniDump=1 DOTNET_DbgMiniDumpType=1 DOTNET_EnableCrashReport=1 DOTNET_DbgMiniDumpName=$T/dump.%p
+crash_frames() { for r in $T/dump.*.crashreport.json; do [ -f "$r" ] || continue; python3 scripts/device/crash_frames.py "$r" | tee "$OUT/crash-$1.txt"; done; rm -f $T/dump.*; }
 CK=(/tmp/dn/dotnet .gpu/app/ckpt.dll)  # an array, not a function: `timeout` runs commands only
 ck() { "${CK[@]}" "$@"; }
 step() { echo "== $1 $(date +%T)"; }
@@ -35,8 +39,8 @@ LIMIT=${LIMIT:-120}
 for recipe in sft dpo; do
   step "ckpt finetune $recipe (bf16 base, LoRA fp32)"
   timeout $LIMIT "${CK[@]}" finetune --recipe $recipe --model $T/model --data $T/$recipe.jsonl --steps $STEPS --batch $BATCH "${LORA[@]}" \
-    --device cuda --dtype bf16 --out $T/out-$recipe --json > "$OUT/finetune-ckpt-$recipe.jsonl" 2> "$OUT/finetune-ckpt-$recipe.err"
-  echo "ckpt rc=$?"; mean_after_warmup "$OUT/finetune-ckpt-$recipe.jsonl" | tee "$OUT/finetune-ckpt-$recipe.json"
+    --device cuda --dtype bf16 --out $T/out-$recipe --json --trace > "$OUT/finetune-ckpt-$recipe.jsonl" 2> "$OUT/finetune-ckpt-$recipe.err"
+  echo "ckpt rc=$?"; tail -3 "$OUT/finetune-ckpt-$recipe.err"; crash_frames $recipe; mean_after_warmup "$OUT/finetune-ckpt-$recipe.jsonl" | tee "$OUT/finetune-ckpt-$recipe.json"
   if [ $HAVE_PEFT = 1 ]; then
     step "PyTorch + PEFT $recipe"
     timeout $LIMIT python3 scripts/device/finetune_peft_bench.py $T/model $T $recipe $STEPS $BATCH > "$OUT/finetune-peft-$recipe.json" 2> "$OUT/finetune-peft-$recipe.err"
@@ -45,6 +49,6 @@ for recipe in sft dpo; do
 done
 step "ckpt finetune sft --qlora, with --save-every 4"
 timeout $LIMIT "${CK[@]}" finetune --recipe sft --qlora --model $T/model --data $T/sft.jsonl --steps $STEPS --batch $BATCH "${LORA[@]}" \
-  --device cuda --dtype bf16 --out $T/out-qlora --save-every 4 --json > "$OUT/finetune-ckpt-qlora.jsonl" 2> "$OUT/finetune-ckpt-qlora.err"
-echo "ckpt rc=$?"; mean_after_warmup "$OUT/finetune-ckpt-qlora.jsonl" | tee "$OUT/finetune-ckpt-qlora.json"; tail -1 "$OUT/finetune-ckpt-qlora.jsonl"
+  --device cuda --dtype bf16 --out $T/out-qlora --save-every 4 --json --trace > "$OUT/finetune-ckpt-qlora.jsonl" 2> "$OUT/finetune-ckpt-qlora.err"
+echo "ckpt rc=$?"; tail -3 "$OUT/finetune-ckpt-qlora.err"; crash_frames qlora; mean_after_warmup "$OUT/finetune-ckpt-qlora.jsonl" | tee "$OUT/finetune-ckpt-qlora.json"; tail -1 "$OUT/finetune-ckpt-qlora.jsonl"
 step done

@@ -7,5 +7,7 @@ rm -rf .gpu/app && mkdir -p .gpu
 dotnet publish src/Cli -c Release -o .gpu/app -v q -nologo >/dev/null
 find .gpu/app/runtimes -type f \( -name 'lib*.so*' -o -name '*.dll' \) ! -name 'libLibTorchSharp.so' ! -name 'libhf_tokenizers.so' -path '*native*' -delete
 rm -rf .gpu/app/runtimes/{win,osx}* 2>/dev/null || true
+# Charts are not drawn there: dropping Plotly.NET and its F# dependencies keeps the carried tree under 64 MiB.
+rm -f .gpu/app/{Plotly.NET,FSharp.Core,Fable,Giraffe,DynamicObj,SkiaSharp}*.{dll,pdb} 2>/dev/null || true
 [ -f .gpu/dotnet-rt.tar.xz ] || tar -C /usr/share/dotnet -cJf .gpu/dotnet-rt.tar.xz dotnet host shared/Microsoft.NETCore.App
 du -sh .gpu/app .gpu/dotnet-rt.tar.xz
