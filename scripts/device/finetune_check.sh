@@ -25,6 +25,15 @@ step "model and data"
 ck bench generate --out $T/model --size 600MB --shards 1 > "$OUT/finetune-generate.txt" 2>&1
 python3 scripts/device/finetune_data.py $T 32000 128 384 64
 
+# Probe: does an error LibTorch raises (a device ordinal this 1-GPU machine lacks) reach .NET as an exception, or does
+# the process die? TorchSharp 0.107's native shim is built against libtorch 2.10 and catches c10::Error by value, so if
+# 2.11's c10::Error has another layout, any LibTorch error here is a segfault (the suspected cause of the first crash:
+# LoRA's init asked CUDA to draw with a CPU generator, which LibTorch refuses with an error).
+step "probe: a LibTorch error on this machine"
+timeout 60 "${CK[@]}" finetune --recipe sft --model $T/model --data $T/sft.jsonl --steps 1 --batch 1 --device cuda:7 --out $T/probe \
+  --trace > "$OUT/probe.out" 2> "$OUT/probe.err"
+echo "probe rc=$? (1 or 2: a clean error; 139: segfault)"; tail -2 "$OUT/probe.err"; crash_frames probe
+
 # Tokens/s per step is in each JSON line; the summary line's mean includes the first (warm-up) steps, so the
 # reported figure is the mean over steps 3.. computed here, matching the PyTorch script.
 mean_after_warmup() { python3 -c 'import json,sys

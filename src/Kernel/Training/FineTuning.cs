@@ -111,6 +111,7 @@ public static class FineTuning
                         : TrainingBatch.Preferences(indices.Select(i => preferences[i]).ToList(), padId, device))
                     .ToList();
                 if (first) Trace($"step {step + 1}: {accumulation} batch(es) of {options.BatchSize} on {device}, {batches.Sum(b => b.Tokens)} tokens");
+                SeedStep(device, options.Seed, step);
                 double lr = LearningRate(options, step);
                 optimizer.ZeroGrad();
 
@@ -244,6 +245,18 @@ public static class FineTuning
         foreach (var p in parameters)
             if (p.grad is { } g) sum += g.to(ScalarType.Float64).pow(2).sum().item<double>();
         return Math.Sqrt(sum);
+    }
+
+    /// <summary>
+    /// Dropout's generator is reseeded from (seed, step) before every step, so a resumed run draws the masks a straight
+    /// run draws on any device. The CPU state is also saved with each checkpoint, but TorchSharp cannot read CUDA's
+    /// generator state, and CUDA's generator would otherwise restart from its default seed in every process.
+    /// </summary>
+    static void SeedStep(Device device, long seed, int step)
+    {
+        long stepSeed = unchecked(seed * 1_000_003 + step);
+        if (device.type == DeviceType.CUDA) cuda.manual_seed_all(stepSeed);
+        else manual_seed(stepSeed);
     }
 
     static int RngBytes()
