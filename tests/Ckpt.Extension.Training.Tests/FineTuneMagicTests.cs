@@ -192,6 +192,34 @@ public sealed class FineTuneMagicTests : IDisposable
     }
 }
 
+/// <summary>`#!ckpt-convert --merge-adapter` in a real CompositeKernel with the CPU LibTorch: the user's next step after `#!ckpt-finetune`.</summary>
+public sealed class MergeAdapterMagicTests : IDisposable
+{
+    readonly KernelHarness _harness = new();
+    readonly string _dir = Directory.CreateTempSubdirectory("ckpt-merge-adapter-magic-").FullName;
+
+    public void Dispose()
+    {
+        _harness.Dispose();
+        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+    }
+
+    [Fact]
+    public async Task Convert_with_merge_adapter_writes_a_loadable_merged_model_and_says_how_many_weights_changed()
+    {
+        var output = Path.Combine(_dir, "merged");
+        var result = await _harness.SubmitAsync(
+            $"#!ckpt-convert \"{TestPaths.Fixture("hf-llama-tiny-sharded")}\" --out \"{output}\" --merge-adapter \"{TestPaths.Fixture("peft-lora-llama-tiny")}\" --name merged");
+        KernelHarness.AssertSucceeded(result);
+        var html = KernelHarness.Html(result);
+        Assert.Contains("Merged the LoRA adapter into 12 weights.", html);
+        Assert.Contains("config.json", html);
+        using var ckpt = Checkpoint.Open(output);
+        using var model = CausalLanguageModel.Load(ckpt);
+        Assert.Equal(0, model.Projections().Count(p => p.Layer.Adapter is not null));
+    }
+}
+
 public sealed class LiveLossChartTests
 {
     [Theory]

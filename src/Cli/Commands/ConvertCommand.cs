@@ -16,14 +16,15 @@ static class ConvertCommand
         var only = new Option<string[]>("--only") { Description = "tensor name globs to keep, e.g. 'model.**'", AllowMultipleArgumentsPerToken = true };
         var dtype = new Option<string?>("--dtype") { Description = "cast floating tensors: F32, F16, BF16, F64" };
         var strip = new Option<string?>("--strip-prefix") { Description = "remove this prefix from tensor names, e.g. 'model.'" };
+        var adapter = new Option<string?>("--merge-adapter") { Description = "PEFT LoRA adapter folder to merge into the weights as they are written (W + scaling·B·A)" };
         var json = new Option<bool>("--json") { Description = "print a JSON report" };
-        var command = new Command("convert", "Convert a checkpoint, one tensor at a time.") { path, to, output, maxShard, only, dtype, strip, json };
+        var command = new Command("convert", "Convert a checkpoint, one tensor at a time.") { path, to, output, maxShard, only, dtype, strip, adapter, json };
         command.SetAction(parse =>
         {
             var target = OptionValues.TargetFormat(parse.GetValue(to)!);
             var cast = OptionValues.DType(parse.GetValue(dtype));
             var options = new ConvertOptions(target, parse.GetValue(output)!, ByteSize.Parse(parse.GetValue(maxShard)!),
-                parse.GetValue(only) ?? [], cast, parse.GetValue(strip));
+                parse.GetValue(only) ?? [], cast, parse.GetValue(strip), parse.GetValue(adapter));
             using var ckpt = Checkpoint.Open(parse.GetValue(path)!);
             var result = CheckpointConverter.Convert(ckpt, options);
             if (parse.GetValue(json))
@@ -35,6 +36,8 @@ static class ConvertCommand
                     ["tensors"] = result.TensorCount,
                     ["bytes"] = result.BytesWritten,
                     ["skippedObjects"] = new JsonArray(result.SkippedObjects.Select(s => (JsonNode)s).ToArray()),
+                    ["copiedFiles"] = new JsonArray(result.CopiedFiles.Select(f => (JsonNode)f).ToArray()),
+                    ["mergedWeights"] = result.MergedWeights,
                     ["phases"] = new JsonObject(result.Timeline.Phases.Select(kv => KeyValuePair.Create(kv.Key,
                         (JsonNode?)new JsonObject { ["seconds"] = kv.Value.Seconds, ["bytes"] = kv.Value.Bytes }))),
                 };
@@ -43,6 +46,10 @@ static class ConvertCommand
             else
             {
                 stdout.WriteLine($"wrote {result.TensorCount} tensors, {ByteSize.Format(result.BytesWritten)}, to {result.Files.Count} file(s) in {options.OutputDirectory}");
+                if (result.MergedWeights > 0)
+                    stdout.WriteLine($"merged the LoRA adapter {options.MergeAdapter} into {result.MergedWeights} weights");
+                if (result.CopiedFiles.Count > 0)
+                    stdout.WriteLine($"copied {string.Join(", ", result.CopiedFiles.Select(Path.GetFileName))}");
                 if (result.SkippedObjects.Count > 0)
                     stdout.WriteLine($"skipped {result.SkippedObjects.Count} non-tensor values ({(target == TargetFormat.Dcp ? "not plain data" : "this format holds tensors only")})");
             }

@@ -3,7 +3,7 @@ using Microsoft.DotNet.Interactive.Commands;
 namespace Ckpt.Extension.Rewriting;
 
 /// <summary>
-/// `#!ckpt-convert &lt;path&gt; --to safetensors|dcp|torch --out dir [--only glob] [--dtype F16] [--max-shard-size 5GB] [--strip-prefix p] [--name var]`:
+/// `#!ckpt-convert &lt;path&gt; --to safetensors|dcp|torch --out dir [--only glob] [--dtype F16] [--max-shard-size 5GB] [--strip-prefix p] [--merge-adapter dir] [--name var]`:
 /// the options of `ckpt convert`.
 /// </summary>
 public sealed class ConvertCheckpoint : KernelDirectiveCommand
@@ -15,6 +15,8 @@ public sealed class ConvertCheckpoint : KernelDirectiveCommand
     public string? DType { get; set; }
     public string? MaxShardSize { get; set; }
     public string? StripPrefix { get; set; }
+    /// <summary>A PEFT LoRA adapter folder merged into the weights as they are written.</summary>
+    public string? MergeAdapter { get; set; }
     /// <summary>Binds the <see cref="Conversion.ConversionResult"/> to this C# variable.</summary>
     public string? Name { get; set; }
 }

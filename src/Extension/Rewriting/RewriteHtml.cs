@@ -74,6 +74,8 @@ static class RewriteHtml
         html.Append("</tbody></table>");
         Files(html, r.Files.Select(f => (System.IO.Path.GetFileName(f), new FileInfo(f).Length)).ToList());
         if (r.SkippedObjects.Count > 0) html.Append(P($"Skipped {r.SkippedObjects.Count} non-tensor values: {string.Join(", ", r.SkippedObjects.Take(5))}."));
+        if (r.MergedWeights > 0) html.Append(P($"Merged the LoRA adapter into {r.MergedWeights} weights."));
+        if (r.CopiedFiles.Count > 0) html.Append(P($"Copied {string.Join(", ", r.CopiedFiles.Select(System.IO.Path.GetFileName))}."));
         return html.ToString();
     }
 

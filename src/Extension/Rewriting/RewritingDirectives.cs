@@ -49,6 +49,7 @@ public static class RewritingDirectives
                 new KernelDirectiveParameter("--dtype", "Cast floating tensors: F32, F16, BF16, F64."),
                 new KernelDirectiveParameter("--max-shard-size", "Largest safetensors shard, e.g. 2GB (default 5GB)."),
                 new KernelDirectiveParameter("--strip-prefix", "Remove this prefix from tensor names, e.g. model."),
+                new KernelDirectiveParameter("--merge-adapter", "PEFT LoRA adapter folder to merge into the weights (W + scaling·B·A).") { TypeHint = "file" },
                 new KernelDirectiveParameter("--name", "Bind the result to this C# variable."),
             },
         }, HandleConvert);
@@ -119,7 +120,7 @@ public static class RewritingDirectives
         var to = OptionValues.TargetFormat(command.To ?? "safetensors");
         if (string.IsNullOrWhiteSpace(command.Out)) throw new FormatException("#!ckpt-convert needs --out <dir>");
         var options = new ConvertOptions(to, command.Out, ByteSize.Parse(command.MaxShardSize ?? "5GB"),
-            command.Only is null ? [] : [command.Only], OptionValues.DType(command.DType), command.StripPrefix);
+            command.Only is null ? [] : [command.Only], OptionValues.DType(command.DType), command.StripPrefix, command.MergeAdapter);
         using var ckpt = await Task.Run(() => Checkpoint.Open(command.Path, context.CancellationToken), context.CancellationToken);
         var result = await Task.Run(() => CheckpointConverter.Convert(ckpt, options, context.CancellationToken), context.CancellationToken);
         context.DisplayAs(RewriteHtml.Conversion(result, command.Out, to), HtmlFormatter.MimeType);

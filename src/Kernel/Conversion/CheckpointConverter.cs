@@ -16,7 +16,33 @@ namespace Ckpt.Conversion;
 /// </summary>
 public static class CheckpointConverter
 {
+    /// <summary>Files beside a model's weights that make the converted folder loadable as that model (as save_pretrained writes them).</summary>
+    public static readonly IReadOnlyList<string> ModelFiles =
+        ["config.json", "generation_config.json", "tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json"];
+
     public static ConversionResult Convert(Checkpoint source, ConvertOptions options, CancellationToken cancellationToken = default)
+    {
+        using var merge = options.MergeAdapter is { } adapter ? Training.LoraMerge.Open(adapter, source.Manifest, cancellationToken) : null;
+        var result = Write(source, options, merge, cancellationToken);
+        return result with { CopiedFiles = CopyModelFiles(source.Path, options.OutputDirectory), MergedWeights = merge?.Count ?? 0 };
+    }
+
+    static IReadOnlyList<string> CopyModelFiles(string sourcePath, string outputDirectory)
+    {
+        var folder = Directory.Exists(sourcePath) ? sourcePath : Path.GetDirectoryName(Path.GetFullPath(sourcePath))!;
+        var copied = new List<string>();
+        foreach (var name in ModelFiles)
+        {
+            var from = Path.Combine(folder, name);
+            var to = Path.Combine(outputDirectory, name);
+            if (!File.Exists(from) || File.Exists(to)) continue;
+            File.Copy(from, to);
+            copied.Add(to);
+        }
+        return copied;
+    }
+
+    static ConversionResult Write(Checkpoint source, ConvertOptions options, Training.LoraMerge? merge, CancellationToken cancellationToken)
     {
         if (options.MaxShardBytes <= 0)
             throw new ArgumentOutOfRangeException(nameof(options), "max shard size must be positive");
@@ -38,6 +64,8 @@ public static class CheckpointConverter
             return new TensorSource(name, target, t.Shape, () =>
             {
                 var data = TensorReader.Read(source.Storage, t, null, Environment.ProcessorCount * 2, timeline, cancellationToken);
+                if (merge is not null && merge.Changes(t.Name))
+                    using (data) data = merge.Apply(t.Name, data, cancellationToken);
                 return target == t.DType ? data : DTypeConversion.Convert(data, target);
             });
         }).ToArray();

@@ -4,14 +4,18 @@ namespace Ckpt.Conversion;
 
 public enum TargetFormat { Safetensors, Dcp, Torch }
 
-/// <summary>What `ckpt convert` / `#!ckpt-convert` is asked to do; validated before any byte is read.</summary>
+/// <summary>
+/// What `ckpt convert` / `#!ckpt-convert` is asked to do; validated before any byte is read. <paramref name="MergeAdapter"/>
+/// names a PEFT LoRA adapter folder to fold into the weights as they stream (see <see cref="Training.LoraMerge"/>).
+/// </summary>
 public sealed record ConvertOptions(
     TargetFormat To,
     string OutputDirectory,
     long MaxShardBytes = 5L * 1024 * 1024 * 1024,
     IReadOnlyList<string>? Only = null,
     DType? DType = null,
-    string? StripPrefix = null);
+    string? StripPrefix = null,
+    string? MergeAdapter = null);
 
 /// <summary>What a conversion wrote.</summary>
 public sealed record ConversionResult(
@@ -20,4 +24,10 @@ public sealed record ConversionResult(
     int TensorCount,
     long BytesWritten,
     IReadOnlyList<string> SkippedObjects,
-    Monitoring.OperationTimeline Timeline);
+    Monitoring.OperationTimeline Timeline)
+{
+    /// <summary>config.json, tokenizer and generation files copied from beside the source, so the output loads as a model.</summary>
+    public IReadOnlyList<string> CopiedFiles { get; init; } = [];
+    /// <summary>Base weights a merged adapter changed.</summary>
+    public int MergedWeights { get; init; }
+}

@@ -119,9 +119,9 @@ public static class PeftLora
             if (layer.Adapter is not LoraAdapter adapter) continue;
             if (layer.QuantizedBase is not null)
                 throw new InvalidOperationException("merge into a dequantized (bf16/f32) base and re-quantize afterwards, as PEFT advises");
-            using (var delta = adapter.Delta(layer.FanInFanOut))
-            using (var cast = delta.to(layer.Weight.dtype))
-                layer.Weight.add_(cast);
+            // As PEFT's `weight.data += delta`: added in fp32 and rounded once to the weight's dtype (LoraMerge does the same).
+            using (var scope = NewDisposeScope())
+                layer.Weight.copy_(layer.Weight.to(ScalarType.Float32).add(adapter.Delta(layer.FanInFanOut).to(ScalarType.Float32)));
             layer.Detach(ChildNames)?.Dispose();
             merged++;
         }
