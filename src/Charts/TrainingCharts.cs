@@ -7,12 +7,13 @@ namespace Ckpt.Charts;
 /// <summary>
 /// A fine-tuning run as one figure, redrawn as it runs: the loss per optimizer step (x fixed to the run's steps, so the
 /// box does not jump between updates) and, for DPO, TRL's reward metrics below it (chosen, rejected and margin on the
-/// left axis, accuracy on a 0-1 right axis).
+/// left axis, accuracy on a 0-1 right axis); the held-out eval_loss, where the run evaluates, on the loss axis.
 /// </summary>
 static class TrainingCharts
 {
     static readonly string[] Rewards = ["rewards/chosen", "rewards/rejected", "rewards/margins"];
     const string Accuracy = "rewards/accuracies";
+    const string EvalLoss = "eval_loss";
 
     public static (IReadOnlyList<Chart>, string) Build(JsonObject s)
     {
@@ -47,6 +48,13 @@ static class TrainingCharts
             fig.Layout("xaxis", Obj(("range", range), ("title", Obj(("text", "step")))))
                 .Layout("yaxis", Obj(("title", Obj(("text", "loss")))));
 
+        // Held-out loss where the run evaluated (--eval-data), as points on the loss axis.
+        var evaluated = steps.Where(p => p["metrics"]?[EvalLoss] is not null).ToList();
+        if (evaluated.Count > 0)
+            fig.Trace("scatter", ("mode", "lines+markers"), ("name", EvalLoss), ("x", evaluated.Select(p => p["step"]!.GetValue<int>()).ToArray()),
+                ("y", evaluated.Select(p => p["metrics"]![EvalLoss]!.GetValue<double>()).ToArray()),
+                ("line", Obj(("color", Palette.Of(5)), ("dash", "dash"))), ("marker", Obj(("size", 7), ("symbol", "diamond"))),
+                ("hovertemplate", "step %{x}<br>eval loss %{y:.5g}<extra></extra>"));
         var inv = CultureInfo.InvariantCulture;
         var last = steps.Count > 0 ? steps[^1] : null;
         var summary = last is null

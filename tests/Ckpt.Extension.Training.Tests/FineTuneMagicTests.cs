@@ -92,6 +92,22 @@ public sealed class FineTuneMagicTests : IDisposable
     }
 
     [Fact]
+    public async Task Sft_magic_with_eval_data_draws_the_held_out_loss_on_the_loss_axis_and_lists_it_in_the_summary()
+    {
+        var data = InstructionIds(16);
+        LiveLossChart.Interval = TimeSpan.FromMilliseconds(50);
+        var result = await _harness.SubmitAsync(
+            $"#!ckpt-finetune --recipe sft --model \"{TinyLlama}\" --data \"{data}\" --eval-data \"{data}\" --eval-every 2 --steps 6 --batch 4 --lr 1e-2 --lora-r 4 --threads 1 --out \"{P("out")}\"");
+        KernelHarness.AssertSucceeded(result);
+        var last = result.Events.OfType<DisplayedValueUpdated>().Last(e => e.FormattedValues.Any(v => v.MimeType == ChartOutput.PlotlyMimeType));
+        using var figure = JsonDocument.Parse(last.FormattedValues.Single(v => v.MimeType == ChartOutput.PlotlyMimeType).Value);
+        var eval = figure.RootElement.GetProperty("data").EnumerateArray().Single(t => t.GetProperty("name").GetString() == "eval_loss");
+        Assert.Equal([2, 4, 6], eval.GetProperty("x").EnumerateArray().Select(x => x.GetInt32()));
+        var evalLosses = eval.GetProperty("y").EnumerateArray().Select(y => y.GetDouble()).ToArray();
+        Assert.Equal(evalLosses[^1], Cell(KernelHarness.Html(result), "eval-loss"), 12);
+    }
+
+    [Fact]
     public async Task Stopping_a_finetune_cell_leaves_the_adapter_of_the_last_completed_step_loadable_and_says_so()
     {
         var data = InstructionIds(16);

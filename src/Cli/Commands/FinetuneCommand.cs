@@ -13,6 +13,8 @@ static class FinetuneCommand
         var recipe = new Option<string>("--recipe") { Description = "sft or dpo", Required = true };
         var model = new Option<string>("--model") { Description = "checkpoint file or folder of a LLaMA-family or GPT-2 model (config.json beside it)", Required = true };
         var data = new Option<string>("--data") { Description = "JSONL: SFT {prompt,completion} or {instruction,input,output}; DPO {prompt,chosen,rejected}; or pre-tokenized *_input_ids", Required = true };
+        var evalData = new Option<string?>("--eval-data") { Description = "held-out JSONL in the same format: eval_loss (and DPO's eval_rewards/*) every --eval-every steps and after the last" };
+        var evalEvery = new Option<int>("--eval-every") { Description = "steps between evaluations (0: after the last step only)", DefaultValueFactory = _ => 0 };
         var qlora = new Option<bool>("--qlora") { Description = "store the base linear weights as NF4 (double-quantized), train LoRA on top" };
         var loraR = new Option<int>("--lora-r") { DefaultValueFactory = _ => 16 };
         var loraAlpha = new Option<double>("--lora-alpha") { DefaultValueFactory = _ => 32 };
@@ -39,7 +41,7 @@ static class FinetuneCommand
 
         var command = new Command("finetune", "Fine-tune a causal LM with LoRA or QLoRA: SFT (completion-only loss) or DPO (reference = adapters off).")
         {
-            recipe, model, data, qlora, loraR, loraAlpha, loraDropout, loraTargets, steps, epochs, lr, warmup, batch, gradAccum, beta, maxLength,
+            recipe, model, data, evalData, evalEvery, qlora, loraR, loraAlpha, loraDropout, loraTargets, steps, epochs, lr, warmup, batch, gradAccum, beta, maxLength,
             template, output, device, dtype, threads, saveEvery, resume, seed, json, trace,
         };
         command.SetAction((parse, cancellationToken) =>
@@ -49,6 +51,8 @@ static class FinetuneCommand
                 Recipe = parse.GetValue(recipe)!,
                 Model = parse.GetValue(model)!,
                 Data = parse.GetValue(data)!,
+                EvalData = parse.GetValue(evalData),
+                EvalEvery = parse.GetValue(evalEvery),
                 Output = parse.GetValue(output)!,
                 QLora = parse.GetValue(qlora),
                 LoraR = parse.GetValue(loraR),
@@ -128,6 +132,8 @@ static class FinetuneCommand
         if (r.Last is { } last)
         {
             o.WriteLine(string.Create(inv, $"  final loss        {last.Loss:F4}"));
+            if (last.Metrics.TryGetValue(Evaluation.Prefix + "loss", out var evalLoss))
+                o.WriteLine(string.Create(inv, $"  eval loss         {evalLoss:F4}"));
             foreach (var (k, v) in last.Metrics.Where(kv => kv.Key.StartsWith("rewards/", StringComparison.Ordinal)))
                 o.WriteLine(string.Create(inv, $"  {k,-18}{v:F4}"));
         }

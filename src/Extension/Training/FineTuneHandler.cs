@@ -90,6 +90,8 @@ static class FineTuneHandler
             LoraAlpha = c.LoraAlpha ?? defaults.LoraAlpha,
             LoraDropout = c.LoraDropout ?? defaults.LoraDropout,
             LoraTargets = c.LoraTargets ?? defaults.LoraTargets,
+            EvalData = c.EvalData,
+            EvalEvery = c.EvalEvery ?? defaults.EvalEvery,
             Steps = c.Steps,
             Epochs = c.Epochs,
             LearningRate = c.Lr ?? defaults.LearningRate,

@@ -17,6 +17,8 @@ public sealed class FineTuneModel : KernelDirectiveCommand
     public double? LoraAlpha { get; set; }
     public double? LoraDropout { get; set; }
     public string? LoraTargets { get; set; }
+    public string? EvalData { get; set; }
+    public int? EvalEvery { get; set; }
     public int? Steps { get; set; }
     public double? Epochs { get; set; }
     public double? Lr { get; set; }

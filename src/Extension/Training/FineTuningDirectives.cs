@@ -20,6 +20,8 @@ public static class FineTuningDirectives
                 new KernelDirectiveParameter("--lora-alpha", "LoRA alpha (default 32)."),
                 new KernelDirectiveParameter("--lora-dropout", "LoRA dropout (default 0)."),
                 new KernelDirectiveParameter("--lora-targets", "Comma-separated module names (default q_proj,v_proj)."),
+                new KernelDirectiveParameter("--eval-data", "Held-out JSONL in the same format, evaluated every --eval-every steps and after the last.") { TypeHint = "file" },
+                new KernelDirectiveParameter("--eval-every", "Steps between evaluations (default 0: after the last step only)."),
                 new KernelDirectiveParameter("--steps", "Optimizer steps."),
                 new KernelDirectiveParameter("--epochs", "Passes over the data (instead of --steps)."),
                 new KernelDirectiveParameter("--lr", "Learning rate (default 2e-4)."),

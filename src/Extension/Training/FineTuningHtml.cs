@@ -27,8 +27,9 @@ static class FineTuningHtml
         if (r.Last is { } p)
         {
             Row(html, "final loss", "final-loss", p.Loss.ToString("F4", Invariant), p.Loss);
-            foreach (var (k, v) in p.Metrics.Where(kv => kv.Key.StartsWith("rewards/", StringComparison.Ordinal)))
-                Row(html, k, k.Replace('/', '-'), v.ToString("F4", Invariant), v);
+            foreach (var (k, v) in p.Metrics.Where(kv => kv.Key.StartsWith("rewards/", StringComparison.Ordinal)
+                         || kv.Key is "eval_loss" || kv.Key.StartsWith("eval_rewards/", StringComparison.Ordinal)))
+                Row(html, k.Replace('_', ' '), k.Replace('/', '-').Replace('_', '-'), v.ToString("F4", Invariant), v);
         }
         Row(html, "tokens/s", "tokens-per-second", r.MeanTokensPerSecond.ToString("F0", Invariant), r.MeanTokensPerSecond);
         Row(html, "trainable parameters", "trainable", string.Create(Invariant,

@@ -44,11 +44,20 @@ public static class FineTuning
         else (preferences, dropped) = TrainingData.ReadPreferences(options.Data, tokenizer, options.Template, options.MaxLength);
         int examples = options.Recipe == Recipe.Sft ? sft.Count : preferences.Count;
         Trace($"data: {examples} examples ({dropped} dropped), tokenizer {tokenizer?.Source ?? "none (pre-tokenized)"}");
+        IReadOnlyList<SftExample> evalSft = [];
+        IReadOnlyList<PreferenceExample> evalPreferences = [];
+        if (options.EvalData is { } evalData)
+        {
+            if (options.Recipe == Recipe.Sft) evalSft = TrainingData.ReadSft(evalData, tokenizer, options.Template, options.MaxLength).Examples;
+            else evalPreferences = TrainingData.ReadPreferences(evalData, tokenizer, options.Template, options.MaxLength).Examples;
+            Trace($"eval data: {evalSft.Count + evalPreferences.Count} examples");
+        }
 
         using var checkpoint = Checkpoint.Open(options.Model, cancellationToken);
         using var model = CausalLanguageModel.Load(checkpoint, device: device, dtype: ParseDType(options.DType), cancellationToken: cancellationToken);
         Trace($"model: {model.Config.GetType().Name}, {model.parameters().Sum(p => p.numel()):N0} parameters on {device}");
         CheckVocabulary(model.Config.VocabSize, sft, preferences, options.Data);
+        if (options.EvalData is { } evalPath) CheckVocabulary(model.Config.VocabSize, evalSft, evalPreferences, evalPath);
         QuantizedBaseReport? quantized = options.QLora ? QLora.QuantizeBase(model) : null;
         if (quantized is not null) Trace($"NF4 base: {quantized.Layers} layers, {quantized.BytesPerParameter:F4} bytes/param");
         var lora = new LoraConfig
@@ -155,6 +164,15 @@ public static class FineTuning
 
                 double seconds = Stopwatch.GetElapsedTime(began).TotalSeconds;
                 stepSeconds += seconds;
+                if (options.EvalData is not null && ((options.EvalEvery > 0 && (step + 1) % options.EvalEvery == 0) || step + 1 == total))
+                {
+                    var evaluated = options.Recipe == Recipe.Sft
+                        // Not cancellable: a stop request ends the run after this step, with its adapter saved.
+                        ? Evaluation.Sft(model, evalSft, options.BatchSize, padId)
+                        : Evaluation.Dpo(model, evalPreferences, options.BatchSize, padId, options.Beta);
+                    foreach (var (key, value) in evaluated) metrics[key] = value;
+                    if (first) Trace("evaluation");
+                }
                 long tokens = batches.Sum(b => b.Tokens);
                 tokensSeen += tokens;
                 int completed = step + 1;

@@ -16,6 +16,10 @@ public sealed record FineTuningOptions
     public required string Model { get; init; }
     /// <summary>JSONL training data (see <see cref="TrainingData"/>).</summary>
     public required string Data { get; init; }
+    /// <summary>Held-out JSONL in the training data's format, evaluated every <see cref="EvalEvery"/> steps and after the last.</summary>
+    public string? EvalData { get; init; }
+    /// <summary>Steps between evaluations of <see cref="EvalData"/>; 0 evaluates after the last step only.</summary>
+    public int EvalEvery { get; init; }
     /// <summary>Output folder: the PEFT adapter at its root, resumable state under `checkpoints/`.</summary>
     public required string Output { get; init; }
 
@@ -78,6 +82,8 @@ public sealed record FineTuningOptions
         if (string.IsNullOrWhiteSpace(Output)) throw new ArgumentException("--out is required");
         if (!File.Exists(Model) && !Directory.Exists(Model)) throw new ArgumentException($"model {Model} does not exist");
         if (!File.Exists(Data)) throw new ArgumentException($"data file {Data} does not exist");
+        if (EvalData is not null && !File.Exists(EvalData)) throw new ArgumentException($"eval data file {EvalData} does not exist");
+        if (EvalEvery < 0) throw new ArgumentException("--eval-every must not be negative");
         if (Steps is null == Epochs is null) throw new ArgumentException("give exactly one of --steps and --epochs");
         if (Steps is <= 0) throw new ArgumentException("--steps must be positive");
         if (Epochs is { } e && !(e > 0)) throw new ArgumentException("--epochs must be positive");

@@ -14,6 +14,8 @@ public sealed record FineTuningRequest
     public required string Recipe { get; init; }
     public required string Model { get; init; }
     public required string Data { get; init; }
+    public string? EvalData { get; init; }
+    public int EvalEvery { get; init; }
     public string Output { get; init; } = DefaultOutput;
     public bool QLora { get; init; }
     public int LoraR { get; init; } = 16;
@@ -44,6 +46,8 @@ public sealed record FineTuningRequest
         Recipe = ParseRecipe(Recipe),
         Model = Model,
         Data = Data,
+        EvalData = EvalData,
+        EvalEvery = EvalEvery,
         Output = Output,
         QLora = QLora,
         LoraR = LoraR,

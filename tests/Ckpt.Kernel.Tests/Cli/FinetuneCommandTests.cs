@@ -42,10 +42,11 @@ public sealed class FinetuneCommandTests : IDisposable
     {
         var data = FineTuningFixtures.InstructionIds(Path.Combine(_dir, "ids.jsonl"), 4);
         var (code, stdout, stderr) = CliRunner.Run("finetune", "--recipe", "sft", "--model", FineTuningFixtures.TinyLlama, "--data", data,
-            "--epochs", "1", "--batch", "2", "--out", Path.Combine(_dir, "out"), "--qlora", "--threads", "1");
+            "--epochs", "1", "--batch", "2", "--out", Path.Combine(_dir, "out"), "--qlora", "--threads", "1", "--eval-data", data);
         Assert.True(code == 0, stderr);
         Assert.DoesNotContain("\r", stdout);
         Assert.Contains("SFT finished: steps 1-2 of 2", stdout);
+        Assert.Matches(@"eval loss\s+\d+\.\d{4}", stdout);
         Assert.Contains("NF4 base", stdout);
     }
 
