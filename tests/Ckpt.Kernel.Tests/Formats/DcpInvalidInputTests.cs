@@ -21,7 +21,22 @@ public class DcpInvalidInputTests
         copy.RewriteStorage(s => s.Info.RelativePath == "__0_0.distcp" ? s with { Info = s.Info with { RelativePath = path } } : s);
         var e = Refused(copy);
         Assert.Equal(FormatErrorReason.PathEscapesCheckpoint, e.Reason);
-        Assert.Contains(path, e.Message);
+        Assert.StartsWith($".metadata: tensor '{e.Tensor}': relative_path names '{path}', which resolves outside the checkpoint folder", e.Message);
+        Assert.DoesNotContain(copy.Path, e.Message);
+    }
+
+    [Fact]
+    public void A_data_file_linked_to_outside_the_folder_is_refused_naming_no_machine_folder()
+    {
+        using var copy = new DcpFixture(Fixture);
+        var outside = TestPaths.TempDirectory("dcp-outside");
+        File.Move(copy.File("__0_0.distcp"), Path.Combine(outside, "__0_0.distcp"));
+        File.CreateSymbolicLink(copy.File("__0_0.distcp"), Path.Combine(outside, "__0_0.distcp"));
+        var e = Refused(copy);
+        Assert.Equal(FormatErrorReason.PathEscapesCheckpoint, e.Reason);
+        Assert.StartsWith($".metadata: tensor '{e.Tensor}': relative_path names '__0_0.distcp', which resolves outside the checkpoint folder", e.Message);
+        Assert.DoesNotContain(copy.Path, e.Message);
+        Assert.DoesNotContain(outside, e.Message);
     }
 
     [Fact]

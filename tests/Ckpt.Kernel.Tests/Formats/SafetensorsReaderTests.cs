@@ -226,7 +226,10 @@ public class SafetensorsReaderTests
         var dir = TestPaths.TempDirectory("escape");
         File.WriteAllText(Path.Combine(dir, "model.safetensors.index.json"),
             $"{{\"metadata\":{{}},\"weight_map\":{{\"w\":\"{shard}\"}}}}");
-        Assert.Equal(FormatErrorReason.PathEscapesCheckpoint, OpenFails(dir).Reason);
+        var e = OpenFails(dir);
+        Assert.Equal(FormatErrorReason.PathEscapesCheckpoint, e.Reason);
+        Assert.Equal($"model.safetensors.index.json: tensor 'w': weight_map names '{shard}', which resolves outside the checkpoint folder [PathEscapesCheckpoint].", e.Message);
+        Assert.DoesNotContain(dir, e.Message);
     }
 
     [Fact]
@@ -239,6 +242,10 @@ public class SafetensorsReaderTests
         File.CreateSymbolicLink(Path.Combine(dir, "model-00001-of-00001.safetensors"), target);
         File.WriteAllText(Path.Combine(dir, "model.safetensors.index.json"),
             "{\"metadata\":{},\"weight_map\":{\"transformer.wte.weight\":\"model-00001-of-00001.safetensors\"}}");
-        Assert.Equal(FormatErrorReason.PathEscapesCheckpoint, OpenFails(dir).Reason);
+        var e = OpenFails(dir);
+        Assert.Equal(FormatErrorReason.PathEscapesCheckpoint, e.Reason);
+        Assert.StartsWith("model.safetensors.index.json: tensor 'transformer.wte.weight': weight_map names 'model-00001-of-00001.safetensors'", e.Message);
+        Assert.DoesNotContain(dir, e.Message);
+        Assert.DoesNotContain(outside, e.Message);
     }
 }
