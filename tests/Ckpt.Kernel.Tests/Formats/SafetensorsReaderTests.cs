@@ -101,12 +101,9 @@ public class SafetensorsReaderTests
     [Fact]
     public void A_truncated_shard_names_the_file_and_the_missing_bytes()
     {
-        var dir = TestPaths.TempDirectory("trunc");
-        var src = TestPaths.Fixture("hf-llama-tiny-sharded");
-        foreach (var f in Directory.GetFiles(src)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
-        var shard = Path.Combine(dir, "model-00003-of-00006.safetensors");
-        using (var fs = new FileStream(shard, FileMode.Open)) fs.SetLength(fs.Length - 100);
-        var e = OpenFails(dir);
+        using var copy = new MutatedCheckpoint("hf-llama-tiny-sharded", withReference: true);
+        copy.Mutate("model-00003-of-00006.safetensors", bytes => bytes[..^100]);
+        var e = copy.Refusal();
         Assert.Equal(FormatErrorReason.Truncated, e.Reason);
         Assert.Equal("model-00003-of-00006.safetensors", e.File);
         Assert.Contains("model-00003-of-00006.safetensors", e.Message);
@@ -208,11 +205,9 @@ public class SafetensorsReaderTests
     [Fact]
     public void An_index_naming_a_missing_shard_names_the_shard()
     {
-        var dir = TestPaths.TempDirectory("missing");
-        var src = TestPaths.Fixture("hf-llama-tiny-sharded");
-        foreach (var f in Directory.GetFiles(src)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
-        File.Delete(Path.Combine(dir, "model-00004-of-00006.safetensors"));
-        var e = OpenFails(dir);
+        using var copy = new MutatedCheckpoint("hf-llama-tiny-sharded", withReference: true);
+        copy.Delete("model-00004-of-00006.safetensors");
+        var e = copy.Refusal();
         Assert.Equal(FormatErrorReason.MissingFile, e.Reason);
         Assert.Contains("model-00004-of-00006.safetensors", e.Message);
     }
