@@ -116,7 +116,7 @@ public sealed class ReshardAndMergeNotebookTests(ReshardAndMergeNotebookRun run)
     }
 
     [Fact]
-    public void The_lcsc_cell_leaves_one_final_chart_and_finds_the_midpoint()
+    public void The_lcsc_cell_leaves_one_final_chart_and_finds_an_eval_loss_below_the_last_checkpoints()
     {
         var cell = CellStarting("#!ckpt-lcsc");
         var figures = cell.Outputs.Where(o => o.MimeType == PlotlyMime).ToList();
@@ -128,10 +128,30 @@ public sealed class ReshardAndMergeNotebookTests(ReshardAndMergeNotebookRun run)
         Assert.True(best.Zip(best.Skip(1)).All(p => p.Second <= p.First), "the best metric never rises");
         Assert.Contains("done", cell.Text("text/html"));
 
+        // PyTorch's losses of the same run (the fixture's reference_eval.json): the last checkpoint and the uniform last-4 average.
+        using var reference = JsonDocument.Parse(File.ReadAllText(TestPaths.Fixture("trajectory-llama-micro/reference_eval.json")));
+        var lastLoss = reference.RootElement.GetProperty("per_checkpoint_eval_loss").GetProperty("step-0400.safetensors").GetDouble();
+        var uniformLoss = reference.RootElement.GetProperty("uniform_last_4").GetDouble();
+
+        using var log = JsonDocument.Parse(File.ReadAllText(Output("lcsc/lcsc_log.json")));
+        var root = log.RootElement;
+        Assert.StartsWith("eval-loss:", root.GetProperty("eval").GetString());
+        Assert.Equal(["step-0325", "step-0350", "step-0375", "step-0400"],
+            root.GetProperty("checkpoints").EnumerateArray().Select(c => Path.GetFileNameWithoutExtension(c.GetString()!)));
+        var evaluations = root.GetProperty("evaluations").GetInt32();
+        Assert.InRange(evaluations, 10, 40);
+        // The search starts at the uniform average, whose loss is PyTorch's to float32 rounding.
+        var first = root.GetProperty("history")[0];
+        Assert.All(first.GetProperty("coefficients").EnumerateArray(), c => Assert.Equal(0.25, c.GetDouble(), 12));
+        Assert.InRange(first.GetProperty("metric").GetDouble(), uniformLoss - 1e-4, uniformLoss + 1e-4);
+        var loss = root.GetProperty("metric").GetDouble();
+        Assert.True(loss < lastLoss, $"best eval loss {loss} is not below the last checkpoint's {lastLoss}");
+        Assert.True(loss <= first.GetProperty("metric").GetDouble(), $"best eval loss {loss} is above the uniform start");
+        Assert.Equal(loss, best[^1], 9);
+
         var coefficients = Column(cell, "coefficient");
-        Assert.Equal(2, coefficients.Length);
-        Assert.All(coefficients, c => Assert.InRange(c, 0.47, 0.53));
-        Assert.True(File.Exists(Output("lcsc/lcsc_log.json")));
-        Assert.StartsWith("0.5", PlainText(CellStarting("string.Join")));
+        Assert.Equal(root.GetProperty("coefficients").EnumerateArray().Select(c => c.GetDouble()), coefficients);
+        Assert.Equal(1.0, coefficients.Sum(), 9);
+        Assert.Contains($"{evaluations} evaluations, eval loss {loss.ToString("F4", CultureInfo.InvariantCulture)}", PlainText(CellStarting("string.Join")));
     }
 }

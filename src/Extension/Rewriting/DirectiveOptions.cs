@@ -5,7 +5,8 @@ namespace Ckpt.Extension.Rewriting;
 
 /// <summary>
 /// Every value of an option given several times (`--model a --model b`), read from the submitted line: .NET
-/// Interactive's directive binder keeps none of a repeated parameter's values (see <see cref="DirectivePositionals"/>).
+/// Interactive's directive binder (1.0.0-beta.26120.1) keeps none of a repeated parameter's values; why no declaration
+/// of the parameter helps is in <see cref="DirectivePositionals"/>.
 /// </summary>
 static class DirectiveOptions
 {

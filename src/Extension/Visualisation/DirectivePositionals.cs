@@ -3,9 +3,15 @@ using Microsoft.DotNet.Interactive.Commands;
 namespace Ckpt.Extension.Visualisation;
 
 /// <summary>
-/// The positional values of a magic, read from its submitted line. .NET Interactive's directive binder drops
-/// a parameter given more than once (its DirectiveNode.GetParameters leaves that case as a FIX), so
-/// `#!ckpt-diff a b` would bind neither value; the two magics with two positional values read them here.
+/// The positional values of a magic, read from its submitted line, because .NET Interactive cannot bind a parameter
+/// given more than once (checked against the pinned Microsoft.DotNet.Interactive 1.0.0-beta.26120.1, and proved by
+/// DirectiveBindingTests in tests/Ckpt.Extension.Tests, which fail once an upgrade fixes it). A KernelActionDirective
+/// binds by writing the parsed parameters as JSON and deserialising its KernelCommandType; the internal
+/// DirectiveNode.GetParameterValues writes a parameter only when exactly one node matches it (its source marks the
+/// several-nodes case "FIX: write array?"), so `#!ckpt-diff a b` (two implicit-name values) or `--model a --model b`
+/// binds nothing whatever MaxOccurrences says, and a single value is written as a JSON string, which a string[]
+/// property rejects (DNI106). Nothing public replaces that binding: KernelActionDirective has no binder to override,
+/// and KernelDirectiveCommand.DirectiveNode, the parsed node a handler could read instead, is internal.
 /// </summary>
 static class DirectivePositionals
 {

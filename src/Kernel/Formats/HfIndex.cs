@@ -34,6 +34,7 @@ public sealed record HfIndex(string File, IReadOnlyDictionary<string, string> Me
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("weight_map", out var wm) || wm.ValueKind != JsonValueKind.Object)
                 throw new CheckpointFormatException(FormatErrorReason.HeaderInvalid, file, null, "the index has no 'weight_map' object");
             var map = new Dictionary<string, string>(StringComparer.Ordinal);
+            var written = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var p in wm.EnumerateObject())
             {
                 if (p.Value.ValueKind != JsonValueKind.String)
@@ -41,6 +42,7 @@ public sealed record HfIndex(string File, IReadOnlyDictionary<string, string> Me
                 var shard = p.Value.GetString()!;
                 var dir = Path.GetDirectoryName(file)?.Replace('\\', '/') ?? "";
                 map[p.Name] = dir.Length == 0 ? shard : dir + "/" + shard;
+                written.TryAdd(map[p.Name], shard);
             }
             var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
             if (root.TryGetProperty("metadata", out var md) && md.ValueKind == JsonValueKind.Object)
@@ -49,9 +51,9 @@ public sealed record HfIndex(string File, IReadOnlyDictionary<string, string> Me
             var index = new HfIndex(file, metadata, map);
             foreach (var shard in index.Shards)
             {
-                if (storage is LocalStorage local) local.Resolve(shard);
-                if (!storage.Exists(shard))
-                    throw new CheckpointFormatException(FormatErrorReason.MissingFile, file, map.First(kv => kv.Value == shard).Key,
+                var tensor = map.First(kv => kv.Value == shard).Key;
+                if (!ReferencedPath.Exists(storage, shard, file, tensor, "weight_map", written[shard]))
+                    throw new CheckpointFormatException(FormatErrorReason.MissingFile, file, tensor,
                         $"the index names shard '{shard}', which does not exist");
             }
             return index;

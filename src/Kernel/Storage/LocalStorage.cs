@@ -66,17 +66,18 @@ public sealed class LocalStorage : ICheckpointStorage, IDisposable
     }
 
     /// <summary>The absolute path of <paramref name="relative"/>, after checking it cannot escape the root.</summary>
+    /// <remarks>The refusal names the relative path only: error sentences never carry this machine's folders.</remarks>
     public string Resolve(string relative)
     {
         if (relative.Length == 0) return _root;
         if (Path.IsPathRooted(relative) || relative.Contains('\0') || relative.Split('/', '\\').Contains(".."))
             throw new CheckpointFormatException(FormatErrorReason.PathEscapesCheckpoint, relative, null,
-                $"the path leaves the checkpoint folder {_root}");
+                "the path leaves the checkpoint folder");
         var full = Path.GetFullPath(Path.Combine(_root, relative));
         var real = RealPath(full);
         if (!IsInside(real, _realRoot))
             throw new CheckpointFormatException(FormatErrorReason.PathEscapesCheckpoint, relative, null,
-                $"the path resolves to {real}, outside the checkpoint folder {_realRoot}");
+                "the path resolves, through a symbolic link, outside the checkpoint folder");
         return full;
     }
 

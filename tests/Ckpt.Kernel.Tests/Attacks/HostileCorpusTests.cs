@@ -92,6 +92,25 @@ public class HostileCorpusTests
         Assert.DoesNotContain("\n", error.Message);
     }
 
+    public static TheoryData<string> EscapingFiles()
+    {
+        var data = new TheoryData<string>();
+        foreach (var (key, reasons) in Expected())
+            if (reasons.SequenceEqual([nameof(FormatErrorReason.PathEscapesCheckpoint)])) data.Add(key);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(EscapingFiles))]
+    public void A_path_leaving_the_checkpoint_is_named_as_written_in_a_file_named_relative_to_the_checkpoint(string key)
+    {
+        var (error, _) = OpenAndReadAll(Target(key));
+        Assert.Equal(FormatErrorReason.PathEscapesCheckpoint, error?.Reason);
+        Assert.StartsWith($"{Path.GetFileName(key)}: tensor '", error!.Message);
+        Assert.Matches(@"names '[^']+', which resolves outside the checkpoint folder", error.Message);
+        Assert.DoesNotContain(TestPaths.RepoRoot, error.Message);
+    }
+
     [Fact]
     public void A_symlink_leading_out_of_the_checkpoint_folder_is_refused()
     {
@@ -103,6 +122,8 @@ public class HostileCorpusTests
             "{\"weight_map\":{\"transformer.wte.weight\":\"model-00001-of-00001.safetensors\"}}");
         var (error, _) = OpenAndReadAll(dir);
         Assert.Equal(FormatErrorReason.PathEscapesCheckpoint, error?.Reason);
+        Assert.Equal("model.safetensors.index.json: tensor 'transformer.wte.weight': weight_map names 'model-00001-of-00001.safetensors', " +
+            "which resolves outside the checkpoint folder [PathEscapesCheckpoint].", error!.Message);
 
         var linkedDir = TestPaths.TempDirectory("attack-dirlink");
         Directory.CreateSymbolicLink(Path.Combine(linkedDir, "shards"), outside);
@@ -110,5 +131,8 @@ public class HostileCorpusTests
             "{\"weight_map\":{\"transformer.wte.weight\":\"shards/secret.safetensors\"}}");
         (error, _) = OpenAndReadAll(linkedDir);
         Assert.Equal(FormatErrorReason.PathEscapesCheckpoint, error?.Reason);
+        Assert.Contains("weight_map names 'shards/secret.safetensors'", error!.Message);
+        foreach (var machineFolder in new[] { dir, outside, linkedDir, Path.GetTempPath().TrimEnd('/') })
+            Assert.DoesNotContain(machineFolder, error.Message);
     }
 }

@@ -42,24 +42,8 @@ public class ByteCheckpointFormatTests : IClassFixture<ByteCheckpointFormatTests
         var dir = _built.Dir(world);
         using var ckpt = Checkpoint.Open(dir);
         using var reference = Checkpoint.Open(Path.Combine(dir, "reference.pt"));
-        Assert.Equal("bytecheckpoint", ckpt.Manifest.Format);
-        Assert.Equal("fsdp", ckpt.Manifest.Framework);
-        Assert.Equal(world, ckpt.Manifest.Layout.WorldSize);
-        AssertSameTensors(reference, ckpt);
-    }
-
-    static void AssertSameTensors(Checkpoint reference, Checkpoint actual)
-    {
-        Assert.Equal(reference.Manifest.Tensors.Select(t => t.Name).Order(), actual.Manifest.Tensors.Select(t => t.Name).Order());
-        foreach (var t in reference.Manifest.Tensors)
-        {
-            var entry = actual.GetEntry(t.Name);
-            Assert.Equal(t.Shape, entry.Shape);
-            Assert.Equal(t.DType, entry.DType);
-            using var want = reference.Read(t.Name);
-            using var got = actual.Read(t.Name);
-            Assert.True(want.Bytes.SequenceEqual(got.Bytes), $"{t.Name} differs from its source");
-        }
+        ReferenceParity.AssertDescribed(ckpt, "bytecheckpoint", world, "fsdp");
+        ReferenceParity.AssertSameTensors(reference, ckpt, "from its source");
     }
 
     [PythonTorchFact]
@@ -136,12 +120,12 @@ public class ByteCheckpointFormatTests : IClassFixture<ByteCheckpointFormatTests
         var converted = TestPaths.TempDirectory("bytecheckpoint-convert");
         (code, _, stderr) = CliRunner.Run("convert", dir, "--to", "safetensors", "--out", converted);
         Assert.True(code == 0, stderr);
-        using (var copy = Checkpoint.Open(converted)) AssertSameTensors(reference, copy);
+        using (var copy = Checkpoint.Open(converted)) ReferenceParity.AssertSameTensors(reference, copy, "after conversion");
 
         var resharded = TestPaths.TempDirectory("bytecheckpoint-reshard");
         (code, _, stderr) = CliRunner.Run("reshard", dir, "--world-size", "2", "--out", resharded, "--json");
         Assert.True(code == 0, stderr);
-        using (var copy = Checkpoint.Open(resharded)) AssertSameTensors(reference, copy);
+        using (var copy = Checkpoint.Open(resharded)) ReferenceParity.AssertSameTensors(reference, copy, "after resharding");
     }
 
     [PythonTorchFact]

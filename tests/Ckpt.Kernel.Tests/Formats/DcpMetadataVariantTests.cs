@@ -14,16 +14,16 @@ public class DcpMetadataVariantTests
     [InlineData("torch.distributed.checkpoint.metadata", "_MEM_FORMAT_ENCODING")]          // current
     public void Every_TensorProperties_module_path_and_enum_name_is_accepted(string module, string memFormat)
     {
-        using var copy = new DcpFixture(Fixture, withReference: true);
-        copy.WriteMetadata(copy.ReadMetadata(), new DcpMetadataPickle.Options(PropertiesModule: module, MemFormatName: memFormat));
+        using var copy = new MutatedCheckpoint(Fixture, withReference: true);
+        copy.MutateDcpMetadata(meta => meta, new DcpMetadataPickle.Options(PropertiesModule: module, MemFormatName: memFormat));
         AssertSameTensorsAsTheFixture(copy);
     }
 
     [Fact]
     public void Metadata_from_before_storage_meta_and_version_opens()
     {
-        using var copy = new DcpFixture(Fixture, withReference: true);
-        copy.WriteMetadata(copy.ReadMetadata(), new DcpMetadataPickle.Options(OmitStorageMetaAndVersion: true));
+        using var copy = new MutatedCheckpoint(Fixture, withReference: true);
+        copy.MutateDcpMetadata(meta => meta, new DcpMetadataPickle.Options(OmitStorageMetaAndVersion: true));
         using var ckpt = AssertSameTensorsAsTheFixture(copy);
         Assert.False(ckpt.Manifest.Metadata.ContainsKey("dcp.version"));
     }
@@ -31,9 +31,9 @@ public class DcpMetadataVariantTests
     [Fact]
     public void Megatron_torch_dist_extra_attributes_are_kept_and_the_megatron_reader_takes_the_folder()
     {
-        using var copy = new DcpFixture(Fixture, withReference: true);
+        using var copy = new MutatedCheckpoint(Fixture, withReference: true);
         var mcore = new Dict { { "singleton_local_shards", false }, { "chunk_size", 4L } };
-        copy.WriteMetadata(copy.ReadMetadata(), new DcpMetadataPickle.Options(ExtraAttributes: new Dictionary<string, object?> { ["mcore_data"] = mcore }));
+        copy.MutateDcpMetadata(meta => meta, new DcpMetadataPickle.Options(ExtraAttributes: new Dictionary<string, object?> { ["mcore_data"] = mcore }));
         File.WriteAllText(copy.File("metadata.json"), """{"sharded_backend": "torch_dist", "sharded_backend_version": 1}""");
         // metadata.json naming torch_dist sends the folder to MegatronTorchDistFormat, which reads it through DcpFormat.
         using var ckpt = AssertSameTensorsAsTheFixture(copy, "megatron-torch_dist");
@@ -45,13 +45,13 @@ public class DcpMetadataVariantTests
     [Fact]
     public void Metadata_without_planner_data_opens()
     {
-        using var copy = new DcpFixture(Fixture, withReference: true);
-        copy.WriteMetadata(copy.ReadMetadata() with { PlannerData = null });
+        using var copy = new MutatedCheckpoint(Fixture, withReference: true);
+        copy.MutateDcpMetadata(meta => meta with { PlannerData = null });
         using var ckpt = AssertSameTensorsAsTheFixture(copy);
         Assert.DoesNotContain(ckpt.Manifest.Objects, o => o.Name == DcpFormat.PlannerDataName);
     }
 
-    static Checkpoint AssertSameTensorsAsTheFixture(DcpFixture copy, string format = "dcp")
+    static Checkpoint AssertSameTensorsAsTheFixture(MutatedCheckpoint copy, string format = "dcp")
     {
         var ckpt = Checkpoint.Open(copy.Path);
         using var original = Checkpoint.Open(TestPaths.Fixture(Fixture));

@@ -16,7 +16,7 @@ public class DcpTransformTests
     [InlineData("dcp-fsdp2-4rank", "model.")]
     public void A_zstd_compressed_checkpoint_loads_equal_to_the_reference(string fixture, string prefix)
     {
-        using var copy = new DcpFixture(fixture, withReference: true);
+        using var copy = new MutatedCheckpoint(fixture, withReference: true);
         Encode(copy, ["stream.zstd/1"]);
         using var dcp = Checkpoint.Open(copy.Path);
         Assert.Equal(0, dcp.Storage.Statistics.TensorBytesRead);
@@ -38,7 +38,7 @@ public class DcpTransformTests
     [Fact]
     public void Zstd_compressed_bytes_items_and_optimizer_state_decode()
     {
-        using var copy = new DcpFixture("dcp-fsdp2-4rank");
+        using var copy = new MutatedCheckpoint("dcp-fsdp2-4rank");
         Encode(copy, ["stream.zstd/1"]);
         using var dcp = Checkpoint.Open(copy.Path);
         var objects = dcp.Manifest.Objects.ToDictionary(o => o.Name);
@@ -55,7 +55,7 @@ public class DcpTransformTests
     [Fact]
     public void Chained_transforms_are_undone_outermost_first()
     {
-        using var copy = new DcpFixture("dcp-dtensor1d-4rank");
+        using var copy = new MutatedCheckpoint("dcp-dtensor1d-4rank");
         Encode(copy, ["stream.rot13/1", "stream.zstd/1"]);
         using var dcp = Checkpoint.Open(copy.Path);
         using var original = Checkpoint.Open(TestPaths.Fixture("dcp-dtensor1d-4rank"));
@@ -68,7 +68,7 @@ public class DcpTransformTests
     [Fact]
     public void A_zstd_bomb_is_stopped_at_the_size_the_chunk_can_need()
     {
-        using var copy = new DcpFixture("dcp-dtensor1d-4rank");
+        using var copy = new MutatedCheckpoint("dcp-dtensor1d-4rank");
         Encode(copy, ["stream.zstd/1"], (fqn, bytes) => fqn == "model.norm.weight" ? new byte[64 << 20] : bytes);
         using var dcp = Checkpoint.Open(copy.Path);
         var e = Assert.Throws<CheckpointFormatException>(() => dcp.Read("model.norm.weight"));
@@ -79,7 +79,7 @@ public class DcpTransformTests
     [Fact]
     public void A_corrupt_zstd_stream_is_refused_when_read()
     {
-        using var copy = new DcpFixture("dcp-dtensor1d-4rank");
+        using var copy = new MutatedCheckpoint("dcp-dtensor1d-4rank");
         Encode(copy, ["stream.zstd/1"], encodedOverride: (fqn, encoded) => fqn == "lm_head.weight" ? encoded.Select(b => (byte)~b).ToArray() : encoded);
         using var dcp = Checkpoint.Open(copy.Path);
         var e = Assert.Throws<CheckpointFormatException>(() => dcp.Read("lm_head.weight"));
@@ -90,10 +90,10 @@ public class DcpTransformTests
     /// Re-encodes every item of the copy through <paramref name="transforms"/> (first applied first, so the last
     /// one listed is the outermost, as torch lists them), packs them into new data files and rewrites `.metadata`.
     /// </summary>
-    static void Encode(DcpFixture copy, string[] transforms, Func<string, byte[], byte[]>? payloadOverride = null,
+    static void Encode(MutatedCheckpoint copy, string[] transforms, Func<string, byte[], byte[]>? payloadOverride = null,
         Func<string, byte[], byte[]>? encodedOverride = null)
     {
-        var meta = copy.ReadMetadata();
+        var meta = copy.ReadDcpMetadata();
         var outputs = new Dictionary<string, MemoryStream>();
         var entries = new List<DcpStorageEntry>();
         foreach (var s in meta.StorageData)
@@ -113,7 +113,7 @@ public class DcpTransformTests
             output.Write(bytes);
         }
         foreach (var (file, output) in outputs) File.WriteAllBytes(copy.File(file), output.ToArray());
-        copy.WriteMetadata(meta with { StorageData = entries });
+        copy.MutateDcpMetadata(_ => meta with { StorageData = entries });
     }
 
     static byte[] Zstd(byte[] bytes)

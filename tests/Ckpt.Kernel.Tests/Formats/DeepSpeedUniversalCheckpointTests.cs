@@ -15,17 +15,8 @@ public class DeepSpeedUniversalCheckpointTests
         var dir = DeepSpeedFixture.Build("ucp");
         using var ckpt = Checkpoint.Open(dir);
         using var reference = Checkpoint.Open(Path.Combine(dir, "reference.pt"));
-        Assert.Equal("deepspeed-ucp", ckpt.Manifest.Format);
-        Assert.Equal(reference.Manifest.Tensors.Select(t => t.Name).Order(), ckpt.Manifest.Tensors.Select(t => t.Name).Order());
-        foreach (var t in reference.Manifest.Tensors)
-        {
-            var entry = ckpt.GetEntry(t.Name);
-            Assert.Equal(t.Shape, entry.Shape);
-            Assert.Equal(t.DType, entry.DType);
-            using var expected = reference.Read(t.Name);
-            using var actual = ckpt.Read(t.Name);
-            Assert.True(expected.Bytes.SequenceEqual(actual.Bytes), $"{t.Name} differs");
-        }
+        ReferenceParity.AssertDescribed(ckpt, "deepspeed-ucp");
+        ReferenceParity.AssertSameTensors(reference, ckpt, "from its source");
         Assert.Equal([37L, 10], ckpt.GetEntry("embed.weight").Shape);
         Assert.Equal([37L, 10], ckpt.GetEntry("optimizer.state.embed.weight.exp_avg").Shape);
         Assert.Equal([10L], ckpt.GetEntry("layers.0.attn.bias").Shape);

@@ -31,19 +31,9 @@ public class MegatronLegacyFormatTests
         var dir = Build(tp, pp);
         using var ckpt = Checkpoint.Open(dir);
         using var reference = Checkpoint.Open(Path.Combine(dir, "reference.pt"));
-        Assert.Equal("megatron-legacy", ckpt.Manifest.Format);
-        Assert.Equal(tp * pp, ckpt.Manifest.Layout.WorldSize);
-        Assert.Equal(reference.Manifest.Tensors.Select(t => t.Name).Order(), ckpt.Manifest.Tensors.Select(t => t.Name).Order());
+        ReferenceParity.AssertDescribed(ckpt, "megatron-legacy", tp * pp);
         Assert.DoesNotContain(ckpt.Manifest.Tensors, t => t.Name.Contains("_extra_state"));
-        foreach (var t in reference.Manifest.Tensors)
-        {
-            var merged = ckpt.GetEntry(t.Name);
-            Assert.Equal(t.Shape, merged.Shape);
-            Assert.Equal(t.DType, merged.DType);
-            using var expected = reference.Read(t.Name);
-            using var actual = ckpt.Read(t.Name);
-            Assert.True(expected.Bytes.SequenceEqual(actual.Bytes), $"{t.Name} differs after the TP{tp}×PP{pp} merge");
-        }
+        ReferenceParity.AssertSameTensors(reference, ckpt, $"after the TP{tp}×PP{pp} merge");
         Assert.Equal("10", Manifest.ManifestJson.Describe(ckpt.Manifest.Objects.Single(o => o.Name == "iteration").Value));
     }
 

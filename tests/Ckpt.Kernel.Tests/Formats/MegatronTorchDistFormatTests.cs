@@ -49,19 +49,8 @@ public class MegatronTorchDistFormatTests : IClassFixture<MegatronTorchDistForma
     {
         using var ckpt = Checkpoint.Open(_built.Dir);
         using var reference = Checkpoint.Open(Path.Combine(_built.Dir, "reference.pt"));
-        Assert.Equal("megatron-torch_dist", ckpt.Manifest.Format);
-        Assert.Equal("megatron", ckpt.Manifest.Framework);
-        Assert.Equal(2, ckpt.Manifest.Layout.WorldSize);
-        Assert.Equal(reference.Manifest.Tensors.Select(t => t.Name).Order(), ckpt.Manifest.Tensors.Select(t => t.Name).Order());
-        foreach (var t in reference.Manifest.Tensors)
-        {
-            var entry = ckpt.GetEntry(t.Name);
-            Assert.Equal(t.Shape, entry.Shape);
-            Assert.Equal(t.DType, entry.DType);
-            using var expected = reference.Read(t.Name);
-            using var actual = ckpt.Read(t.Name);
-            Assert.True(expected.Bytes.SequenceEqual(actual.Bytes), $"{t.Name} differs from its source");
-        }
+        ReferenceParity.AssertDescribed(ckpt, "megatron-torch_dist", 2, "megatron");
+        ReferenceParity.AssertSameTensors(reference, ckpt, "from its source");
         Assert.Equal("4", ckpt.Manifest.Metadata["megatron.num_layers"]);
         Assert.Equal("9", ckpt.Manifest.Metadata["megatron.layer_stacks"]);
     }
@@ -143,18 +132,8 @@ public class MegatronTorchDistFormatTests : IClassFixture<MegatronTorchDistForma
         AssertSameTensors(outDir);
     }
 
-    void AssertSameTensors(string dir)
-    {
-        using var copy = Checkpoint.Open(dir);
-        using var reference = Checkpoint.Open(Path.Combine(_built.Dir, "reference.pt"));
-        Assert.Equal(reference.Manifest.Tensors.Select(t => t.Name).Order(), copy.Manifest.Tensors.Select(t => t.Name).Order());
-        foreach (var t in reference.Manifest.Tensors)
-        {
-            using var expected = reference.Read(t.Name);
-            using var actual = copy.Read(t.Name);
-            Assert.True(expected.Bytes.SequenceEqual(actual.Bytes), $"{t.Name} differs after the round trip");
-        }
-    }
+    void AssertSameTensors(string dir) =>
+        ReferenceParity.AssertSameTensors(Path.Combine(_built.Dir, "reference.pt"), dir, "after the round trip");
 
     [PythonTorchFact]
     public void A_missing_metadata_json_is_refused_naming_the_file()

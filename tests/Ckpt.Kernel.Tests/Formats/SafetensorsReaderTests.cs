@@ -101,12 +101,9 @@ public class SafetensorsReaderTests
     [Fact]
     public void A_truncated_shard_names_the_file_and_the_missing_bytes()
     {
-        var dir = TestPaths.TempDirectory("trunc");
-        var src = TestPaths.Fixture("hf-llama-tiny-sharded");
-        foreach (var f in Directory.GetFiles(src)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
-        var shard = Path.Combine(dir, "model-00003-of-00006.safetensors");
-        using (var fs = new FileStream(shard, FileMode.Open)) fs.SetLength(fs.Length - 100);
-        var e = OpenFails(dir);
+        using var copy = new MutatedCheckpoint("hf-llama-tiny-sharded", withReference: true);
+        copy.Mutate("model-00003-of-00006.safetensors", bytes => bytes[..^100]);
+        var e = copy.Refusal();
         Assert.Equal(FormatErrorReason.Truncated, e.Reason);
         Assert.Equal("model-00003-of-00006.safetensors", e.File);
         Assert.Contains("model-00003-of-00006.safetensors", e.Message);
@@ -208,11 +205,9 @@ public class SafetensorsReaderTests
     [Fact]
     public void An_index_naming_a_missing_shard_names_the_shard()
     {
-        var dir = TestPaths.TempDirectory("missing");
-        var src = TestPaths.Fixture("hf-llama-tiny-sharded");
-        foreach (var f in Directory.GetFiles(src)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
-        File.Delete(Path.Combine(dir, "model-00004-of-00006.safetensors"));
-        var e = OpenFails(dir);
+        using var copy = new MutatedCheckpoint("hf-llama-tiny-sharded", withReference: true);
+        copy.Delete("model-00004-of-00006.safetensors");
+        var e = copy.Refusal();
         Assert.Equal(FormatErrorReason.MissingFile, e.Reason);
         Assert.Contains("model-00004-of-00006.safetensors", e.Message);
     }
@@ -226,7 +221,10 @@ public class SafetensorsReaderTests
         var dir = TestPaths.TempDirectory("escape");
         File.WriteAllText(Path.Combine(dir, "model.safetensors.index.json"),
             $"{{\"metadata\":{{}},\"weight_map\":{{\"w\":\"{shard}\"}}}}");
-        Assert.Equal(FormatErrorReason.PathEscapesCheckpoint, OpenFails(dir).Reason);
+        var e = OpenFails(dir);
+        Assert.Equal(FormatErrorReason.PathEscapesCheckpoint, e.Reason);
+        Assert.Equal($"model.safetensors.index.json: tensor 'w': weight_map names '{shard}', which resolves outside the checkpoint folder [PathEscapesCheckpoint].", e.Message);
+        Assert.DoesNotContain(dir, e.Message);
     }
 
     [Fact]
@@ -239,6 +237,10 @@ public class SafetensorsReaderTests
         File.CreateSymbolicLink(Path.Combine(dir, "model-00001-of-00001.safetensors"), target);
         File.WriteAllText(Path.Combine(dir, "model.safetensors.index.json"),
             "{\"metadata\":{},\"weight_map\":{\"transformer.wte.weight\":\"model-00001-of-00001.safetensors\"}}");
-        Assert.Equal(FormatErrorReason.PathEscapesCheckpoint, OpenFails(dir).Reason);
+        var e = OpenFails(dir);
+        Assert.Equal(FormatErrorReason.PathEscapesCheckpoint, e.Reason);
+        Assert.StartsWith("model.safetensors.index.json: tensor 'transformer.wte.weight': weight_map names 'model-00001-of-00001.safetensors'", e.Message);
+        Assert.DoesNotContain(dir, e.Message);
+        Assert.DoesNotContain(outside, e.Message);
     }
 }

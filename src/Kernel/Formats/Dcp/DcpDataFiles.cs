@@ -19,7 +19,7 @@ internal sealed class DcpDataFiles(ICheckpointStorage storage, string metadataFi
         var path = DcpStoragePath.Resolve(metadataFile, folder, fqn, info.RelativePath);
         if (!_lengths.TryGetValue(path, out var length))
         {
-            if (!storage.Exists(path))
+            if (!ReferencedPath.Exists(storage, path, metadataFile, fqn, "relative_path", info.RelativePath))
                 throw new CheckpointFormatException(FormatErrorReason.MissingFile, path, fqn,
                     $"{metadataFile} places this item in '{info.RelativePath}', which does not exist");
             length = storage.Length(path);

@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using Ckpt.Errors;
+using Ckpt.Storage;
 
 namespace Ckpt.Formats.Dcp;
 
@@ -15,8 +15,7 @@ internal static partial class DcpStoragePath
             || Path.IsPathRooted(relative) || (relative.Length >= 2 && relative[1] == ':')
             || relative.Split('/', '\\').Any(p => p == "..");
         if (escapes)
-            throw new CheckpointFormatException(FormatErrorReason.PathEscapesCheckpoint, metadataFile, fqn,
-                $"relative_path '{relative}' leaves the checkpoint folder", expected: "a path inside the folder", found: relative);
+            throw ReferencedPath.Escapes(metadataFile, fqn, "relative_path", relative);
         var clean = relative.Replace('\\', '/');
         while (clean.StartsWith("./", StringComparison.Ordinal)) clean = clean[2..];
         return folder.Length == 0 ? clean : folder + "/" + clean;

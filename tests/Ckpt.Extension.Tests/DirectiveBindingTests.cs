@@ -1,0 +1,59 @@
+using Microsoft.DotNet.Interactive;
+using Microsoft.DotNet.Interactive.Commands;
+using Microsoft.DotNet.Interactive.CSharp;
+using Microsoft.DotNet.Interactive.Directives;
+
+namespace Ckpt.Extension.Tests;
+
+/// <summary>
+/// Why DirectivePositionals and DirectiveOptions read the submitted line: the pinned .NET Interactive binder keeps
+/// none of the values of a parameter given twice, even one declared with MaxOccurrences, implicit name or not. When
+/// these fail after an upgrade, the binder fills string[] parameters and the workaround can go.
+/// </summary>
+public sealed class DirectiveBindingTests : IDisposable
+{
+    public sealed class RepeatedValues : KernelDirectiveCommand
+    {
+        public string[]? Items { get; set; }
+        public string[]? Model { get; set; }
+    }
+
+    readonly CompositeKernel _kernel = new() { new CSharpKernel() };
+    RepeatedValues? _bound;
+
+    public DirectiveBindingTests()
+    {
+        _kernel.DefaultKernelName = "csharp";
+        _kernel.AddDirective<RepeatedValues>(new KernelActionDirective("#!repeated")
+        {
+            Parameters =
+            {
+                new KernelDirectiveParameter("--items") { AllowImplicitName = true, MaxOccurrences = 2 },
+                new KernelDirectiveParameter("--model") { MaxOccurrences = 3 },
+            },
+        }, (command, _) => { _bound = command; return Task.CompletedTask; });
+    }
+
+    [Theory]
+    [InlineData("#!repeated a b")]
+    [InlineData("#!repeated --items a --items b")]
+    [InlineData("#!repeated --model a --model b")]
+    public async Task A_parameter_given_twice_binds_none_of_its_values(string line)
+    {
+        var result = await _kernel.SendAsync(new SubmitCode(line));
+        KernelHarness.AssertSucceeded(result);
+        Assert.NotNull(_bound);
+        Assert.Null(_bound.Items);
+        Assert.Null(_bound.Model);
+    }
+
+    [Fact]
+    public async Task One_value_of_an_array_parameter_is_refused_as_a_string()
+    {
+        var result = await _kernel.SendAsync(new SubmitCode("#!repeated --model a"));
+        Assert.Null(_bound);
+        Assert.Contains("DNI106", KernelHarness.Failure(result)?.Message);
+    }
+
+    public void Dispose() => _kernel.Dispose();
+}
