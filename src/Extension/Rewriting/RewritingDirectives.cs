@@ -60,7 +60,7 @@ public static class RewritingDirectives
             Parameters =
             {
                 new KernelDirectiveParameter("--method", "linear | slerp | task-arithmetic | ties | dare-linear | dare-ties"),
-                new KernelDirectiveParameter("--model", "An input checkpoint, optionally path:weight; once per input.") { MaxOccurrences = 64, TypeHint = "file" },
+                new KernelDirectiveParameter("--model", "An input checkpoint, optionally path:weight; once per input.") { MaxOccurrences = int.MaxValue, TypeHint = "file" },
                 new KernelDirectiveParameter("--base", "Base model for task-vector methods.") { TypeHint = "file" },
                 new KernelDirectiveParameter("--t", "SLERP factor (0 = first model; default 0.5)."),
                 new KernelDirectiveParameter("--density", "Fraction of each task vector kept (TIES, DARE; default 1)."),
@@ -130,7 +130,7 @@ public static class RewritingDirectives
     static Task HandleMerge(MergeCheckpoints command, KernelInvocationContext context) => Guarded(command, context, command.Name, async () =>
     {
         if (string.IsNullOrWhiteSpace(command.Out)) throw new FormatException("#!ckpt-merge needs --out <dir>");
-        var models = command.Model.Length > 0 ? command.Model : DirectiveOptions.Values(command, "#!ckpt-merge", "--model");
+        var models = DirectiveOptions.Values(command, "#!ckpt-merge", "--model");
         var spec = new MergeRequest
         {
             Config = command.Config,

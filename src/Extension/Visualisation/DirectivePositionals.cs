@@ -11,7 +11,10 @@ namespace Ckpt.Extension.Visualisation;
 /// several-nodes case "FIX: write array?"), so `#!ckpt-diff a b` (two implicit-name values) or `--model a --model b`
 /// binds nothing whatever MaxOccurrences says, and a single value is written as a JSON string, which a string[]
 /// property rejects (DNI106). Nothing public replaces that binding: KernelActionDirective has no binder to override,
-/// and KernelDirectiveCommand.DirectiveNode, the parsed node a handler could read instead, is internal.
+/// and KernelDirectiveCommand.DirectiveNode, the parsed node a handler could read instead, is internal. So a parameter
+/// that can repeat is declared `string?` on its command (one value binds, two bind nothing, neither fails) and without
+/// Required or a real MaxOccurrences (DNI104/DNI105 would fail the cell first), and its handler always counts the
+/// values here and fails with its own sentence when the count is wrong.
 /// </summary>
 static class DirectivePositionals
 {
@@ -37,6 +40,9 @@ static class DirectivePositionals
         }
         return [];
     }
+
+    /// <summary>"no value", "one value", "3 values": how many positional values a magic was given, for its error sentence.</summary>
+    public static string Count(int n) => n switch { 0 => "no value", 1 => "one value", _ => $"{n} values" };
 
     internal static IEnumerable<string> Tokens(string text)
     {

@@ -33,7 +33,7 @@ public static class VisualisationDirectives
         {
             Parameters =
             {
-                new KernelDirectiveParameter("--checkpoints", "The base checkpoint, then the one compared with it (variables or paths).") { AllowImplicitName = true, Required = true, MaxOccurrences = 2 },
+                new KernelDirectiveParameter("--checkpoints", "The base checkpoint, then the one compared with it (variables or paths).") { AllowImplicitName = true, MaxOccurrences = int.MaxValue },
                 new KernelDirectiveParameter("--tensor", "Only tensors matching this glob."),
             },
         }, HandleDiff);
@@ -43,7 +43,7 @@ public static class VisualisationDirectives
         {
             Parameters =
             {
-                new KernelDirectiveParameter("--checkpoint", "A C# variable holding a Checkpoint (or a checkpoint path), then the tensor's full name.") { AllowImplicitName = true, Required = true, MaxOccurrences = 2 },
+                new KernelDirectiveParameter("--checkpoint", "A C# variable holding a Checkpoint (or a checkpoint path), then the tensor's full name.") { AllowImplicitName = true, MaxOccurrences = int.MaxValue },
                 new KernelDirectiveParameter("--bins", "Histogram bins (default 64)."),
             },
         }, HandleStatistics);
@@ -83,8 +83,9 @@ public static class VisualisationDirectives
 
     static Task HandleDiff(DiffCheckpoints command, KernelInvocationContext context) => Guarded(command, context, async () =>
     {
-        var checkpoints = command.Checkpoints.Length == 2 ? command.Checkpoints : DirectivePositionals.Of(command, "#!ckpt-diff", "--tensor");
-        if (checkpoints.Count != 2) throw new ArgumentException("#!ckpt-diff needs two checkpoints: #!ckpt-diff <a> <b> [--tensor glob]");
+        var checkpoints = DirectivePositionals.Of(command, "#!ckpt-diff", "--tensor");
+        if (checkpoints.Count != 2)
+            throw new ArgumentException($"#!ckpt-diff needs two checkpoints and was given {DirectivePositionals.Count(checkpoints.Count)}: #!ckpt-diff <a> <b> [--tensor glob]");
         var (a, openedA) = await CheckpointTarget.ResolveAsync(checkpoints[0], context);
         try
         {
@@ -102,8 +103,9 @@ public static class VisualisationDirectives
 
     static Task HandleStatistics(ShowTensorStatistics command, KernelInvocationContext context) => Guarded(command, context, async () =>
     {
-        var args = command.Checkpoint.Length == 2 ? command.Checkpoint : DirectivePositionals.Of(command, "#!ckpt-stats", "--bins");
-        if (args.Count != 2) throw new ArgumentException("#!ckpt-stats needs a checkpoint and a tensor name: #!ckpt-stats <var|path> <tensor> [--bins n]");
+        var args = DirectivePositionals.Of(command, "#!ckpt-stats", "--bins");
+        if (args.Count != 2)
+            throw new ArgumentException($"#!ckpt-stats needs a checkpoint and a tensor name and was given {DirectivePositionals.Count(args.Count)}: #!ckpt-stats <var|path> <tensor> [--bins n]");
         var (ckpt, opened) = await CheckpointTarget.ResolveAsync(args[0], context);
         try
         {
