@@ -111,6 +111,47 @@ public sealed class MagicValueCountTests : IDisposable
         }
     }
 
+    // Magics with one positional value: the binder fills it only when it is given once, so none and two reach the
+    // handler the same way (empty) and the line tells them apart.
+
+    [Theory]
+    [InlineData("#!ckpt-layout --tensor model.**", "#!ckpt-layout needs one checkpoint and was given no value: #!ckpt-layout <var|path> [--tensor glob]")]
+    [InlineData("#!ckpt-layout {a} --tensor model.** {b}", "#!ckpt-layout needs one checkpoint and was given 2 values: #!ckpt-layout <var|path> [--tensor glob]")]
+    [InlineData("#!ckpt-layout --checkpoint {a} --checkpoint {b}", "#!ckpt-layout needs one checkpoint and was given 2 values: #!ckpt-layout <var|path> [--tensor glob]")]
+    [InlineData("#!ckpt-load", "#!ckpt-load needs one checkpoint and was given no value: #!ckpt-load <folder or file> [--name var]")]
+    [InlineData("#!ckpt-load {a} {b} --name both", "#!ckpt-load needs one checkpoint and was given 2 values: #!ckpt-load <folder or file> [--name var]")]
+    [InlineData("#!ckpt-reshard --world-size 2", "#!ckpt-reshard needs one checkpoint and was given no value: #!ckpt-reshard <path> --world-size N [--mesh AxB] [--placements ...] [--out dir]")]
+    [InlineData("#!ckpt-reshard {a} --world-size 2 --gated {b}", "#!ckpt-reshard needs one checkpoint and was given 2 values: #!ckpt-reshard <path> --world-size N [--mesh AxB] [--placements ...] [--out dir]")]
+    [InlineData("#!ckpt-convert {a} {b} --to safetensors --out {out}", "#!ckpt-convert needs one checkpoint and was given 2 values: #!ckpt-convert <path> --to safetensors|dcp|torch --out <dir> [--only glob] [--dtype F16]")]
+    [InlineData("#!ckpt-lcsc --eval mse:x", "#!ckpt-lcsc needs checkpoints and was given no value: #!ckpt-lcsc <folder|glob|a,b,c|a b c> --eval eval-loss:<batch.safetensors>[#key] or mse:<checkpoint>")]
+    [InlineData("#!ckpt-timeline {a} {b}", "#!ckpt-timeline takes at most one checkpoint and was given 2 values: #!ckpt-timeline [var]")]
+    [InlineData("#!ckpt-recovery", "#!ckpt-recovery needs one result variable and was given no value: #!ckpt-recovery <var>")]
+    [InlineData("#!ckpt-recovery first second", "#!ckpt-recovery needs one result variable and was given 2 values: #!ckpt-recovery <var>")]
+    public async Task A_single_value_magic_given_none_or_two_says_so_in_its_own_sentence(string line, string sentence)
+    {
+        var code = line.Replace("{a}", $"\"{Trajectory("step-0375")}\"").Replace("{b}", $"\"{Trajectory("step-0400")}\"")
+            .Replace("{out}", $"\"{_out}\"");
+        Assert.Equal(sentence, await FailureOf(code));
+    }
+
+    [Fact]
+    public async Task Lcsc_magic_takes_its_checkpoints_as_separate_values()
+    {
+        var result = await _harness.SubmitAsync($"#!ckpt-lcsc \"{Trajectory("step-0025")}\" \"{Trajectory("step-0375")}\" --budget 8 \"{Trajectory("step-0400")}\" " +
+                                                $"--eval \"mse:{Trajectory("step-0400")}\" --name search");
+        KernelHarness.AssertSucceeded(result);
+        var names = await _harness.SubmitAsync("string.Join(\" \", search.Checkpoints.Select(System.IO.Path.GetFileNameWithoutExtension))");
+        KernelHarness.AssertSucceeded(names);
+        Assert.Equal("step-0025 step-0375 step-0400", KernelHarness.ReturnValue(names));
+    }
+
+    [Fact]
+    public async Task Timeline_magic_still_runs_with_no_value()
+    {
+        KernelHarness.AssertSucceeded(await _harness.SubmitAsync($"#!ckpt-stats \"{Trajectory("step-0400")}\" model.norm.weight"));
+        KernelHarness.AssertSucceeded(await _harness.SubmitAsync("#!ckpt-timeline"));
+    }
+
     public void Dispose()
     {
         _harness.Dispose();

@@ -41,6 +41,28 @@ static class DirectivePositionals
         return [];
     }
 
+    /// <summary>
+    /// The value of a magic's one positional parameter. The binder fills it only when it is given once, and takes a
+    /// value after a flag as the flag's, so the line is counted too: none or several fail with the magic's own sentence.
+    /// </summary>
+    public static string Single(KernelCommand command, string directive, string? bound, string noun, string usage, params string[] optionsWithValues)
+    {
+        int given = Given(command, directive, optionsWithValues);
+        if (!string.IsNullOrWhiteSpace(bound) && given <= 1) return bound;
+        throw new ArgumentException($"{directive} needs one {noun} and was given {Count(given)}: {usage}");
+    }
+
+    /// <summary>As <see cref="Single"/> for an optional parameter: null when none is given.</summary>
+    public static string? AtMostOne(KernelCommand command, string directive, string? bound, string noun, string usage, params string[] optionsWithValues)
+    {
+        int given = Given(command, directive, optionsWithValues);
+        if (given > 1) throw new ArgumentException($"{directive} takes at most one {noun} and was given {Count(given)}: {usage}");
+        return string.IsNullOrWhiteSpace(bound) ? null : bound;
+    }
+
+    static int Given(KernelCommand command, string directive, string[] optionsWithValues) =>
+        Of(command, directive, optionsWithValues).Count(v => !string.IsNullOrWhiteSpace(v));
+
     /// <summary>"no value", "one value", "3 values": how many positional values a magic was given, for its error sentence.</summary>
     public static string Count(int n) => n switch { 0 => "no value", 1 => "one value", _ => $"{n} values" };
 
