@@ -19,6 +19,11 @@ public sealed class DirectiveBindingTests : IDisposable
         public string? Single { get; set; }
     }
 
+    public sealed class Line : KernelDirectiveCommand
+    {
+        public string? Items { get; set; }
+    }
+
     readonly CompositeKernel _kernel = new() { new CSharpKernel() };
     RepeatedValues? _bound;
 
@@ -69,6 +74,20 @@ public sealed class DirectiveBindingTests : IDisposable
         KernelHarness.AssertSucceeded(result);
         Assert.NotNull(_bound);
         Assert.Equal(expected, _bound.Single);
+    }
+
+    /// <summary>The handlers find their own line through the command's internal DirectiveNode, read by reflection; this
+    /// fails if an upgrade renames it (they would fall back to the cell's first line for that magic).</summary>
+    [Fact]
+    public async Task Each_command_of_a_cell_exposes_its_own_directive_line()
+    {
+        var lines = new List<string?>();
+        _kernel.AddDirective<Line>(new KernelActionDirective("#!line")
+        {
+            Parameters = { new KernelDirectiveParameter("--items") { AllowImplicitName = true, MaxOccurrences = 9 } },
+        }, (command, _) => { lines.Add(Ckpt.Extension.Visualisation.DirectivePositionals.NodeText(command)); return Task.CompletedTask; });
+        KernelHarness.AssertSucceeded(await _kernel.SendAsync(new SubmitCode("#!line a\n#!line \"b c\" d\n")));
+        Assert.Equal(["#!line a", "#!line \"b c\" d"], lines);
     }
 
     public void Dispose() => _kernel.Dispose();

@@ -152,6 +152,17 @@ public sealed class MagicValueCountTests : IDisposable
         KernelHarness.AssertSucceeded(await _harness.SubmitAsync("#!ckpt-timeline"));
     }
 
+    [Fact]
+    public async Task Each_use_of_a_magic_in_one_cell_reads_its_own_line()
+    {
+        var path = Trajectory("step-0400");
+        var result = await _harness.SubmitAsync($"#!ckpt-stats \"{path}\" model.norm.weight --bins 4\n#!ckpt-stats \"{path}\" model.layers.1.mlp.down_proj.weight");
+        KernelHarness.AssertSucceeded(result);
+        var html = KernelHarness.Html(result);
+        Assert.Contains("model.norm.weight", html);
+        Assert.Contains("model.layers.1.mlp.down_proj.weight", html);
+    }
+
     public void Dispose()
     {
         _harness.Dispose();

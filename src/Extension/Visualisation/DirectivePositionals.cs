@@ -1,3 +1,4 @@
+using System.Reflection;
 using Microsoft.DotNet.Interactive.Commands;
 
 namespace Ckpt.Extension.Visualisation;
@@ -11,7 +12,8 @@ namespace Ckpt.Extension.Visualisation;
 /// several-nodes case "FIX: write array?"), so `#!ckpt-diff a b` (two implicit-name values) or `--model a --model b`
 /// binds nothing whatever MaxOccurrences says, and a single value is written as a JSON string, which a string[]
 /// property rejects (DNI106). Nothing public replaces that binding: KernelActionDirective has no binder to override,
-/// and KernelDirectiveCommand.DirectiveNode, the parsed node a handler could read instead, is internal. So a parameter
+/// and KernelDirectiveCommand.DirectiveNode, the parsed node a handler could read instead, is internal (only its
+/// text is read, to find the command's own line: <see cref="LineTokens"/>). So a parameter
 /// that can repeat is declared `string?` on its command (one value binds, two bind nothing, neither fails) and without
 /// Required or a real MaxOccurrences (DNI104/DNI105 would fail the cell first), and its handler always counts the
 /// values here and fails with its own sentence when the count is wrong.
@@ -20,25 +22,45 @@ static class DirectivePositionals
 {
     public static IReadOnlyList<string> Of(KernelCommand command, string directive, params string[] optionsWithValues)
     {
-        for (var c = command.Parent; c is not null; c = c.Parent)
+        var tokens = LineTokens(command, directive);
+        var positionals = new List<string>();
+        for (int i = 0; i < tokens.Count; i++)
         {
-            if (c is not SubmitCode submit) continue;
-            var line = submit.Code.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith(directive + " ", StringComparison.Ordinal));
-            if (line is null) continue;
-            var tokens = Tokens(line[directive.Length..]).ToList();
-            var positionals = new List<string>();
-            for (int i = 0; i < tokens.Count; i++)
+            if (tokens[i].StartsWith("--", StringComparison.Ordinal))
             {
-                if (tokens[i].StartsWith("--", StringComparison.Ordinal))
-                {
-                    if (optionsWithValues.Contains(tokens[i])) i++;
-                    continue;
-                }
-                positionals.Add(tokens[i]);
+                if (optionsWithValues.Contains(tokens[i])) i++;
+                continue;
             }
-            return positionals;
+            positionals.Add(tokens[i]);
         }
-        return [];
+        return positionals;
+    }
+
+    /// <summary>
+    /// The tokens after the directive on the command's own line. That line is the text of the command's parsed
+    /// DirectiveNode, read by reflection because the property is internal, so that a cell using one magic twice gives
+    /// each its own line; should an upgrade rename it, the cell's first line starting with the directive stands in
+    /// (DirectiveBindingTests then fails).
+    /// </summary>
+    internal static IReadOnlyList<string> LineTokens(KernelCommand command, string directive)
+    {
+        var line = NodeText(command) ?? FirstLine(command, directive);
+        return line is not null && line.StartsWith(directive, StringComparison.Ordinal) ? Tokens(line[directive.Length..]).ToList() : [];
+    }
+
+    static readonly PropertyInfo? DirectiveNodeProperty =
+        typeof(KernelDirectiveCommand).GetProperty("DirectiveNode", BindingFlags.NonPublic | BindingFlags.Public | BindingFlags.Instance);
+
+    internal static string? NodeText(KernelCommand command) =>
+        DirectiveNodeProperty?.GetValue(command) is { } node && node.GetType().GetProperty("Text")?.GetValue(node) is string text ? text.Trim() : null;
+
+    static string? FirstLine(KernelCommand command, string directive)
+    {
+        for (var c = command.Parent; c is not null; c = c.Parent)
+            if (c is SubmitCode submit &&
+                submit.Code.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l == directive || l.StartsWith(directive + " ", StringComparison.Ordinal)) is { } line)
+                return line;
+        return null;
     }
 
     /// <summary>
