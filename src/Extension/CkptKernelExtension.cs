@@ -28,7 +28,7 @@ public sealed class CkptKernelExtension : IKernelExtension
             {
                 Parameters =
                 {
-                    new KernelDirectiveParameter("--path", "A checkpoint file or folder.") { AllowImplicitName = true, Required = true, TypeHint = "file" },
+                    new KernelDirectiveParameter("--path", "A checkpoint file or folder.") { AllowImplicitName = true, MaxOccurrences = int.MaxValue, TypeHint = "file" },
                     new KernelDirectiveParameter("--name", "The C# variable to bind (default: from the file or folder name)."),
                 },
             },

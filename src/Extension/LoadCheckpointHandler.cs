@@ -1,4 +1,5 @@
 using Ckpt.Errors;
+using Ckpt.Extension.Visualisation;
 using Microsoft.DotNet.Interactive;
 using Microsoft.DotNet.Interactive.Formatting;
 
@@ -9,12 +10,14 @@ static class LoadCheckpointHandler
 {
     public static async Task HandleAsync(LoadCheckpoint command, KernelInvocationContext context)
     {
-        if (string.IsNullOrWhiteSpace(command.Path))
+        string path;
+        try { path = DirectivePositionals.Single(command, "#!ckpt-load", command.Path, "checkpoint", "#!ckpt-load <folder or file> [--name var]", "--name"); }
+        catch (ArgumentException e)
         {
-            context.Fail(command, message: "#!ckpt-load needs a checkpoint path: #!ckpt-load <folder or file> [--name var].");
+            context.Fail(command, message: e.Message);
             return;
         }
-        var name = command.Name ?? VariableName.FromPath(command.Path);
+        var name = command.Name ?? VariableName.FromPath(path);
         if (!VariableName.IsValid(name))
         {
             context.Fail(command, message: $"'{name}' is not a valid C# variable name for --name.");
@@ -24,7 +27,7 @@ static class LoadCheckpointHandler
         Checkpoint checkpoint;
         try
         {
-            checkpoint = await Task.Run(() => Checkpoint.Open(command.Path, context.CancellationToken), context.CancellationToken);
+            checkpoint = await Task.Run(() => Checkpoint.Open(path, context.CancellationToken), context.CancellationToken);
         }
         catch (Exception e) when (e is CheckpointFormatException or IOException or UnauthorizedAccessException)
         {

@@ -16,6 +16,12 @@ public sealed class DirectiveBindingTests : IDisposable
     {
         public string[]? Items { get; set; }
         public string[]? Model { get; set; }
+        public string? Single { get; set; }
+    }
+
+    public sealed class Line : KernelDirectiveCommand
+    {
+        public string? Items { get; set; }
     }
 
     readonly CompositeKernel _kernel = new() { new CSharpKernel() };
@@ -30,6 +36,7 @@ public sealed class DirectiveBindingTests : IDisposable
             {
                 new KernelDirectiveParameter("--items") { AllowImplicitName = true, MaxOccurrences = 2 },
                 new KernelDirectiveParameter("--model") { MaxOccurrences = 3 },
+                new KernelDirectiveParameter("--single") { MaxOccurrences = 3 },
             },
         }, (command, _) => { _bound = command; return Task.CompletedTask; });
     }
@@ -53,6 +60,34 @@ public sealed class DirectiveBindingTests : IDisposable
         var result = await _kernel.SendAsync(new SubmitCode("#!repeated --model a"));
         Assert.Null(_bound);
         Assert.Contains("DNI106", KernelHarness.Failure(result)?.Message);
+    }
+
+    /// <summary>What the magics rely on instead: a repeatable parameter declared as a string binds one value and
+    /// fails on none, so every count reaches the handler.</summary>
+    [Theory]
+    [InlineData("#!repeated --single a", "a")]
+    [InlineData("#!repeated --single a --single b", null)]
+    [InlineData("#!repeated --single a --single b --single c", null)]
+    public async Task A_string_parameter_binds_one_value_and_none_of_several_without_failing(string line, string? expected)
+    {
+        var result = await _kernel.SendAsync(new SubmitCode(line));
+        KernelHarness.AssertSucceeded(result);
+        Assert.NotNull(_bound);
+        Assert.Equal(expected, _bound.Single);
+    }
+
+    /// <summary>The handlers find their own line through the command's internal DirectiveNode, read by reflection; this
+    /// fails if an upgrade renames it (they would fall back to the cell's first line for that magic).</summary>
+    [Fact]
+    public async Task Each_command_of_a_cell_exposes_its_own_directive_line()
+    {
+        var lines = new List<string?>();
+        _kernel.AddDirective<Line>(new KernelActionDirective("#!line")
+        {
+            Parameters = { new KernelDirectiveParameter("--items") { AllowImplicitName = true, MaxOccurrences = 9 } },
+        }, (command, _) => { lines.Add(Ckpt.Extension.Visualisation.DirectivePositionals.NodeText(command)); return Task.CompletedTask; });
+        KernelHarness.AssertSucceeded(await _kernel.SendAsync(new SubmitCode("#!line a\n#!line \"b c\" d\n")));
+        Assert.Equal(["#!line a", "#!line \"b c\" d"], lines);
     }
 
     public void Dispose() => _kernel.Dispose();

@@ -12,17 +12,10 @@ static class DirectiveOptions
 {
     public static string[] Values(KernelCommand command, string directive, string option)
     {
-        for (var c = command.Parent; c is not null; c = c.Parent)
-        {
-            if (c is not SubmitCode submit) continue;
-            var line = submit.Code.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith(directive + " ", StringComparison.Ordinal));
-            if (line is null) continue;
-            var tokens = DirectivePositionals.Tokens(line[directive.Length..]).ToList();
-            var values = new List<string>();
-            for (int i = 0; i + 1 < tokens.Count; i++)
-                if (tokens[i] == option) values.Add(tokens[++i]);
-            return values.ToArray();
-        }
-        return [];
+        var tokens = DirectivePositionals.LineTokens(command, directive);
+        var values = new List<string>();
+        for (int i = 0; i + 1 < tokens.Count; i++)
+            if (tokens[i] == option) values.Add(tokens[++i]);
+        return values.ToArray();
     }
 }

@@ -9,8 +9,11 @@ namespace Ckpt.Extension.Rewriting;
 public sealed class MergeCheckpoints : KernelDirectiveCommand
 {
     public string? Method { get; set; }
-    /// <summary>Input checkpoints, each `path` or `path:weight`; the magic takes `--model` once per input.</summary>
-    public string[] Model { get; set; } = [];
+    /// <summary>
+    /// Bound only when `--model` is given once (the binder writes a lone value as a string and none of a repeated one);
+    /// the handler reads every input, each `path` or `path:weight`, from the line (<see cref="DirectiveOptions"/>).
+    /// </summary>
+    public string? Model { get; set; }
     public string? Base { get; set; }
     public double? T { get; set; }
     public double? Density { get; set; }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Ckpt.Conversion;
 using Ckpt.Errors;
 using Ckpt.Merging;
+using Ckpt.Extension.Visualisation;
 using Ckpt.Resharding;
 using Microsoft.DotNet.Interactive;
 using Microsoft.DotNet.Interactive.Commands;
@@ -25,7 +26,7 @@ public static class RewritingDirectives
         {
             Parameters =
             {
-                new KernelDirectiveParameter("--path", "A checkpoint file or folder, any readable format.") { AllowImplicitName = true, Required = true, TypeHint = "file" },
+                new KernelDirectiveParameter("--path", "A checkpoint file or folder, any readable format.") { AllowImplicitName = true, MaxOccurrences = int.MaxValue, TypeHint = "file" },
                 new KernelDirectiveParameter("--world-size", "Number of target ranks (the mesh product when --mesh is given)."),
                 new KernelDirectiveParameter("--mesh", "Device mesh, e.g. 2x2 (ranks row-major)."),
                 new KernelDirectiveParameter("--placements", "One per mesh dimension, e.g. \"Shard(0),Replicate()\" (default Shard(0) on a 1-D mesh)."),
@@ -42,7 +43,7 @@ public static class RewritingDirectives
         {
             Parameters =
             {
-                new KernelDirectiveParameter("--path", "A checkpoint file or folder, any readable format.") { AllowImplicitName = true, Required = true, TypeHint = "file" },
+                new KernelDirectiveParameter("--path", "A checkpoint file or folder, any readable format.") { AllowImplicitName = true, MaxOccurrences = int.MaxValue, TypeHint = "file" },
                 new KernelDirectiveParameter("--to", "safetensors (default), dcp or torch."),
                 new KernelDirectiveParameter("--out", "Output folder.") { Required = true, TypeHint = "file" },
                 new KernelDirectiveParameter("--only", "Tensor name glob to keep, e.g. model.**"),
@@ -60,7 +61,7 @@ public static class RewritingDirectives
             Parameters =
             {
                 new KernelDirectiveParameter("--method", "linear | slerp | task-arithmetic | ties | dare-linear | dare-ties"),
-                new KernelDirectiveParameter("--model", "An input checkpoint, optionally path:weight; once per input.") { MaxOccurrences = 64, TypeHint = "file" },
+                new KernelDirectiveParameter("--model", "An input checkpoint, optionally path:weight; once per input.") { MaxOccurrences = int.MaxValue, TypeHint = "file" },
                 new KernelDirectiveParameter("--base", "Base model for task-vector methods.") { TypeHint = "file" },
                 new KernelDirectiveParameter("--t", "SLERP factor (0 = first model; default 0.5)."),
                 new KernelDirectiveParameter("--density", "Fraction of each task vector kept (TIES, DARE; default 1)."),
@@ -78,7 +79,7 @@ public static class RewritingDirectives
         {
             Parameters =
             {
-                new KernelDirectiveParameter("--checkpoints", "A folder of checkpoints, a glob (run/step-*.safetensors) or a comma-separated list.") { AllowImplicitName = true, Required = true, TypeHint = "file" },
+                new KernelDirectiveParameter("--checkpoints", "A folder of checkpoints, a glob (run/step-*.safetensors), or a list: comma-separated or one value each.") { AllowImplicitName = true, MaxOccurrences = int.MaxValue, TypeHint = "file" },
                 new KernelDirectiveParameter("--eval", "eval-loss:<batch.safetensors>[#key]: causal-LM eval loss of the combination on the batch's input_ids or eval_input_ids " +
                     "(config.json beside the first checkpoint; needs LibTorch); mse:<checkpoint>: mean squared difference to that checkpoint.") { Required = true },
                 new KernelDirectiveParameter("--budget", "Metric evaluations, the uniform start included (default 200)."),
@@ -93,10 +94,12 @@ public static class RewritingDirectives
 
     static Task HandleReshard(ReshardCheckpoint command, KernelInvocationContext context) => Guarded(command, context, command.Name, async () =>
     {
-        RequirePath(command.Path, "#!ckpt-reshard <path> --world-size N [--mesh AxB] [--placements ...] [--out dir]");
+        var path = DirectivePositionals.Single(command, "#!ckpt-reshard", command.Path, "checkpoint",
+            "#!ckpt-reshard <path> --world-size N [--mesh AxB] [--placements ...] [--out dir]",
+            "--world-size", "--mesh", "--placements", "--layout", "--out", "--only", "--name");
         var layout = new LayoutRequest(command.Layout ?? "dtensor", command.WorldSize, command.Mesh, command.Placements, command.Gated).Resolve();
         var only = command.Only is null ? Array.Empty<string>() : [command.Only];
-        using var ckpt = await Task.Run(() => Checkpoint.Open(command.Path, context.CancellationToken), context.CancellationToken);
+        using var ckpt = await Task.Run(() => Checkpoint.Open(path, context.CancellationToken), context.CancellationToken);
         if (command.Out is null)
         {
             var filter = new TensorFilter(only);
@@ -116,12 +119,14 @@ public static class RewritingDirectives
 
     static Task HandleConvert(ConvertCheckpoint command, KernelInvocationContext context) => Guarded(command, context, command.Name, async () =>
     {
-        RequirePath(command.Path, "#!ckpt-convert <path> --to safetensors|dcp|torch --out <dir> [--only glob] [--dtype F16]");
+        var path = DirectivePositionals.Single(command, "#!ckpt-convert", command.Path, "checkpoint",
+            "#!ckpt-convert <path> --to safetensors|dcp|torch --out <dir> [--only glob] [--dtype F16]",
+            "--to", "--out", "--only", "--dtype", "--max-shard-size", "--strip-prefix", "--merge-adapter", "--name");
         var to = OptionValues.TargetFormat(command.To ?? "safetensors");
         if (string.IsNullOrWhiteSpace(command.Out)) throw new FormatException("#!ckpt-convert needs --out <dir>");
         var options = new ConvertOptions(to, command.Out, ByteSize.Parse(command.MaxShardSize ?? "5GB"),
             command.Only is null ? [] : [command.Only], OptionValues.DType(command.DType), command.StripPrefix, command.MergeAdapter);
-        using var ckpt = await Task.Run(() => Checkpoint.Open(command.Path, context.CancellationToken), context.CancellationToken);
+        using var ckpt = await Task.Run(() => Checkpoint.Open(path, context.CancellationToken), context.CancellationToken);
         var result = await Task.Run(() => CheckpointConverter.Convert(ckpt, options, context.CancellationToken), context.CancellationToken);
         context.DisplayAs(RewriteHtml.Conversion(result, command.Out, to), HtmlFormatter.MimeType);
         return result;
@@ -130,7 +135,7 @@ public static class RewritingDirectives
     static Task HandleMerge(MergeCheckpoints command, KernelInvocationContext context) => Guarded(command, context, command.Name, async () =>
     {
         if (string.IsNullOrWhiteSpace(command.Out)) throw new FormatException("#!ckpt-merge needs --out <dir>");
-        var models = command.Model.Length > 0 ? command.Model : DirectiveOptions.Values(command, "#!ckpt-merge", "--model");
+        var models = DirectiveOptions.Values(command, "#!ckpt-merge", "--model");
         var spec = new MergeRequest
         {
             Config = command.Config,
@@ -148,11 +153,6 @@ public static class RewritingDirectives
         context.DisplayAs(RewriteHtml.Merge(report, command.Out), HtmlFormatter.MimeType);
         return report;
     });
-
-    internal static void RequirePath(string path, string usage)
-    {
-        if (string.IsNullOrWhiteSpace(path)) throw new FormatException($"give a checkpoint path: {usage}");
-    }
 
     /// <summary>
     /// Runs <paramref name="body"/> and binds what it returns to <paramref name="name"/>. Bad input fails the cell with its

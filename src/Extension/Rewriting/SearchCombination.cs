@@ -3,7 +3,7 @@ using Microsoft.DotNet.Interactive.Commands;
 namespace Ckpt.Extension.Rewriting;
 
 /// <summary>
-/// `#!ckpt-lcsc &lt;folder|glob|a,b,c&gt; --eval &lt;spec&gt; [--budget 200] [--seed 0] [--last N] [--out dir] [--dtype] [--name var]`:
+/// `#!ckpt-lcsc &lt;folder|glob|a,b,c|a b c&gt; --eval &lt;spec&gt; [--budget 200] [--seed 0] [--last N] [--out dir] [--dtype] [--name var]`:
 /// the options of `ckpt lcsc`, with a live chart of the search.
 /// </summary>
 public sealed class SearchCombination : KernelDirectiveCommand

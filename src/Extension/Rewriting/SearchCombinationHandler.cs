@@ -1,5 +1,6 @@
 using System.Globalization;
 using Ckpt.Conversion;
+using Ckpt.Extension.Visualisation;
 using Ckpt.Errors;
 using Ckpt.Merging;
 using Microsoft.DotNet.Interactive;
@@ -14,13 +15,25 @@ namespace Ckpt.Extension.Rewriting;
 /// </summary>
 static class SearchCombinationHandler
 {
+    const string Usage = "#!ckpt-lcsc <folder|glob|a,b,c|a b c> --eval " + CombinationMetrics.Syntax;
+
+    /// <summary>One value as written (folder, glob or comma list), or several values as a comma list: the binder fills
+    /// <see cref="SearchCombination.Checkpoints"/> only when it is given once.</summary>
+    static string Checkpoints(SearchCombination command)
+    {
+        if (!string.IsNullOrWhiteSpace(command.Checkpoints)) return command.Checkpoints;
+        var given = DirectivePositionals.Of(command, "#!ckpt-lcsc", "--eval", "--budget", "--seed", "--last", "--out", "--dtype", "--name")
+            .Where(v => !string.IsNullOrWhiteSpace(v)).ToList();
+        return given.Count > 0 ? string.Join(",", given) : throw new FormatException($"#!ckpt-lcsc needs checkpoints and was given no value: {Usage}");
+    }
+
     public static Task HandleAsync(SearchCombination command, KernelInvocationContext context) =>
         RewritingDirectives.Guarded(command, context, command.Name, async () =>
         {
-            RewritingDirectives.RequirePath(command.Checkpoints, "#!ckpt-lcsc <folder|glob|a,b,c> --eval " + CombinationMetrics.Syntax);
+            var given = Checkpoints(command);
             if (string.IsNullOrWhiteSpace(command.Eval)) throw new FormatException("#!ckpt-lcsc needs --eval " + CombinationMetrics.Syntax);
             var token = context.CancellationToken;
-            var checkpoints = await Task.Run(() => CheckpointSet.Resolve(command.Checkpoints, command.Last, token), token);
+            var checkpoints = await Task.Run(() => CheckpointSet.Resolve(given, command.Last, token), token);
             var request = new CombinationSearchRequest
             {
                 Checkpoints = string.Join(",", checkpoints),

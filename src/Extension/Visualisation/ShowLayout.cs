@@ -15,16 +15,22 @@ public sealed class ShowLayout : KernelDirectiveCommand
 /// <summary>`#!ckpt-diff &lt;a&gt; &lt;b&gt; [--tensor glob]`: structural and numeric change between two checkpoints.</summary>
 public sealed class DiffCheckpoints : KernelDirectiveCommand
 {
-    /// <summary>The base checkpoint, then the one compared with it: C# variables or paths.</summary>
-    public string[] Checkpoints { get; set; } = [];
+    /// <summary>
+    /// Bound only when one value is given (the binder writes a lone value as a string and none of two); the handler
+    /// reads the base checkpoint and the one compared with it from the line (<see cref="DirectivePositionals"/>).
+    /// </summary>
+    public string? Checkpoints { get; set; }
     public string? Tensor { get; set; }
 }
 
 /// <summary>`#!ckpt-stats &lt;var|path&gt; &lt;tensor&gt; [--bins n]`: statistics and histogram of one tensor, reading only it.</summary>
 public sealed class ShowTensorStatistics : KernelDirectiveCommand
 {
-    /// <summary>The checkpoint (C# variable or path), then the tensor's full name: the magic's two positional values.</summary>
-    public string[] Checkpoint { get; set; } = [];
+    /// <summary>
+    /// Bound only when one value is given; the handler reads the checkpoint (C# variable or path), then the tensor's
+    /// full name, from the line (<see cref="DirectivePositionals"/>).
+    /// </summary>
+    public string? Checkpoint { get; set; }
     public int? Bins { get; set; }
 }
 

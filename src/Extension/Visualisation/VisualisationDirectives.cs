@@ -23,7 +23,7 @@ public static class VisualisationDirectives
         {
             Parameters =
             {
-                new KernelDirectiveParameter("--checkpoint", "A C# variable holding a Checkpoint, or a checkpoint file or folder.") { AllowImplicitName = true, Required = true, TypeHint = "file" },
+                new KernelDirectiveParameter("--checkpoint", "A C# variable holding a Checkpoint, or a checkpoint file or folder.") { AllowImplicitName = true, MaxOccurrences = int.MaxValue, TypeHint = "file" },
                 new KernelDirectiveParameter("--tensor", "Only tensors matching this glob, e.g. model.layers.0.**"),
             },
         }, HandleLayout);
@@ -33,7 +33,7 @@ public static class VisualisationDirectives
         {
             Parameters =
             {
-                new KernelDirectiveParameter("--checkpoints", "The base checkpoint, then the one compared with it (variables or paths).") { AllowImplicitName = true, Required = true, MaxOccurrences = 2 },
+                new KernelDirectiveParameter("--checkpoints", "The base checkpoint, then the one compared with it (variables or paths).") { AllowImplicitName = true, MaxOccurrences = int.MaxValue },
                 new KernelDirectiveParameter("--tensor", "Only tensors matching this glob."),
             },
         }, HandleDiff);
@@ -43,7 +43,7 @@ public static class VisualisationDirectives
         {
             Parameters =
             {
-                new KernelDirectiveParameter("--checkpoint", "A C# variable holding a Checkpoint (or a checkpoint path), then the tensor's full name.") { AllowImplicitName = true, Required = true, MaxOccurrences = 2 },
+                new KernelDirectiveParameter("--checkpoint", "A C# variable holding a Checkpoint (or a checkpoint path), then the tensor's full name.") { AllowImplicitName = true, MaxOccurrences = int.MaxValue },
                 new KernelDirectiveParameter("--bins", "Histogram bins (default 64)."),
             },
         }, HandleStatistics);
@@ -51,26 +51,28 @@ public static class VisualisationDirectives
         kernel.AddDirective<ShowTimeline>(new KernelActionDirective("#!ckpt-timeline",
             "Charts the last checkpoint operation (open, read, diff, stats) or a training save as a timeline per worker thread.")
         {
-            Parameters = { new KernelDirectiveParameter("--checkpoint", "A C# variable holding a Checkpoint (its last operation), an AsyncCheckpointer (its last save), a SaveRecord, a PendingSave or an OperationTimeline.") { AllowImplicitName = true } },
+            Parameters = { new KernelDirectiveParameter("--checkpoint", "A C# variable holding a Checkpoint (its last operation), an AsyncCheckpointer (its last save), a SaveRecord, a PendingSave or an OperationTimeline.") { AllowImplicitName = true, MaxOccurrences = int.MaxValue } },
         }, HandleTimeline);
 
         kernel.AddDirective<ShowRecovery>(new KernelActionDirective("#!ckpt-recovery",
             "Charts a CheckFree experiment: loss per step with no failure, after CheckFree recovery and after re-initialising the lost stage.")
         {
-            Parameters = { new KernelDirectiveParameter("--result", "A C# variable holding a CheckFreeExperimentResult.") { AllowImplicitName = true, Required = true } },
+            Parameters = { new KernelDirectiveParameter("--result", "A C# variable holding a CheckFreeExperimentResult.") { AllowImplicitName = true, MaxOccurrences = int.MaxValue } },
         }, HandleRecovery);
     }
 
     static Task HandleRecovery(ShowRecovery command, KernelInvocationContext context) => Guarded(command, context, async () =>
     {
-        if (await CheckpointTarget.ValueAsync(command.Result, context) is not Ckpt.Resilience.CheckFreeExperimentResult result)
-            throw new ArgumentException($"'{command.Result}' is not a C# variable holding a CheckFreeExperimentResult (run CheckFreeExperiment.Run first)");
+        var name = DirectivePositionals.Single(command, "#!ckpt-recovery", command.Result, "result variable", "#!ckpt-recovery <var>");
+        if (await CheckpointTarget.ValueAsync(name, context) is not Ckpt.Resilience.CheckFreeExperimentResult result)
+            throw new ArgumentException($"'{name}' is not a C# variable holding a CheckFreeExperimentResult (run CheckFreeExperiment.Run first)");
         ChartOutput.Publish(context, ChartRendering.Render("recovery", result.ToChartJson()));
     });
 
     static Task HandleLayout(ShowLayout command, KernelInvocationContext context) => Guarded(command, context, async () =>
     {
-        var (ckpt, opened) = await CheckpointTarget.ResolveAsync(command.Checkpoint, context);
+        var target = DirectivePositionals.Single(command, "#!ckpt-layout", command.Checkpoint, "checkpoint", "#!ckpt-layout <var|path> [--tensor glob]", "--tensor");
+        var (ckpt, opened) = await CheckpointTarget.ResolveAsync(target, context);
         try
         {
             var filter = Filter(command.Tensor);
@@ -83,8 +85,9 @@ public static class VisualisationDirectives
 
     static Task HandleDiff(DiffCheckpoints command, KernelInvocationContext context) => Guarded(command, context, async () =>
     {
-        var checkpoints = command.Checkpoints.Length == 2 ? command.Checkpoints : DirectivePositionals.Of(command, "#!ckpt-diff", "--tensor");
-        if (checkpoints.Count != 2) throw new ArgumentException("#!ckpt-diff needs two checkpoints: #!ckpt-diff <a> <b> [--tensor glob]");
+        var checkpoints = DirectivePositionals.Of(command, "#!ckpt-diff", "--tensor");
+        if (checkpoints.Count != 2)
+            throw new ArgumentException($"#!ckpt-diff needs two checkpoints and was given {DirectivePositionals.Count(checkpoints.Count)}: #!ckpt-diff <a> <b> [--tensor glob]");
         var (a, openedA) = await CheckpointTarget.ResolveAsync(checkpoints[0], context);
         try
         {
@@ -102,8 +105,9 @@ public static class VisualisationDirectives
 
     static Task HandleStatistics(ShowTensorStatistics command, KernelInvocationContext context) => Guarded(command, context, async () =>
     {
-        var args = command.Checkpoint.Length == 2 ? command.Checkpoint : DirectivePositionals.Of(command, "#!ckpt-stats", "--bins");
-        if (args.Count != 2) throw new ArgumentException("#!ckpt-stats needs a checkpoint and a tensor name: #!ckpt-stats <var|path> <tensor> [--bins n]");
+        var args = DirectivePositionals.Of(command, "#!ckpt-stats", "--bins");
+        if (args.Count != 2)
+            throw new ArgumentException($"#!ckpt-stats needs a checkpoint and a tensor name and was given {DirectivePositionals.Count(args.Count)}: #!ckpt-stats <var|path> <tensor> [--bins n]");
         var (ckpt, opened) = await CheckpointTarget.ResolveAsync(args[0], context);
         try
         {
@@ -118,19 +122,19 @@ public static class VisualisationDirectives
     static Task HandleTimeline(ShowTimeline command, KernelInvocationContext context) => Guarded(command, context, async () =>
     {
         OperationTimeline? timeline = _last;
-        if (!string.IsNullOrEmpty(command.Checkpoint))
+        if (DirectivePositionals.AtMostOne(command, "#!ckpt-timeline", command.Checkpoint, "checkpoint", "#!ckpt-timeline [var]") is { } named)
         {
-            switch (await CheckpointTarget.ValueAsync(command.Checkpoint, context))
+            switch (await CheckpointTarget.ValueAsync(named, context))
             {
                 case OperationTimeline t: timeline = t; break;
                 case Ckpt.Resilience.SaveRecord save: timeline = save.Timeline; break;
                 case Ckpt.Resilience.PendingSave save: timeline = save.Timeline; break;
                 case Ckpt.Resilience.AsyncCheckpointer checkpointer:
                     timeline = checkpointer.History.LastOrDefault()?.Timeline
-                        ?? throw new ArgumentException($"{command.Checkpoint} has not saved anything yet");
+                        ?? throw new ArgumentException($"{named} has not saved anything yet");
                     break;
                 default:
-                    var (ckpt, opened) = await CheckpointTarget.ResolveAsync(command.Checkpoint, context);
+                    var (ckpt, opened) = await CheckpointTarget.ResolveAsync(named, context);
                     timeline = ckpt.LastTimeline;
                     if (opened) ckpt.Dispose();
                     break;
