@@ -19,8 +19,9 @@ public static class CausalLmForward
     /// <param name="modelPath">Any readable checkpoint with a config.json beside it (or pass <paramref name="configPath"/>).</param>
     /// <param name="computeDType">"f32", "bf16", "f16"; null computes in the checkpoint's dtype.</param>
     /// <param name="device">"cpu", "cuda", "cuda:1"; null is the CPU.</param>
+    /// <param name="adapterPath">A PEFT LoRA adapter folder applied on top of the model (the logits a fine-tune's adapter gives).</param>
     public static ForwardCompleted Run(string modelPath, string inputIdsPath, string outputPath, string? computeDType = null,
-        string? device = null, string? configPath = null, CancellationToken cancellationToken = default)
+        string? device = null, string? configPath = null, CancellationToken cancellationToken = default, string? adapterPath = null)
     {
         var dtype = ParseDType(computeDType);
         var dev = device is null ? CPU : new Device(device);
@@ -30,6 +31,7 @@ public static class CausalLmForward
         using var ckpt = Checkpoint.Open(modelPath, cancellationToken);
         var config = configPath is null ? ModelConfig.Read(ckpt) : ModelConfig.ReadFile(configPath);
         using var model = CausalLanguageModel.Load(ckpt, config, dev, dtype, cancellationToken);
+        if (adapterPath is not null) Training.PeftLora.Load(model, adapterPath, cancellationToken);
         model.eval();
         var loaded = clock.Elapsed;
 

@@ -24,6 +24,22 @@ public class CausalLmForwardTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Forward_with_a_peft_adapter_through_the_cli_writes_pefts_adapter_logits_within_1e_4()
+    {
+        var dir = TestPaths.TempDirectory("forward-adapter");
+        var outFile = Path.Combine(dir, "logits.safetensors");
+        var peftReference = TestPaths.Fixture("peft-lora-llama-tiny", "reference.safetensors");
+        var (code, stdout, stderr) = Cli.CliRunner.Run("forward", TestPaths.Fixture("hf-llama-tiny-sharded"), "--input-ids", peftReference,
+            "--out", outFile, "--adapter", TestPaths.Fixture("peft-lora-llama-tiny"));
+        Assert.True(code == 0, stderr);
+        using var logits = ReferenceTensors.Load(outFile, "logits");
+        using var expected = ReferenceTensors.Load(peftReference, "logits_with_adapter");
+        var diff = ReferenceTensors.MaxAbsDiff(logits, expected);
+        output.WriteLine($"{stdout.Trim()}; max abs difference from PEFT {diff:E3}");
+        Assert.True(diff < 1e-4);
+    }
+
+    [Fact]
     public void Forward_can_compute_in_bf16_and_still_writes_f32_logits_close_to_the_reference()
     {
         var dir = TestPaths.TempDirectory("forward-bf16");
