@@ -23,7 +23,7 @@ public sealed class ChatTemplate
     /// <summary>Special tokens the template sees as variables (bos_token, eos_token, unk_token, pad_token), from tokenizer_config.json.</summary>
     public IReadOnlyDictionary<string, string> SpecialTokens { get; }
     /// <summary>The clock strftime_now reads; tests fix it.</summary>
-    public Func<DateTime> Clock { get; init; } = () => DateTime.Now;
+    public Func<DateTime> Clock { get; set; } = () => DateTime.Now;
 
     ChatTemplate(string text, string origin, IReadOnlyDictionary<string, string> specialTokens)
     {

@@ -16,8 +16,8 @@ sealed class LoopContext(IReadOnlyList<object?> items, int depth)
         "length" => (long)items.Count,
         "previtem" => Index0 > 0 ? items[Index0 - 1] : new Undefined("there is no previous item"),
         "nextitem" => Index0 + 1 < items.Count ? items[Index0 + 1] : new Undefined("there is no next item"),
-        "depth" => (long)depth,
-        "depth0" => (long)depth - 1,
+        "depth" => 1L, // jinja2 counts depth for recursive loops only
+        "depth0" => 0L,
         "cycle" => new TemplateFunction("loop.cycle", (args, _, _) =>
             args.Count == 0 ? throw new TemplateError("loop.cycle needs at least one item") : args[Index0 % args.Count]),
         _ => Undefined.Missing(this, name),

@@ -90,7 +90,7 @@ static class PythonSemantics
             (string x, string y) => x + y,
             (List<object?> x, List<object?> y) => new List<object?>([.. x, .. y]),
             (object?[] x, object?[] y) => (object?[])[.. x, .. y],
-            _ when IsNumber(a) && IsNumber(b) => a is double || b is double ? AsDouble(a) + AsDouble(b) : checked(AsLong(a) + AsLong(b)),
+            _ when IsNumber(a) && IsNumber(b) => a is double || b is double ? (object)(AsDouble(a) + AsDouble(b)) : checked(AsLong(a) + AsLong(b)),
             _ => throw new TemplateError($"'+' expects two numbers, strings or lists, found {Article(a)} and {Article(b)}"),
         };
     }
@@ -110,8 +110,8 @@ static class PythonSemantics
         bool floating = a is double || b is double;
         switch (op)
         {
-            case "-": return floating ? AsDouble(a) - AsDouble(b) : checked(AsLong(a) - AsLong(b));
-            case "*": return floating ? AsDouble(a) * AsDouble(b) : checked(AsLong(a) * AsLong(b));
+            case "-": return floating ? (object)(AsDouble(a) - AsDouble(b)) : checked(AsLong(a) - AsLong(b));
+            case "*": return floating ? (object)(AsDouble(a) * AsDouble(b)) : checked(AsLong(a) * AsLong(b));
             case "/":
                 if (AsDouble(b) == 0) throw new TemplateError("division by zero");
                 return AsDouble(a) / AsDouble(b);
@@ -151,7 +151,7 @@ static class PythonSemantics
 
     public static object? Negate(object? v) => Defined(v) switch
     {
-        long l => checked(-l),
+        long l => (object)checked(-l),
         double d => -d,
         bool b => b ? -1L : 0L,
         _ => throw new TemplateError($"unary '-' expects a number, found {Article(v)}"),

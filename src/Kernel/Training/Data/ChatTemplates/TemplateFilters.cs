@@ -43,7 +43,7 @@ static class TemplateFilters
         ["string"] = (v, _, _, _) => PythonText.Str(v),
         ["int"] = (v, a, k, _) => ToInt(v, Arg(a, k, 0, "default", 0L)),
         ["float"] = (v, a, k, _) => ToFloat(v, Arg(a, k, 0, "default", 0.0)),
-        ["abs"] = (v, _, _, _) => Defined(v) switch { long l => Math.Abs(l), double d => Math.Abs(d), bool b => b ? 1L : 0L, _ => throw new TemplateError($"abs expects a number, found {Article(v)}") },
+        ["abs"] = (v, _, _, _) => Defined(v) switch { long l => (object)Math.Abs(l), double d => Math.Abs(d), bool b => b ? 1L : 0L, _ => throw new TemplateError($"abs expects a number, found {Article(v)}") },
         ["list"] = (v, _, _, _) => Iterate(v).ToList(),
         ["reverse"] = (v, _, _, _) => v is string s ? string.Concat(CodePoints(s).Reverse()) : Iterate(Defined(v)).Reverse().ToList(),
         ["replace"] = (v, a, k, _) =>
@@ -58,7 +58,7 @@ static class TemplateFilters
         ["unique"] = (v, _, _, _) =>
         {
             var seen = new List<object?>();
-            foreach (var x in Iterate(v)) if (!seen.Any(y => Equals(x, y))) seen.Add(x);
+            foreach (var x in Iterate(v)) if (!seen.Any(y => PythonSemantics.Equals(x, y))) seen.Add(x);
             return seen;
         },
         ["sum"] = (v, _, _, _) => Iterate(v).Aggregate((object?)0L, Add),

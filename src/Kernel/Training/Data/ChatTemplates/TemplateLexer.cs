@@ -162,8 +162,8 @@ sealed class TemplateLexer(string source, string origin)
             else _pos = save;
         }
         var text = _s[start.._pos].Replace("_", "");
-        object value = isFloat ? double.Parse(text, CultureInfo.InvariantCulture)
-            : long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var l) ? l
+        object value = isFloat ? (object)double.Parse(text, CultureInfo.InvariantCulture)
+            : long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var l) ? (object)l
             : throw new ChatTemplateException(ChatTemplateErrorReason.Syntax, origin, _line, $"expected an integer that fits 64 bits, found {text}");
         _tokens.Add(new TemplateToken(isFloat ? TokenKind.Float : TokenKind.Integer, text, _line, value));
     }

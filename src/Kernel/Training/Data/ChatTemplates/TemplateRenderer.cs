@@ -221,8 +221,8 @@ sealed class TemplateRenderer(string origin, IReadOnlyDictionary<string, object?
                     var next = Eval(right, scope);
                     bool ok = op switch
                     {
-                        "==" => Equals(current, next),
-                        "!=" => !Equals(current, next),
+                        "==" => PythonSemantics.Equals(current, next),
+                        "!=" => !PythonSemantics.Equals(current, next),
                         "<" => Order(current, next, op) < 0,
                         "<=" => Order(current, next, op) <= 0,
                         ">" => Order(current, next, op) > 0,

@@ -8,7 +8,7 @@ static class TemplateValue
     public static object? FromJson(JsonElement e) => e.ValueKind switch
     {
         JsonValueKind.String => e.GetString(),
-        JsonValueKind.Number => e.TryGetInt64(out var l) && !e.GetRawText().AsSpan().ContainsAny('.', 'e') && !e.GetRawText().Contains('E') ? l : e.GetDouble(),
+        JsonValueKind.Number => e.TryGetInt64(out var l) && !e.GetRawText().AsSpan().ContainsAny('.', 'e') && !e.GetRawText().Contains('E') ? (object)l : e.GetDouble(),
         JsonValueKind.True => true,
         JsonValueKind.False => false,
         JsonValueKind.Null or JsonValueKind.Undefined => null,
