@@ -15,7 +15,7 @@ public sealed class ChatTemplate
 {
     public const string ConfigOrigin = "tokenizer_config.json chat_template";
 
-    readonly IReadOnlyList<Statement> _parsed;
+    readonly Lazy<IReadOnlyList<Statement>> _parsed;
 
     /// <summary>Where the template came from, as errors name it.</summary>
     public string Origin { get; }
@@ -30,19 +30,26 @@ public sealed class ChatTemplate
         Text = text;
         Origin = origin;
         SpecialTokens = specialTokens;
-        _parsed = TemplateParser.Parse(text, origin);
+        // A model folder's template is parsed when first rendered: a run on text records never needs it.
+        _parsed = new(() => TemplateParser.Parse(text, origin));
+    }
+
+    ChatTemplate Parsed()
+    {
+        _ = _parsed.Value;
+        return this;
     }
 
     /// <exception cref="ChatTemplateException">The text is not a template this interpreter reads; the message names the line.</exception>
     public static ChatTemplate Parse(string text, string origin = "chat template", IReadOnlyDictionary<string, string>? specialTokens = null) =>
-        new(text, origin, specialTokens ?? new Dictionary<string, string>());
+        new ChatTemplate(text, origin, specialTokens ?? new Dictionary<string, string>()).Parsed();
 
     /// <summary>A .jinja file; the special tokens come from the model folder's tokenizer_config.json when there is one.</summary>
     public static ChatTemplate FromFile(string path, string? modelFolder = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"chat template {path} does not exist", path);
         var tokens = modelFolder is null ? new Dictionary<string, string>() : ReadConfig(modelFolder).Tokens;
-        return new ChatTemplate(File.ReadAllText(path), Path.GetFileName(path), tokens);
+        return new ChatTemplate(File.ReadAllText(path), Path.GetFileName(path), tokens).Parsed();
     }
 
     /// <summary>The folder's chat template: tokenizer_config.json `chat_template` (the "default" one of a named list), else chat_template.jinja beside it; null when it has neither.</summary>
@@ -113,7 +120,7 @@ public sealed class ChatTemplate
         };
         foreach (var (k, v) in SpecialTokens) globals[k] = v;
         if (variables is not null) foreach (var (k, v) in variables) globals[k] = v;
-        return new TemplateRenderer(Origin, globals).Render(_parsed);
+        return new TemplateRenderer(Origin, globals).Render(_parsed.Value);
     }
 
     static List<object?> Range(IReadOnlyList<object?> a)

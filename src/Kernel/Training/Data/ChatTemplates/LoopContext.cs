@@ -1,7 +1,7 @@
 namespace Ckpt.Training.Data.ChatTemplates;
 
 /// <summary>The `loop` variable of a for loop: index (from 1), index0, revindex, revindex0, first, last, length, previtem, nextitem, depth, cycle(...).</summary>
-sealed class LoopContext(IReadOnlyList<object?> items, int depth)
+sealed class LoopContext(IReadOnlyList<object?> items)
 {
     public int Index0 { get; set; }
 

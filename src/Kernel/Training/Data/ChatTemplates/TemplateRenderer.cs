@@ -89,7 +89,7 @@ sealed class TemplateRenderer(string origin, IReadOnlyDictionary<string, object?
                 Assign(f.Target, item, s, f.Line);
                 return Truthy(Eval(filter, s));
             }).ToList();
-        var loop = new LoopContext(items, _loopDepth + 1);
+        var loop = new LoopContext(items);
         _loopDepth++;
         try
         {
