@@ -226,6 +226,122 @@ static class ChatTemplateCases
         new("range_and_namespace_from_loop", """
             {% set ns = namespace(last_user=-1) %}{% for i in range(messages | length) %}{% if messages[i].role == 'user' %}{% set ns.last_user = i %}{% endif %}{% endfor %}{{ ns.last_user }} {{ range(3) | list }} {{ range(5, 0, -2) | list }}
             """, WithSystem),
+        new("tool_calling_qwen_style", """
+            {%- if tools %}
+                {{- '<|im_start|>system\n' }}
+                {%- if messages[0].role == 'system' %}
+                    {{- messages[0].content + '\n\n' }}
+                {%- endif %}
+                {{- "# Tools\n<tools>" }}
+                {%- for tool in tools %}
+                    {{- "\n" }}
+                    {{- tool | tojson }}
+                {%- endfor %}
+                {{- "\n</tools><|im_end|>\n" }}
+            {%- elif messages[0].role == 'system' %}
+                {{- '<|im_start|>system\n' + messages[0].content + '<|im_end|>\n' }}
+            {%- endif %}
+            {%- for message in messages %}
+                {%- if (message.role == "user") or (message.role == "system" and not loop.first) or (message.role == "assistant" and not message.tool_calls) %}
+                    {{- '<|im_start|>' + message.role + '\n' + message.content + '<|im_end|>' + '\n' }}
+                {%- elif message.role == "assistant" %}
+                    {{- '<|im_start|>' + message.role }}
+                    {%- if message.content %}
+                        {{- '\n' + message.content }}
+                    {%- endif %}
+                    {%- for tool_call in message.tool_calls %}
+                        {%- if tool_call.function is defined %}
+                            {%- set tool_call = tool_call.function %}
+                        {%- endif %}
+                        {{- '\n<tool_call>\n{"name": "' }}{{- tool_call.name }}{{- '", "arguments": ' }}{{- tool_call.arguments | tojson }}{{- '}\n</tool_call>' }}
+                    {%- endfor %}
+                    {{- '<|im_end|>\n' }}
+                {%- elif message.role == "tool" %}
+                    {%- if (loop.index0 == 0) or (messages[loop.index0 - 1].role != "tool") %}
+                        {{- '<|im_start|>user' }}
+                    {%- endif %}
+                    {{- '\n<tool_response>\n' + message.content + '\n</tool_response>' }}
+                    {%- if loop.last or (messages[loop.index0 + 1].role != "tool") %}
+                        {{- '<|im_end|>\n' }}
+                    {%- endif %}
+                {%- endif %}
+            {%- endfor %}
+            {%- if add_generation_prompt %}
+                {{- '<|im_start|>assistant\n' }}
+            {%- endif %}
+            """, """
+            [{"role": "system", "content": "Use tools."}, {"role": "user", "content": "Weather in Oslo?"},
+             {"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {"name": "weather", "arguments": {"city": "Oslo"}}}, {"name": "time", "arguments": {}}]},
+             {"role": "tool", "content": "4 C"}, {"role": "tool", "content": "09:00"}, {"role": "assistant", "content": "4 C at 09:00."}]
+            """, AddGenerationPrompt: true,
+            Variables: """{"bos_token": "<s>", "eos_token": "</s>", "tools": [{"type": "function", "function": {"name": "weather", "description": "Weather now", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]}"""),
+        new("reasoning_stripped_from_earlier_answers", """
+            {% set ns = namespace(is_first=true) %}
+            {%- for message in messages -%}
+            {%- if message['role'] == 'user' -%}
+            {{ '<|User|>' + message['content'] }}
+            {%- elif message['role'] == 'assistant' -%}
+            {%- set content = message['content'] -%}
+            {%- if '</think>' in content and not loop.last -%}
+            {%- set content = content.split('</think>')[-1] -%}
+            {%- endif -%}
+            {{ '<|Assistant|>' + content.lstrip('\n') + '<|end|>' }}
+            {%- endif -%}
+            {%- endfor -%}
+            {%- if add_generation_prompt %}<|Assistant|><think>
+            {% endif %}
+            """, """
+            [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "<think>add</think>\n\n4"},
+             {"role": "user", "content": "3+3?"}, {"role": "assistant", "content": "<think>again</think>\n6"}]
+            """, AddGenerationPrompt: true),
+        new("dated_system_header_with_json_tools", """
+            {{- bos_token }}
+            {%- if not date_string is defined %}
+                {%- set date_string = strftime_now("%d %b %Y") %}
+            {%- endif %}
+            {%- if messages[0]['role'] == 'system' %}
+                {%- set system_message = messages[0]['content']|trim %}
+                {%- set messages = messages[1:] %}
+            {%- else %}
+                {%- set system_message = "" %}
+            {%- endif %}
+            {{- "<|start_header_id|>system<|end_header_id|>\n\n" }}
+            {{- "Today Date: " + date_string + "\n\n" }}
+            {%- if tools is not none %}
+                {{- "Functions:\n" }}
+                {%- for t in tools %}
+                    {{- t | tojson(indent=4) }}
+                    {{- "\n\n" }}
+                {%- endfor %}
+            {%- endif %}
+            {{- system_message }}
+            {{- "<|eot_id|>" }}
+            {%- for message in messages %}
+                {{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n'+ message['content'] | trim + '<|eot_id|>' }}
+            {%- endfor %}
+            {%- if add_generation_prompt %}
+                {{- '<|start_header_id|>assistant<|end_header_id|>\n\n' }}
+            {%- endif %}
+            """, WithSystem, Variables: """{"bos_token": "<|begin_of_text|>", "tools": [{"name": "calc", "parameters": {"x": 1.5, "ok": false, "list": [1, "two", null]}}]}"""),
+        new("content_as_a_list_of_parts", """
+            {%- for message in messages -%}
+            <{{ message.role }}>
+            {%- if message.content is string -%}
+            {{ message.content }}
+            {%- else -%}
+            {%- for part in message.content -%}
+            {%- if part.type == 'image' -%}[IMG]{%- elif part.type == 'text' -%}{{ part.text | trim }}{%- endif -%}
+            {%- endfor -%}
+            {%- endif -%}
+            </{{ message.role }}>
+            {% endfor -%}
+            """, """
+            [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": " What is this? "}]}, {"role": "assistant", "content": "A cat."}]
+            """),
+        new("lstrip_leaves_variable_tags_and_text_alone", "  {{ 'var keeps its indent' }}\n  text {% if true %}inline{% endif %}\n\t {% if true %}\n  body\n\t {% endif %}\n   {# c #}\nend\n", Basic),
+        new("precedence_and_nesting", """
+            {{ not 'a' in ['b'] }} {{ 2 * 3 ~ 4 * 5 }} {{ 10 - 2 - 3 }} {{ 2 ** 3 ** 2 }} {{ 7 // 2 * 2 }} {{ - 2 ** 2 }} {{ 2 * 3 + 4 * 5 }} {{ messages | length is odd }} {{ 'x' if messages|length > 5 else 'y' if messages else 'z' }} {{ [1, 2, ][-1] }} {{ {'a': 1, }.a }} {{ (messages[0].content ~ '!') | upper }} {{ messages[0]['content'] is string and messages[0].role is not mapping }} {% set n = 1 %}{% for i in [1, 2, 3] %}{% set n = n + i %}{{ n }}{% endfor %}/{{ n }}
+            """, Basic),
         new("adding_a_string_and_an_integer_fails", "{{ messages[0]['content'] + 1 }}", Basic),
         new("changing_a_list_is_refused", "{% set l = [1] %}{{ l.append(2) }}", Basic),
         new("unclosed_if_is_a_syntax_error", "{% for m in messages %}{% if m.role %}x{% endfor %}", Basic),

@@ -19,7 +19,8 @@ public sealed class ChatTemplateParityTests
 
     static Dictionary<string, JsonElement> RenderInPython()
     {
-        var input = Path.Combine(TestPaths.TempDirectory("chat-template-parity"), "cases.json");
+        var folder = TestPaths.TempDirectory("chat-template-parity");
+        var input = Path.Combine(folder, "cases.json");
         File.WriteAllText(input, JsonSerializer.Serialize(ChatTemplateCases.All.Select(c => new
         {
             name = c.Name,
@@ -29,6 +30,7 @@ public sealed class ChatTemplateParityTests
             variables = JsonDocument.Parse(c.Variables).RootElement,
         })));
         var (code, stdout, stderr) = PythonJinja.RunScript("render_chat_templates.py", input);
+        try { Directory.Delete(folder, recursive: true); } catch (IOException) { }
         Assert.True(code == 0, stderr);
         return JsonDocument.Parse(stdout).RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.Clone());
     }
@@ -61,9 +63,12 @@ public sealed class ChatTemplateParityTests
 
     static string Render(ChatTemplateCases.Case c)
     {
-        var variables = JsonDocument.Parse(c.Variables).RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!);
-        var template = ChatTemplate.Parse(c.Template, "case " + c.Name, variables);
+        // String variables are the special tokens (as tokenizer_config.json gives them); others (tools) are extra variables.
+        var all = JsonDocument.Parse(c.Variables).RootElement.EnumerateObject().ToList();
+        var tokens = all.Where(p => p.Value.ValueKind == JsonValueKind.String).ToDictionary(p => p.Name, p => p.Value.GetString()!);
+        var extra = all.Where(p => p.Value.ValueKind != JsonValueKind.String).ToDictionary(p => p.Name, p => p.Value);
+        var template = ChatTemplate.Parse(c.Template, "case " + c.Name, tokens);
         template.Clock = () => FixedNow;
-        return template.Render(JsonDocument.Parse(c.Messages).RootElement, c.AddGenerationPrompt);
+        return template.Render(JsonDocument.Parse(c.Messages).RootElement, c.AddGenerationPrompt, extra);
     }
 }
