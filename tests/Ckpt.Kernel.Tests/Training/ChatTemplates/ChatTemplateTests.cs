@@ -70,6 +70,9 @@ public sealed class ChatTemplateTests : IDisposable
     {
         Assert.Throws<ChatTemplateException>(() => Render("{% for i in range(1000000000) %}{% endfor %}"));
         Assert.Throws<ChatTemplateException>(() => Render("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}"));
+        Assert.Throws<ChatTemplateException>(() => Render("{{ 'x' * 10 ** 12 }}"));
+        var e = Assert.Throws<ChatTemplateException>(() => Render("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"));
+        Assert.Contains("steps", e.Message);
     }
 
     [Fact]

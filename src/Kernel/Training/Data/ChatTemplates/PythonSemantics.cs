@@ -145,9 +145,15 @@ static class PythonSemantics
         return (a % b != 0) && ((a < 0) != (b < 0)) ? q - 1 : q;
     }
 
-    static string Repeat(string s, long n) => n <= 0 ? "" : new StringBuilder().Insert(0, s, checked((int)n)).ToString();
+    const long MaxRepeat = 16 << 20;
 
-    static List<object?> Repeat(List<object?> l, long n) => n <= 0 ? [] : [.. Enumerable.Repeat(l, checked((int)n)).SelectMany(x => x)];
+    static string Repeat(string s, long n) => n <= 0 ? ""
+        : n * Math.Max(1, s.Length) > MaxRepeat ? throw new TemplateError($"'*' would make a string of more than {MaxRepeat:N0} characters")
+        : new StringBuilder().Insert(0, s, (int)n).ToString();
+
+    static List<object?> Repeat(List<object?> l, long n) => n <= 0 ? []
+        : n * Math.Max(1, l.Count) > MaxRepeat ? throw new TemplateError($"'*' would make a list of more than {MaxRepeat:N0} items")
+        : [.. Enumerable.Repeat(l, (int)n).SelectMany(x => x)];
 
     public static object? Negate(object? v) => Defined(v) switch
     {

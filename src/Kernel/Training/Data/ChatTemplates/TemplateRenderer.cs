@@ -22,6 +22,10 @@ sealed class TemplateRenderer(string origin, IReadOnlyDictionary<string, object?
 
     int _loopDepth;
     int _calls;
+    long _steps;
+
+    /// <summary>Statements a render may run and characters it may write: a template is data from a model repository, so a runaway one stops with an error.</summary>
+    public const long MaxSteps = 10_000_000, MaxOutput = 64 << 20;
 
     public string Render(IReadOnlyList<Statement> template)
     {
@@ -42,6 +46,8 @@ sealed class TemplateRenderer(string origin, IReadOnlyDictionary<string, object?
 
     Flow Run(Statement statement, Scope scope, StringBuilder output)
     {
+        if (++_steps > MaxSteps) throw Fail(statement.Line, $"the template ran more than {MaxSteps:N0} steps");
+        if (output.Length > MaxOutput) throw Fail(statement.Line, $"the template wrote more than {MaxOutput:N0} characters");
         switch (statement)
         {
             case TextStatement t:
@@ -95,6 +101,7 @@ sealed class TemplateRenderer(string origin, IReadOnlyDictionary<string, object?
         {
             for (int i = 0; i < items.Count; i++)
             {
+                if (++_steps > MaxSteps) throw Fail(f.Line, $"the template ran more than {MaxSteps:N0} steps");
                 loop.Index0 = i;
                 var s = new Scope(scope);
                 s.Variables["loop"] = loop;
