@@ -342,6 +342,7 @@ static class ChatTemplateCases
         new("precedence_and_nesting", """
             {{ not 'a' in ['b'] }} {{ 2 * 3 ~ 4 * 5 }} {{ 10 - 2 - 3 }} {{ 2 ** 3 ** 2 }} {{ 7 // 2 * 2 }} {{ - 2 ** 2 }} {{ 2 * 3 + 4 * 5 }} {{ messages | length is odd }} {{ 'x' if messages|length > 5 else 'y' if messages else 'z' }} {{ [1, 2, ][-1] }} {{ {'a': 1, }.a }} {{ (messages[0].content ~ '!') | upper }} {{ messages[0]['content'] is string and messages[0].role is not mapping }} {% set n = 1 %}{% for i in [1, 2, 3] %}{% set n = n + i %}{{ n }}{% endfor %}/{{ n }}
             """, Basic),
+        new("raw_blocks_keep_tags_as_text", "{% raw %}\n{{ not rendered }} {% if %}\n    {% endraw %}\nafter {%- raw -%}  x {{ y }}  {%- endraw %} {{ messages | length }}", Basic),
         new("adding_a_string_and_an_integer_fails", "{{ messages[0]['content'] + 1 }}", Basic),
         new("changing_a_list_is_refused", "{% set l = [1] %}{{ l.append(2) }}", Basic),
         new("unclosed_if_is_a_syntax_error", "{% for m in messages %}{% if m.role %}x{% endfor %}", Basic),

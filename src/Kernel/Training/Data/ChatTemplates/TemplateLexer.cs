@@ -39,16 +39,15 @@ sealed class TemplateLexer(string source, string origin)
             char kind = _s[open + 1];
             char sign = open + 2 < _s.Length && _s[open + 2] is '-' or '+' ? _s[open + 2] : '\0';
             int textLines = Count(text);
-            if (sign == '-') text = text.TrimEnd(PythonText.WhitespaceChars);
-            else if (sign != '+' && kind != '{')
-            {
-                int lineStart = text.LastIndexOf('\n') + 1;
-                if ((lineStart > 0 || lineStarting) && lineStart < text.Length && text.AsSpan(lineStart).IndexOfAnyExcept(PythonText.WhitespaceChars) < 0)
-                    text = text[..lineStart];
-            }
+            text = Strip(text, sign, kind == '{', lineStarting);
             if (text.Length > 0) _tokens.Add(new TemplateToken(TokenKind.Data, text, _line));
             _line += textLines;
             _pos = open + 2 + (sign == '\0' ? 0 : 1);
+            if (kind == '%' && RawBegin.Match(_s, _pos) is { Success: true } raw)
+            {
+                lineStarting = Raw(raw);
+                continue;
+            }
             lineStarting = kind switch
             {
                 '#' => Comment(),
@@ -58,6 +57,38 @@ sealed class TemplateLexer(string source, string origin)
         }
         _tokens.Add(new TemplateToken(TokenKind.End, "", _line));
         return _tokens;
+    }
+
+    /// <summary>Whitespace control before a tag: `-` strips all whitespace, else lstrip_blocks strips a block or comment tag's indentation.</summary>
+    static string Strip(string text, char sign, bool variable, bool lineStarting)
+    {
+        if (sign == '-') return text.TrimEnd(PythonText.WhitespaceChars);
+        if (sign == '+' || variable) return text;
+        int lineStart = text.LastIndexOf('\n') + 1;
+        return (lineStart > 0 || lineStarting) && lineStart < text.Length && text.AsSpan(lineStart).IndexOfAnyExcept(PythonText.WhitespaceChars) < 0
+            ? text[..lineStart] : text;
+    }
+
+    // jinja2: no trim_blocks newline after `{% raw %}`; `{% endraw %}` is a block end like any other.
+    static readonly System.Text.RegularExpressions.Regex RawBegin = new(@"\G\s*raw\s*(?:-%\}\s*|%\})");
+    static readonly System.Text.RegularExpressions.Regex RawEnd = new(@"\{%([-+]?)\s*endraw\s*(?:\+%\}|-%\}\s*|%\}\n?)");
+
+    /// <summary>`{% raw %}...{% endraw %}`: the text between is data, tags and all.</summary>
+    bool Raw(System.Text.RegularExpressions.Match begin)
+    {
+        int line = _line;
+        _line += Count(begin.Value);
+        _pos += begin.Length;
+        bool lineStarting = begin.Value.EndsWith('\n');
+        var end = RawEnd.Match(_s, _pos);
+        if (!end.Success) throw new ChatTemplateException(ChatTemplateErrorReason.Syntax, origin, line, "expected '{% endraw %}' to close the 'raw' block, found the end of the template");
+        var text = _s[_pos..end.Index];
+        int lines = Count(text);
+        text = Strip(text, end.Groups[1].Value is [char c] ? c : '\0', variable: false, lineStarting);
+        if (text.Length > 0) _tokens.Add(new TemplateToken(TokenKind.Data, text, _line));
+        _line += lines + Count(end.Value);
+        _pos = end.Index + end.Length;
+        return end.Value.EndsWith('\n');
     }
 
     int NextOpener(int from)
