@@ -36,10 +36,12 @@ public abstract class TextTokenizer : IDisposable
     public virtual int[] EncodeRendered(string text)
     {
         var ids = new List<int>();
+        var firsts = SpecialTexts.Keys.Where(k => k.Length > 0).Select(k => k[0]).ToHashSet();
         int start = 0, at = 0;
         while (at < text.Length)
         {
-            var match = SpecialTexts.Keys.Where(k => k.Length > 0 && string.CompareOrdinal(text, at, k, 0, k.Length) == 0).MaxBy(k => k.Length);
+            var match = !firsts.Contains(text[at]) ? null
+                : SpecialTexts.Keys.Where(k => k.Length > 0 && string.CompareOrdinal(text, at, k, 0, k.Length) == 0).MaxBy(k => k.Length);
             if (match is null) { at++; continue; }
             if (at > start) ids.AddRange(Encode(text[start..at], addBos: false));
             ids.Add(SpecialTexts[match]);
