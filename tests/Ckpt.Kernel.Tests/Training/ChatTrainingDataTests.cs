@@ -134,6 +134,21 @@ public sealed class ChatTrainingDataTests : IDisposable
     }
 
     [Fact]
+    public void A_preference_pair_without_a_prompt_takes_the_messages_both_share_as_its_prompt()
+    {
+        var folder = ModelFolder(Path.Combine(_dir, "m"), InstTemplate);
+        using var tokenizer = TextTokenizer.TryOpen(folder)!;
+        var chat = ChatTemplate.FromModelFolder(folder);
+        var explicitPrompt = Write("p.jsonl", """{"prompt": [{"role": "user", "content": "Add 2 and 3"}], "chosen": [{"role": "assistant", "content": "The answer is 5."}], "rejected": [{"role": "assistant", "content": "Reverse"}]}""");
+        var implicitPrompt = Write("i.jsonl", """{"chosen": [{"role": "user", "content": "Add 2 and 3"}, {"role": "assistant", "content": "The answer is 5."}], "rejected": [{"role": "user", "content": "Add 2 and 3"}, {"role": "assistant", "content": "Reverse"}]}""");
+        var a = Assert.Single(TrainingData.ReadPreferences(explicitPrompt, tokenizer, chatTemplate: chat).Examples);
+        var b = Assert.Single(TrainingData.ReadPreferences(implicitPrompt, tokenizer, chatTemplate: chat).Examples);
+        Assert.Equal(a.Prompt, b.Prompt);
+        Assert.Equal(a.Chosen, b.Chosen);
+        Assert.Equal(a.Rejected, b.Rejected);
+    }
+
+    [Fact]
     public void A_conversation_for_a_model_without_a_chat_template_is_refused_naming_the_folder_and_the_option()
     {
         var folder = ModelFolder(Path.Combine(_dir, "m"), null);

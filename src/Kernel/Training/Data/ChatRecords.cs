@@ -36,11 +36,25 @@ static class ChatRecords
 
     public static (string Prompt, string Chosen, string Rejected) Preference(JsonElement record, ChatTemplate template, Func<string, Exception> bad)
     {
-        if (!IsConversation(record, "prompt") || !IsConversation(record, "chosen") || !IsConversation(record, "rejected"))
-            throw bad("a conversational preference record needs \"prompt\", \"chosen\" and \"rejected\" as lists of {\"role\", \"content\"}");
-        var prompt = Messages(record, "prompt", bad);
-        var (p, chosen) = Split(template, prompt, Messages(record, "chosen", bad), "prompt", bad);
-        var (_, rejected) = Split(template, prompt, Messages(record, "rejected", bad), "prompt", bad);
+        if (!IsConversation(record, "chosen") || !IsConversation(record, "rejected"))
+            throw bad("a conversational preference record needs \"chosen\" and \"rejected\" (and usually \"prompt\") as lists of {\"role\", \"content\"}");
+        var chosenMessages = Messages(record, "chosen", bad);
+        var rejectedMessages = Messages(record, "rejected", bad);
+        List<object?> prompt;
+        if (IsConversation(record, "prompt")) prompt = Messages(record, "prompt", bad);
+        else
+        {
+            // TRL's implicit prompt: the messages both conversations share (extract_prompt).
+            int shared = 0;
+            while (shared < chosenMessages.Count - 1 && shared < rejectedMessages.Count - 1
+                   && PythonText.Json(chosenMessages[shared], null, false) == PythonText.Json(rejectedMessages[shared], null, false)) shared++;
+            if (shared == 0) throw bad("a preference record without \"prompt\" needs chosen and rejected conversations that start with the same messages");
+            prompt = chosenMessages[..shared];
+            chosenMessages = chosenMessages[shared..];
+            rejectedMessages = rejectedMessages[shared..];
+        }
+        var (p, chosen) = Split(template, prompt, chosenMessages, "prompt", bad);
+        var (_, rejected) = Split(template, prompt, rejectedMessages, "prompt", bad);
         return (p, chosen, rejected);
     }
 
