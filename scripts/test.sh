@@ -7,10 +7,11 @@ repo="$(pwd)"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_INTERACTIVE_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 # System packages: patchelf (see build/LibTorchSharpGlibcFix.targets), Jupyter's notebook runner, and PyTorch 1.13
-# (the parity tests write torch.save files and read what ckpt writes with it).
+# (the parity tests write torch.save files and read what ckpt writes with it), and jinja2 (chat templates are
+# rendered by it and by ckpt's interpreter and compared).
 # chromium: the chart HTML is rendered headless and judged from its screenshot (tests/Ckpt.Kernel.Tests/Charts).
 missing=()
-for pkg in patchelf python3-nbconvert python3-nbclient python3-ipykernel python3-torch chromium; do
+for pkg in patchelf python3-nbconvert python3-nbclient python3-ipykernel python3-torch python3-jinja2 chromium; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if ((${#missing[@]})); then

@@ -44,6 +44,14 @@ public sealed class FineTuneMagicInputTests : IDisposable
     }
 
     [Fact]
+    public async Task Finetune_magic_with_a_missing_chat_template_file_fails_with_one_sentence_naming_it()
+    {
+        var missing = Path.Combine(_dir, "missing.jinja");
+        var message = await FailureOf($"#!ckpt-finetune --recipe sft --model \"{TinyLlama}\" --data \"{Data()}\" --chat-template \"{missing}\" --steps 2");
+        Assert.Equal($"chat template file {missing} does not exist", message.Trim());
+    }
+
+    [Fact]
     public async Task Finetune_magic_with_an_unknown_recipe_fails_with_one_sentence_naming_it()
     {
         var message = await FailureOf($"#!ckpt-finetune --recipe ppo --model \"{TinyLlama}\" --data \"{Data()}\" --steps 2");

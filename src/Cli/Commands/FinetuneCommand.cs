@@ -12,7 +12,7 @@ static class FinetuneCommand
     {
         var recipe = new Option<string>("--recipe") { Description = "sft or dpo", Required = true };
         var model = new Option<string>("--model") { Description = "checkpoint file or folder of a LLaMA-family or GPT-2 model (config.json beside it)", Required = true };
-        var data = new Option<string>("--data") { Description = "JSONL: SFT {prompt,completion} or {instruction,input,output}; DPO {prompt,chosen,rejected}; or pre-tokenized *_input_ids", Required = true };
+        var data = new Option<string>("--data") { Description = "JSONL: SFT {prompt,completion}, {instruction,input,output} or conversational {messages}; DPO {prompt,chosen,rejected} (text or message lists); or pre-tokenized *_input_ids", Required = true };
         var evalData = new Option<string?>("--eval-data") { Description = "held-out JSONL in the same format: eval_loss (and DPO's eval_rewards/*) every --eval-every steps and after the last" };
         var evalEvery = new Option<int>("--eval-every") { Description = "steps between evaluations (0: after the last step only)", DefaultValueFactory = _ => 0 };
         var qlora = new Option<bool>("--qlora") { Description = "store the base linear weights as NF4 (double-quantized), train LoRA on top" };
@@ -28,7 +28,8 @@ static class FinetuneCommand
         var gradAccum = new Option<int>("--grad-accum") { Description = "micro-batches of --batch per optimizer step", DefaultValueFactory = _ => 1 };
         var beta = new Option<double>("--beta") { Description = "DPO β", DefaultValueFactory = _ => 0.1 };
         var maxLength = new Option<int>("--max-length") { DefaultValueFactory = _ => 1024 };
-        var template = new Option<string>("--template") { Description = "auto (Alpaca for instruction records), alpaca or none", DefaultValueFactory = _ => "auto" };
+        var template = new Option<string>("--template") { Description = "auto (Alpaca for instruction records, the chat template for conversations), alpaca or none", DefaultValueFactory = _ => "auto" };
+        var chatTemplate = new Option<string?>("--chat-template") { Description = "Jinja chat template file for conversational records (default: the model's tokenizer_config.json chat_template)" };
         var output = new Option<string>("--out") { Description = "output folder (adapter at its root, resumable state in checkpoints/)", DefaultValueFactory = _ => FineTuningRequest.DefaultOutput };
         var device = new Option<string>("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
         var dtype = new Option<string?>("--dtype") { Description = "compute dtype of the base: f32, bf16, f16 (default: the checkpoint's)" };
@@ -42,7 +43,7 @@ static class FinetuneCommand
         var command = new Command("finetune", "Fine-tune a causal LM with LoRA or QLoRA: SFT (completion-only loss) or DPO (reference = adapters off).")
         {
             recipe, model, data, evalData, evalEvery, qlora, loraR, loraAlpha, loraDropout, loraTargets, steps, epochs, lr, warmup, batch, gradAccum, beta, maxLength,
-            template, output, device, dtype, threads, saveEvery, resume, seed, json, trace,
+            template, chatTemplate, output, device, dtype, threads, saveEvery, resume, seed, json, trace,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -68,6 +69,7 @@ static class FinetuneCommand
                 Beta = parse.GetValue(beta),
                 MaxLength = parse.GetValue(maxLength),
                 Template = parse.GetValue(template)!,
+                ChatTemplate = parse.GetValue(chatTemplate),
                 Device = parse.GetValue(device)!,
                 DType = parse.GetValue(dtype),
                 SaveEvery = parse.GetValue(saveEvery),

@@ -101,6 +101,7 @@ static class FineTuneHandler
             Beta = c.Beta ?? defaults.Beta,
             MaxLength = c.MaxLength ?? defaults.MaxLength,
             Template = c.Template ?? defaults.Template,
+            ChatTemplate = c.ChatTemplate,
             Device = c.Device ?? defaults.Device,
             DType = c.DType,
             SaveEvery = c.SaveEvery ?? defaults.SaveEvery,

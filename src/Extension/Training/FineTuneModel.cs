@@ -28,6 +28,7 @@ public sealed class FineTuneModel : KernelDirectiveCommand
     public double? Beta { get; set; }
     public int? MaxLength { get; set; }
     public string? Template { get; set; }
+    public string? ChatTemplate { get; set; }
     public string? Out { get; set; }
     public string? Device { get; set; }
     public string? DType { get; set; }

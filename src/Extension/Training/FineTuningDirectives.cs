@@ -14,7 +14,7 @@ public static class FineTuningDirectives
             {
                 new KernelDirectiveParameter("--recipe", "sft or dpo.") { Required = true },
                 new KernelDirectiveParameter("--model", "A C# variable bound by #!ckpt-load, or a checkpoint file or folder (config.json beside it).") { Required = true, TypeHint = "file" },
-                new KernelDirectiveParameter("--data", "JSONL: SFT {prompt,completion} or {instruction,input,output}; DPO {prompt,chosen,rejected}; or pre-tokenized *_input_ids.") { Required = true, TypeHint = "file" },
+                new KernelDirectiveParameter("--data", "JSONL: SFT {prompt,completion}, {instruction,input,output} or conversational {messages}; DPO {prompt,chosen,rejected} (text or message lists); or pre-tokenized *_input_ids.") { Required = true, TypeHint = "file" },
                 new KernelDirectiveParameter("--qlora", "Store the base linear weights as NF4 and train LoRA on top.") { Flag = true },
                 new KernelDirectiveParameter("--lora-r", "LoRA rank (default 16)."),
                 new KernelDirectiveParameter("--lora-alpha", "LoRA alpha (default 32)."),
@@ -30,7 +30,8 @@ public static class FineTuningDirectives
                 new KernelDirectiveParameter("--grad-accum", "Micro-batches per optimizer step (default 1)."),
                 new KernelDirectiveParameter("--beta", "DPO β (default 0.1)."),
                 new KernelDirectiveParameter("--max-length", "Tokens per example (default 1024)."),
-                new KernelDirectiveParameter("--template", "auto (Alpaca for instruction records), alpaca or none."),
+                new KernelDirectiveParameter("--template", "auto (Alpaca for instruction records, the chat template for conversations), alpaca or none."),
+                new KernelDirectiveParameter("--chat-template", "A Jinja chat template file for conversational records (default: the model's tokenizer_config.json chat_template).") { TypeHint = "file" },
                 new KernelDirectiveParameter("--out", "Output folder: the adapter at its root, resumable state in checkpoints/ (default finetune-out).") { TypeHint = "file" },
                 new KernelDirectiveParameter("--device", "cpu (default) or cuda."),
                 new KernelDirectiveParameter("--dtype", "Compute dtype of the base: f32, bf16, f16 (default: the checkpoint's)."),

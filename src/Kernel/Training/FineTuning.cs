@@ -37,19 +37,20 @@ public static class FineTuning
         var modelFolder = Directory.Exists(options.Model) ? options.Model : Path.GetDirectoryName(Path.GetFullPath(options.Model))!;
         using var tokenizer = TextTokenizer.TryOpen(modelFolder);
         var special = tokenizer?.Special ?? SpecialTokens.Read(modelFolder);
+        var chatTemplate = options.ChatTemplate is { } chatFile ? Data.ChatTemplates.ChatTemplate.FromFile(chatFile, modelFolder) : Data.ChatTemplates.ChatTemplate.FromModelFolder(modelFolder);
         IReadOnlyList<SftExample> sft = [];
         IReadOnlyList<PreferenceExample> preferences = [];
         int dropped;
-        if (options.Recipe == Recipe.Sft) (sft, dropped) = TrainingData.ReadSft(options.Data, tokenizer, options.Template, options.MaxLength);
-        else (preferences, dropped) = TrainingData.ReadPreferences(options.Data, tokenizer, options.Template, options.MaxLength);
+        if (options.Recipe == Recipe.Sft) (sft, dropped) = TrainingData.ReadSft(options.Data, tokenizer, options.Template, options.MaxLength, chatTemplate, modelFolder);
+        else (preferences, dropped) = TrainingData.ReadPreferences(options.Data, tokenizer, options.Template, options.MaxLength, chatTemplate, modelFolder);
         int examples = options.Recipe == Recipe.Sft ? sft.Count : preferences.Count;
         Trace($"data: {examples} examples ({dropped} dropped), tokenizer {tokenizer?.Source ?? "none (pre-tokenized)"}");
         IReadOnlyList<SftExample> evalSft = [];
         IReadOnlyList<PreferenceExample> evalPreferences = [];
         if (options.EvalData is { } evalData)
         {
-            if (options.Recipe == Recipe.Sft) evalSft = TrainingData.ReadSft(evalData, tokenizer, options.Template, options.MaxLength).Examples;
-            else evalPreferences = TrainingData.ReadPreferences(evalData, tokenizer, options.Template, options.MaxLength).Examples;
+            if (options.Recipe == Recipe.Sft) evalSft = TrainingData.ReadSft(evalData, tokenizer, options.Template, options.MaxLength, chatTemplate, modelFolder).Examples;
+            else evalPreferences = TrainingData.ReadPreferences(evalData, tokenizer, options.Template, options.MaxLength, chatTemplate, modelFolder).Examples;
             Trace($"eval data: {evalSft.Count + evalPreferences.Count} examples");
         }
 

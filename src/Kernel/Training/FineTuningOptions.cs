@@ -47,6 +47,8 @@ public sealed record FineTuningOptions
     public double Beta { get; init; } = 0.1;
     public int MaxLength { get; init; } = 1024;
     public PromptTemplate Template { get; init; } = PromptTemplate.Auto;
+    /// <summary>A Jinja chat template file for conversational records, in place of the model's tokenizer_config.json chat_template.</summary>
+    public string? ChatTemplate { get; init; }
     public bool Shuffle { get; init; } = true;
     /// <summary>Seeds the LoRA init, the data order and torch's generator (dropout).</summary>
     public long Seed { get; init; } = 42;
@@ -84,6 +86,7 @@ public sealed record FineTuningOptions
         if (!File.Exists(Data)) throw new ArgumentException($"data file {Data} does not exist");
         if (EvalData is not null && !File.Exists(EvalData)) throw new ArgumentException($"eval data file {EvalData} does not exist");
         if (EvalEvery < 0) throw new ArgumentException("--eval-every must not be negative");
+        if (ChatTemplate is not null && !File.Exists(ChatTemplate)) throw new ArgumentException($"chat template file {ChatTemplate} does not exist");
         if (Steps is null == Epochs is null) throw new ArgumentException("give exactly one of --steps and --epochs");
         if (Steps is <= 0) throw new ArgumentException("--steps must be positive");
         if (Epochs is { } e && !(e > 0)) throw new ArgumentException("--epochs must be positive");

@@ -33,6 +33,8 @@ public sealed record FineTuningRequest
     public int MaxLength { get; init; } = 1024;
     /// <summary>auto, alpaca or none.</summary>
     public string Template { get; init; } = "auto";
+    /// <summary>A .jinja chat template file; null uses the model's tokenizer_config.json chat_template.</summary>
+    public string? ChatTemplate { get; init; }
     public string Device { get; init; } = "cpu";
     public string? DType { get; init; }
     public int SaveEvery { get; init; }
@@ -63,6 +65,7 @@ public sealed record FineTuningRequest
         Beta = Beta,
         MaxLength = MaxLength,
         Template = ParseTemplate(Template),
+        ChatTemplate = string.IsNullOrWhiteSpace(ChatTemplate) ? null : ChatTemplate,
         Device = Device,
         DType = DType,
         SaveEvery = SaveEvery,

@@ -38,4 +38,12 @@ public sealed class FineTuningRequestTests
         Assert.Equal(PromptTemplate.Alpaca, options.Template);
         Assert.Throws<ArgumentException>(() => (Request() with { Template = "chatml" }).ToOptions());
     }
+
+    [Fact]
+    public void A_chat_template_file_passes_through_and_a_blank_one_means_the_models_own()
+    {
+        Assert.Equal("chat.jinja", (Request() with { ChatTemplate = "chat.jinja" }).ToOptions().ChatTemplate);
+        Assert.Null((Request() with { ChatTemplate = " " }).ToOptions().ChatTemplate);
+        Assert.Null(Request().ToOptions().ChatTemplate);
+    }
 }

@@ -75,6 +75,18 @@ public sealed class TextTokenizerTests : IDisposable
     }
 
     [Fact]
+    public void Rendered_chat_text_through_tokenizer_json_keeps_the_templates_bos_and_eos_and_adds_none()
+    {
+        File.WriteAllText(Path.Combine(_dir, "tokenizer.json"), WordLevelJson);
+        File.WriteAllText(Path.Combine(_dir, "config.json"), """{"model_type": "llama", "bos_token_id": 1, "eos_token_id": 2}""");
+        using var tokenizer = TextTokenizer.TryOpen(_dir)!;
+        // The post-processor's BOS goes; the BOS and EOS the template wrote as text stay, once each.
+        Assert.Equal([1, 3, 4, 5, 8, 2], tokenizer.EncodeRendered("<s>add the numbers.</s>"));
+        Assert.Equal([6, 7, 2], tokenizer.EncodeRendered("answer is</s>"));
+        Assert.Equal([], tokenizer.EncodeRendered(""));
+    }
+
+    [Fact]
     public void A_folder_without_tokenizer_files_has_no_tokenizer()
     {
         Assert.Null(TextTokenizer.TryOpen(TestPaths.Fixture("hf-llama-tiny-sharded")));

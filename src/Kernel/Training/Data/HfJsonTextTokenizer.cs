@@ -33,5 +33,34 @@ internal sealed class HfJsonTextTokenizer : TextTokenizer
         return ids.ToArray();
     }
 
+    (int Prefix, int Suffix)? _added;
+
+    /// <summary>HF's Rust tokenizer already reads special-token text; only what its post-processor adds is removed.</summary>
+    public override int[] EncodeRendered(string text)
+    {
+        var (prefix, suffix) = _added ??= PostProcessorTokens();
+        var ids = Raw(text);
+        return ids.Length >= prefix + suffix ? ids[prefix..(ids.Length - suffix)] : ids;
+    }
+
+    int[] Raw(string text) => _tokenizer.Encode(text).Select(i => checked((int)i)).ToArray();
+
+    /// <summary>
+    /// How many ids the post-processor puts before and after the text: encode("") is exactly those, encode("a") has
+    /// the text's ids between them, so the split is where both ends agree.
+    /// </summary>
+    (int, int) PostProcessorTokens()
+    {
+        var empty = Raw("");
+        var one = Raw("a");
+        for (int prefix = empty.Length; prefix >= 0; prefix--)
+        {
+            int suffix = empty.Length - prefix;
+            if (one.Length >= empty.Length && one.AsSpan(0, prefix).SequenceEqual(empty.AsSpan(0, prefix))
+                && one.AsSpan(one.Length - suffix).SequenceEqual(empty.AsSpan(prefix))) return (prefix, suffix);
+        }
+        return (0, 0);
+    }
+
     public override void Dispose() => (_tokenizer as IDisposable)?.Dispose();
 }

@@ -3,7 +3,11 @@ namespace Ckpt.Training.Data;
 /// <summary>How a record's prompt text becomes the model's prompt.</summary>
 public enum PromptTemplate
 {
-    /// <summary>Alpaca for instruction records ({"instruction","input","output"}); prompt-completion and preference prompts as written (TRL applies no template to non-conversational data).</summary>
+    /// <summary>
+    /// Alpaca for instruction records ({"instruction","input","output"}); prompt-completion and preference prompts as
+    /// written (TRL applies no template to non-conversational data); conversational records (lists of messages) through
+    /// the model's chat template (tokenizer_config.json chat_template, or FineTuningOptions.ChatTemplate).
+    /// </summary>
     Auto,
     /// <summary>The Alpaca (Stanford) template, as OpenBezoar's SFT stages use it; a "prompt" field is taken as the instruction.</summary>
     Alpaca,

@@ -8,7 +8,7 @@ internal sealed class SentencePieceTextTokenizer : TextTokenizer
 {
     SentencePieceTokenizer _tokenizer = null!;
 
-    public static SentencePieceTextTokenizer Open(string path, SpecialTokens special)
+    public static SentencePieceTextTokenizer Open(string path, SpecialTokens special, IReadOnlyDictionary<string, int>? addedTokens = null)
     {
         SentencePieceTokenizer tokenizer;
         try
@@ -22,7 +22,14 @@ internal sealed class SentencePieceTextTokenizer : TextTokenizer
         }
         // The model's own ids stand in for what config.json does not say.
         special = special with { Bos = special.Bos ?? tokenizer.BeginningOfSentenceId, Eos = special.Eos ?? tokenizer.EndOfSentenceId };
-        return new SentencePieceTextTokenizer { Special = special, Source = path, _tokenizer = tokenizer };
+        var texts = new Dictionary<string, int>(StringComparer.Ordinal)
+        {
+            [tokenizer.BeginningOfSentenceToken] = tokenizer.BeginningOfSentenceId,
+            [tokenizer.EndOfSentenceToken] = tokenizer.EndOfSentenceId,
+            [tokenizer.UnknownToken] = tokenizer.UnknownId,
+        };
+        foreach (var (text, id) in addedTokens ?? new Dictionary<string, int>()) texts[text] = id;
+        return new SentencePieceTextTokenizer { Special = special, Source = path, _tokenizer = tokenizer, SpecialTexts = texts };
     }
 
     public override int[] Encode(string text, bool addBos)

@@ -21,6 +21,37 @@ public abstract class TextTokenizer : IDisposable
     /// <summary>Ids of <paramref name="text"/>, with BOS first when <paramref name="addBos"/> and the model has one.</summary>
     public abstract int[] Encode(string text, bool addBos);
 
+    /// <summary>
+    /// Special tokens written as text (a chat template renders bos_token, eos_token, "&lt;|im_start|&gt;", ...) and their
+    /// ids: the model's BOS/EOS/UNK pieces and tokenizer_config.json's added_tokens_decoder.
+    /// </summary>
+    public IReadOnlyDictionary<string, int> SpecialTexts { get; init; } = new Dictionary<string, int>();
+
+    /// <summary>
+    /// Ids of text rendered by a chat template, as HF tokenizes it after apply_chat_template (add_special_tokens=False,
+    /// which TRL uses): special-token text becomes that token, no BOS is added, so a template that writes bos_token
+    /// gives exactly one BOS. Between special tokens each piece is encoded on its own (SentencePiece's dummy prefix
+    /// applies to each, as transformers' legacy LLaMA tokenizer does).
+    /// </summary>
+    public virtual int[] EncodeRendered(string text)
+    {
+        var ids = new List<int>();
+        var firsts = SpecialTexts.Keys.Where(k => k.Length > 0).Select(k => k[0]).ToHashSet();
+        int start = 0, at = 0;
+        while (at < text.Length)
+        {
+            var match = !firsts.Contains(text[at]) ? null
+                : SpecialTexts.Keys.Where(k => k.Length > 0 && string.CompareOrdinal(text, at, k, 0, k.Length) == 0).MaxBy(k => k.Length);
+            if (match is null) { at++; continue; }
+            if (at > start) ids.AddRange(Encode(text[start..at], addBos: false));
+            ids.Add(SpecialTexts[match]);
+            at += match.Length;
+            start = at;
+        }
+        if (text.Length > start) ids.AddRange(Encode(text[start..], addBos: false));
+        return ids.ToArray();
+    }
+
     public virtual void Dispose() { }
 
     /// <summary>The folder's tokenizer, or null when it has neither tokenizer.model nor tokenizer.json (data must then be pre-tokenized).</summary>
@@ -28,10 +59,32 @@ public abstract class TextTokenizer : IDisposable
     {
         var special = SpecialTokens.Read(modelFolder);
         var model = Path.Combine(modelFolder, "tokenizer.model");
-        if (File.Exists(model)) return SentencePieceTextTokenizer.Open(model, special);
+        if (File.Exists(model)) return SentencePieceTextTokenizer.Open(model, special, AddedTokens(modelFolder));
         var json = Path.Combine(modelFolder, "tokenizer.json");
         if (File.Exists(json)) return HfJsonTextTokenizer.Open(json, special);
         return null;
+    }
+
+    /// <summary>tokenizer_config.json's added_tokens_decoder ({"32000": {"content": "&lt;|im_start|&gt;", ...}}) as text to id.</summary>
+    internal static Dictionary<string, int> AddedTokens(string modelFolder)
+    {
+        var tokens = new Dictionary<string, int>(StringComparer.Ordinal);
+        var path = Path.Combine(modelFolder, "tokenizer_config.json");
+        if (!File.Exists(path)) return tokens;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("added_tokens_decoder", out var added) && added.ValueKind == JsonValueKind.Object)
+                foreach (var p in added.EnumerateObject())
+                    if (int.TryParse(p.Name, out var id) && p.Value.ValueKind == JsonValueKind.Object
+                        && p.Value.TryGetProperty("content", out var c) && c.GetString() is { Length: > 0 } content)
+                        tokens[content] = id;
+        }
+        catch (JsonException e)
+        {
+            throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, path, null, "tokenizer_config.json is not valid JSON", inner: e);
+        }
+        return tokens;
     }
 }
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Ckpt.Training.Data.ChatTemplates;
 
 namespace Ckpt.Training.Data;
 
@@ -16,11 +17,16 @@ public sealed record PreferenceExample(int[] Prompt, int[] Chosen, int[] Rejecte
 /// Text follows TRL's tokenization: the prompt gets BOS, a completion is the tail of encode(prompt + completion)
 /// after the prompt's ids (falling back to encoding it alone when the tokenizer merges across the boundary), and
 /// EOS is appended. Sequences longer than <c>maxLength</c> keep their start; records whose prompt alone fills it are dropped.
+/// Conversational records (TRL's: lists of {"role", "content"} messages, see <see cref="ChatRecords"/>) are rendered
+/// with the model's chat template and tokenized as HF does after apply_chat_template: special tokens in the text are
+/// those tokens and no BOS is added (the template writes bos_token where the model wants one, so there is never a
+/// double BOS). SFT adds no EOS to them (the template ends each turn, as TRL's SFT does not add one to conversations);
+/// DPO appends EOS to both answers as TRL's DPO tokenizer does for every record.
 /// </summary>
 public static class TrainingData
 {
     public static (IReadOnlyList<SftExample> Examples, int Dropped) ReadSft(string path, TextTokenizer? tokenizer,
-        PromptTemplate template = PromptTemplate.Auto, int maxLength = 1024)
+        PromptTemplate template = PromptTemplate.Auto, int maxLength = 1024, ChatTemplate? chatTemplate = null, string? modelFolder = null)
     {
         var examples = new List<SftExample>();
         int dropped = 0;
@@ -35,6 +41,13 @@ public static class TrainingData
                 int start = Array.FindIndex(mask, m => m != 0);
                 if (start < 0 || mask.Skip(start).Any(m => m == 0)) throw Bad(path, line, "completion_mask must be zeros then ones");
                 (prompt, completion) = (ids[..start], ids[start..]);
+            }
+            else if (ChatRecords.IsConversational(o))
+            {
+                var chat = Chat(chatTemplate, template, modelFolder, path, line);
+                var (promptText, completionText) = ChatRecords.Sft(o, chat, d => Bad(path, line, d));
+                var tok = tokenizer ?? throw NoTokenizer(path, line);
+                (prompt, completion) = TokenizeRendered(tok, promptText, completionText, appendEos: false);
             }
             else
             {
@@ -62,7 +75,7 @@ public static class TrainingData
     }
 
     public static (IReadOnlyList<PreferenceExample> Examples, int Dropped) ReadPreferences(string path, TextTokenizer? tokenizer,
-        PromptTemplate template = PromptTemplate.Auto, int maxLength = 1024)
+        PromptTemplate template = PromptTemplate.Auto, int maxLength = 1024, ChatTemplate? chatTemplate = null, string? modelFolder = null)
     {
         var examples = new List<PreferenceExample>();
         int dropped = 0;
@@ -74,6 +87,14 @@ public static class TrainingData
                 prompt = p;
                 chosen = Ids(o, "chosen_input_ids", path, line) ?? throw Bad(path, line, "a pre-tokenized preference record needs chosen_input_ids");
                 rejected = Ids(o, "rejected_input_ids", path, line) ?? throw Bad(path, line, "a pre-tokenized preference record needs rejected_input_ids");
+            }
+            else if (ChatRecords.IsConversational(o))
+            {
+                var chat = Chat(chatTemplate, template, modelFolder, path, line);
+                var (promptText, chosenText, rejectedText) = ChatRecords.Preference(o, chat, d => Bad(path, line, d));
+                var tok = tokenizer ?? throw NoTokenizer(path, line);
+                (prompt, chosen) = TokenizeRendered(tok, promptText, chosenText, appendEos: true);
+                (_, rejected) = TokenizeRendered(tok, promptText, rejectedText, appendEos: true);
             }
             else
             {
@@ -102,6 +123,25 @@ public static class TrainingData
             ? full[promptIds.Length..]
             : tokenizer.Encode(completion, addBos: false);
         return (promptIds, tokenizer.Special.Eos is int eos ? [.. tail, eos] : tail);
+    }
+
+    /// <summary>Rendered chat text to ids: the completion is the full text's ids after the prompt's (its own ids where the tokenizer merges across the boundary).</summary>
+    static (int[] Prompt, int[] Completion) TokenizeRendered(TextTokenizer tokenizer, string prompt, string completion, bool appendEos)
+    {
+        var promptIds = tokenizer.EncodeRendered(prompt);
+        var full = tokenizer.EncodeRendered(prompt + completion);
+        var tail = full.Length > promptIds.Length && full.AsSpan(0, promptIds.Length).SequenceEqual(promptIds)
+            ? full[promptIds.Length..]
+            : tokenizer.EncodeRendered(completion);
+        return (promptIds, appendEos && tokenizer.Special.Eos is int eos ? [.. tail, eos] : tail);
+    }
+
+    static ChatTemplate Chat(ChatTemplate? chat, PromptTemplate template, string? modelFolder, string path, int line)
+    {
+        if (template != PromptTemplate.Auto)
+            throw Bad(path, line, $"the record is a conversation, which is rendered with the chat template; --template {template.ToString().ToLowerInvariant()} applies to text records only (use --template auto)");
+        return chat ?? throw Bad(path, line,
+            $"the record is a conversation but the model folder {modelFolder ?? "(none)"} has no chat_template in tokenizer_config.json; pass --chat-template <file.jinja>");
     }
 
     static IEnumerable<(int Line, JsonElement Record)> Records(string path)
