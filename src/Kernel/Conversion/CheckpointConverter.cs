@@ -35,8 +35,8 @@ public static class CheckpointConverter
         {
             var from = Path.Combine(folder, name);
             var to = Path.Combine(outputDirectory, name);
-            if (!File.Exists(from) || File.Exists(to)) continue;
-            File.Copy(from, to);
+            if (!File.Exists(from) || Path.GetFullPath(from) == Path.GetFullPath(to)) continue;
+            File.Copy(from, to, overwrite: true); // as save_pretrained rewrites them with the weights
             copied.Add(to);
         }
         return copied;
