@@ -65,8 +65,8 @@ public sealed class CombinationEvalLoss : ICombinationMetric
         using var scope = NewDisposeScope();
         foreach (var (target, inputs) in _parameters)
         {
-            var sum = inputs[0].mul(coefficients[0]);
-            for (int k = 1; k < inputs.Length; k++) sum.add_(inputs[k], alpha: coefficients[k]);
+            var sum = inputs[0].Times(coefficients[0]);
+            for (int k = 1; k < inputs.Length; k++) sum.PlusInPlace(inputs[k], coefficients[k]);
             target.copy_(sum);
         }
         return SftLoss.Compute(_model, _ids, _ids).item<float>();

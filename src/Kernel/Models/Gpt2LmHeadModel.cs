@@ -1,3 +1,4 @@
+using Ckpt.Tensors;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -78,8 +79,8 @@ public sealed class Gpt2Mlp : NamedModule
     internal static Tensor GeluNew(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var inner = x.add(x.pow(3).mul(0.044715)).mul(Math.Sqrt(2.0 / Math.PI));
-        return x.mul(0.5).mul(inner.tanh().add(1.0)).MoveToOuterDisposeScope();
+        var inner = x.Plus(x.Power(3).Times(0.044715)).Times(Math.Sqrt(2.0 / Math.PI));
+        return x.Times(0.5).mul(inner.tanh().Plus(1.0)).MoveToOuterDisposeScope();
     }
 }
 
@@ -108,8 +109,8 @@ public sealed class Gpt2Block : NamedModule
     public Tensor Forward(Tensor x, Tensor? mask)
     {
         using var scope = NewDisposeScope();
-        var h = x.add(Attn.Forward(Ln1.forward(x), mask));
-        return h.add(Mlp.forward(Ln2.forward(h))).MoveToOuterDisposeScope();
+        var h = x.Plus(Attn.Forward(Ln1.forward(x), mask));
+        return h.Plus(Mlp.forward(Ln2.forward(h))).MoveToOuterDisposeScope();
     }
 }
 
@@ -163,7 +164,7 @@ public sealed class Gpt2LmHeadModel : CausalLanguageModel
         long b = inputIds.shape[0], t = inputIds.shape[1];
         var ids = inputIds.reshape(-1).to(Device);
         var positions = arange(t, ScalarType.Int64, Device);
-        var h = Transformer.Wte.index_select(0, ids).view(b, t, -1).add(Transformer.Wpe.index_select(0, positions));
+        var h = Transformer.Wte.index_select(0, ids).view(b, t, -1).Plus(Transformer.Wpe.index_select(0, positions));
         var mask = attentionMask is null ? null : AttentionMask(t, attentionMask, Device);
         foreach (var block in Transformer.H) h = block.Forward(h, mask);
         h = Transformer.LnF.forward(h);

@@ -1,3 +1,4 @@
+using Ckpt.Tensors;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -29,8 +30,8 @@ public sealed class LlamaDecoderLayer : NamedModule
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask)
     {
         using var scope = NewDisposeScope();
-        var h = x.add(SelfAttention.Forward(InputLayerNorm.forward(x), cos, sin, mask));
-        return h.add(Mlp.forward(PostAttentionLayerNorm.forward(h))).MoveToOuterDisposeScope();
+        var h = x.Plus(SelfAttention.Forward(InputLayerNorm.forward(x), cos, sin, mask));
+        return h.Plus(Mlp.forward(PostAttentionLayerNorm.forward(h))).MoveToOuterDisposeScope();
     }
 }
 

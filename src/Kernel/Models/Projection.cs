@@ -1,3 +1,4 @@
+using Ckpt.Tensors;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -46,13 +47,13 @@ public sealed class Projection : NamedModule
         else
         {
             using var product = x.matmul(Weight);
-            y = Bias is null ? product.alias() : product.add(Bias);
+            y = Bias is null ? product.alias() : product.Plus(Bias);
         }
         if (Adapter is null || !AdapterEnabled) return y;
         using (y)
         {
             using var delta = Adapter.forward(x);
-            return delta.dtype == y.dtype ? y.add(delta) : y.add(delta.to(y.dtype));
+            return delta.dtype == y.dtype ? y.Plus(delta) : y.Plus(delta.to(y.dtype));
         }
     }
 

@@ -1,3 +1,4 @@
+using Ckpt.Tensors;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -21,8 +22,8 @@ public sealed class RmsNorm : NamedModule
     {
         using var scope = NewDisposeScope();
         var x32 = x.to(ScalarType.Float32);
-        var variance = x32.pow(2).mean([-1], keepdim: true);
-        var normed = x32.mul(variance.add(_eps).rsqrt()).to(x.dtype);
+        var variance = x32.Power(2).mean([-1], keepdim: true);
+        var normed = x32.mul(variance.Plus(_eps).rsqrt()).to(x.dtype);
         return Weight.mul(normed).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using Ckpt.Tensors;
 using static TorchSharp.torch;
 
 namespace Ckpt.Models;
@@ -13,10 +14,10 @@ static class RotaryEmbedding
     public static (Tensor Cos, Tensor Sin) Table(long seq, long headDim, double theta, double linearFactor, ScalarType dtype, Device device)
     {
         using var scope = NewDisposeScope();
-        var exponents = arange(0, headDim, 2, ScalarType.Int64, device).to(ScalarType.Float32).div(headDim);
+        var exponents = arange(0, headDim, 2, ScalarType.Int64, device).to(ScalarType.Float32).Over(headDim);
         var invFreq = pow(tensor((float)theta, ScalarType.Float32, device), exponents).reciprocal();
         var positions = arange(seq, ScalarType.Int64, device).to(ScalarType.Float32);
-        if (linearFactor != 1) positions = positions.div(linearFactor);
+        if (linearFactor != 1) positions = positions.Over(linearFactor);
         var angles = outer(positions, invFreq);
         var emb = cat([angles, angles], -1);
         return (emb.cos().to(dtype).MoveToOuterDisposeScope(), emb.sin().to(dtype).MoveToOuterDisposeScope());
@@ -30,6 +31,6 @@ static class RotaryEmbedding
         var x1 = x.narrow(-1, 0, half);
         var x2 = x.narrow(-1, half, half);
         var rotated = cat([x2.neg(), x1], -1);
-        return x.mul(cos).add(rotated.mul(sin)).MoveToOuterDisposeScope();
+        return x.mul(cos).Plus(rotated.mul(sin)).MoveToOuterDisposeScope();
     }
 }

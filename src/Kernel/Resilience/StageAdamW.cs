@@ -1,3 +1,4 @@
+using Ckpt.Tensors;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -24,13 +25,13 @@ internal sealed class StageAdamW(IReadOnlyList<Parameter> parameters, double lea
             if (p.grad is not { } g) continue;
             if (!_state.TryGetValue(p, out var m)) _state[p] = m = new Moments(zeros_like(p).DetachFromDisposeScope(), zeros_like(p).DetachFromDisposeScope());
             m.Steps++;
-            m.First.mul_(beta1).add_(g, alpha: 1 - beta1);
-            m.Second.mul_(beta2).addcmul_(g, g, value: 1 - beta2);
-            if (weightDecay > 0 && p.dim() > 1) p.mul_(1 - LearningRate * weightDecay);
+            m.First.TimesInPlace(beta1).PlusInPlace(g, 1 - beta1);
+            m.Second.TimesInPlace(beta2).PlusProductInPlace(g, g, 1 - beta2);
+            if (weightDecay > 0 && p.dim() > 1) p.TimesInPlace(1 - LearningRate * weightDecay);
             double correction1 = 1 - Math.Pow(beta1, m.Steps);
             double correction2 = 1 - Math.Pow(beta2, m.Steps);
-            using var denominator = m.Second.div(correction2).sqrt_().add_(epsilon);
-            p.addcdiv_(m.First, denominator, value: -LearningRate / correction1);
+            using var denominator = m.Second.Over(correction2).sqrt_().PlusInPlace(epsilon);
+            p.PlusQuotientInPlace(m.First, denominator, -LearningRate / correction1);
         }
     }
 

@@ -1,3 +1,4 @@
+using Ckpt.Tensors;
 using Ckpt.Models;
 using static TorchSharp.torch;
 
@@ -33,7 +34,7 @@ public static class CompletionLogProbs
         var targets = ids.narrow(1, 1, t - 1);
         var perToken = logp.gather(2, targets.unsqueeze(2)).squeeze(2);
         // Shifted position s predicts token s+1, which is a completion token when s+1 >= promptLength.
-        var mask = arange(t - 1, ScalarType.Int64, ids.device).ge(promptLength - 1).unsqueeze(0).to(ScalarType.Float32);
+        var mask = arange(t - 1, ScalarType.Int64, ids.device).AtLeastAsLargeAs(promptLength - 1).unsqueeze(0).to(ScalarType.Float32);
         if (completionMask is not null)
             mask = mask.mul(cat([zeros(ids.shape[0], promptLength - 1, ScalarType.Float32, ids.device), completionMask.to(ScalarType.Float32)], 1));
         return perToken.mul(mask).sum(1).MoveToOuterDisposeScope();
@@ -49,8 +50,8 @@ public static class CompletionLogProbs
         long t = labels.shape[1];
         var logp = nn.functional.log_softmax(logits.narrow(1, 0, t - 1).to(ScalarType.Float32), -1);
         var targets = labels.narrow(1, 1, t - 1);
-        var counted = targets.ne(SftLoss.IgnoreIndex);
-        var perToken = logp.gather(2, targets.clamp_min(0).unsqueeze(2)).squeeze(2);
+        var counted = targets.NotEqualTo(SftLoss.IgnoreIndex);
+        var perToken = logp.gather(2, targets.AtLeast(0L).unsqueeze(2)).squeeze(2);
         return perToken.mul(counted.to(ScalarType.Float32)).sum(1).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using Ckpt.Tensors;
 using Ckpt.Models;
 using static TorchSharp.torch;
 
@@ -89,7 +90,7 @@ public static class DpoLoss
         var refRejected = reference.narrow(0, n, n);
         var chosenRatio = policyChosen.sub(refChosen);
         var rejectedRatio = policyRejected.sub(refRejected);
-        var losses = nn.functional.logsigmoid(chosenRatio.sub(rejectedRatio).mul(beta)).neg();
+        var losses = nn.functional.logsigmoid(chosenRatio.sub(rejectedRatio).Times(beta)).neg();
 
         var outcome = new DpoOutcome
         {
@@ -98,8 +99,8 @@ public static class DpoLoss
             PolicyRejectedLogps = policyRejected.MoveToOuterDisposeScope(),
             ReferenceChosenLogps = refChosen.MoveToOuterDisposeScope(),
             ReferenceRejectedLogps = refRejected.MoveToOuterDisposeScope(),
-            ChosenRewards = chosenRatio.detach().mul(beta).MoveToOuterDisposeScope(),
-            RejectedRewards = rejectedRatio.detach().mul(beta).MoveToOuterDisposeScope(),
+            ChosenRewards = chosenRatio.detach().Times(beta).MoveToOuterDisposeScope(),
+            RejectedRewards = rejectedRatio.detach().Times(beta).MoveToOuterDisposeScope(),
         };
         return outcome;
     }

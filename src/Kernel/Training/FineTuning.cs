@@ -67,6 +67,9 @@ public static class FineTuning
             FanInFanOut = model.Config is Gpt2Config, BaseModelNameOrPath = options.Model,
         };
         PeftLora.Attach(model, lora, seed: options.Seed);
+        using var dropoutGenerator = new Generator((ulong)options.Seed, CPU);
+        foreach (var (_, layer) in model.Projections())
+            if (layer.Adapter is LoraAdapter adapter) adapter.DropoutGenerator = dropoutGenerator;
         var trainable = AdapterParameters(model);
         long trainableCount = trainable.Sum(p => p.Parameter.numel());
         long totalCount = model.parameters().Sum(p => p.numel()) + (quantized?.Parameters ?? 0);
@@ -121,7 +124,7 @@ public static class FineTuning
                         : TrainingBatch.Preferences(indices.Select(i => preferences[i]).ToList(), padId, device))
                     .ToList();
                 if (first) Trace($"step {step + 1}: {accumulation} batch(es) of {options.BatchSize} on {device}, {batches.Sum(b => b.Tokens)} tokens");
-                SeedStep(device, options.Seed, step);
+                SeedStep(device, dropoutGenerator, options.Seed, step);
                 double lr = LearningRate(options, step);
                 optimizer.ZeroGrad();
 
@@ -137,12 +140,12 @@ public static class FineTuning
                     if (options.Recipe == Recipe.Sft)
                     {
                         var (sum, _) = SftLoss.SummedTokenLoss(model, batch.Ids, batch.Labels, batch.AttentionMask);
-                        l = sum.div(Math.Max(1, normaliser));
+                        l = sum.Over(Math.Max(1, normaliser));
                     }
                     else
                     {
                         using var dpo = DpoLoss.ComputeSequences(model, batch.Ids, batch.Labels, batch.AttentionMask, options.Beta);
-                        l = dpo.Losses.sum().div(normaliser);
+                        l = dpo.Losses.sum().Over(normaliser);
                         foreach (var (key, value) in dpo.Metrics().Where(kv => kv.Key != "loss"))
                             metrics[key] = metrics.GetValueOrDefault(key) + value * batch.Examples / normaliser;
                     }
@@ -262,20 +265,21 @@ public static class FineTuning
         using var scope = NewDisposeScope();
         double sum = 0;
         foreach (var p in parameters)
-            if (p.grad is { } g) sum += g.to(ScalarType.Float64).pow(2).sum().item<double>();
+            if (p.grad is { } g) sum += g.to(ScalarType.Float64).Power(2).sum().item<double>();
         return Math.Sqrt(sum);
     }
 
     /// <summary>
     /// Dropout's generator is reseeded from (seed, step) before every step, so a resumed run draws the masks a straight
-    /// run draws on any device. The CPU state is also saved with each checkpoint, but TorchSharp cannot read CUDA's
-    /// generator state, and CUDA's generator would otherwise restart from its default seed in every process.
+    /// run draws on any device. On the CPU that is the run's own generator (two runs in one process, or a test suite's
+    /// parallel classes, do not share a stream); on CUDA it is torch's default CUDA generator, since TorchSharp cannot
+    /// read its state to save it and it would otherwise restart from its default seed in every process.
     /// </summary>
-    static void SeedStep(Device device, long seed, int step)
+    static void SeedStep(Device device, Generator dropout, long seed, int step)
     {
         long stepSeed = unchecked(seed * 1_000_003 + step);
         if (device.type == DeviceType.CUDA) cuda.manual_seed_all(stepSeed);
-        else manual_seed(stepSeed);
+        else dropout.manual_seed(stepSeed);
     }
 
     static int RngBytes()

@@ -1,3 +1,4 @@
+using Ckpt.Tensors;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -55,12 +56,12 @@ public sealed class LoraAdamW : IDisposable
             using var scope = NewDisposeScope();
             if (p.grad is not { } grad) continue;
             var g = grad.to(ScalarType.Float32);
-            if (WeightDecay != 0) p.mul_(1 - lr * WeightDecay);
-            m.mul_(Beta1).add_(g, alpha: 1 - Beta1);
-            v.mul_(Beta2).addcmul_(g, g, value: 1 - Beta2);
-            var denom = v.sqrt().div_(bias2Sqrt).add_(Eps);
-            var update = m.div(denom).mul_(-lr / bias1);
-            p.add_(update.to(p.dtype));
+            if (WeightDecay != 0) p.TimesInPlace(1 - lr * WeightDecay);
+            m.TimesInPlace(Beta1).PlusInPlace(g, 1 - Beta1);
+            v.TimesInPlace(Beta2).PlusProductInPlace(g, g, 1 - Beta2);
+            var denom = v.sqrt().OverInPlace(bias2Sqrt).PlusInPlace(Eps);
+            var update = m.div(denom).TimesInPlace(-lr / bias1);
+            p.PlusInPlace(update.to(p.dtype));
         }
     }
 

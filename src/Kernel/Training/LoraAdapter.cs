@@ -1,3 +1,4 @@
+using Ckpt.Tensors;
 using Ckpt.Models;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -15,6 +16,11 @@ public sealed class LoraAdapter : NamedModule
     public WeightMatrix A { get; }
     public WeightMatrix B { get; }
     public double Scaling { get; }
+    /// <summary>
+    /// Draws dropout's masks on the CPU when set (a run's own generator, so runs in one process do not share one
+    /// stream); otherwise, and on CUDA, dropout uses torch's default generator of the device.
+    /// </summary>
+    public Generator? DropoutGenerator { get; set; }
 
     public LoraAdapter(long inFeatures, long outFeatures, int r, double scaling, double dropout, ScalarType dtype, Device device)
         : base("lora")
@@ -33,7 +39,7 @@ public sealed class LoraAdapter : NamedModule
         // Drawn on the CPU and copied over: the generator is a CPU one (TorchSharp creates only CPU generators), and a
         // seed then gives the same adapter on every device.
         using var u = rand(A.Weight.shape, ScalarType.Float32, CPU, generator: generator);
-        using var scaled = u.mul(2 * bound).sub(bound);
+        using var scaled = u.Times(2 * bound).Minus(bound);
         A.Weight.copy_(scaled);
         B.Weight.zero_();
     }
@@ -42,8 +48,12 @@ public sealed class LoraAdapter : NamedModule
     {
         using var scope = NewDisposeScope();
         var input = x.dtype == A.Weight.dtype ? x : x.to(A.Weight.dtype);
-        if (_dropout > 0 && training) input = nn.functional.dropout(input, _dropout, training: true);
-        var delta = nn.functional.linear(nn.functional.linear(input, A.Weight), B.Weight).mul(Scaling);
+        if (_dropout > 0 && training)
+            input = DropoutGenerator is { } generator && input.device_type == DeviceType.CPU
+                // torch's dropout: keep each element with probability 1 − p, scaled by 1 / (1 − p).
+                ? input.mul(rand(input.shape, ScalarType.Float32, CPU, generator: generator).AtLeastAsLargeAs(_dropout).to(input.dtype)).Over(1 - _dropout)
+                : nn.functional.dropout(input, _dropout, training: true);
+        var delta = nn.functional.linear(nn.functional.linear(input, A.Weight), B.Weight).Times(Scaling);
         return delta.MoveToOuterDisposeScope();
     }
 
@@ -51,7 +61,7 @@ public sealed class LoraAdapter : NamedModule
     public Tensor Delta(bool fanInFanOut)
     {
         using var scope = NewDisposeScope();
-        var delta = B.Weight.matmul(A.Weight).mul(Scaling);
+        var delta = B.Weight.matmul(A.Weight).Times(Scaling);
         return (fanInFanOut ? delta.t().contiguous() : delta).MoveToOuterDisposeScope();
     }
 }

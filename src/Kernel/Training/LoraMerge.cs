@@ -90,11 +90,11 @@ public sealed class LoraMerge : IDisposable
         var a = aData.ToTorch();
         var b = bData.ToTorch();
         var adapterType = b.dtype;
-        var delta = b.to(ScalarType.Float32).matmul(a.to(ScalarType.Float32)).mul(Config.Scaling);
+        var delta = b.to(ScalarType.Float32).matmul(a.to(ScalarType.Float32)).Times(Config.Scaling);
         if (Config.FanInFanOut) delta = delta.t();
         if (adapterType is ScalarType.BFloat16 or ScalarType.Float16) delta = delta.to(adapterType);
         var baseTensor = weight.ToTorch();
-        var merged = baseTensor.to(ScalarType.Float32).add(delta.to(ScalarType.Float32)).to(baseTensor.dtype);
+        var merged = baseTensor.to(ScalarType.Float32).Plus(delta.to(ScalarType.Float32)).to(baseTensor.dtype);
         return merged.contiguous().ToTensorData(baseName);
     }
 

@@ -1,3 +1,4 @@
+using Ckpt.Tensors;
 using static TorchSharp.torch;
 
 namespace Ckpt.Training;
@@ -33,7 +34,7 @@ public static class Nf4
         {
             int fractionItems = (1 << i) + 1;
             using var boundaries = linspace(0.1, 1, fractionItems, ScalarType.Float32);
-            using var means = boundaries.narrow(0, 0, fractionItems - 1).add(boundaries.narrow(0, 1, fractionItems - 1)).div(2.0);
+            using var means = boundaries.narrow(0, 0, fractionItems - 1).Plus(boundaries.narrow(0, 1, fractionItems - 1)).Over(2.0);
             float scale = (float)Math.Pow(10, -6 + i);
             foreach (var m in means.data<float>().ToArray())
             {
@@ -67,7 +68,7 @@ public static class Nf4
                 weight.shape, weight.dtype, blockSize, nestedBlockSize);
 
         float offset = absmax.mean().item<float>();
-        var (q, nested) = BlockQuantize(absmax.sub(offset), nestedBlockSize, Dynamic.Value);
+        var (q, nested) = BlockQuantize(absmax.Minus(offset), nestedBlockSize, Dynamic.Value);
         return new Nf4Tensor(packed.MoveToOuterDisposeScope(), null, q.to(ScalarType.Byte).MoveToOuterDisposeScope(),
             nested.MoveToOuterDisposeScope(), offset, weight.shape, weight.dtype, blockSize, nestedBlockSize);
     }
@@ -80,8 +81,8 @@ public static class Nf4
         var padded = blocks * blockSize == n ? flat : cat([flat, zeros(blocks * blockSize - n, ScalarType.Float32, flat.device)]);
         var grid = padded.view(blocks, blockSize);
         var absmax = grid.abs().amax([1]);
-        var safe = absmax.masked_fill(absmax.eq(0), 1f);
-        var scaled = grid.div(safe.unsqueeze(1)).clamp(-1f, 1f);
+        var safe = absmax.FilledWhere(absmax.EqualTo(0.0), 1.0);
+        var scaled = grid.div(safe.unsqueeze(1)).Within(-1.0, 1.0);
         var mids = new float[code.Length - 1];
         for (int i = 0; i < mids.Length; i++) mids[i] = (code[i] + code[i + 1]) / 2f;
         // bucketize(right=false) counts the midpoints strictly below x: the strict > comparison, ties to the lower code.
@@ -136,7 +137,7 @@ public sealed class Nf4Tensor : IDisposable
         var dyn = Nf4.DynamicTensor(Packed.device);
         var values = dyn.index_select(0, QuantizedAbsmax!.to(ScalarType.Int64));
         var scales = NestedAbsmax!.repeat_interleave(NestedBlockSize).narrow(0, 0, values.shape[0]);
-        return values.mul(scales).add(Offset).MoveToOuterDisposeScope();
+        return values.mul(scales).Plus(Offset).MoveToOuterDisposeScope();
     }
 
     /// <summary>W = code[idx] · absmax[block] in fp32, then cast to <paramref name="dtype"/> (default: the original dtype).</summary>

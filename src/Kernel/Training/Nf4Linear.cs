@@ -1,3 +1,4 @@
+using Ckpt.Tensors;
 using Ckpt.Models;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -25,7 +26,7 @@ public sealed class Nf4Linear : NamedModule
     {
         var y = Nf4MatMul.apply(x, Weight);
         if (Bias is null) return y;
-        using (y) return y.add(Bias);
+        using (y) return y.Plus(Bias);
     }
 
     protected override void Dispose(bool disposing)

@@ -121,7 +121,7 @@ public static class PeftLora
                 throw new InvalidOperationException("merge into a dequantized (bf16/f32) base and re-quantize afterwards, as PEFT advises");
             // As PEFT's `weight.data += delta`: added in fp32 and rounded once to the weight's dtype (LoraMerge does the same).
             using (var scope = NewDisposeScope())
-                layer.Weight.copy_(layer.Weight.to(ScalarType.Float32).add(adapter.Delta(layer.FanInFanOut).to(ScalarType.Float32)));
+                layer.Weight.copy_(layer.Weight.to(ScalarType.Float32).Plus(adapter.Delta(layer.FanInFanOut).to(ScalarType.Float32)));
             layer.Detach(ChildNames)?.Dispose();
             merged++;
         }

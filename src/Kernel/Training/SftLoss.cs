@@ -1,3 +1,4 @@
+using Ckpt.Tensors;
 using Ckpt.Models;
 using static TorchSharp.torch;
 
@@ -20,8 +21,8 @@ public static class SftLoss
         long t = ids.shape[1];
         var positions = arange(t, ScalarType.Int64, ids.device).unsqueeze(0);
         var prompt = positions.lt(tensor(promptLengths, device: ids.device).unsqueeze(1));
-        var labels = ids.masked_fill(prompt, IgnoreIndex);
-        if (attentionMask is not null) labels = labels.masked_fill(attentionMask.eq(0), IgnoreIndex);
+        var labels = ids.FilledWhere(prompt, IgnoreIndex);
+        if (attentionMask is not null) labels = labels.FilledWhere(attentionMask.EqualTo(0L), IgnoreIndex);
         return labels.MoveToOuterDisposeScope();
     }
 
@@ -30,7 +31,7 @@ public static class SftLoss
     {
         using var scope = NewDisposeScope();
         var (sum, count) = SummedTokenLoss(model, ids, labels, attentionMask);
-        return sum.div(count.clamp_min(1)).MoveToOuterDisposeScope();
+        return sum.div(count.AtLeast(1.0)).MoveToOuterDisposeScope();
     }
 
     /// <summary>The summed token loss and the number of counted tokens, for normalising across accumulated micro-batches.</summary>
@@ -42,7 +43,7 @@ public static class SftLoss
         var shifted = logits.narrow(1, 0, t - 1).to(ScalarType.Float32).reshape(b * (t - 1), -1);
         var targets = labels.to(model.Device).narrow(1, 1, t - 1).reshape(-1);
         var sum = nn.functional.cross_entropy(shifted, targets, ignore_index: IgnoreIndex, reduction: nn.Reduction.Sum);
-        var count = targets.ne(IgnoreIndex).sum().to(ScalarType.Float32);
+        var count = targets.NotEqualTo(IgnoreIndex).sum().to(ScalarType.Float32);
         return (sum.MoveToOuterDisposeScope(), count.MoveToOuterDisposeScope());
     }
 }

@@ -212,6 +212,25 @@ public sealed class FineTuningTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Two_runs_with_dropout_side_by_side_each_give_the_losses_they_give_alone()
+    {
+        var model = FineTuningFixtures.RandomLlama(P("model"));
+        var data = FineTuningFixtures.InstructionIds(P("ids.jsonl"), 12);
+        FineTuningOptions Options(string outDir, long seed) => Sft(model, data, outDir, 5) with { LoraDropout = 0.3, Seed = seed };
+        var (_, alone) = Train(Options(P("alone"), 5));
+        // Each run owns its dropout generator: another run drawing in parallel must not shift its masks.
+        var runs = Enumerable.Range(0, 2).Select(i => Task.Run(() =>
+        {
+            var steps = new List<TrainingProgress>();
+            FineTuning.Run(Options(P($"side-{i}"), i == 0 ? 5 : 6), new Collect(steps.Add));
+            return steps;
+        })).ToArray();
+        Task.WaitAll(runs);
+        Assert.Equal(alone.Select(s => s.Loss), runs[0].Result.Select(s => s.Loss));
+        Assert.NotEqual(alone.Select(s => s.Loss), runs[1].Result.Select(s => s.Loss));
+    }
+
+    [Fact]
     public void Epochs_count_examples_over_the_accumulated_batch()
     {
         var model = FineTuningFixtures.RandomLlama(P("model"));
