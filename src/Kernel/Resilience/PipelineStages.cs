@@ -1,3 +1,4 @@
+using Ckpt.Tensors;
 using System.Text.RegularExpressions;
 using Ckpt.Models;
 using TorchSharp.Modules;
@@ -50,7 +51,7 @@ public sealed partial class PipelineStages
     public void Lose(int stage)
     {
         using var _ = no_grad();
-        foreach (var (_, p) in _stages[stage].Parameters) p.fill_(double.NaN);
+        foreach (var (_, p) in _stages[stage].Parameters) p.FillInPlace(double.NaN);
     }
 
     /// <summary>
@@ -105,7 +106,7 @@ public sealed partial class PipelineStages
 
     internal static void Initialise(Parameter p, double std, Generator? generator)
     {
-        if (p.dim() == 1) p.fill_(1.0); // RMSNorm scales (the LLaMA has no biases)
+        if (p.dim() == 1) p.FillInPlace(1.0); // RMSNorm scales (the LLaMA has no biases)
         else p.normal_(0, std, generator);
     }
 

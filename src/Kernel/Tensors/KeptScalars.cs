@@ -88,6 +88,12 @@ internal static class KeptScalars
         return a.addcmul_(t1, t2, s);
     }
 
+    public static Tensor FillInPlace(this Tensor a, double value)
+    {
+        using Scalar s = value;
+        return a.fill_(s);
+    }
+
     public static Tensor FilledWhere(this Tensor a, Tensor mask, double value)
     {
         using Scalar s = value;
