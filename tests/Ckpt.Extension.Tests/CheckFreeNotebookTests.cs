@@ -19,7 +19,7 @@ public sealed class CheckFreeNotebookTests(CheckFreeNotebookRun run) : IClassFix
     [Fact]
     public void The_checkfree_notebook_runs_with_no_cell_error()
     {
-        var failed = Notebook.Cells.Where(c => c.ErrorValue is not null).Select(c => $"{c.Source.Trim()} -> {c.ErrorValue}").ToArray();
+        var failed = Notebook.CellErrors();
         Assert.True(failed.Length == 0, string.Join("\n", failed));
     }
 
@@ -28,13 +28,7 @@ public sealed class CheckFreeNotebookTests(CheckFreeNotebookRun run) : IClassFix
     {
         var cell = Notebook.Cells.Single(c => c.Source.StartsWith("#!ckpt-recovery", StringComparison.Ordinal));
         Assert.Null(cell.ErrorValue);
-        var figure = cell.Outputs.Where(o => o.MimeType == "application/vnd.plotly.v1+json").Select(o =>
-        {
-            using var doc = JsonDocument.Parse(o.Text);
-            return doc.RootElement.ValueKind == JsonValueKind.String
-                ? JsonDocument.Parse(doc.RootElement.GetString()!).RootElement.Clone()
-                : doc.RootElement.Clone();
-        }).Single();
+        var figure = Assert.Single(cell.Figures());
         var traces = figure.GetProperty("data").EnumerateArray().ToList();
         Assert.Equal(["no failure", "CheckFree", "from scratch"], traces.Select(t => t.GetProperty("name").GetString()));
 

@@ -21,7 +21,7 @@ public sealed class FineTuneNotebookTests(FineTuneNotebookRun run) : IClassFixtu
     [Fact]
     public void The_finetune_notebook_runs_with_no_cell_error()
     {
-        var failed = Notebook.Cells.Where(c => c.ErrorValue is not null).Select(c => $"{c.Source.Trim()} -> {c.ErrorValue}").ToArray();
+        var failed = Notebook.CellErrors();
         Assert.True(failed.Length == 0, string.Join("\n", failed));
     }
 
@@ -95,13 +95,7 @@ public sealed class FineTuneNotebookTests(FineTuneNotebookRun run) : IClassFixtu
     static Dictionary<string, List<(int Step, double Value)>> Traces(ExecutedCell cell)
     {
         Assert.Null(cell.ErrorValue);
-        var figure = cell.Outputs.Where(o => o.MimeType == "application/vnd.plotly.v1+json").Select(o =>
-        {
-            using var doc = JsonDocument.Parse(o.Text);
-            return doc.RootElement.ValueKind == JsonValueKind.String
-                ? JsonDocument.Parse(doc.RootElement.GetString()!).RootElement.Clone()
-                : doc.RootElement.Clone();
-        }).Last();
+        var figure = cell.Figures()[^1];
         return figure.GetProperty("data").EnumerateArray().ToDictionary(
             t => t.GetProperty("name").GetString()!,
             t => t.GetProperty("x").EnumerateArray().Zip(t.GetProperty("y").EnumerateArray())

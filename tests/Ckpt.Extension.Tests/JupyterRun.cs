@@ -15,6 +15,10 @@ sealed class JupyterRun
 
     JupyterRun(IReadOnlyList<ExecutedCell> cells, string log) { Cells = cells; Log = log; }
 
+    /// <summary>"source -> error" for every cell that failed; empty when the notebook ran clean.</summary>
+    public string[] CellErrors() =>
+        Cells.Where(c => c.ErrorValue is not null).Select(c => $"{c.Source.Trim()} -> {c.ErrorValue}").ToArray();
+
     public ExecutedCell Cell(string sourceStart) =>
         Cells.SingleOrDefault(c => c.Source.StartsWith(sourceStart, StringComparison.Ordinal))
         ?? throw new InvalidOperationException($"no code cell starts with '{sourceStart}'");
@@ -96,7 +100,20 @@ sealed class JupyterRun
 /// <summary>A code cell after execution: its source, its outputs' text by MIME type, and its error if it failed.</summary>
 sealed record ExecutedCell(string Source, IReadOnlyList<(string MimeType, string Text)> Outputs, string? ErrorValue, IReadOnlyList<string> Traceback)
 {
+    public const string PlotlyMime = "application/vnd.plotly.v1+json";
+
     public string Text(string mimeType) => string.Join("\n", Outputs.Where(o => o.MimeType == mimeType).Select(o => o.Text));
+
+    /// <summary>The cell's Plotly figures in output order (a live chart's redraws end with its final figure).</summary>
+    public IReadOnlyList<JsonElement> Figures() =>
+        Outputs.Where(o => o.MimeType == PlotlyMime).Select(o =>
+        {
+            using var doc = JsonDocument.Parse(o.Text);
+            // The .NET kernel sends the figure as JSON text; a front end that stores it as an object gives the object.
+            return doc.RootElement.ValueKind == JsonValueKind.String
+                ? JsonDocument.Parse(doc.RootElement.GetString()!).RootElement.Clone()
+                : doc.RootElement.Clone();
+        }).ToList();
 
     public static ExecutedCell From(JsonElement cell)
     {

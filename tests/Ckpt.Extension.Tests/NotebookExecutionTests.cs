@@ -36,7 +36,7 @@ public sealed class NotebookExecutionTests(NotebookRuns runs) : IClassFixture<No
     [Fact]
     public void The_example_notebook_runs_with_no_cell_error()
     {
-        var failed = Example.Cells.Where(c => c.ErrorValue is not null).Select(c => $"{c.Source.Trim()} -> {c.ErrorValue}").ToArray();
+        var failed = Example.CellErrors();
         Assert.True(failed.Length == 0, string.Join("\n", failed));
     }
 

@@ -19,7 +19,7 @@ public sealed class ReshardAndMergeNotebookRun
 
 public sealed class ReshardAndMergeNotebookTests(ReshardAndMergeNotebookRun run) : IClassFixture<ReshardAndMergeNotebookRun>
 {
-    const string PlotlyMime = "application/vnd.plotly.v1+json";
+    const string PlotlyMime = ExecutedCell.PlotlyMime;
 
     JupyterRun Notebook => run.Run.Value;
 
@@ -42,7 +42,7 @@ public sealed class ReshardAndMergeNotebookTests(ReshardAndMergeNotebookRun run)
     [Fact]
     public void The_reshard_and_merge_notebook_runs_with_no_cell_error()
     {
-        var failed = Notebook.Cells.Where(c => c.ErrorValue is not null).Select(c => $"{c.Source.Trim()} -> {c.ErrorValue}").ToArray();
+        var failed = Notebook.CellErrors();
         Assert.True(failed.Length == 0, string.Join("\n", failed));
     }
 
@@ -119,10 +119,7 @@ public sealed class ReshardAndMergeNotebookTests(ReshardAndMergeNotebookRun run)
     public void The_lcsc_cell_leaves_one_final_chart_and_finds_an_eval_loss_below_the_last_checkpoints()
     {
         var cell = CellStarting("#!ckpt-lcsc");
-        var figures = cell.Outputs.Where(o => o.MimeType == PlotlyMime).ToList();
-        Assert.Single(figures);
-        using var doc = JsonDocument.Parse(figures[0].Text);
-        var figure = doc.RootElement.ValueKind == JsonValueKind.String ? JsonDocument.Parse(doc.RootElement.GetString()!).RootElement : doc.RootElement;
+        var figure = Assert.Single(cell.Figures());
         var best = figure.GetProperty("data")[0].GetProperty("y").EnumerateArray().Select(v => v.GetDouble()).ToArray();
         Assert.True(best.Length >= 3, $"{best.Length} points");
         Assert.True(best.Zip(best.Skip(1)).All(p => p.Second <= p.First), "the best metric never rises");

@@ -15,26 +15,18 @@ public sealed class ShardLayoutNotebookRun
 
 public sealed class ShardLayoutNotebookTests(ShardLayoutNotebookRun run) : IClassFixture<ShardLayoutNotebookRun>
 {
-    const string PlotlyMime = "application/vnd.plotly.v1+json";
+    const string PlotlyMime = ExecutedCell.PlotlyMime;
     // The banner plotly.min.js starts with: present only where the library itself is inlined.
     const string PlotlyJsBanner = "plotly.min.js.LICENSE.txt";
 
     JupyterRun Notebook => run.Run.Value;
 
-    static IReadOnlyList<JsonElement> Figures(ExecutedCell cell) =>
-        cell.Outputs.Where(o => o.MimeType == PlotlyMime).Select(o =>
-        {
-            using var doc = JsonDocument.Parse(o.Text);
-            // The .NET kernel sends the figure as JSON text; a front end that stores it as an object gives the object.
-            return doc.RootElement.ValueKind == JsonValueKind.String
-                ? JsonDocument.Parse(doc.RootElement.GetString()!).RootElement.Clone()
-                : doc.RootElement.Clone();
-        }).ToList();
+    static IReadOnlyList<JsonElement> Figures(ExecutedCell cell) => cell.Figures();
 
     [Fact]
     public void The_shard_layout_notebook_runs_with_no_cell_error()
     {
-        var failed = Notebook.Cells.Where(c => c.ErrorValue is not null).Select(c => $"{c.Source.Trim()} -> {c.ErrorValue}").ToArray();
+        var failed = Notebook.CellErrors();
         Assert.True(failed.Length == 0, string.Join("\n", failed));
     }
 
