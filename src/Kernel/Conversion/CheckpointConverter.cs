@@ -65,7 +65,11 @@ public static class CheckpointConverter
             {
                 var data = TensorReader.Read(source.Storage, t, null, Environment.ProcessorCount * 2, timeline, cancellationToken);
                 if (merge is not null && merge.Changes(t.Name))
-                    using (data) data = merge.Apply(t.Name, data, cancellationToken);
+                {
+                    var merged = merge.Apply(t.Name, data, cancellationToken);
+                    data.Dispose();
+                    data = merged;
+                }
                 return target == t.DType ? data : DTypeConversion.Convert(data, target);
             });
         }).ToArray();

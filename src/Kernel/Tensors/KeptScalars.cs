@@ -17,146 +17,46 @@ internal static class KeptScalars
 {
     static readonly Scalar One = 1;
 
+    /// <summary>Runs <paramref name="op"/> on <paramref name="value"/> as a Scalar disposed only after the op returns.</summary>
+    static Tensor With(Scalar value, Func<Scalar, Tensor> op)
+    {
+        using (value) return op(value);
+    }
+
     public static Tensor Plus(this Tensor a, Tensor b) => a.add(b, One);
     public static Tensor PlusInPlace(this Tensor a, Tensor b) => a.add_(b, One);
-
-    public static Tensor PlusInPlace(this Tensor a, Tensor b, double alpha)
-    {
-        using Scalar s = alpha;
-        return a.add_(b, s);
-    }
-
-    public static Tensor Plus(this Tensor a, double value)
-    {
-        using Scalar s = value;
-        return a.add(s, One);
-    }
-
-    public static Tensor PlusInPlace(this Tensor a, double value)
-    {
-        using Scalar s = value;
-        return a.add_(s, One);
-    }
-
-    public static Tensor Minus(this Tensor a, double value)
-    {
-        using Scalar s = value;
-        return a.sub(s);
-    }
-
-    public static Tensor Times(this Tensor a, double value)
-    {
-        using Scalar s = value;
-        return a.mul(s);
-    }
-
-    public static Tensor TimesInPlace(this Tensor a, double value)
-    {
-        using Scalar s = value;
-        return a.mul_(s);
-    }
-
-    public static Tensor Over(this Tensor a, double value)
-    {
-        using Scalar s = value;
-        return a.div(s);
-    }
-
-    public static Tensor OverInPlace(this Tensor a, double value)
-    {
-        using Scalar s = value;
-        return a.div_(s);
-    }
-
-    public static Tensor Power(this Tensor a, double exponent)
-    {
-        using Scalar s = exponent;
-        return a.pow(s);
-    }
+    public static Tensor PlusInPlace(this Tensor a, Tensor b, double alpha) => With(alpha, s => a.add_(b, s));
+    public static Tensor Plus(this Tensor a, double value) => With(value, s => a.add(s, One));
+    public static Tensor PlusInPlace(this Tensor a, double value) => With(value, s => a.add_(s, One));
+    public static Tensor Minus(this Tensor a, double value) => With(value, a.sub);
+    public static Tensor Times(this Tensor a, double value) => With(value, a.mul);
+    public static Tensor TimesInPlace(this Tensor a, double value) => With(value, a.mul_);
+    public static Tensor Over(this Tensor a, double value) => With(value, s => a.div(s));
+    public static Tensor OverInPlace(this Tensor a, double value) => With(value, s => a.div_(s));
+    public static Tensor Power(this Tensor a, double exponent) => With(exponent, a.pow);
+    public static Tensor FillInPlace(this Tensor a, double value) => With(value, a.fill_);
 
     /// <summary>a += value · t1 / t2, in place.</summary>
-    public static Tensor PlusQuotientInPlace(this Tensor a, Tensor t1, Tensor t2, double value)
-    {
-        using Scalar s = value;
-        return a.addcdiv_(t1, t2, s);
-    }
+    public static Tensor PlusQuotientInPlace(this Tensor a, Tensor t1, Tensor t2, double value) => With(value, s => a.addcdiv_(t1, t2, s));
 
     /// <summary>a += value · t1 · t2, in place.</summary>
-    public static Tensor PlusProductInPlace(this Tensor a, Tensor t1, Tensor t2, double value)
-    {
-        using Scalar s = value;
-        return a.addcmul_(t1, t2, s);
-    }
+    public static Tensor PlusProductInPlace(this Tensor a, Tensor t1, Tensor t2, double value) => With(value, s => a.addcmul_(t1, t2, s));
 
-    public static Tensor FillInPlace(this Tensor a, double value)
-    {
-        using Scalar s = value;
-        return a.fill_(s);
-    }
-
-    public static Tensor FilledWhere(this Tensor a, Tensor mask, double value)
-    {
-        using Scalar s = value;
-        return a.masked_fill(mask, s);
-    }
-
-    public static Tensor AtLeast(this Tensor a, double min)
-    {
-        using Scalar s = min;
-        return a.clamp_min(s);
-    }
+    public static Tensor FilledWhere(this Tensor a, Tensor mask, double value) => With(value, s => a.masked_fill(mask, s));
+    public static Tensor FilledWhere(this Tensor a, Tensor mask, long value) => With(value, s => a.masked_fill(mask, s));
+    public static Tensor AtLeast(this Tensor a, double min) => With(min, a.clamp_min);
+    public static Tensor AtLeast(this Tensor a, long min) => With(min, a.clamp_min);
 
     public static Tensor Within(this Tensor a, double min, double max)
     {
-        using Scalar lo = min;
-        using Scalar hi = max;
+        using Scalar lo = min, hi = max;
         return a.clamp(lo, hi);
     }
 
-    public static Tensor EqualTo(this Tensor a, double value)
-    {
-        using Scalar s = value;
-        return a.eq(s);
-    }
-
-    public static Tensor NotEqualTo(this Tensor a, double value)
-    {
-        using Scalar s = value;
-        return a.ne(s);
-    }
-
-    public static Tensor AtLeastAsLargeAs(this Tensor a, double value)
-    {
-        using Scalar s = value;
-        return a.ge(s);
-    }
-    public static Tensor FilledWhere(this Tensor a, Tensor mask, long value)
-    {
-        using Scalar s = value;
-        return a.masked_fill(mask, s);
-    }
-
-    public static Tensor AtLeast(this Tensor a, long min)
-    {
-        using Scalar s = min;
-        return a.clamp_min(s);
-    }
-
-    public static Tensor EqualTo(this Tensor a, long value)
-    {
-        using Scalar s = value;
-        return a.eq(s);
-    }
-
-    public static Tensor NotEqualTo(this Tensor a, long value)
-    {
-        using Scalar s = value;
-        return a.ne(s);
-    }
-
-    public static Tensor AtLeastAsLargeAs(this Tensor a, long value)
-    {
-        using Scalar s = value;
-        return a.ge(s);
-    }
+    public static Tensor EqualTo(this Tensor a, double value) => With(value, a.eq);
+    public static Tensor EqualTo(this Tensor a, long value) => With(value, a.eq);
+    public static Tensor NotEqualTo(this Tensor a, double value) => With(value, a.ne);
+    public static Tensor NotEqualTo(this Tensor a, long value) => With(value, a.ne);
+    public static Tensor AtLeastAsLargeAs(this Tensor a, double value) => With(value, a.ge);
+    public static Tensor AtLeastAsLargeAs(this Tensor a, long value) => With(value, a.ge);
 }
