@@ -69,15 +69,7 @@ public class ByteCheckpointFormatTests : IClassFixture<ByteCheckpointFormatTests
         using var ckpt = Checkpoint.Open(_built.Dir(4));
         var layer = ckpt.Manifest.Tensors.Where(t => t.Name.StartsWith("layers.0.", StringComparison.Ordinal)).ToArray();
         Assert.Equal(4, layer.Length);
-        ckpt.Storage.Statistics.Reset();
-        long needed = 0;
-        foreach (var t in layer)
-        {
-            using var data = ckpt.Read(t.Name);
-            needed += data.Bytes.Length;
-        }
-        long read = ckpt.Storage.Statistics.TensorBytesRead;
-        Assert.True(read >= needed && read <= needed * 105 / 100, $"read {read} bytes for {needed} needed");
+        ReferenceParity.AssertReadsAtMost(ckpt, layer, 1.05);
     }
 
     [PythonTorchFact]

@@ -93,15 +93,7 @@ public class MegatronTorchDistFormatTests : IClassFixture<MegatronTorchDistForma
         using var ckpt = Checkpoint.Open(_built.Dir);
         var layer = ckpt.Manifest.Tensors.Where(t => t.Name.Contains("decoder.layers.2.", StringComparison.Ordinal)).ToArray();
         Assert.Equal(9, layer.Length);
-        ckpt.Storage.Statistics.Reset();
-        long needed = 0;
-        foreach (var t in layer)
-        {
-            using var data = ckpt.Read(t.Name);
-            needed += data.Bytes.Length;
-        }
-        long read = ckpt.Storage.Statistics.TensorBytesRead;
-        Assert.True(read >= needed && read <= needed * 105 / 100, $"read {read} bytes for {needed} needed ({(double)read / needed:0.000}×)");
+        ReferenceParity.AssertReadsAtMost(ckpt, layer, 1.05);
     }
 
     [PythonTorchFact]

@@ -36,4 +36,21 @@ static class ReferenceParity
         using var actual = Checkpoint.Open(actualPath);
         AssertSameTensors(reference, actual, when);
     }
+
+    /// <summary>
+    /// Reads <paramref name="tensors"/> whole and asserts the tensor bytes read from storage are at least what they hold
+    /// and at most <paramref name="maxRatio"/> times that (the read planner's budget for one layer of a sharded format).
+    /// </summary>
+    public static void AssertReadsAtMost(Checkpoint ckpt, IReadOnlyCollection<Manifest.TensorEntry> tensors, double maxRatio)
+    {
+        ckpt.Storage.Statistics.Reset();
+        long needed = 0;
+        foreach (var t in tensors)
+        {
+            using var data = ckpt.Read(t.Name);
+            needed += data.Bytes.Length;
+        }
+        long read = ckpt.Storage.Statistics.TensorBytesRead;
+        Assert.True(read >= needed && read <= needed * maxRatio, $"read {read} bytes for {needed} needed ({(double)read / needed:0.000}×)");
+    }
 }
