@@ -54,16 +54,10 @@ public static class Evaluation
         bool training = model.training;
         model.eval();
         var noGrad = no_grad();
-        return new Restore(() =>
+        return new Undo(() =>
         {
             noGrad.Dispose();
             if (training) model.train();
         });
-    }
-
-    sealed class Restore(Action undo) : IDisposable
-    {
-        Action? _undo = undo;
-        public void Dispose() { _undo?.Invoke(); _undo = null; }
     }
 }

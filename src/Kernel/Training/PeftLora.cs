@@ -106,7 +106,7 @@ public static class PeftLora
     {
         var layers = model.Projections().Select(p => p.Layer).Where(l => l.Adapter is not null && l.AdapterEnabled).ToList();
         foreach (var l in layers) l.AdapterEnabled = false;
-        return new Restore(() => { foreach (var l in layers) l.AdapterEnabled = true; });
+        return new Undo(() => { foreach (var l in layers) l.AdapterEnabled = true; });
     }
 
     /// <summary>W ← W + scaling · (B @ A) for every adapter, then removes the adapters (PEFT merge_and_unload).</summary>
@@ -129,10 +129,4 @@ public static class PeftLora
     }
 
     static Projection Layer(CausalLanguageModel model, string path) => model.Projections().First(p => p.Path == path).Layer;
-
-    sealed class Restore(Action undo) : IDisposable
-    {
-        Action? _undo = undo;
-        public void Dispose() { _undo?.Invoke(); _undo = null; }
-    }
 }
