@@ -23,7 +23,9 @@ static class FinetuneCommand
         var steps = new Option<int?>("--steps") { Description = "optimizer steps" };
         var epochs = new Option<double?>("--epochs") { Description = "passes over the data (instead of --steps)" };
         var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 2e-4 };
-        var warmup = new Option<int>("--warmup") { Description = "linear warm-up steps before the constant rate", DefaultValueFactory = _ => 0 };
+        var warmup = new Option<int>("--warmup") { Description = "linear warm-up steps (from lr 0 at the first step)", DefaultValueFactory = _ => 0 };
+        var warmupRatio = new Option<double>("--warmup-ratio") { Description = "warm-up as a fraction of the steps (HF's warmup_ratio), when --warmup is 0", DefaultValueFactory = _ => 0 };
+        var schedule = new Option<string>("--lr-scheduler") { Description = "constant (default, as QLoRA), linear or cosine (decay to 0, as HF's Trainer)", DefaultValueFactory = _ => "constant" };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8 };
         var gradAccum = new Option<int>("--grad-accum") { Description = "micro-batches of --batch per optimizer step", DefaultValueFactory = _ => 1 };
         var beta = new Option<double>("--beta") { Description = "DPO β", DefaultValueFactory = _ => 0.1 };
@@ -42,7 +44,7 @@ static class FinetuneCommand
 
         var command = new Command("finetune", "Fine-tune a causal LM with LoRA or QLoRA: SFT (completion-only loss) or DPO (reference = adapters off).")
         {
-            recipe, model, data, evalData, evalEvery, qlora, loraR, loraAlpha, loraDropout, loraTargets, steps, epochs, lr, warmup, batch, gradAccum, beta, maxLength,
+            recipe, model, data, evalData, evalEvery, qlora, loraR, loraAlpha, loraDropout, loraTargets, steps, epochs, lr, warmup, warmupRatio, schedule, batch, gradAccum, beta, maxLength,
             template, chatTemplate, output, device, dtype, threads, saveEvery, resume, seed, json, trace,
         };
         command.SetAction((parse, cancellationToken) =>
@@ -64,6 +66,8 @@ static class FinetuneCommand
                 Epochs = parse.GetValue(epochs),
                 LearningRate = parse.GetValue(lr),
                 WarmupSteps = parse.GetValue(warmup),
+                WarmupRatio = parse.GetValue(warmupRatio),
+                Schedule = parse.GetValue(schedule)!,
                 BatchSize = parse.GetValue(batch),
                 GradientAccumulation = parse.GetValue(gradAccum),
                 Beta = parse.GetValue(beta),

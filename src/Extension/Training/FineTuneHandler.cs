@@ -96,6 +96,8 @@ static class FineTuneHandler
             Epochs = c.Epochs,
             LearningRate = c.Lr ?? defaults.LearningRate,
             WarmupSteps = c.Warmup ?? defaults.WarmupSteps,
+            WarmupRatio = c.WarmupRatio ?? defaults.WarmupRatio,
+            Schedule = c.LrScheduler ?? defaults.Schedule,
             BatchSize = c.Batch ?? defaults.BatchSize,
             GradientAccumulation = c.GradAccum ?? defaults.GradientAccumulation,
             Beta = c.Beta ?? defaults.Beta,

@@ -23,6 +23,8 @@ public sealed class FineTuneModel : KernelDirectiveCommand
     public double? Epochs { get; set; }
     public double? Lr { get; set; }
     public int? Warmup { get; set; }
+    public double? WarmupRatio { get; set; }
+    public string? LrScheduler { get; set; }
     public int? Batch { get; set; }
     public int? GradAccum { get; set; }
     public double? Beta { get; set; }

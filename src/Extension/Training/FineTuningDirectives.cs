@@ -26,6 +26,8 @@ public static class FineTuningDirectives
                 new KernelDirectiveParameter("--epochs", "Passes over the data (instead of --steps)."),
                 new KernelDirectiveParameter("--lr", "Learning rate (default 2e-4)."),
                 new KernelDirectiveParameter("--warmup", "Linear warm-up steps (default 0)."),
+                new KernelDirectiveParameter("--warmup-ratio", "Warm-up as a fraction of the steps, when --warmup is 0 (default 0)."),
+                new KernelDirectiveParameter("--lr-scheduler", "constant (default), linear or cosine: HF's schedules after the warm-up."),
                 new KernelDirectiveParameter("--batch", "Examples per micro-batch (default 8)."),
                 new KernelDirectiveParameter("--grad-accum", "Micro-batches per optimizer step (default 1)."),
                 new KernelDirectiveParameter("--beta", "DPO β (default 0.1)."),

@@ -125,7 +125,7 @@ public static class FineTuning
                     .ToList();
                 if (first) Trace($"step {step + 1}: {accumulation} batch(es) of {options.BatchSize} on {device}, {batches.Sum(b => b.Tokens)} tokens");
                 SeedStep(device, dropoutGenerator, options.Seed, step);
-                double lr = LearningRate(options, step);
+                double lr = LearningRateSchedule.At(options, step, total);
                 optimizer.ZeroGrad();
 
                 // Each micro-batch's loss is its share of the whole step's: summed over its completion tokens (SFT)
@@ -213,9 +213,6 @@ public static class FineTuning
     }
 
     /// <summary>HF get_constant_schedule_with_warmup: lr·s/warmup for the first warmup steps (s from 0), then lr.</summary>
-    public static double LearningRate(FineTuningOptions options, int step) =>
-        step < options.WarmupSteps ? options.LearningRate * step / Math.Max(1, options.WarmupSteps) : options.LearningRate;
-
     /// <summary>The adapters' parameters under their PEFT key names (without the `base_model.model.` wrapper removed).</summary>
     static List<(string Name, Parameter Parameter)> AdapterParameters(CausalLanguageModel model)
     {

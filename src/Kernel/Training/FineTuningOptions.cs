@@ -34,6 +34,10 @@ public sealed record FineTuningOptions
     public double? Epochs { get; init; }
     public double LearningRate { get; init; } = 2e-4;
     public int WarmupSteps { get; init; }
+    /// <summary>Warm-up as a fraction of the run's steps (HF's warmup_ratio), used when <see cref="WarmupSteps"/> is 0.</summary>
+    public double WarmupRatio { get; init; }
+    /// <summary>Constant after warm-up by default, as QLoRA trains; linear or cosine decay to 0 as HF's Trainer offers.</summary>
+    public LrSchedule Schedule { get; init; } = LrSchedule.Constant;
     public double WeightDecay { get; init; }
     /// <summary>Gradient clipping by global norm; null turns it off.</summary>
     public double? MaxGradNorm { get; init; } = 1.0;
@@ -96,6 +100,7 @@ public sealed record FineTuningOptions
         if (LoraTargets.Count == 0 || LoraTargets.Any(string.IsNullOrWhiteSpace)) throw new ArgumentException("--lora-targets needs module names, e.g. q_proj,v_proj");
         if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new ArgumentException("--lr must be positive");
         if (WarmupSteps < 0) throw new ArgumentException("--warmup must not be negative");
+        if (WarmupRatio is < 0 or >= 1 || double.IsNaN(WarmupRatio)) throw new ArgumentException($"--warmup-ratio {WarmupRatio} is outside [0, 1)");
         if (WeightDecay < 0) throw new ArgumentException("weight decay must not be negative");
         if (MaxGradNorm is <= 0) throw new ArgumentException("max grad norm must be positive");
         if (BatchSize <= 0) throw new ArgumentException("--batch must be positive");

@@ -27,6 +27,9 @@ public sealed record FineTuningRequest
     public double? Epochs { get; init; }
     public double LearningRate { get; init; } = 2e-4;
     public int WarmupSteps { get; init; }
+    public double WarmupRatio { get; init; }
+    /// <summary>constant, linear or cosine.</summary>
+    public string Schedule { get; init; } = "constant";
     public int BatchSize { get; init; } = 8;
     public int GradientAccumulation { get; init; } = 1;
     public double Beta { get; init; } = 0.1;
@@ -60,6 +63,8 @@ public sealed record FineTuningRequest
         Epochs = Epochs,
         LearningRate = LearningRate,
         WarmupSteps = WarmupSteps,
+        WarmupRatio = WarmupRatio,
+        Schedule = LearningRateSchedule.Parse(Schedule),
         BatchSize = BatchSize,
         GradientAccumulation = GradientAccumulation,
         Beta = Beta,

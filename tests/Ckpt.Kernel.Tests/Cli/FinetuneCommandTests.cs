@@ -64,6 +64,27 @@ public sealed class FinetuneCommandTests : IDisposable
     }
 
     [Fact]
+    public void Finetune_with_a_linear_schedule_and_warmup_ratio_logs_hfs_rates_and_refuses_an_unknown_schedule()
+    {
+        var data = FineTuningFixtures.InstructionIds(Path.Combine(_dir, "ids.jsonl"), 4);
+        var (code, stdout, stderr) = CliRunner.Run("finetune", "--recipe", "sft", "--model", FineTuningFixtures.TinyLlama, "--data", data,
+            "--steps", "4", "--batch", "2", "--lr", "3e-4", "--lr-scheduler", "linear", "--warmup-ratio", "0.25", "--out", Path.Combine(_dir, "out"),
+            "--threads", "1", "--json");
+        Assert.True(code == 0, stderr);
+        var rates = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(l => l.TryGetProperty("step", out _)).Select(l => l.GetProperty("learning_rate").GetDouble()).ToArray();
+        // warm-up ceil(4 × 0.25) = 1 step from 0, then (4 - step) / 3 of the rate.
+        double[] expected = [0, 3e-4, 2e-4, 1e-4];
+        Assert.Equal(expected.Length, rates.Length);
+        for (int i = 0; i < rates.Length; i++) Assert.Equal(expected[i], rates[i], 1e-12);
+
+        var (bad, _, refused) = CliRunner.Run("finetune", "--recipe", "sft", "--model", FineTuningFixtures.TinyLlama, "--data", data,
+            "--steps", "2", "--lr-scheduler", "step", "--out", Path.Combine(_dir, "out2"));
+        Assert.Equal(2, bad);
+        Assert.Equal("ckpt: unknown learning-rate schedule 'step': expected constant, linear or cosine", refused.Trim());
+    }
+
+    [Fact]
     public void Finetune_with_both_steps_and_epochs_fails_with_one_line()
     {
         var data = FineTuningFixtures.InstructionIds(Path.Combine(_dir, "ids.jsonl"), 2);

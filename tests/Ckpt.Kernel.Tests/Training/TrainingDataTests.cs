@@ -121,6 +121,6 @@ public sealed class TrainingDataTests : IDisposable
     public void Warm_up_rises_linearly_from_zero_then_stays_constant()
     {
         var o = new FineTuningOptions { Recipe = Recipe.Sft, Model = "m", Data = "d", Output = "o", Steps = 10, LearningRate = 1e-3, WarmupSteps = 4 };
-        Assert.Equal([0, 2.5e-4, 5e-4, 7.5e-4, 1e-3, 1e-3], Enumerable.Range(0, 6).Select(s => FineTuning.LearningRate(o, s)));
+        Assert.Equal([0, 2.5e-4, 5e-4, 7.5e-4, 1e-3, 1e-3], Enumerable.Range(0, 6).Select(s => LearningRateSchedule.At(o, s, 10)));
     }
 }
