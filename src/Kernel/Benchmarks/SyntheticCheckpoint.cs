@@ -11,6 +11,8 @@ public static class SyntheticCheckpoint
 {
     public static ShardedWriteResult Write(string directory, long approximateBytes, int shards, int hidden = 2048, int seed = 0)
     {
+        if (hidden <= 0 || hidden % 128 != 0)
+            throw new ArgumentException($"hidden size {hidden} is not a positive multiple of 128 (the heads are 128 wide)");
         int ffn = hidden * 8 / 3 / 64 * 64;
         int vocab = 32000;
         long perLayer = 2L * (4L * hidden * hidden + 3L * hidden * ffn + 2L * hidden);
