@@ -23,7 +23,7 @@ public sealed class CkptKernelExtension : IKernelExtension
         Formatter.Register<Checkpoint>((ckpt, writer) => writer.Write(ManifestHtml.Render(ckpt.Manifest, ckpt.Path)), HtmlFormatter.MimeType);
         Formatter.Register<CheckpointManifest>((manifest, writer) => writer.Write(ManifestHtml.Render(manifest)), HtmlFormatter.MimeType);
 
-        kernel.AddDirective<LoadCheckpoint>(
+        kernel.AddMagic<LoadCheckpoint>(
             new KernelActionDirective("#!ckpt-load", "Opens a checkpoint (headers only), binds it to a C# variable and shows what it holds.")
             {
                 Parameters =

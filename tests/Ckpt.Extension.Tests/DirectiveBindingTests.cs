@@ -76,6 +76,22 @@ public sealed class DirectiveBindingTests : IDisposable
         Assert.Equal(expected, _bound.Single);
     }
 
+    /// <summary>Why every ckpt magic is registered through SingleValueOptions: a parameter left at MaxOccurrences 1 and
+    /// given twice fails the cell in the parser, with the binder's own code, before any handler could say which
+    /// magic and option it was.</summary>
+    [Fact]
+    public async Task A_parameter_declared_once_and_given_twice_fails_with_DNI105_before_the_handler()
+    {
+        var handled = false;
+        _kernel.AddDirective<Line>(new KernelActionDirective("#!once")
+        {
+            Parameters = { new KernelDirectiveParameter("--items") },
+        }, (_, _) => { handled = true; return Task.CompletedTask; });
+        var result = await _kernel.SendAsync(new SubmitCode("#!once --items a --items b"));
+        Assert.Contains("DNI105", KernelHarness.Failure(result)?.Message);
+        Assert.False(handled);
+    }
+
     /// <summary>The handlers find their own line through the command's internal DirectiveNode, read by reflection; this
     /// fails if an upgrade renames it (they would fall back to the cell's first line for that magic).</summary>
     [Fact]

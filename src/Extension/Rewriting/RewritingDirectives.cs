@@ -21,7 +21,7 @@ public static class RewritingDirectives
 {
     public static void Register(Kernel kernel)
     {
-        kernel.AddDirective<ReshardCheckpoint>(new KernelActionDirective("#!ckpt-reshard",
+        kernel.AddMagic<ReshardCheckpoint>(new KernelActionDirective("#!ckpt-reshard",
             "Reshards a checkpoint for a target layout (as `ckpt reshard`): shows per rank the tensors, bytes needed and read, and time per phase; writes PyTorch DCP with --out.")
         {
             Parameters =
@@ -38,7 +38,7 @@ public static class RewritingDirectives
             },
         }, HandleReshard);
 
-        kernel.AddDirective<ConvertCheckpoint>(new KernelActionDirective("#!ckpt-convert",
+        kernel.AddMagic<ConvertCheckpoint>(new KernelActionDirective("#!ckpt-convert",
             "Converts a checkpoint one tensor at a time (as `ckpt convert`) to safetensors, PyTorch DCP or torch.save, and shows what it wrote.")
         {
             Parameters =
@@ -55,7 +55,7 @@ public static class RewritingDirectives
             },
         }, HandleConvert);
 
-        kernel.AddDirective<MergeCheckpoints>(new KernelActionDirective("#!ckpt-merge",
+        kernel.AddMagic<MergeCheckpoints>(new KernelActionDirective("#!ckpt-merge",
             "Merges checkpoints tensor by tensor into sharded safetensors (as `ckpt merge`): linear, slerp, task-arithmetic, ties, dare-linear, dare-ties, or a mergekit YAML.")
         {
             Parameters =
@@ -74,7 +74,7 @@ public static class RewritingDirectives
             },
         }, HandleMerge);
 
-        kernel.AddDirective<SearchCombination>(new KernelActionDirective("#!ckpt-lcsc",
+        kernel.AddMagic<SearchCombination>(new KernelActionDirective("#!ckpt-lcsc",
             "Searches linear combinations of saved checkpoints (LCSC; coefficients sum to 1) for the lowest metric, with a live chart. --eval " + CombinationMetrics.Syntax + ".")
         {
             Parameters =

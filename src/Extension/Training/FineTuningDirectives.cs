@@ -7,7 +7,7 @@ namespace Ckpt.Extension.Training;
 public static class FineTuningDirectives
 {
     public static void Register(Kernel kernel) =>
-        kernel.AddDirective<FineTuneModel>(new KernelActionDirective("#!ckpt-finetune",
+        kernel.AddMagic<FineTuneModel>(new KernelActionDirective("#!ckpt-finetune",
             "Fine-tunes a causal LM with LoRA or QLoRA (as `ckpt finetune`): SFT or DPO, a live loss chart, a summary, a PEFT adapter in --out; the stop button keeps the last completed step's adapter.")
         {
             Parameters =

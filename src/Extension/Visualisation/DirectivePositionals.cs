@@ -16,7 +16,8 @@ namespace Ckpt.Extension.Visualisation;
 /// text is read, to find the command's own line: <see cref="LineTokens"/>). So a parameter
 /// that can repeat is declared `string?` on its command (one value binds, two bind nothing, neither fails) and without
 /// Required or a real MaxOccurrences (DNI104/DNI105 would fail the cell first), and its handler always counts the
-/// values here and fails with its own sentence when the count is wrong.
+/// values here and fails with its own sentence when the count is wrong. Options that take one value are counted for
+/// every magic at once, before its handler: <see cref="SingleValueOptions"/>.
 /// </summary>
 static class DirectivePositionals
 {

@@ -18,7 +18,7 @@ public static class VisualisationDirectives
 
     public static void Register(Kernel kernel)
     {
-        kernel.AddDirective<ShowLayout>(new KernelActionDirective("#!ckpt-layout",
+        kernel.AddMagic<ShowLayout>(new KernelActionDirective("#!ckpt-layout",
             "Charts how a checkpoint's tensors are split into fragments over ranks and files, and its parameters by module.")
         {
             Parameters =
@@ -28,7 +28,7 @@ public static class VisualisationDirectives
             },
         }, HandleLayout);
 
-        kernel.AddDirective<DiffCheckpoints>(new KernelActionDirective("#!ckpt-diff",
+        kernel.AddMagic<DiffCheckpoints>(new KernelActionDirective("#!ckpt-diff",
             "Compares two checkpoints: added, removed, reshaped and re-typed tensors, relative L2 and max abs change per tensor and layer.")
         {
             Parameters =
@@ -38,7 +38,7 @@ public static class VisualisationDirectives
             },
         }, HandleDiff);
 
-        kernel.AddDirective<ShowTensorStatistics>(new KernelActionDirective("#!ckpt-stats",
+        kernel.AddMagic<ShowTensorStatistics>(new KernelActionDirective("#!ckpt-stats",
             "Min, max, mean, std, NaN/Inf counts, zero fraction and a histogram of one tensor, reading only that tensor.")
         {
             Parameters =
@@ -48,13 +48,13 @@ public static class VisualisationDirectives
             },
         }, HandleStatistics);
 
-        kernel.AddDirective<ShowTimeline>(new KernelActionDirective("#!ckpt-timeline",
+        kernel.AddMagic<ShowTimeline>(new KernelActionDirective("#!ckpt-timeline",
             "Charts the last checkpoint operation (open, read, diff, stats) or a training save as a timeline per worker thread.")
         {
             Parameters = { new KernelDirectiveParameter("--checkpoint", "A C# variable holding a Checkpoint (its last operation), an AsyncCheckpointer (its last save), a SaveRecord, a PendingSave or an OperationTimeline.") { AllowImplicitName = true, MaxOccurrences = int.MaxValue } },
         }, HandleTimeline);
 
-        kernel.AddDirective<ShowRecovery>(new KernelActionDirective("#!ckpt-recovery",
+        kernel.AddMagic<ShowRecovery>(new KernelActionDirective("#!ckpt-recovery",
             "Charts a CheckFree experiment: loss per step with no failure, after CheckFree recovery and after re-initialising the lost stage.")
         {
             Parameters = { new KernelDirectiveParameter("--result", "A C# variable holding a CheckFreeExperimentResult.") { AllowImplicitName = true, MaxOccurrences = int.MaxValue } },
