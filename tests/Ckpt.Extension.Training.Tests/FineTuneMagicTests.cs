@@ -159,7 +159,7 @@ public sealed class FineTuneMagicTests : IDisposable
     {
         var data = InstructionIds(8);
         var result = await _harness.SubmitAsync(
-            $"#!ckpt-finetune --recipe sft --model \"{TinyLlama}\" --data \"{data}\" --qlora --steps 2 --save-every 1 --batch 4 --lora-r 4 --lora-targets \"q_proj, o_proj\" --threads 1 --out \"{P("q")}\"");
+            $"#!ckpt-finetune --recipe sft --model \"{TinyLlama}\" --data \"{data}\" --qlora --gradient-checkpointing --lr-scheduler cosine --steps 2 --save-every 1 --batch 4 --lora-r 4 --lora-targets \"q_proj, o_proj\" --threads 1 --out \"{P("q")}\"");
         KernelHarness.AssertSucceeded(result);
         var html = KernelHarness.Html(result);
         Assert.InRange(Cell(html, "nf4-bytes-per-parameter"), 0.5, 0.6);
@@ -167,6 +167,9 @@ public sealed class FineTuneMagicTests : IDisposable
         Assert.True(Cell(html, "max-save-stall-ms") >= 0);
         Assert.Matches(@"step 1: [\d.]+ ms", html);
         Assert.Contains("\"o_proj\"", File.ReadAllText(P("q/adapter_config.json")));
+        var state = File.ReadAllText(P("q/checkpoints/step-1/trainer_state.json"));
+        Assert.Matches("\"lr_scheduler\":\\s*\"cosine\"", state);
+        Assert.Matches("\"gradient_checkpointing\":\\s*\"true\"", state);
     }
 
     [Theory]

@@ -16,6 +16,10 @@ static class FinetuneCommand
         var evalData = new Option<string?>("--eval-data") { Description = "held-out JSONL in the same format: eval_loss (and DPO's eval_rewards/*) every --eval-every steps and after the last" };
         var evalEvery = new Option<int>("--eval-every") { Description = "steps between evaluations (0: after the last step only)", DefaultValueFactory = _ => 0 };
         var qlora = new Option<bool>("--qlora") { Description = "store the base linear weights as NF4 (double-quantized), train LoRA on top" };
+        var gradientCheckpointing = new Option<bool>("--gradient-checkpointing")
+        {
+            Description = "recompute each decoder layer in backward instead of keeping its activations (less memory, about one more forward)",
+        };
         var loraR = new Option<int>("--lora-r") { DefaultValueFactory = _ => 16 };
         var loraAlpha = new Option<double>("--lora-alpha") { DefaultValueFactory = _ => 32 };
         var loraDropout = new Option<double>("--lora-dropout") { DefaultValueFactory = _ => 0 };
@@ -44,7 +48,7 @@ static class FinetuneCommand
 
         var command = new Command("finetune", "Fine-tune a causal LM with LoRA or QLoRA: SFT (completion-only loss) or DPO (reference = adapters off).")
         {
-            recipe, model, data, evalData, evalEvery, qlora, loraR, loraAlpha, loraDropout, loraTargets, steps, epochs, lr, warmup, warmupRatio, schedule, batch, gradAccum, beta, maxLength,
+            recipe, model, data, evalData, evalEvery, qlora, gradientCheckpointing, loraR, loraAlpha, loraDropout, loraTargets, steps, epochs, lr, warmup, warmupRatio, schedule, batch, gradAccum, beta, maxLength,
             template, chatTemplate, output, device, dtype, threads, saveEvery, resume, seed, json, trace,
         };
         command.SetAction((parse, cancellationToken) =>
@@ -58,6 +62,7 @@ static class FinetuneCommand
                 EvalEvery = parse.GetValue(evalEvery),
                 Output = parse.GetValue(output)!,
                 QLora = parse.GetValue(qlora),
+                GradientCheckpointing = parse.GetValue(gradientCheckpointing),
                 LoraR = parse.GetValue(loraR),
                 LoraAlpha = parse.GetValue(loraAlpha),
                 LoraDropout = parse.GetValue(loraDropout),

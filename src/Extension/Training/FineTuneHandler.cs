@@ -86,6 +86,7 @@ static class FineTuneHandler
             Model = await ModelPathAsync(c.Model, context),
             Output = c.Out ?? defaults.Output,
             QLora = c.QLora,
+            GradientCheckpointing = c.GradientCheckpointing,
             LoraR = c.LoraR ?? defaults.LoraR,
             LoraAlpha = c.LoraAlpha ?? defaults.LoraAlpha,
             LoraDropout = c.LoraDropout ?? defaults.LoraDropout,

@@ -13,6 +13,7 @@ public sealed class FineTuneModel : KernelDirectiveCommand
     public string Model { get; set; } = "";
     public string Data { get; set; } = "";
     public bool QLora { get; set; }
+    public bool GradientCheckpointing { get; set; }
     public int? LoraR { get; set; }
     public double? LoraAlpha { get; set; }
     public double? LoraDropout { get; set; }

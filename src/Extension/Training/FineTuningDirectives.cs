@@ -16,6 +16,7 @@ public static class FineTuningDirectives
                 new KernelDirectiveParameter("--model", "A C# variable bound by #!ckpt-load, or a checkpoint file or folder (config.json beside it).") { Required = true, TypeHint = "file" },
                 new KernelDirectiveParameter("--data", "JSONL: SFT {prompt,completion}, {instruction,input,output} or conversational {messages}; DPO {prompt,chosen,rejected} (text or message lists); or pre-tokenized *_input_ids.") { Required = true, TypeHint = "file" },
                 new KernelDirectiveParameter("--qlora", "Store the base linear weights as NF4 and train LoRA on top.") { Flag = true },
+                new KernelDirectiveParameter("--gradient-checkpointing", "Recompute each decoder layer in backward instead of keeping its activations.") { Flag = true },
                 new KernelDirectiveParameter("--lora-r", "LoRA rank (default 16)."),
                 new KernelDirectiveParameter("--lora-alpha", "LoRA alpha (default 32)."),
                 new KernelDirectiveParameter("--lora-dropout", "LoRA dropout (default 0)."),

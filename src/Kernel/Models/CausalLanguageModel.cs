@@ -28,6 +28,29 @@ public abstract class CausalLanguageModel : NamedModule
 
     public override Tensor forward(Tensor inputIds) => Forward(inputIds);
 
+    /// <summary>
+    /// HF's gradient_checkpointing_enable: while gradients are recorded, each decoder layer keeps only its input and is
+    /// recomputed in backward (<see cref="ActivationCheckpoint"/>), trading one more forward for the layers' activations.
+    /// </summary>
+    public bool GradientCheckpointing { get; set; }
+
+    /// <summary>Where a checkpointed layer's dropout draws from, replayed when it is recomputed; null when nothing random runs.</summary>
+    public IRandomStateKeeper? CheckpointRandom { get; set; }
+
+    /// <summary>
+    /// One decoder layer on <paramref name="h"/> and its <paramref name="constants"/>, checkpointed when
+    /// <see cref="GradientCheckpointing"/> is on and gradients are recorded.
+    /// </summary>
+    protected Tensor Layer(Func<Tensor, IReadOnlyList<Tensor>, Tensor> layer, Tensor h, params Tensor?[] constants)
+    {
+        var present = constants.OfType<Tensor>().ToArray();
+        if (!GradientCheckpointing || !is_grad_enabled()) return layer(h, present);
+        // The embedding is frozen, so the first layer's input records no graph, and a function none of whose inputs
+        // needs a gradient is never back-propagated (PEFT's enable_input_require_grads answers the same problem).
+        if (!h.requires_grad) h = h.detach().requires_grad_(true);
+        return ActivationCheckpoint.Run(layer, h, present, CheckpointRandom);
+    }
+
     /// <summary>The linear layers an adapter can target, by their HF path (`model.layers.0.self_attn.q_proj`).</summary>
     public IEnumerable<(string Path, Projection Layer)> Projections() =>
         named_modules().Where(m => m.module is Projection).Select(m => (m.name, (Projection)m.module));

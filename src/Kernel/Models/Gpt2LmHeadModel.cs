@@ -166,7 +166,8 @@ public sealed class Gpt2LmHeadModel : CausalLanguageModel
         var positions = arange(t, ScalarType.Int64, Device);
         var h = Transformer.Wte.index_select(0, ids).view(b, t, -1).Plus(Transformer.Wpe.index_select(0, positions));
         var mask = attentionMask is null ? null : AttentionMask(t, attentionMask, Device);
-        foreach (var block in Transformer.H) h = block.Forward(h, mask);
+        bool masked = mask is not null;
+        foreach (var block in Transformer.H) h = Layer((x, c) => block.Forward(x, masked ? c[0] : null), h, mask);
         h = Transformer.LnF.forward(h);
         return nn.functional.linear(h, LmHead ?? Transformer.Wte).MoveToOuterDisposeScope();
     }

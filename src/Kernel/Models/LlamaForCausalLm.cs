@@ -84,7 +84,8 @@ public sealed class LlamaForCausalLm : CausalLanguageModel
         var h = Model.EmbedTokens.index_select(0, inputIds.reshape(-1).to(Device)).view(b, t, -1);
         var (cos, sin) = RotaryEmbedding.Table(t, _config.HeadDim, _config.RopeTheta, _config.RopeLinearFactor, DType, Device);
         var mask = attentionMask is null ? null : AttentionMask(t, attentionMask, Device);
-        foreach (var layer in Model.Layers) h = layer.Forward(h, cos, sin, mask);
+        bool masked = mask is not null;
+        foreach (var layer in Model.Layers) h = Layer((x, c) => layer.Forward(x, c[0], c[1], masked ? c[2] : null), h, cos, sin, mask);
         h = Model.Norm.forward(h);
         return nn.functional.linear(h, LmHead ?? Model.EmbedTokens).MoveToOuterDisposeScope();
     }

@@ -70,11 +70,15 @@ public static class FineTuning
         using var dropoutGenerator = new Generator((ulong)options.Seed, CPU);
         foreach (var (_, layer) in model.Projections())
             if (layer.Adapter is LoraAdapter adapter) adapter.DropoutGenerator = dropoutGenerator;
+        var dropoutReplay = new DropoutReplay(device, dropoutGenerator);
+        model.GradientCheckpointing = options.GradientCheckpointing;
+        model.CheckpointRandom = options.LoraDropout > 0 ? dropoutReplay : null;
         var trainable = AdapterParameters(model);
         long trainableCount = trainable.Sum(p => p.Parameter.numel());
         long totalCount = model.parameters().Sum(p => p.numel()) + (quantized?.Parameters ?? 0);
         using var optimizer = new LoraAdamW(trainable, weightDecay: options.WeightDecay);
-        Trace($"LoRA r={lora.R} on {string.Join(",", lora.TargetModules)}: {trainable.Count} tensors, {trainableCount:N0} parameters");
+        Trace($"LoRA r={lora.R} on {string.Join(",", lora.TargetModules)}: {trainable.Count} tensors, {trainableCount:N0} parameters"
+            + (options.GradientCheckpointing ? ", gradient checkpointing on" : ""));
 
         var rngBytes = new byte[RngBytes()];
         var state = new List<StateTensor>();
@@ -124,7 +128,7 @@ public static class FineTuning
                         : TrainingBatch.Preferences(indices.Select(i => preferences[i]).ToList(), padId, device))
                     .ToList();
                 if (first) Trace($"step {step + 1}: {accumulation} batch(es) of {options.BatchSize} on {device}, {batches.Sum(b => b.Tokens)} tokens");
-                SeedStep(device, dropoutGenerator, options.Seed, step);
+                SeedStep(device, dropoutGenerator, dropoutReplay, options.Seed, step);
                 double lr = LearningRateSchedule.At(options, step, total);
                 optimizer.ZeroGrad();
 
@@ -212,7 +216,6 @@ public static class FineTuning
             checkpointer.History, clock.Elapsed);
     }
 
-    /// <summary>HF get_constant_schedule_with_warmup: lr·s/warmup for the first warmup steps (s from 0), then lr.</summary>
     /// <summary>The adapters' parameters under their PEFT key names (without the `base_model.model.` wrapper removed).</summary>
     static List<(string Name, Parameter Parameter)> AdapterParameters(CausalLanguageModel model)
     {
@@ -235,6 +238,10 @@ public static class FineTuning
         ["batch_size"] = options.BatchSize.ToString(CultureInfo.InvariantCulture),
         ["gradient_accumulation"] = options.GradientAccumulation.ToString(CultureInfo.InvariantCulture),
         ["learning_rate"] = options.LearningRate.ToString("R", CultureInfo.InvariantCulture),
+        ["lr_scheduler"] = options.Schedule.ToString().ToLowerInvariant(),
+        ["warmup_steps"] = options.WarmupSteps.ToString(CultureInfo.InvariantCulture),
+        ["warmup_ratio"] = options.WarmupRatio.ToString("R", CultureInfo.InvariantCulture),
+        ["gradient_checkpointing"] = options.GradientCheckpointing ? "true" : "false",
         ["lora_r"] = lora.R.ToString(CultureInfo.InvariantCulture),
         ["lora_alpha"] = lora.Alpha.ToString("R", CultureInfo.InvariantCulture),
         ["lora_targets"] = string.Join(",", lora.TargetModules),
@@ -245,7 +252,7 @@ public static class FineTuning
     static void CheckCompatible(IReadOnlyDictionary<string, string> saved, FineTuningOptions options, LoraConfig lora, string path)
     {
         var now = Metadata(options, lora, 0, 0);
-        foreach (var key in new[] { "recipe", "seed", "batch_size", "gradient_accumulation", "lora_r", "lora_alpha", "lora_targets", "qlora" })
+        foreach (var key in new[] { "recipe", "seed", "batch_size", "gradient_accumulation", "lr_scheduler", "warmup_steps", "warmup_ratio", "lora_r", "lora_alpha", "lora_targets", "qlora" })
             if (saved.TryGetValue(key, out var was) && was != now[key])
                 throw new ArgumentException($"cannot resume from {path}: it was trained with {key} = {was}, this run has {now[key]}");
     }
@@ -272,9 +279,10 @@ public static class FineTuning
     /// parallel classes, do not share a stream); on CUDA it is torch's default CUDA generator, since TorchSharp cannot
     /// read its state to save it and it would otherwise restart from its default seed in every process.
     /// </summary>
-    static void SeedStep(Device device, Generator dropout, long seed, int step)
+    static void SeedStep(Device device, Generator dropout, DropoutReplay replay, long seed, int step)
     {
         long stepSeed = unchecked(seed * 1_000_003 + step);
+        replay.Reset(stepSeed);
         if (device.type == DeviceType.CUDA) cuda.manual_seed_all(stepSeed);
         else dropout.manual_seed(stepSeed);
     }

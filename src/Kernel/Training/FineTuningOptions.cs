@@ -50,6 +50,11 @@ public sealed record FineTuningOptions
     public int GradientAccumulation { get; init; } = 1;
     public double Beta { get; init; } = 0.1;
     public int MaxLength { get; init; } = 1024;
+    /// <summary>
+    /// Recompute each decoder layer in backward instead of keeping its activations (HF's gradient_checkpointing, which
+    /// QLoRA trains with): activation memory of one hidden state per layer, for about one more forward per step.
+    /// </summary>
+    public bool GradientCheckpointing { get; init; }
     public PromptTemplate Template { get; init; } = PromptTemplate.Auto;
     /// <summary>A Jinja chat template file for conversational records, in place of the model's tokenizer_config.json chat_template.</summary>
     public string? ChatTemplate { get; init; }

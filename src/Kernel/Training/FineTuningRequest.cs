@@ -18,6 +18,7 @@ public sealed record FineTuningRequest
     public int EvalEvery { get; init; }
     public string Output { get; init; } = DefaultOutput;
     public bool QLora { get; init; }
+    public bool GradientCheckpointing { get; init; }
     public int LoraR { get; init; } = 16;
     public double LoraAlpha { get; init; } = 32;
     public double LoraDropout { get; init; }
@@ -55,6 +56,7 @@ public sealed record FineTuningRequest
         EvalEvery = EvalEvery,
         Output = Output,
         QLora = QLora,
+        GradientCheckpointing = GradientCheckpointing,
         LoraR = LoraR,
         LoraAlpha = LoraAlpha,
         LoraDropout = LoraDropout,

@@ -55,11 +55,13 @@ public sealed class FinetuneCommandTests : IDisposable
     {
         var data = FineTuningFixtures.InstructionIds(Path.Combine(_dir, "ids.jsonl"), 8);
         var (code, stdout, stderr) = CliRunner.Run("finetune", "--recipe", "sft", "--model", FineTuningFixtures.TinyLlama, "--data", data,
-            "--epochs", "1", "--batch", "2", "--grad-accum", "2", "--out", Path.Combine(_dir, "out"), "--threads", "1", "--json", "--trace");
+            "--epochs", "1", "--batch", "2", "--grad-accum", "2", "--out", Path.Combine(_dir, "out"), "--threads", "1", "--json", "--trace",
+            "--gradient-checkpointing");
         Assert.True(code == 0, stderr);
         var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         Assert.Equal(2, lines[^1].GetProperty("total_steps").GetInt32()); // 8 examples / (2 × 2)
         Assert.Contains("step 1: 2 batch(es) of 2 on cpu", stderr);
+        Assert.Contains("gradient checkpointing on", stderr);
         Assert.EndsWith("optimizer step", stderr.TrimEnd());
     }
 

@@ -1,0 +1,40 @@
+using Ckpt.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Ckpt.Training;
+
+/// <summary>
+/// LoRA dropout's random state for gradient checkpointing: a recomputed layer must draw the masks its forward drew.
+/// On the CPU dropout draws from the run's own generator, whose state is saved and put back (so a checkpointed run
+/// draws exactly what an uncheckpointed one does). On CUDA it draws from the device's default generator, whose state
+/// TorchSharp cannot read, so each checkpointed forward first reseeds it from (step seed, draw count) and the
+/// recompute reseeds it the same way: the masks differ from an uncheckpointed run's but are reproduced exactly, and a
+/// resumed run draws the same ones.
+/// </summary>
+sealed class DropoutReplay(Device device, Generator cpu) : IRandomStateKeeper
+{
+    long _stepSeed;
+    long _draws;
+
+    public void Reset(long stepSeed)
+    {
+        _stepSeed = stepSeed;
+        _draws = 0;
+    }
+
+    public object Capture()
+    {
+        // Kept past the dispose scope of the forward that captures it: backward reads it long after.
+        if (device.type != DeviceType.CUDA) return cpu.get_state().DetachFromDisposeScope();
+        long seed = unchecked(_stepSeed * 6_364_136_223_846_793_005L + ++_draws);
+        cuda.manual_seed_all(seed);
+        return seed;
+    }
+
+    public void Restore(object state)
+    {
+        if (state is Tensor saved) cpu.set_state(saved);
+        else cuda.manual_seed_all((long)state);
+    }
+}
