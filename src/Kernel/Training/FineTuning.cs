@@ -131,6 +131,7 @@ public static class FineTuning
                         : options.UnpackPackedRows ? TrainingBatch.Sft(indices.SelectMany(r => packed[r]).Select(i => sft[i]).ToList(), padId, device)
                         : TrainingBatch.Packed(indices.Select(r => packed[r].Select(i => sft[i]).ToList()).ToList(), padId, device))
                     .ToList();
+                long padding = batches.Sum(b => b.Ids.NumberOfElements - b.Tokens);
                 if (first) Trace($"step {step + 1}: {accumulation} batch(es) of {options.BatchSize}{(options.Packing ? " packed rows" : "")} on {device}, {batches.Sum(b => b.Tokens)} tokens");
                 SeedStep(device, dropoutGenerator, options.Seed, step);
                 double lr = LearningRate(options, step);
@@ -189,7 +190,7 @@ public static class FineTuning
                 tokensSeen += tokens;
                 int completed = step + 1;
                 last = new TrainingProgress(completed, total, (double)completed * options.BatchSize * accumulation / perEpoch, loss, lr, gradNorm,
-                    tokens, tokens / seconds, clock.Elapsed, metrics);
+                    tokens, tokens / seconds, clock.Elapsed, metrics) { PaddingTokens = padding };
                 progress?.Report(last);
 
                 if (options.SaveEvery > 0 && completed % options.SaveEvery == 0 && completed < total)

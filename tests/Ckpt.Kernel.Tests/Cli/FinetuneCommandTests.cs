@@ -79,6 +79,7 @@ public sealed class FinetuneCommandTests : IDisposable
         Assert.Equal((rows + 1) / 2, steps); // --batch counts rows: ⌈rows / 2⌉ steps per epoch
         Assert.Equal(2.0 * steps / rows, lines[^2].GetProperty("epoch").GetDouble(), 9);
         Assert.True(lines[^2].GetProperty("eval_loss").GetDouble() > 0);
+        Assert.All(lines.SkipLast(1), l => Assert.True(l.GetProperty("padding_tokens").GetDouble() >= 0));
         Assert.Contains($"packing: {rows} rows of at most 128 tokens", stderr);
         Assert.Contains("step 1: 1 batch(es) of 2 packed rows on cpu", stderr);
     }

@@ -173,6 +173,8 @@ public sealed class PackingTests(ITestOutputHelper output) : IDisposable
             Assert.Equal(unpackedSteps[i].GradNorm, packedSteps[i].GradNorm, 1e-5);
         }
         Assert.True(packedSteps[^1].Loss < packedSteps[0].Loss);
+        output.WriteLine($"padding tokens over 4 steps: packed {packedSteps.Sum(s => s.PaddingTokens)}, unpacked {unpackedSteps.Sum(s => s.PaddingTokens)}");
+        Assert.True(packedSteps.Sum(s => s.PaddingTokens) < unpackedSteps.Sum(s => s.PaddingTokens));
 
         using var a = Adapter(P("packed"));
         using var b = Adapter(P("unpacked"));
