@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Packing figures for bench/RESULTS-finetune.md: one epoch of SFT on 512 examples of widely varied length
 # (prompt + completion 8..120 tokens), --max-length 128, --batch 8, unpacked against --packing, on the tiny LLaMA
-# fixture, CPU, --threads 1. The two alternate twice in one run of this script (U P U P), so both see the same load.
+# fixture, CPU, --threads 1. The two alternate ROUNDS times (default 3: U P U P U P) in one run, so both see the same load.
 # Reports rows per epoch, the padding fraction of the rows trained on, real tokens, and tokens/s = real tokens /
 # summed step time. Usage: bench/packing-cpu.sh [threads]
 set -euo pipefail
@@ -21,7 +21,7 @@ with open(sys.argv[1], "w") as f:
         f.write(json.dumps({"prompt_input_ids": prompt, "completion_input_ids": completion}) + "\n")
 PY
 LORA=(--lora-r 16 --lora-alpha 32 --lora-targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)
-for round in 1 2; do
+for round in $(seq 1 "${ROUNDS:-3}"); do
   for mode in unpacked packed; do
     flag=(); [ "$mode" = packed ] && flag=(--packing)
     $CK finetune --recipe sft --model tests/fixtures/hf-llama-tiny-sharded --data $T/varied.jsonl --epochs 1 --batch 8 --max-length 128 \

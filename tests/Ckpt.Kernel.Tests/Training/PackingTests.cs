@@ -184,6 +184,17 @@ public sealed class PackingTests(ITestOutputHelper output) : IDisposable
         Assert.True(diff < 1e-5, $"max |Δ| {diff}");
     }
 
+    [Fact]
+    public void Resuming_a_packed_run_without_packing_is_refused_with_the_setting_named()
+    {
+        // Packing changes what a step and an epoch are, so the saved step would mean other data.
+        var model = RandomModel("llama");
+        var options = Options("llama", model, FineTuningFixtures.VariedIds(P("varied.jsonl"), 16), P("out")) with { Steps = 1, GradientAccumulation = 1 };
+        FineTuning.Run(options);
+        var e = Assert.Throws<ArgumentException>(() => FineTuning.Run(options with { Steps = 2, Resume = true, Packing = false }));
+        Assert.Contains("packing = true, this run has false", e.Message);
+    }
+
     static DisposableTensors Adapter(string folder)
     {
         var path = Path.Combine(folder, "adapter_model.safetensors");
