@@ -76,6 +76,16 @@ public sealed class FineTuneMagicInputTests : IDisposable
     }
 
     [Fact]
+    public async Task Finetune_magic_with_packing_for_dpo_fails_with_one_sentence_before_any_model_is_read()
+    {
+        var pairs = Path.Combine(_dir, "pairs.jsonl");
+        File.WriteAllText(pairs, "{\"prompt_input_ids\":[1,10,3],\"chosen_input_ids\":[11,2],\"rejected_input_ids\":[12,2]}\n");
+        var message = await FailureOf($"#!ckpt-finetune --recipe dpo --model \"{TinyLlama}\" --data \"{pairs}\" --packing --steps 2 --out \"{Path.Combine(_dir, "out")}\"");
+        Assert.Equal("--packing is for SFT only: DPO scores each chosen and rejected completion in its own row against the same prompt, so its pairs are not packed", message.Trim());
+        Assert.False(Directory.Exists(Path.Combine(_dir, "out")));
+    }
+
+    [Fact]
     public async Task Finetune_magic_naming_an_unbound_variable_as_model_fails_with_one_sentence()
     {
         var message = await FailureOf($"#!ckpt-finetune --recipe sft --model notLoaded --data \"{Data()}\" --steps 2");

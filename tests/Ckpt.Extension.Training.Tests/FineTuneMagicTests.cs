@@ -172,6 +172,20 @@ public sealed class FineTuneMagicTests : IDisposable
         Assert.Matches("\"gradient_checkpointing\":\\s*\"true\"", state);
     }
 
+    [Fact]
+    public async Task Packing_reaches_the_run_and_the_summary_says_how_many_rows_the_examples_were_packed_into()
+    {
+        var data = InstructionIds(16);
+        var result = await _harness.SubmitAsync(
+            $"#!ckpt-finetune --recipe sft --model \"{TinyLlama}\" --data \"{data}\" --packing --max-length 16 --epochs 1 --batch 2 --lora-r 4 --threads 1 --out \"{P("packed")}\" --name packed");
+        KernelHarness.AssertSucceeded(result);
+        // 16 examples of 8 tokens fill rows of 16 two at a time: 8 rows, 4 steps of 2 rows.
+        Assert.Contains("SFT finished 4 steps on 16 examples packed into 8 rows", KernelHarness.Html(result));
+        var rows = await _harness.SubmitAsync("packed.PackedRows");
+        KernelHarness.AssertSucceeded(rows);
+        Assert.Equal(8, KernelHarness.ReturnValue(rows));
+    }
+
     [Theory]
     [InlineData("{\"prompt_input_ids\": [1, 2", "ids.jsonl")]
     [InlineData("{\"prompt_input_ids\": [1, 700, 3], \"completion_input_ids\": [5, 2]}", "700")]

@@ -33,7 +33,8 @@ static class FinetuneCommand
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8 };
         var gradAccum = new Option<int>("--grad-accum") { Description = "micro-batches of --batch per optimizer step", DefaultValueFactory = _ => 1 };
         var beta = new Option<double>("--beta") { Description = "DPO β", DefaultValueFactory = _ => 0.1 };
-        var maxLength = new Option<int>("--max-length") { DefaultValueFactory = _ => 1024 };
+        var maxLength = new Option<int>("--max-length") { Description = "tokens per example, and per row with --packing", DefaultValueFactory = _ => 1024 };
+        var packing = new Option<bool>("--packing") { Description = "SFT: pack whole examples into rows of --max-length tokens (TRL's bfd), each attending only to itself; --batch counts rows" };
         var template = new Option<string>("--template") { Description = "auto (Alpaca for instruction records, the chat template for conversations), alpaca or none", DefaultValueFactory = _ => "auto" };
         var chatTemplate = new Option<string?>("--chat-template") { Description = "Jinja chat template file for conversational records (default: the model's tokenizer_config.json chat_template)" };
         var output = new Option<string>("--out") { Description = "output folder (adapter at its root, resumable state in checkpoints/)", DefaultValueFactory = _ => FineTuningRequest.DefaultOutput };
@@ -49,7 +50,7 @@ static class FinetuneCommand
         var command = new Command("finetune", "Fine-tune a causal LM with LoRA or QLoRA: SFT (completion-only loss) or DPO (reference = adapters off).")
         {
             recipe, model, data, evalData, evalEvery, qlora, gradientCheckpointing, loraR, loraAlpha, loraDropout, loraTargets, steps, epochs, lr, warmup, warmupRatio, schedule, batch, gradAccum, beta, maxLength,
-            template, chatTemplate, output, device, dtype, threads, saveEvery, resume, seed, json, trace,
+            packing, template, chatTemplate, output, device, dtype, threads, saveEvery, resume, seed, json, trace,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -77,6 +78,7 @@ static class FinetuneCommand
                 GradientAccumulation = parse.GetValue(gradAccum),
                 Beta = parse.GetValue(beta),
                 MaxLength = parse.GetValue(maxLength),
+                Packing = parse.GetValue(packing),
                 Template = parse.GetValue(template)!,
                 ChatTemplate = parse.GetValue(chatTemplate),
                 Device = parse.GetValue(device)!,
@@ -120,6 +122,7 @@ static class FinetuneCommand
         ["final_loss"] = r.Last?.Loss,
         ["mean_tokens_per_second"] = r.MeanTokensPerSecond,
         ["examples"] = r.Examples,
+        ["packed_rows"] = r.PackedRows,
         ["dropped_examples"] = r.DroppedExamples,
         ["trainable_parameters"] = r.TrainableParameters,
         ["total_parameters"] = r.TotalParameters,
@@ -139,7 +142,7 @@ static class FinetuneCommand
     static void WriteSummary(TextWriter o, FineTuningResult r)
     {
         var inv = CultureInfo.InvariantCulture;
-        o.WriteLine(string.Create(inv, $"{r.Recipe.ToString().ToUpperInvariant()} {(r.Cancelled ? "cancelled" : "finished")}: steps {r.StartStep + 1}-{r.StartStep + r.StepsCompleted} of {r.TotalSteps} on {r.Examples} examples in {r.Elapsed.TotalSeconds:F1} s"));
+        o.WriteLine(string.Create(inv, $"{r.Recipe.ToString().ToUpperInvariant()} {(r.Cancelled ? "cancelled" : "finished")}: steps {r.StartStep + 1}-{r.StartStep + r.StepsCompleted} of {r.TotalSteps} on {r.Examples} examples{(r.PackedRows is int rows ? $" packed into {rows} rows" : "")} in {r.Elapsed.TotalSeconds:F1} s"));
         if (r.Last is { } last)
         {
             o.WriteLine(string.Create(inv, $"  final loss        {last.Loss:F4}"));

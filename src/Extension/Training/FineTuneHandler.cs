@@ -103,6 +103,7 @@ static class FineTuneHandler
             GradientAccumulation = c.GradAccum ?? defaults.GradientAccumulation,
             Beta = c.Beta ?? defaults.Beta,
             MaxLength = c.MaxLength ?? defaults.MaxLength,
+            Packing = c.Packing,
             Template = c.Template ?? defaults.Template,
             ChatTemplate = c.ChatTemplate,
             Device = c.Device ?? defaults.Device,

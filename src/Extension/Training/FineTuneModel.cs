@@ -30,6 +30,7 @@ public sealed class FineTuneModel : KernelDirectiveCommand
     public int? GradAccum { get; set; }
     public double? Beta { get; set; }
     public int? MaxLength { get; set; }
+    public bool Packing { get; set; }
     public string? Template { get; set; }
     public string? ChatTemplate { get; set; }
     public string? Out { get; set; }

@@ -21,7 +21,7 @@ static class FineTuningHtml
             ? r.StepsCompleted == 0 && r.StartStep == 0
                 ? $"Stopped before the first step finished: no adapter was written."
                 : $"Stopped at step {last} of {r.TotalSteps}: the adapter of step {last}, the last completed one, is saved in {r.AdapterDirectory}."
-            : $"{r.Recipe.ToString().ToUpperInvariant()} finished {r.TotalSteps} steps on {r.Examples} examples in {r.Elapsed.TotalSeconds.ToString("F1", Invariant)} s; the adapter is in {r.AdapterDirectory}."));
+            : $"{r.Recipe.ToString().ToUpperInvariant()} finished {r.TotalSteps} steps on {r.Examples} examples{(r.PackedRows is int rows ? $" packed into {rows} rows" : "")} in {r.Elapsed.TotalSeconds.ToString("F1", Invariant)} s; the adapter is in {r.AdapterDirectory}."));
         html.Append("</p><table class=\"ckpt-finetune\"><tbody>");
         Row(html, "steps", "steps", $"{r.StartStep + 1}-{last} of {r.TotalSteps}", last);
         if (r.Last is { } p)

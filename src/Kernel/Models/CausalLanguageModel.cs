@@ -23,8 +23,12 @@ public abstract class CausalLanguageModel : NamedModule
     }
 
     /// <summary>Logits [batch, seq, vocab] for <paramref name="inputIds"/> [batch, seq] (int64).</summary>
-    /// <param name="attentionMask">[batch, seq], 1 for real tokens and 0 for padding; null when nothing is padded.</param>
-    public abstract Tensor Forward(Tensor inputIds, Tensor? attentionMask = null);
+    /// <param name="attentionMask">
+    /// [batch, seq], 1 for real tokens and 0 for padding; null when nothing is padded. Packed rows number their examples
+    /// instead (1, 2, … per row, 0 for padding): a token then attends only to the earlier tokens of its own example.
+    /// </param>
+    /// <param name="positionIds">[batch, seq] positions (HF position_ids), restarting at 0 for each example of a packed row; null is 0, 1, 2, … in every row.</param>
+    public abstract Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null);
 
     public override Tensor forward(Tensor inputIds) => Forward(inputIds);
 
@@ -96,7 +100,11 @@ public abstract class CausalLanguageModel : NamedModule
     protected static Parameter FrozenParameter(long[] shape, ScalarType dtype, Device device) =>
         new(empty(shape, dtype, device), requires_grad: false);
 
-    /// <summary>Bool mask [batch or 1, 1, seq, seq]: causal, and hiding padded keys when a mask is given.</summary>
+    /// <summary>
+    /// Bool mask [batch or 1, 1, seq, seq]: causal, hiding padded keys, and block-diagonal over the examples a packed
+    /// row numbers (a query sees keys of its own example only). A 0/1 mask is the one-example case. Padding queries
+    /// keep every earlier real key, as with plain padding, so no row of the softmax is empty (which would be NaN).
+    /// </summary>
     internal static Tensor AttentionMask(long seq, Tensor? attentionMask, Device device)
     {
         using var scope = NewDisposeScope();
@@ -104,8 +112,12 @@ public abstract class CausalLanguageModel : NamedModule
         var mask = causal.view(1, 1, seq, seq);
         if (attentionMask is not null)
         {
-            var keys = attentionMask.to(ScalarType.Bool, device).view(attentionMask.shape[0], 1, 1, seq);
-            mask = mask.logical_and(keys);
+            var example = attentionMask.to(ScalarType.Int64, device);
+            long b = attentionMask.shape[0];
+            var keys = example.view(b, 1, 1, seq);
+            var queries = example.view(b, 1, seq, 1);
+            var sameExample = keys.eq(queries).logical_or(queries.eq(0L));
+            mask = mask.logical_and(keys.ne(0L)).logical_and(sameExample);
         }
         return mask.MoveToOuterDisposeScope();
     }

@@ -158,13 +158,15 @@ public sealed class Gpt2LmHeadModel : CausalLanguageModel
         }
     }
 
-    public override Tensor Forward(Tensor inputIds, Tensor? attentionMask = null)
+    public override Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null)
     {
         using var scope = NewDisposeScope();
         long b = inputIds.shape[0], t = inputIds.shape[1];
         var ids = inputIds.reshape(-1).to(Device);
-        var positions = arange(t, ScalarType.Int64, Device);
-        var h = Transformer.Wte.index_select(0, ids).view(b, t, -1).Plus(Transformer.Wpe.index_select(0, positions));
+        var positions = positionIds is null
+            ? Transformer.Wpe.index_select(0, arange(t, ScalarType.Int64, Device))
+            : Transformer.Wpe.index_select(0, positionIds.reshape(-1).to(Device)).view(b, t, -1);
+        var h = Transformer.Wte.index_select(0, ids).view(b, t, -1).Plus(positions);
         var mask = attentionMask is null ? null : AttentionMask(t, attentionMask, Device);
         bool masked = mask is not null;
         foreach (var block in Transformer.H) h = Layer((x, c) => block.Forward(x, masked ? c[0] : null), h, mask);

@@ -77,12 +77,14 @@ public sealed class LlamaForCausalLm : CausalLanguageModel
         }
     }
 
-    public override Tensor Forward(Tensor inputIds, Tensor? attentionMask = null)
+    public override Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null)
     {
         using var scope = NewDisposeScope();
         long b = inputIds.shape[0], t = inputIds.shape[1];
         var h = Model.EmbedTokens.index_select(0, inputIds.reshape(-1).to(Device)).view(b, t, -1);
-        var (cos, sin) = RotaryEmbedding.Table(t, _config.HeadDim, _config.RopeTheta, _config.RopeLinearFactor, DType, Device);
+        var (cos, sin) = positionIds is null
+            ? RotaryEmbedding.Table(t, _config.HeadDim, _config.RopeTheta, _config.RopeLinearFactor, DType, Device)
+            : RotaryEmbedding.Table(positionIds.to(Device), _config.HeadDim, _config.RopeTheta, _config.RopeLinearFactor, DType);
         var mask = attentionMask is null ? null : AttentionMask(t, attentionMask, Device);
         bool masked = mask is not null;
         foreach (var layer in Model.Layers) h = Layer((x, c) => layer.Forward(x, c[0], c[1], masked ? c[2] : null), h, cos, sin, mask);

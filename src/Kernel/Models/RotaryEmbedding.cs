@@ -14,13 +14,29 @@ static class RotaryEmbedding
     public static (Tensor Cos, Tensor Sin) Table(long seq, long headDim, double theta, double linearFactor, ScalarType dtype, Device device)
     {
         using var scope = NewDisposeScope();
+        var positions = arange(seq, ScalarType.Int64, device);
+        var (cos, sin) = Angles(positions, headDim, theta, linearFactor, dtype);
+        return (cos.MoveToOuterDisposeScope(), sin.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>cos and sin [batch, 1, seq, headDim] for per-row positions [batch, seq] (packed rows restart them per example).</summary>
+    public static (Tensor Cos, Tensor Sin) Table(Tensor positionIds, long headDim, double theta, double linearFactor, ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        var (cos, sin) = Angles(positionIds, headDim, theta, linearFactor, dtype);
+        return (cos.unsqueeze(1).MoveToOuterDisposeScope(), sin.unsqueeze(1).MoveToOuterDisposeScope());
+    }
+
+    static (Tensor Cos, Tensor Sin) Angles(Tensor positionIds, long headDim, double theta, double linearFactor, ScalarType dtype)
+    {
+        var device = positionIds.device;
         var exponents = arange(0, headDim, 2, ScalarType.Int64, device).to(ScalarType.Float32).Over(headDim);
         var invFreq = pow(tensor((float)theta, ScalarType.Float32, device), exponents).reciprocal();
-        var positions = arange(seq, ScalarType.Int64, device).to(ScalarType.Float32);
+        var positions = positionIds.to(ScalarType.Float32);
         if (linearFactor != 1) positions = positions.Over(linearFactor);
-        var angles = outer(positions, invFreq);
+        var angles = positions.unsqueeze(-1).mul(invFreq);
         var emb = cat([angles, angles], -1);
-        return (emb.cos().to(dtype).MoveToOuterDisposeScope(), emb.sin().to(dtype).MoveToOuterDisposeScope());
+        return (emb.cos().to(dtype), emb.sin().to(dtype));
     }
 
     /// <summary>Rotates x [batch, heads, seq, headDim].</summary>

@@ -14,7 +14,8 @@ namespace Ckpt.Training;
 /// The SFT and DPO recipes (OpenBezoar's QLoRA SFT, then DPO) as one short loop: load the model, read and tokenize
 /// the data, optionally quantize the base to NF4, attach fresh LoRA adapters, then for each step build a padded batch,
 /// compute the completion-only SFT loss or TRL's sigmoid DPO loss (reference = the same model with its adapters
-/// switched off), clip, and take an AdamW step on the adapters only. Every <c>SaveEvery</c> steps the adapter,
+/// switched off), clip, and take an AdamW step on the adapters only. With packing (SFT), the examples are first packed
+/// into rows (<see cref="SequencePacking"/>) and the batches are made of those rows. Every <c>SaveEvery</c> steps the adapter,
 /// optimizer moments, step and RNG state are committed by the <see cref="AsyncCheckpointer"/> (lazy snapshot, so
 /// the next forward/backward overlaps the copy); at the end, or when cancelled between steps, the state is committed
 /// once more and the PEFT adapter is written to the output folder. Progress goes to the caller once per step.
@@ -45,6 +46,10 @@ public static class FineTuning
         else (preferences, dropped) = TrainingData.ReadPreferences(options.Data, tokenizer, options.Template, options.MaxLength, chatTemplate, modelFolder);
         int examples = options.Recipe == Recipe.Sft ? sft.Count : preferences.Count;
         Trace($"data: {examples} examples ({dropped} dropped), tokenizer {tokenizer?.Source ?? "none (pre-tokenized)"}");
+        int[][] packed = options.Packing ? SequencePacking.BestFitDecreasing(sft.Select(e => e.Prompt.Length + e.Completion.Length).ToList(), options.MaxLength) : [];
+        if (options.Packing)
+            Trace(string.Create(CultureInfo.InvariantCulture,
+                $"packing: {packed.Length} rows of at most {options.MaxLength} tokens, {sft.Sum(e => e.Prompt.Length + e.Completion.Length) / ((double)packed.Length * options.MaxLength):P1} full"));
         IReadOnlyList<SftExample> evalSft = [];
         IReadOnlyList<PreferenceExample> evalPreferences = [];
         if (options.EvalData is { } evalData)
@@ -100,10 +105,12 @@ public static class FineTuning
         }
         directory.RemoveAbandoned();
 
-        int perEpoch = examples, accumulation = options.GradientAccumulation;
+        int perEpoch = options.Packing ? packed.Length : examples, accumulation = options.GradientAccumulation;
         int total = options.Steps ?? checked((int)Math.Ceiling(options.Epochs!.Value * perEpoch / ((double)options.BatchSize * accumulation)));
         var order = new DataOrder(perEpoch, options.BatchSize, options.Seed, options.Shuffle);
-        int padId = special.PadOrDefault;
+        // Padding is masked and unlabelled, so any id in the vocabulary will do; a tiny model's config may name one beyond
+        // it (the GPT-2 fixture keeps GPT-2's EOS 50256 with a vocabulary of 512), which the embedding cannot look up.
+        int padId = special.PadOrDefault < model.Config.VocabSize ? special.PadOrDefault : 0;
         if (options.Recipe == Recipe.Dpo) model.eval(); // TRL DPOConfig.disable_dropout
         else model.train();
 
@@ -123,11 +130,13 @@ public static class FineTuning
                 using var scope = NewDisposeScope();
                 var batches = Enumerable.Range(0, accumulation)
                     .Select(k => order.Batch((long)step * accumulation + k))
-                    .Select(indices => options.Recipe == Recipe.Sft
-                        ? TrainingBatch.Sft(indices.Select(i => sft[i]).ToList(), padId, device)
-                        : TrainingBatch.Preferences(indices.Select(i => preferences[i]).ToList(), padId, device))
+                    .Select(indices => options.Recipe == Recipe.Dpo ? TrainingBatch.Preferences(indices.Select(i => preferences[i]).ToList(), padId, device)
+                        : !options.Packing ? TrainingBatch.Sft(indices.Select(i => sft[i]).ToList(), padId, device)
+                        : options.UnpackPackedRows ? TrainingBatch.Sft(indices.SelectMany(r => packed[r]).Select(i => sft[i]).ToList(), padId, device)
+                        : TrainingBatch.Packed(indices.Select(r => packed[r].Select(i => sft[i]).ToList()).ToList(), padId, device))
                     .ToList();
-                if (first) Trace($"step {step + 1}: {accumulation} batch(es) of {options.BatchSize} on {device}, {batches.Sum(b => b.Tokens)} tokens");
+                long padding = batches.Sum(b => b.Ids.NumberOfElements - b.Tokens);
+                if (first) Trace($"step {step + 1}: {accumulation} batch(es) of {options.BatchSize}{(options.Packing ? " packed rows" : "")} on {device}, {batches.Sum(b => b.Tokens)} tokens");
                 SeedStep(device, dropoutGenerator, dropoutReplay, options.Seed, step);
                 double lr = LearningRateSchedule.At(options, step, total);
                 optimizer.ZeroGrad();
@@ -143,7 +152,7 @@ public static class FineTuning
                     Tensor l;
                     if (options.Recipe == Recipe.Sft)
                     {
-                        var (sum, _) = SftLoss.SummedTokenLoss(model, batch.Ids, batch.Labels, batch.AttentionMask);
+                        var (sum, _) = SftLoss.SummedTokenLoss(model, batch.Ids, batch.Labels, batch.AttentionMask, batch.PositionIds);
                         l = sum.Over(Math.Max(1, normaliser));
                     }
                     else
@@ -185,7 +194,7 @@ public static class FineTuning
                 tokensSeen += tokens;
                 int completed = step + 1;
                 last = new TrainingProgress(completed, total, (double)completed * options.BatchSize * accumulation / perEpoch, loss, lr, gradNorm,
-                    tokens, tokens / seconds, clock.Elapsed, metrics);
+                    tokens, tokens / seconds, clock.Elapsed, metrics) { PaddingTokens = padding };
                 progress?.Report(last);
 
                 if (options.SaveEvery > 0 && completed % options.SaveEvery == 0 && completed < total)
@@ -213,7 +222,7 @@ public static class FineTuning
 
         return new FineTuningResult(options.Recipe, Path.GetFullPath(options.Output), directory.Root, start, step - start, total, cancelled, last,
             stepSeconds > 0 ? tokensSeen / stepSeconds : 0, examples, dropped, trainableCount, totalCount, quantized, tokenizer?.Source,
-            checkpointer.History, clock.Elapsed);
+            checkpointer.History, clock.Elapsed) { PackedRows = options.Packing ? packed.Length : null };
     }
 
     /// <summary>The adapters' parameters under their PEFT key names (without the `base_model.model.` wrapper removed).</summary>
@@ -246,13 +255,14 @@ public static class FineTuning
         ["lora_alpha"] = lora.Alpha.ToString("R", CultureInfo.InvariantCulture),
         ["lora_targets"] = string.Join(",", lora.TargetModules),
         ["qlora"] = options.QLora ? "true" : "false",
+        ["packing"] = options.Packing ? "true" : "false",
         [TrainerCheckpoint.AdapterConfigKey] = lora.ToJson(),
     };
 
     static void CheckCompatible(IReadOnlyDictionary<string, string> saved, FineTuningOptions options, LoraConfig lora, string path)
     {
         var now = Metadata(options, lora, 0, 0);
-        foreach (var key in new[] { "recipe", "seed", "batch_size", "gradient_accumulation", "lr_scheduler", "warmup_steps", "warmup_ratio", "lora_r", "lora_alpha", "lora_targets", "qlora" })
+        foreach (var key in new[] { "recipe", "seed", "batch_size", "gradient_accumulation", "lr_scheduler", "warmup_steps", "warmup_ratio", "lora_r", "lora_alpha", "lora_targets", "qlora", "packing" })
             if (saved.TryGetValue(key, out var was) && was != now[key])
                 throw new ArgumentException($"cannot resume from {path}: it was trained with {key} = {was}, this run has {now[key]}");
     }

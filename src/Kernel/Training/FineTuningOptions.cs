@@ -49,12 +49,25 @@ public sealed record FineTuningOptions
     /// </summary>
     public int GradientAccumulation { get; init; } = 1;
     public double Beta { get; init; } = 0.1;
+    /// <summary>Tokens per example (prompt + completion; longer ones keep their start); with <see cref="Packing"/> also per packed row.</summary>
     public int MaxLength { get; init; } = 1024;
     /// <summary>
     /// Recompute each decoder layer in backward instead of keeping its activations (HF's gradient_checkpointing, which
     /// QLoRA trains with): activation memory of one hidden state per layer, for about one more forward per step.
     /// </summary>
     public bool GradientCheckpointing { get; init; }
+    /// <summary>
+    /// SFT only (TRL SFTConfig packing=True, strategy "bfd"): the examples are packed whole, best-fit decreasing, into
+    /// rows of at most <see cref="MaxLength"/> tokens, and <see cref="BatchSize"/> and epochs count those rows. Exact,
+    /// unlike plain concatenation: each example attends only to itself with positions from 0, so every token's loss
+    /// is the one it has unpacked (<see cref="TrainingBatch.Packed"/>). Held-out data is evaluated unpacked.
+    /// </summary>
+    public bool Packing { get; init; }
+    /// <summary>
+    /// Test seam: with <see cref="Packing"/>, keeps its rows and data order but lays each step's examples out one per
+    /// padded row, the unpacked computation that packing must equal.
+    /// </summary>
+    internal bool UnpackPackedRows { get; init; }
     public PromptTemplate Template { get; init; } = PromptTemplate.Auto;
     /// <summary>A Jinja chat template file for conversational records, in place of the model's tokenizer_config.json chat_template.</summary>
     public string? ChatTemplate { get; init; }
@@ -112,6 +125,8 @@ public sealed record FineTuningOptions
         if (GradientAccumulation <= 0) throw new ArgumentException("--grad-accum must be positive");
         if (!(Beta > 0)) throw new ArgumentException("--beta must be positive");
         if (MaxLength < 2) throw new ArgumentException("--max-length must be at least 2");
+        if (Packing && Recipe != Recipe.Sft)
+            throw new ArgumentException("--packing is for SFT only: DPO scores each chosen and rejected completion in its own row against the same prompt, so its pairs are not packed");
         if (Threads is <= 0) throw new ArgumentException("--threads must be positive");
         if (SaveEvery < 0) throw new ArgumentException("--save-every must not be negative");
         if (KeepLast is <= 0) throw new ArgumentException("keep-last must be positive");

@@ -35,6 +35,7 @@ public sealed record FineTuningRequest
     public int GradientAccumulation { get; init; } = 1;
     public double Beta { get; init; } = 0.1;
     public int MaxLength { get; init; } = 1024;
+    public bool Packing { get; init; }
     /// <summary>auto, alpaca or none.</summary>
     public string Template { get; init; } = "auto";
     /// <summary>A .jinja chat template file; null uses the model's tokenizer_config.json chat_template.</summary>
@@ -71,6 +72,7 @@ public sealed record FineTuningRequest
         GradientAccumulation = GradientAccumulation,
         Beta = Beta,
         MaxLength = MaxLength,
+        Packing = Packing,
         Template = ParseTemplate(Template),
         ChatTemplate = string.IsNullOrWhiteSpace(ChatTemplate) ? null : ChatTemplate,
         Device = Device,

@@ -20,4 +20,8 @@ public sealed record FineTuningResult(
     QuantizedBaseReport? QuantizedBase,
     string? Tokenizer,
     IReadOnlyList<SaveRecord> Saves,
-    TimeSpan Elapsed);
+    TimeSpan Elapsed)
+{
+    /// <summary>Rows the examples were packed into (one epoch), when the run packed them.</summary>
+    public int? PackedRows { get; init; }
+}

@@ -27,18 +27,20 @@ public static class SftLoss
     }
 
     /// <summary>Mean cross-entropy of next-token predictions over positions whose label is not −100.</summary>
-    public static Tensor Compute(CausalLanguageModel model, Tensor ids, Tensor labels, Tensor? attentionMask = null)
+    /// <param name="positionIds">Packed rows' positions (see <see cref="Data.TrainingBatch.Packed"/>); null for unpacked rows.</param>
+    public static Tensor Compute(CausalLanguageModel model, Tensor ids, Tensor labels, Tensor? attentionMask = null, Tensor? positionIds = null)
     {
         using var scope = NewDisposeScope();
-        var (sum, count) = SummedTokenLoss(model, ids, labels, attentionMask);
+        var (sum, count) = SummedTokenLoss(model, ids, labels, attentionMask, positionIds);
         return sum.div(count.AtLeast(1.0)).MoveToOuterDisposeScope();
     }
 
     /// <summary>The summed token loss and the number of counted tokens, for normalising across accumulated micro-batches.</summary>
-    public static (Tensor Sum, Tensor Count) SummedTokenLoss(CausalLanguageModel model, Tensor ids, Tensor labels, Tensor? attentionMask = null)
+    public static (Tensor Sum, Tensor Count) SummedTokenLoss(CausalLanguageModel model, Tensor ids, Tensor labels, Tensor? attentionMask = null,
+        Tensor? positionIds = null)
     {
         using var scope = NewDisposeScope();
-        var logits = model.Forward(ids.to(model.Device), attentionMask?.to(model.Device));
+        var logits = model.Forward(ids.to(model.Device), attentionMask?.to(model.Device), positionIds?.to(model.Device));
         long b = ids.shape[0], t = ids.shape[1];
         var shifted = logits.narrow(1, 0, t - 1).to(ScalarType.Float32).reshape(b * (t - 1), -1);
         var targets = labels.to(model.Device).narrow(1, 1, t - 1).reshape(-1);

@@ -8,7 +8,10 @@ namespace Ckpt.Training;
 public sealed record TrainingProgress(int Step, int TotalSteps, double Epoch, double Loss, double LearningRate, double GradNorm,
     long Tokens, double TokensPerSecond, TimeSpan Elapsed, IReadOnlyDictionary<string, double> Metrics)
 {
-    /// <summary>The record as TRL's log keys (step, loss, learning_rate, grad_norm, epoch; then this step's real tokens and tokens_per_second; then Metrics).</summary>
+    /// <summary>Padding positions in the step's rows (rows × width − <see cref="Tokens"/>): the compute that packing saves.</summary>
+    public long PaddingTokens { get; init; }
+
+    /// <summary>The record as TRL's log keys (step, loss, learning_rate, grad_norm, epoch; then this step's real and padding tokens and tokens_per_second; then Metrics).</summary>
     public IReadOnlyDictionary<string, double> Fields()
     {
         var fields = new Dictionary<string, double>
@@ -19,6 +22,7 @@ public sealed record TrainingProgress(int Step, int TotalSteps, double Epoch, do
             ["grad_norm"] = GradNorm,
             ["epoch"] = Epoch,
             ["tokens"] = Tokens,
+            ["padding_tokens"] = PaddingTokens,
             ["tokens_per_second"] = TokensPerSecond,
         };
         foreach (var (k, v) in Metrics) fields[k] = v;

@@ -87,6 +87,39 @@ public sealed class FinetuneCommandTests : IDisposable
     }
 
     [Fact]
+    public void Finetune_with_packing_counts_epochs_in_packed_rows_reports_them_and_evaluates_unpacked()
+    {
+        var data = FineTuningFixtures.VariedIds(Path.Combine(_dir, "varied.jsonl"), 24);
+        var (code, stdout, stderr) = CliRunner.Run("finetune", "--recipe", "sft", "--model", FineTuningFixtures.TinyLlama, "--data", data,
+            "--packing", "--max-length", "128", "--epochs", "1", "--batch", "2", "--lora-r", "4", "--out", Path.Combine(_dir, "out"),
+            "--threads", "1", "--eval-data", data, "--json", "--trace");
+        Assert.True(code == 0, stderr);
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var summary = lines[^1];
+        int rows = summary.GetProperty("packed_rows").GetInt32();
+        Assert.InRange(rows, 1, 24 / 2);
+        int steps = summary.GetProperty("total_steps").GetInt32();
+        Assert.Equal((rows + 1) / 2, steps); // --batch counts rows: ⌈rows / 2⌉ steps per epoch
+        Assert.Equal(2.0 * steps / rows, lines[^2].GetProperty("epoch").GetDouble(), 9);
+        Assert.True(lines[^2].GetProperty("eval_loss").GetDouble() > 0);
+        Assert.All(lines.SkipLast(1), l => Assert.True(l.GetProperty("padding_tokens").GetDouble() >= 0));
+        Assert.Contains($"packing: {rows} rows of at most 128 tokens", stderr);
+        Assert.Contains("step 1: 1 batch(es) of 2 packed rows on cpu", stderr);
+    }
+
+    [Fact]
+    public void Finetune_with_packing_for_dpo_is_refused_in_one_line_before_any_step()
+    {
+        var data = FineTuningFixtures.PreferenceIds(Path.Combine(_dir, "pairs.jsonl"), 4);
+        var (code, stdout, stderr) = CliRunner.Run("finetune", "--recipe", "dpo", "--model", FineTuningFixtures.TinyLlama, "--data", data,
+            "--packing", "--steps", "1", "--out", Path.Combine(_dir, "out"));
+        Assert.Equal(2, code);
+        Assert.Equal("ckpt: --packing is for SFT only: DPO scores each chosen and rejected completion in its own row against the same prompt, so its pairs are not packed", stderr.Trim());
+        Assert.Equal("", stdout);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "out")));
+    }
+
+    [Fact]
     public void Finetune_with_both_steps_and_epochs_fails_with_one_line()
     {
         var data = FineTuningFixtures.InstructionIds(Path.Combine(_dir, "ids.jsonl"), 2);

@@ -20,8 +20,28 @@ static class FineTuningFixtures
     /// </summary>
     public static string RandomLlama(string folder, bool withTokenizer = false, long seed = 7)
     {
+        RandomModel(folder, TinyLlama, seed, (name, p) =>
+            name.EndsWith("norm.weight") ? null : name.Contains("embed_tokens") ? 1.0 : name.StartsWith("lm_head") ? 0.3 : 1.0 / Math.Sqrt(p.shape[1]));
+        if (withTokenizer) File.Copy(SentencePieceModel, Path.Combine(folder, "tokenizer.model"), overwrite: true);
+        return folder;
+    }
+
+    public static string TinyGpt2 => TestPaths.Fixture("hf-gpt2-tiny");
+
+    /// <summary>
+    /// A random GPT-2 with the fixture's architecture (vocab 512, 128 positions, hidden 64, 2 layers), its weights
+    /// scaled as <see cref="RandomLlama"/>'s so that attention and positions visibly change the logits.
+    /// </summary>
+    public static string RandomGpt2(string folder, long seed = 7) =>
+        RandomModel(folder, TinyGpt2, seed, (name, p) =>
+            p.shape.Length == 1 ? (name.Contains("ln_") && name.EndsWith(".weight") ? null : 0.02)
+            : name.Contains("wte") || name.Contains("wpe") ? 0.3 : 1.0 / Math.Sqrt(p.shape[0])); // Conv1D weights are [in, out]
+
+    /// <param name="std">The std of a parameter's normal init; null fills it with 1 (norm weights).</param>
+    static string RandomModel(string folder, string fixture, long seed, Func<string, TorchSharp.Modules.Parameter, double?> std)
+    {
         Directory.CreateDirectory(folder);
-        File.Copy(Path.Combine(TinyLlama, "config.json"), Path.Combine(folder, "config.json"), overwrite: true);
+        File.Copy(Path.Combine(fixture, "config.json"), Path.Combine(folder, "config.json"), overwrite: true);
         var config = ModelConfig.ReadFile(Path.Combine(folder, "config.json"));
         using var model = CausalLanguageModel.Create(config, ScalarType.Float32, CPU);
         manual_seed(seed);
@@ -29,19 +49,36 @@ static class FineTuningFixtures
         using (no_grad())
             foreach (var (name, p) in model.named_parameters())
             {
-                if (name.EndsWith("norm.weight")) p.fill_(1);
-                else
+                if (std(name, p) is double s)
                 {
-                    double std = name.Contains("embed_tokens") ? 1.0 : name.StartsWith("lm_head") ? 0.3 : 1.0 / Math.Sqrt(p.shape[1]);
-                    using var w = randn(p.shape).mul(std);
+                    using var w = randn(p.shape).mul(s);
                     p.copy_(w);
                 }
+                else p.fill_(1);
                 var param = p;
                 sources.Add(new TensorSource(name, DType.F32, p.shape, () => param.ToTensorData(name)));
             }
         SafetensorsWriter.Write(Path.Combine(folder, "model.safetensors"), sources);
-        if (withTokenizer) File.Copy(SentencePieceModel, Path.Combine(folder, "tokenizer.model"), overwrite: true);
         return folder;
+    }
+
+    /// <summary>
+    /// Pre-tokenized SFT records of widely varied lengths (prompt + completion from <paramref name="shortest"/> to
+    /// <paramref name="longest"/> tokens, the prompt 1 to 3/4 of it, BOS first, EOS last), ids below the fixtures' vocab of 512.
+    /// </summary>
+    public static string VariedIds(string path, int count, int seed = 3, int shortest = 8, int longest = 120)
+    {
+        var rng = new Random(seed);
+        var lines = new List<string>();
+        for (int i = 0; i < count; i++)
+        {
+            int total = rng.Next(shortest, longest + 1), p = rng.Next(1, Math.Max(2, total * 3 / 4));
+            var prompt = Enumerable.Range(0, p).Select(j => j == 0 ? 1 : 4 + rng.Next(500)).ToArray();
+            var completion = Enumerable.Range(0, total - p).Select(j => j == total - p - 1 ? 2 : 4 + rng.Next(500)).ToArray();
+            lines.Add(JsonSerializer.Serialize(new { prompt_input_ids = prompt, completion_input_ids = completion }));
+        }
+        File.WriteAllLines(path, lines);
+        return path;
     }
 
     /// <summary>

@@ -46,4 +46,18 @@ public sealed class FineTuningRequestTests
         Assert.Null((Request() with { ChatTemplate = " " }).ToOptions().ChatTemplate);
         Assert.Null(Request().ToOptions().ChatTemplate);
     }
+
+    [Fact]
+    public void Packing_passes_through_off_by_default_and_is_refused_for_dpo_in_one_sentence()
+    {
+        Assert.False(Request().ToOptions().Packing);
+        Assert.True((Request() with { Packing = true }).ToOptions().Packing);
+        var data = Path.Combine(TestPaths.TempDirectory("packing-request"), "d.jsonl");
+        File.WriteAllText(data, "");
+        var dpo = (Request("dpo") with { Packing = true, Model = FineTuningFixtures.TinyLlama, Data = data, Steps = 1 }).ToOptions();
+        var e = Assert.Throws<ArgumentException>(dpo.Validate);
+        Assert.StartsWith("--packing is for SFT only", e.Message);
+        (dpo with { Recipe = Recipe.Sft }).Validate();
+        (dpo with { Packing = false }).Validate();
+    }
 }
