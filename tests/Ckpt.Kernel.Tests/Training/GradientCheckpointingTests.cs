@@ -85,15 +85,20 @@ public sealed class GradientCheckpointingTests(ITestOutputHelper output) : IDisp
         Assert.True(MaxDifference(plain, unreplayed) > 1e-4);
     }
 
-    [Fact]
-    public void A_checkpointed_fine_tuning_run_logs_the_losses_of_a_plain_one()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_checkpointed_fine_tuning_run_logs_the_losses_of_a_plain_one(bool packing)
     {
-        var data = FineTuningFixtures.InstructionIds(Path.Combine(_dir, "sft.jsonl"), 8, varyCompletions: true);
+        // Packed rows hand each layer a block-diagonal mask and restarting positions: constants the recompute must see too.
+        var data = packing
+            ? FineTuningFixtures.VariedIds(Path.Combine(_dir, "varied.jsonl"), 16)
+            : FineTuningFixtures.InstructionIds(Path.Combine(_dir, "sft.jsonl"), 8, varyCompletions: true);
         FineTuningOptions Options(string name, bool checkpointing) => new()
         {
             Recipe = Recipe.Sft, Model = FineTuningFixtures.TinyLlama, Data = data, Output = Path.Combine(_dir, name), Steps = 4, BatchSize = 4,
             LearningRate = 1e-2, LoraR = 4, LoraAlpha = 8, LoraDropout = 0.1, LoraTargets = LlamaTargets, Threads = 1,
-            GradientCheckpointing = checkpointing,
+            GradientCheckpointing = checkpointing, Packing = packing, MaxLength = 128,
         };
         var plain = new List<TrainingProgress>();
         var checkpointed = new List<TrainingProgress>();
