@@ -39,6 +39,9 @@ public sealed class FineTuneNotebookTests(FineTuneNotebookRun run) : IClassFixtu
         Assert.True(loss[^1].Value < loss[0].Value * 0.8, $"loss {loss[0].Value:F3} -> {loss[^1].Value:F3}");
         // The summary table's NF4 row: all 7 projections of the 4 layers quantized.
         Assert.Contains("28 layers", cell.Text("text/html"));
+        // The run trained with its layers checkpointed, as the cell asks (the step's saved trainer state says so).
+        var state = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "artifacts", "nb05", "sft", "checkpoints", "step-16", "trainer_state.json"));
+        Assert.Matches("\"gradient_checkpointing\":\\s*\"true\"", state);
     }
 
     [Fact]
