@@ -64,7 +64,7 @@ public static class DpoLoss
         using (PeftLora.Disabled(model))
             reference = CompletionLogProbs.Summed(model, prompts, completions, mask);
 
-        var tokens = mask is null ? full(2 * n, completions.shape[1], ScalarType.Float32) : mask.to(ScalarType.Float32).sum(1);
+        var tokens = mask is null ? ones(2 * n, ScalarType.Float32).Times(completions.shape[1]) : mask.to(ScalarType.Float32).sum(1);
         return Outcome(policy, reference, tokens.to(policy.device), n, beta, loss, labelSmoothing);
     }
 
@@ -125,6 +125,9 @@ public static class DpoLoss
 
     static DpoOutcome Outcome(Tensor policy, Tensor reference, Tensor tokens, long n, double beta, DpoLossType loss, double labelSmoothing)
     {
+        // TRL ≥ 1.0 divides the log-ratios instead, which gives the same IPO loss but logs summed rewards and logps;
+        // v0.28.0 averages the log-probs themselves, so everything it logs for IPO is per token. A completion with no
+        // token (which the data readers never produce) counts as one instead of dividing by zero.
         if (loss == DpoLossType.Ipo)
         {
             var perRow = tokens.to(ScalarType.Float32).AtLeast(1.0);

@@ -202,6 +202,12 @@ public class DpoLossTests(ITestOutputHelper output)
             output.WriteLine($"{name}: max abs difference {diff:E2}");
             Assert.True(diff < 1e-5, $"{name}: {diff:E3}");
         }
+
+        // Unpadded completions count all their 4 tokens.
+        using var whole = DpoLoss.Compute(model, prompt, chosen, rejected, 0.1);
+        using var wholeIpo = DpoLoss.Compute(model, prompt, chosen, rejected, 0.1, loss: DpoLossType.Ipo);
+        using var perToken = whole.PolicyRejectedLogps.div(4);
+        Assert.Equal(0, ReferenceTensors.MaxAbsDiff(perToken, wholeIpo.PolicyRejectedLogps));
     }
 
     [Theory]
