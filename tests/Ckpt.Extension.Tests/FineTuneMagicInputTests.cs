@@ -85,6 +85,38 @@ public sealed class FineTuneMagicInputTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(_dir, "out")));
     }
 
+    string Pairs()
+    {
+        var path = Path.Combine(_dir, "pairs.jsonl");
+        File.WriteAllText(path, "{\"prompt_input_ids\":[1,10,3],\"chosen_input_ids\":[11,2],\"rejected_input_ids\":[12,2]}\n");
+        return path;
+    }
+
+    [Fact]
+    public async Task Finetune_magic_with_an_unknown_dpo_loss_fails_with_one_sentence_naming_it_and_the_accepted_ones()
+    {
+        var message = await FailureOf($"#!ckpt-finetune --recipe dpo --model \"{TinyLlama}\" --data \"{Pairs()}\" --steps 2 --dpo-loss kto");
+        Assert.Equal("--dpo-loss must be sigmoid, ipo, hinge or robust, not 'kto'", message.Trim());
+    }
+
+    [Theory]
+    [InlineData("--label-smoothing 0.7", "--label-smoothing 0.7 is outside [0, 0.5]")]
+    [InlineData("--dpo-loss Hinge --label-smoothing 0.1", "--label-smoothing is for the sigmoid and robust losses, not hinge (TRL ignores it there with a warning)")]
+    [InlineData("--dpo-loss robust --label-smoothing 0.5", "--label-smoothing must be below 0.5 for the robust loss, which divides by 1 - 2ε")]
+    public async Task Finetune_magic_with_label_smoothing_out_of_range_or_for_another_loss_fails_with_one_sentence_before_any_model_is_read(string options, string expected)
+    {
+        var message = await FailureOf($"#!ckpt-finetune --recipe dpo --model \"{TinyLlama}\" --data \"{Pairs()}\" --steps 2 {options} --out \"{Path.Combine(_dir, "out")}\"");
+        Assert.Equal(expected, message.Trim());
+        Assert.False(Directory.Exists(Path.Combine(_dir, "out")));
+    }
+
+    [Fact]
+    public async Task Finetune_magic_with_a_valid_dpo_loss_and_label_smoothing_gets_as_far_as_libtorch()
+    {
+        var message = await FailureOf($"#!ckpt-finetune --recipe dpo --model \"{TinyLlama}\" --data \"{Pairs()}\" --steps 2 --dpo-loss robust --label-smoothing 0.2 --out \"{Path.Combine(_dir, "out")}\"");
+        Assert.Contains("LibTorch", message);
+    }
+
     [Fact]
     public async Task Finetune_magic_naming_an_unbound_variable_as_model_fails_with_one_sentence()
     {

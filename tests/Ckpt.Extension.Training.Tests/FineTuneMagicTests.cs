@@ -201,8 +201,7 @@ public sealed class FineTuneMagicTests : IDisposable
         Assert.Contains("failed", result.Events.OfType<DisplayedValueUpdated>().Last().FormattedValues.Single(v => v.MimeType == "text/html").Value);
     }
 
-    [Fact]
-    public async Task Dpo_magic_draws_the_reward_metrics_beside_the_loss()
+    void PreferenceIds()
     {
         var rng = new Random(2);
         File.WriteAllLines(P("pairs.jsonl"), Enumerable.Range(0, 8).Select(_ =>
@@ -210,6 +209,26 @@ public sealed class FineTuneMagicTests : IDisposable
             int a = 20 + rng.Next(200);
             return JsonSerializer.Serialize(new { prompt_input_ids = new[] { 1, a, a + 1 }, chosen_input_ids = new[] { a + 2, a + 3 }, rejected_input_ids = new[] { a + 1, a + 1 } });
         }));
+    }
+
+    [Fact]
+    public async Task Dpo_magic_with_dpo_loss_ipo_trains_with_it_and_saves_it_with_the_checkpoint()
+    {
+        PreferenceIds();
+        LiveLossChart.Interval = TimeSpan.FromMilliseconds(50);
+        var result = await _harness.SubmitAsync(
+            $"#!ckpt-finetune --recipe dpo --model \"{TinyLlama}\" --data \"{P("pairs.jsonl")}\" --steps 1 --batch 4 --lora-r 4 --threads 1 --dpo-loss ipo --beta 0.5 --out \"{P("ipo")}\"");
+        KernelHarness.AssertSucceeded(result);
+        // The first step scores the pairs before any update: IPO's (0 − 1/(2β))² = 1 at β 0.5, where sigmoid's is ln 2.
+        Assert.Equal(1, Ys(result.Events.OfType<DisplayedValueUpdated>().Last(), 0)[0], 5);
+        using var state = JsonDocument.Parse(File.ReadAllText(P("ipo/checkpoints/step-1/trainer_state.json")));
+        Assert.Equal("ipo", state.RootElement.GetProperty("dpo_loss").GetString());
+    }
+
+    [Fact]
+    public async Task Dpo_magic_draws_the_reward_metrics_beside_the_loss()
+    {
+        PreferenceIds();
         LiveLossChart.Interval = TimeSpan.FromMilliseconds(50);
         var result = await _harness.SubmitAsync(
             $"#!ckpt-finetune --recipe dpo --model \"{TinyLlama}\" --data \"{P("pairs.jsonl")}\" --steps 2 --batch 4 --lora-r 4 --threads 1 --out \"{P("dpo")}\"");

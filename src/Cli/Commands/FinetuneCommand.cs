@@ -33,6 +33,8 @@ static class FinetuneCommand
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8 };
         var gradAccum = new Option<int>("--grad-accum") { Description = "micro-batches of --batch per optimizer step", DefaultValueFactory = _ => 1 };
         var beta = new Option<double>("--beta") { Description = "DPO β", DefaultValueFactory = _ => 0.1 };
+        var dpoLoss = new Option<string>("--dpo-loss") { Description = "DPO loss as TRL's loss_type: sigmoid (default), ipo (per-token log-probs), hinge or robust", DefaultValueFactory = _ => "sigmoid" };
+        var labelSmoothing = new Option<double>("--label-smoothing") { Description = "DPO label smoothing ε in [0, 0.5]: conservative DPO with sigmoid, or robust DPO", DefaultValueFactory = _ => 0 };
         var maxLength = new Option<int>("--max-length") { Description = "tokens per example, and per row with --packing", DefaultValueFactory = _ => 1024 };
         var packing = new Option<bool>("--packing") { Description = "SFT: pack whole examples into rows of --max-length tokens (TRL's bfd), each attending only to itself; --batch counts rows" };
         var template = new Option<string>("--template") { Description = "auto (Alpaca for instruction records, the chat template for conversations), alpaca or none", DefaultValueFactory = _ => "auto" };
@@ -49,7 +51,7 @@ static class FinetuneCommand
 
         var command = new Command("finetune", "Fine-tune a causal LM with LoRA or QLoRA: SFT (completion-only loss) or DPO (reference = adapters off).")
         {
-            recipe, model, data, evalData, evalEvery, qlora, gradientCheckpointing, loraR, loraAlpha, loraDropout, loraTargets, steps, epochs, lr, warmup, warmupRatio, schedule, batch, gradAccum, beta, maxLength,
+            recipe, model, data, evalData, evalEvery, qlora, gradientCheckpointing, loraR, loraAlpha, loraDropout, loraTargets, steps, epochs, lr, warmup, warmupRatio, schedule, batch, gradAccum, beta, dpoLoss, labelSmoothing, maxLength,
             packing, template, chatTemplate, output, device, dtype, threads, saveEvery, resume, seed, json, trace,
         };
         command.SetAction((parse, cancellationToken) =>
@@ -77,6 +79,8 @@ static class FinetuneCommand
                 BatchSize = parse.GetValue(batch),
                 GradientAccumulation = parse.GetValue(gradAccum),
                 Beta = parse.GetValue(beta),
+                DpoLoss = parse.GetValue(dpoLoss)!,
+                LabelSmoothing = parse.GetValue(labelSmoothing),
                 MaxLength = parse.GetValue(maxLength),
                 Packing = parse.GetValue(packing),
                 Template = parse.GetValue(template)!,

@@ -102,6 +102,8 @@ static class FineTuneHandler
             BatchSize = c.Batch ?? defaults.BatchSize,
             GradientAccumulation = c.GradAccum ?? defaults.GradientAccumulation,
             Beta = c.Beta ?? defaults.Beta,
+            DpoLoss = c.DpoLoss ?? defaults.DpoLoss,
+            LabelSmoothing = c.LabelSmoothing ?? defaults.LabelSmoothing,
             MaxLength = c.MaxLength ?? defaults.MaxLength,
             Packing = c.Packing,
             Template = c.Template ?? defaults.Template,

@@ -29,6 +29,8 @@ public sealed class FineTuneModel : KernelDirectiveCommand
     public int? Batch { get; set; }
     public int? GradAccum { get; set; }
     public double? Beta { get; set; }
+    public string? DpoLoss { get; set; }
+    public double? LabelSmoothing { get; set; }
     public int? MaxLength { get; set; }
     public bool Packing { get; set; }
     public string? Template { get; set; }

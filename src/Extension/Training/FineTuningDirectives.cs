@@ -32,6 +32,8 @@ public static class FineTuningDirectives
                 new KernelDirectiveParameter("--batch", "Examples per micro-batch (default 8)."),
                 new KernelDirectiveParameter("--grad-accum", "Micro-batches per optimizer step (default 1)."),
                 new KernelDirectiveParameter("--beta", "DPO β (default 0.1)."),
+                new KernelDirectiveParameter("--dpo-loss", "DPO loss as TRL's loss_type: sigmoid (default), ipo (per-token log-probs), hinge or robust."),
+                new KernelDirectiveParameter("--label-smoothing", "DPO label smoothing ε in [0, 0.5]: conservative DPO with sigmoid, or robust DPO (default 0)."),
                 new KernelDirectiveParameter("--max-length", "Tokens per example, and per row with --packing (default 1024)."),
                 new KernelDirectiveParameter("--packing", "SFT: pack whole examples into rows of --max-length tokens (TRL's bfd), each attending only to itself; --batch counts rows.") { Flag = true },
                 new KernelDirectiveParameter("--template", "auto (Alpaca for instruction records, the chat template for conversations), alpaca or none."),

@@ -16,6 +16,7 @@ namespace Ckpt.Tensors;
 internal static class KeptScalars
 {
     static readonly Scalar One = 1;
+    static readonly Scalar MinusOne = -1;
 
     /// <summary>Runs <paramref name="op"/> on <paramref name="value"/> as a Scalar disposed only after the op returns.</summary>
     static Tensor With(Scalar value, Func<Scalar, Tensor> op)
@@ -29,6 +30,8 @@ internal static class KeptScalars
     public static Tensor Plus(this Tensor a, double value) => With(value, s => a.add(s, One));
     public static Tensor PlusInPlace(this Tensor a, double value) => With(value, s => a.add_(s, One));
     public static Tensor Minus(this Tensor a, double value) => With(value, a.sub);
+    /// <summary>a − b, as LibTorch's sub does it (add with alpha −1).</summary>
+    public static Tensor Minus(this Tensor a, Tensor b) => a.add(b, MinusOne);
     public static Tensor Times(this Tensor a, double value) => With(value, a.mul);
     public static Tensor TimesInPlace(this Tensor a, double value) => With(value, a.mul_);
     public static Tensor Over(this Tensor a, double value) => With(value, s => a.div(s));

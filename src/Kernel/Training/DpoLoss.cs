@@ -42,14 +42,16 @@ public sealed class DpoOutcome : IDisposable
 }
 
 /// <summary>
-/// DPO with TRL's sigmoid loss: −log σ(β·Δ), Δ = [log π(y_w) − log π_ref(y_w)] − [log π(y_l) − log π_ref(y_l)].
-/// The reference is the same model with its LoRA adapters switched off (no second copy of the weights);
-/// chosen and rejected go through one forward pass, stacked on the batch axis (chosen first).
+/// DPO with TRL's losses (<see cref="DpoLossType"/>): h = [log π(y_w) − log π(y_l)] − [log π_ref(y_w) − log π_ref(y_l)]
+/// over summed completion log-probs, or per-token averaged ones for IPO. The reference is the same model with its LoRA
+/// adapters switched off (no second copy of the weights); chosen and rejected go through one forward pass, stacked on
+/// the batch axis (chosen first). Formulas, operation order and metrics follow TRL v0.28.0 (trl/trainer/dpo_trainer.py
+/// `dpo_loss` and `concatenated_forward`), the last release whose sigmoid loss honours label_smoothing (cDPO).
 /// </summary>
 public static class DpoLoss
 {
     public static DpoOutcome Compute(CausalLanguageModel model, Tensor prompt, Tensor chosen, Tensor rejected, double beta = 0.1,
-        Tensor? chosenMask = null, Tensor? rejectedMask = null)
+        Tensor? chosenMask = null, Tensor? rejectedMask = null, DpoLossType loss = DpoLossType.Sigmoid, double labelSmoothing = 0)
     {
         using var scope = NewDisposeScope();
         long n = prompt.shape[0];
@@ -62,7 +64,8 @@ public static class DpoLoss
         using (PeftLora.Disabled(model))
             reference = CompletionLogProbs.Summed(model, prompts, completions, mask);
 
-        return Outcome(policy, reference, n, beta);
+        var tokens = mask is null ? ones(2 * n, ScalarType.Float32).Times(completions.shape[1]) : mask.to(ScalarType.Float32).sum(1);
+        return Outcome(policy, reference, tokens.to(policy.device), n, beta, loss, labelSmoothing);
     }
 
     /// <summary>
@@ -70,7 +73,8 @@ public static class DpoLoss
     /// prompt+chosen rows then prompt+rejected rows, right-padded; <paramref name="labels"/> marks the completion tokens
     /// (−100 elsewhere); <paramref name="attentionMask"/> is 1 on real tokens.
     /// </summary>
-    public static DpoOutcome ComputeSequences(CausalLanguageModel model, Tensor ids, Tensor labels, Tensor? attentionMask, double beta)
+    public static DpoOutcome ComputeSequences(CausalLanguageModel model, Tensor ids, Tensor labels, Tensor? attentionMask, double beta,
+        DpoLossType loss = DpoLossType.Sigmoid, double labelSmoothing = 0)
     {
         using var scope = NewDisposeScope();
         long n = ids.shape[0] / 2;
@@ -79,28 +83,72 @@ public static class DpoLoss
         using (no_grad())
         using (PeftLora.Disabled(model))
             reference = CompletionLogProbs.FromLabels(model.Forward(ids, attentionMask), labels);
-        return Outcome(policy, reference, n, beta);
+        // The tokens FromLabels counts: the labelled ones after the first position.
+        var tokens = labels.narrow(1, 1, labels.shape[1] - 1).NotEqualTo(SftLoss.IgnoreIndex).to(ScalarType.Float32).sum(1);
+        return Outcome(policy, reference, tokens.to(policy.device), n, beta, loss, labelSmoothing);
     }
 
-    static DpoOutcome Outcome(Tensor policy, Tensor reference, long n, double beta)
+    /// <summary>
+    /// TRL's `dpo_loss` from the sequences' summed log-probs ([2n] each, chosen rows first) and completion token counts:
+    /// for IPO both are first divided by the tokens, as TRL's `concatenated_forward` does for the policy and the
+    /// reference alike, so IPO's rewards and logps/* are per-token too.
+    /// </summary>
+    public static DpoOutcome FromLogProbs(Tensor policy, Tensor reference, Tensor tokens, double beta,
+        DpoLossType loss = DpoLossType.Sigmoid, double labelSmoothing = 0)
     {
+        using var scope = NewDisposeScope();
+        return Outcome(policy, reference, tokens, policy.shape[0] / 2, beta, loss, labelSmoothing);
+    }
+
+    /// <summary>
+    /// The per-pair loss of the margin <paramref name="h"/> (TRL's `logits`). TRL v0.28.0 ignores label_smoothing for
+    /// hinge and IPO (with a warning); <see cref="FineTuningOptions.Validate"/> refuses it there instead.
+    /// </summary>
+    public static Tensor Losses(Tensor h, DpoLossType loss, double beta, double labelSmoothing = 0)
+    {
+        using var scope = NewDisposeScope();
+        var scaled = h.Times(beta);
+        var result = loss switch
+        {
+            DpoLossType.Sigmoid when labelSmoothing == 0 => nn.functional.logsigmoid(scaled).neg(),
+            DpoLossType.Sigmoid => nn.functional.logsigmoid(scaled).neg().Times(1 - labelSmoothing)
+                .Minus(nn.functional.logsigmoid(scaled.neg()).Times(labelSmoothing)),
+            DpoLossType.Robust => nn.functional.logsigmoid(scaled).neg().Times(1 - labelSmoothing)
+                .Plus(nn.functional.logsigmoid(scaled.neg()).Times(labelSmoothing)).Over(1 - 2 * labelSmoothing),
+            DpoLossType.Hinge => nn.functional.relu(scaled.neg().Plus(1.0)),
+            // IPO paper (arXiv 2310.12036) eq. 17, β in the role of its τ.
+            DpoLossType.Ipo => h.Minus(1 / (2 * beta)).Power(2),
+            _ => throw new ArgumentOutOfRangeException(nameof(loss), loss, null),
+        };
+        return result.MoveToOuterDisposeScope();
+    }
+
+    static DpoOutcome Outcome(Tensor policy, Tensor reference, Tensor tokens, long n, double beta, DpoLossType loss, double labelSmoothing)
+    {
+        // TRL ≥ 1.0 divides the log-ratios instead, which gives the same IPO loss but logs summed rewards and logps;
+        // v0.28.0 averages the log-probs themselves, so everything it logs for IPO is per token. A completion with no
+        // token (which the data readers never produce) counts as one instead of dividing by zero.
+        if (loss == DpoLossType.Ipo)
+        {
+            var perRow = tokens.to(ScalarType.Float32).AtLeast(1.0);
+            policy = policy.div(perRow);
+            reference = reference.div(perRow);
+        }
         var policyChosen = policy.narrow(0, 0, n);
         var policyRejected = policy.narrow(0, n, n);
         var refChosen = reference.narrow(0, 0, n);
         var refRejected = reference.narrow(0, n, n);
-        var chosenRatio = policyChosen.sub(refChosen);
-        var rejectedRatio = policyRejected.sub(refRejected);
-        var losses = nn.functional.logsigmoid(chosenRatio.sub(rejectedRatio).Times(beta)).neg();
+        var h = policyChosen.Minus(policyRejected).Minus(refChosen.Minus(refRejected));
 
         var outcome = new DpoOutcome
         {
-            Losses = losses.MoveToOuterDisposeScope(),
+            Losses = Losses(h, loss, beta, labelSmoothing).MoveToOuterDisposeScope(),
             PolicyChosenLogps = policyChosen.MoveToOuterDisposeScope(),
             PolicyRejectedLogps = policyRejected.MoveToOuterDisposeScope(),
             ReferenceChosenLogps = refChosen.MoveToOuterDisposeScope(),
             ReferenceRejectedLogps = refRejected.MoveToOuterDisposeScope(),
-            ChosenRewards = chosenRatio.detach().Times(beta).MoveToOuterDisposeScope(),
-            RejectedRewards = rejectedRatio.detach().Times(beta).MoveToOuterDisposeScope(),
+            ChosenRewards = policyChosen.Minus(refChosen).detach().Times(beta).MoveToOuterDisposeScope(),
+            RejectedRewards = policyRejected.Minus(refRejected).detach().Times(beta).MoveToOuterDisposeScope(),
         };
         return outcome;
     }

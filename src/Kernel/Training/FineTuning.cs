@@ -13,7 +13,7 @@ namespace Ckpt.Training;
 /// <summary>
 /// The SFT and DPO recipes (OpenBezoar's QLoRA SFT, then DPO) as one short loop: load the model, read and tokenize
 /// the data, optionally quantize the base to NF4, attach fresh LoRA adapters, then for each step build a padded batch,
-/// compute the completion-only SFT loss or TRL's sigmoid DPO loss (reference = the same model with its adapters
+/// compute the completion-only SFT loss or one of TRL's DPO losses (reference = the same model with its adapters
 /// switched off), clip, and take an AdamW step on the adapters only. With packing (SFT), the examples are first packed
 /// into rows (<see cref="SequencePacking"/>) and the batches are made of those rows. Every <c>SaveEvery</c> steps the adapter,
 /// optimizer moments, step and RNG state are committed by the <see cref="AsyncCheckpointer"/> (lazy snapshot, so
@@ -157,7 +157,7 @@ public static class FineTuning
                     }
                     else
                     {
-                        using var dpo = DpoLoss.ComputeSequences(model, batch.Ids, batch.Labels, batch.AttentionMask, options.Beta);
+                        using var dpo = DpoLoss.ComputeSequences(model, batch.Ids, batch.Labels, batch.AttentionMask, options.Beta, options.DpoLoss, options.LabelSmoothing);
                         l = dpo.Losses.sum().Over(normaliser);
                         foreach (var (key, value) in dpo.Metrics().Where(kv => kv.Key != "loss"))
                             metrics[key] = metrics.GetValueOrDefault(key) + value * batch.Examples / normaliser;
@@ -186,7 +186,7 @@ public static class FineTuning
                     var evaluated = options.Recipe == Recipe.Sft
                         // Not cancellable: a stop request ends the run after this step, with its adapter saved.
                         ? Evaluation.Sft(model, evalSft, options.BatchSize, padId)
-                        : Evaluation.Dpo(model, evalPreferences, options.BatchSize, padId, options.Beta);
+                        : Evaluation.Dpo(model, evalPreferences, options.BatchSize, padId, options.Beta, options.DpoLoss, options.LabelSmoothing);
                     foreach (var (key, value) in evaluated) metrics[key] = value;
                     if (first) Trace("evaluation");
                 }
@@ -256,13 +256,15 @@ public static class FineTuning
         ["lora_targets"] = string.Join(",", lora.TargetModules),
         ["qlora"] = options.QLora ? "true" : "false",
         ["packing"] = options.Packing ? "true" : "false",
+        ["dpo_loss"] = FineTuningRequest.DpoLossName(options.DpoLoss),
+        ["label_smoothing"] = options.LabelSmoothing.ToString("R", CultureInfo.InvariantCulture),
         [TrainerCheckpoint.AdapterConfigKey] = lora.ToJson(),
     };
 
     static void CheckCompatible(IReadOnlyDictionary<string, string> saved, FineTuningOptions options, LoraConfig lora, string path)
     {
         var now = Metadata(options, lora, 0, 0);
-        foreach (var key in new[] { "recipe", "seed", "batch_size", "gradient_accumulation", "lr_scheduler", "warmup_steps", "warmup_ratio", "lora_r", "lora_alpha", "lora_targets", "qlora", "packing" })
+        foreach (var key in new[] { "recipe", "seed", "batch_size", "gradient_accumulation", "lr_scheduler", "warmup_steps", "warmup_ratio", "lora_r", "lora_alpha", "lora_targets", "qlora", "packing", "dpo_loss", "label_smoothing" })
             if (saved.TryGetValue(key, out var was) && was != now[key])
                 throw new ArgumentException($"cannot resume from {path}: it was trained with {key} = {was}, this run has {now[key]}");
     }

@@ -49,6 +49,13 @@ public sealed record FineTuningOptions
     /// </summary>
     public int GradientAccumulation { get; init; } = 1;
     public double Beta { get; init; } = 0.1;
+    /// <summary>TRL DPOConfig's loss_type (<see cref="DpoLossType"/>); sigmoid as TRL's default.</summary>
+    public DpoLossType DpoLoss { get; init; } = DpoLossType.Sigmoid;
+    /// <summary>
+    /// TRL DPOConfig's label_smoothing ε in [0, 0.5]: the assumed chance that a preference is flipped, for the sigmoid
+    /// (conservative DPO) and robust losses; below 0.5 for robust, which divides by 1 − 2ε.
+    /// </summary>
+    public double LabelSmoothing { get; init; }
     /// <summary>Tokens per example (prompt + completion; longer ones keep their start); with <see cref="Packing"/> also per packed row.</summary>
     public int MaxLength { get; init; } = 1024;
     /// <summary>
@@ -124,6 +131,13 @@ public sealed record FineTuningOptions
         if (BatchSize <= 0) throw new ArgumentException("--batch must be positive");
         if (GradientAccumulation <= 0) throw new ArgumentException("--grad-accum must be positive");
         if (!(Beta > 0)) throw new ArgumentException("--beta must be positive");
+        if (LabelSmoothing is < 0 or > 0.5 || double.IsNaN(LabelSmoothing)) throw new ArgumentException($"--label-smoothing {LabelSmoothing} is outside [0, 0.5]");
+        if (Recipe != Recipe.Dpo && (DpoLoss != DpoLossType.Sigmoid || LabelSmoothing != 0))
+            throw new ArgumentException("--dpo-loss and --label-smoothing are for DPO only");
+        if (LabelSmoothing > 0 && DpoLoss is DpoLossType.Hinge or DpoLossType.Ipo)
+            throw new ArgumentException($"--label-smoothing is for the sigmoid and robust losses, not {FineTuningRequest.DpoLossName(DpoLoss)} (TRL ignores it there with a warning)");
+        if (DpoLoss == DpoLossType.Robust && LabelSmoothing == 0.5)
+            throw new ArgumentException("--label-smoothing must be below 0.5 for the robust loss, which divides by 1 - 2ε");
         if (MaxLength < 2) throw new ArgumentException("--max-length must be at least 2");
         if (Packing && Recipe != Recipe.Sft)
             throw new ArgumentException("--packing is for SFT only: DPO scores each chosen and rejected completion in its own row against the same prompt, so its pairs are not packed");

@@ -34,6 +34,9 @@ public sealed record FineTuningRequest
     public int BatchSize { get; init; } = 8;
     public int GradientAccumulation { get; init; } = 1;
     public double Beta { get; init; } = 0.1;
+    /// <summary>sigmoid, ipo, hinge or robust.</summary>
+    public string DpoLoss { get; init; } = "sigmoid";
+    public double LabelSmoothing { get; init; }
     public int MaxLength { get; init; } = 1024;
     public bool Packing { get; init; }
     /// <summary>auto, alpaca or none.</summary>
@@ -47,7 +50,7 @@ public sealed record FineTuningRequest
     public long Seed { get; init; } = 42;
     public int? Threads { get; init; }
 
-    /// <exception cref="ArgumentException">An unknown recipe or template; the message names it.</exception>
+    /// <exception cref="ArgumentException">An unknown recipe, template or DPO loss; the message names it.</exception>
     public FineTuningOptions ToOptions() => new()
     {
         Recipe = ParseRecipe(Recipe),
@@ -71,6 +74,8 @@ public sealed record FineTuningRequest
         BatchSize = BatchSize,
         GradientAccumulation = GradientAccumulation,
         Beta = Beta,
+        DpoLoss = ParseDpoLoss(DpoLoss),
+        LabelSmoothing = LabelSmoothing,
         MaxLength = MaxLength,
         Packing = Packing,
         Template = ParseTemplate(Template),
@@ -89,6 +94,18 @@ public sealed record FineTuningRequest
         "dpo" => Training.Recipe.Dpo,
         _ => throw new ArgumentException($"--recipe must be sft or dpo, not '{text}'"),
     };
+
+    public static DpoLossType ParseDpoLoss(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "sigmoid" => DpoLossType.Sigmoid,
+        "ipo" => DpoLossType.Ipo,
+        "hinge" => DpoLossType.Hinge,
+        "robust" => DpoLossType.Robust,
+        _ => throw new ArgumentException($"--dpo-loss must be sigmoid, ipo, hinge or robust, not '{text}'"),
+    };
+
+    /// <summary>TRL's spelling of a loss type, as <see cref="ParseDpoLoss"/> reads it.</summary>
+    public static string DpoLossName(DpoLossType loss) => loss.ToString().ToLowerInvariant();
 
     public static PromptTemplate ParseTemplate(string text) => text.Trim().ToLowerInvariant() switch
     {

@@ -120,6 +120,51 @@ public sealed class FinetuneCommandTests : IDisposable
     }
 
     [Fact]
+    public void Finetune_with_dpo_loss_ipo_logs_per_token_logps_and_saves_the_loss_type_with_its_checkpoints()
+    {
+        var data = FineTuningFixtures.PreferenceIds(Path.Combine(_dir, "pairs.jsonl"), 4);
+        IReadOnlyList<JsonElement> Run(string outDir, params string[] extra)
+        {
+            var (code, stdout, stderr) = CliRunner.Run(["finetune", "--recipe", "dpo", "--model", FineTuningFixtures.TinyLlama, "--data", data,
+                "--steps", "1", "--batch", "4", "--lora-r", "4", "--out", Path.Combine(_dir, outDir), "--threads", "1", "--json", .. extra]);
+            Assert.True(code == 0, stderr);
+            return stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        }
+        var sigmoid = Run("sigmoid");
+        var ipo = Run("ipo", "--dpo-loss", "IPO");
+        // The first step scores the pairs before any update: IPO's logps are the summed ones over the 3 chosen tokens,
+        // and its loss is (0 − 1/(2β))² = 25 where the sigmoid loss is ln 2.
+        Assert.Equal(sigmoid[0].GetProperty("logps/chosen").GetDouble() / 3, ipo[0].GetProperty("logps/chosen").GetDouble(), 1e-5);
+        Assert.Equal(Math.Log(2), sigmoid[0].GetProperty("loss").GetDouble(), 5);
+        Assert.Equal(25, ipo[0].GetProperty("loss").GetDouble(), 4);
+        var state = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "ipo", "checkpoints", "step-1", "trainer_state.json"))).RootElement;
+        Assert.Equal("ipo", state.GetProperty("dpo_loss").GetString());
+        Assert.Equal("0", state.GetProperty("label_smoothing").GetString());
+        var smoothed = Run("robust", "--dpo-loss", "robust", "--label-smoothing", "0.2");
+        Assert.Equal(Math.Log(2), smoothed[0].GetProperty("loss").GetDouble(), 5);
+        Assert.Equal("0.2", JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "robust", "checkpoints", "step-1", "trainer_state.json"))).RootElement
+            .GetProperty("label_smoothing").GetString());
+    }
+
+    [Theory]
+    [InlineData("--dpo-loss kto", "--dpo-loss must be sigmoid, ipo, hinge or robust, not 'kto'")]
+    [InlineData("--label-smoothing 0.7", "--label-smoothing 0.7 is outside [0, 0.5]")]
+    [InlineData("--label-smoothing -0.1", "--label-smoothing -0.1 is outside [0, 0.5]")]
+    [InlineData("--dpo-loss hinge --label-smoothing 0.1", "--label-smoothing is for the sigmoid and robust losses, not hinge (TRL ignores it there with a warning)")]
+    [InlineData("--dpo-loss ipo --label-smoothing 0.1", "--label-smoothing is for the sigmoid and robust losses, not ipo (TRL ignores it there with a warning)")]
+    [InlineData("--dpo-loss robust --label-smoothing 0.5", "--label-smoothing must be below 0.5 for the robust loss, which divides by 1 - 2ε")]
+    public void Finetune_with_a_bad_dpo_loss_or_label_smoothing_is_refused_in_one_line_before_any_step(string options, string message)
+    {
+        var data = FineTuningFixtures.PreferenceIds(Path.Combine(_dir, "pairs.jsonl"), 4);
+        var (code, stdout, stderr) = CliRunner.Run(["finetune", "--recipe", "dpo", "--model", FineTuningFixtures.TinyLlama, "--data", data,
+            "--steps", "1", "--out", Path.Combine(_dir, "out"), .. options.Split(' ')]);
+        Assert.Equal(2, code);
+        Assert.Equal($"ckpt: {message}", stderr.Trim());
+        Assert.Equal("", stdout);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "out")));
+    }
+
+    [Fact]
     public void Finetune_with_both_steps_and_epochs_fails_with_one_line()
     {
         var data = FineTuningFixtures.InstructionIds(Path.Combine(_dir, "ids.jsonl"), 2);

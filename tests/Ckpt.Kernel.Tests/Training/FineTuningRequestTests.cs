@@ -60,4 +60,52 @@ public sealed class FineTuningRequestTests
         (dpo with { Recipe = Recipe.Sft }).Validate();
         (dpo with { Packing = false }).Validate();
     }
+
+    [Theory]
+    [InlineData("sigmoid", DpoLossType.Sigmoid)]
+    [InlineData(" IPO ", DpoLossType.Ipo)]
+    [InlineData("Hinge", DpoLossType.Hinge)]
+    [InlineData("robust", DpoLossType.Robust)]
+    public void Dpo_loss_types_are_read_without_regard_to_case_or_spaces_and_sigmoid_is_the_default(string text, DpoLossType expected)
+    {
+        Assert.Equal(expected, (Request("dpo") with { DpoLoss = text }).ToOptions().DpoLoss);
+        Assert.Equal(DpoLossType.Sigmoid, Request("dpo").ToOptions().DpoLoss);
+        Assert.Equal(0, Request("dpo").ToOptions().LabelSmoothing);
+        Assert.Equal(0.25, (Request("dpo") with { LabelSmoothing = 0.25 }).ToOptions().LabelSmoothing);
+    }
+
+    [Fact]
+    public void An_unknown_dpo_loss_is_refused_in_one_sentence_naming_it_and_the_accepted_ones()
+    {
+        var e = Assert.Throws<ArgumentException>(() => (Request("dpo") with { DpoLoss = "kto_pair" }).ToOptions());
+        Assert.Equal("--dpo-loss must be sigmoid, ipo, hinge or robust, not 'kto_pair'", e.Message);
+    }
+
+    [Theory]
+    [InlineData("sigmoid", 0.5, null)]
+    [InlineData("robust", 0.49, null)]
+    [InlineData("hinge", 0.0, null)]
+    [InlineData("sigmoid", 0.51, "--label-smoothing 0.51 is outside [0, 0.5]")]
+    [InlineData("sigmoid", double.NaN, "--label-smoothing NaN is outside [0, 0.5]")]
+    [InlineData("robust", 0.5, "--label-smoothing must be below 0.5 for the robust loss, which divides by 1 - 2ε")]
+    [InlineData("ipo", 0.1, "--label-smoothing is for the sigmoid and robust losses, not ipo (TRL ignores it there with a warning)")]
+    public void Label_smoothing_is_checked_against_its_range_and_the_loss_type(string lossType, double labelSmoothing, string? refusal)
+    {
+        var data = Path.Combine(TestPaths.TempDirectory("dpo-loss-request"), "d.jsonl");
+        File.WriteAllText(data, "");
+        var options = (Request("dpo") with { DpoLoss = lossType, LabelSmoothing = labelSmoothing, Model = FineTuningFixtures.TinyLlama, Data = data, Steps = 1 }).ToOptions();
+        if (refusal is null) options.Validate();
+        else Assert.Equal(refusal, Assert.Throws<ArgumentException>(options.Validate).Message);
+    }
+
+    [Fact]
+    public void Dpo_loss_options_are_refused_for_sft_in_one_sentence()
+    {
+        var data = Path.Combine(TestPaths.TempDirectory("dpo-loss-sft"), "d.jsonl");
+        File.WriteAllText(data, "");
+        var sft = (Request() with { Model = FineTuningFixtures.TinyLlama, Data = data, Steps = 1 }).ToOptions();
+        sft.Validate();
+        Assert.Equal("--dpo-loss and --label-smoothing are for DPO only", Assert.Throws<ArgumentException>((sft with { DpoLoss = DpoLossType.Ipo }).Validate).Message);
+        Assert.Equal("--dpo-loss and --label-smoothing are for DPO only", Assert.Throws<ArgumentException>((sft with { LabelSmoothing = 0.1 }).Validate).Message);
+    }
 }

@@ -258,6 +258,49 @@ public sealed class FineTuningTests(ITestOutputHelper output) : IDisposable
         Assert.DoesNotContain(phases, p => p.StartsWith("step 2"));
     }
 
+    FineTuningOptions Dpo(string data, string outDir, int steps, string lossType, double labelSmoothing = 0) => new()
+    {
+        Recipe = Recipe.Dpo, Model = FineTuningFixtures.TinyLlama, Data = data, Output = outDir, Steps = steps, BatchSize = 16,
+        LearningRate = 5e-3, LoraR = 8, LoraAlpha = 16, LoraTargets = ["q_proj", "v_proj", "down_proj"], Threads = 1,
+        DpoLoss = FineTuningRequest.ParseDpoLoss(lossType), LabelSmoothing = labelSmoothing,
+    };
+
+    [Theory]
+    [InlineData("ipo", 0.0)]
+    [InlineData("hinge", 0.0)]
+    [InlineData("robust", 0.1)]
+    [InlineData("sigmoid", 0.1)]
+    public void Dpo_with_each_loss_type_on_a_synthetic_preference_set_reaches_reward_accuracy_above_0_9(string lossType, double labelSmoothing)
+    {
+        var data = FineTuningFixtures.PreferenceIds(P("pairs.jsonl"), 16);
+        var (_, steps) = Train(Dpo(data, P("out"), 20, lossType, labelSmoothing));
+        var last = steps[^1].Metrics;
+        Assert.True(last["rewards/accuracies"] > 0.9, $"accuracy {last["rewards/accuracies"]}");
+        Assert.True(last["rewards/margins"] > 0);
+        // Each loss starts at its zero-margin value (the adapter's B is 0) and must have come down from it.
+        double start = lossType switch { "hinge" => 1, "ipo" => 1 / (4 * 0.1 * 0.1), _ => Math.Log(2) };
+        Assert.Equal(start, steps[0].Loss, 5);
+        Assert.True(steps[^1].Loss < start, $"loss {steps[0].Loss:F4} -> {steps[^1].Loss:F4}");
+        var saved = System.Text.Json.JsonDocument.Parse(File.ReadAllText(P("out/checkpoints/step-20/trainer_state.json"))).RootElement;
+        Assert.Equal(lossType, saved.GetProperty("dpo_loss").GetString());
+        Assert.Equal(labelSmoothing, double.Parse(saved.GetProperty("label_smoothing").GetString()!, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void Resuming_a_dpo_run_with_another_loss_type_or_label_smoothing_is_refused_naming_both()
+    {
+        var data = FineTuningFixtures.PreferenceIds(P("pairs.jsonl"), 4);
+        Train(Dpo(data, P("out"), 1, "ipo") with { BatchSize = 4 });
+        var e = Assert.Throws<ArgumentException>(() => FineTuning.Run(Dpo(data, P("out"), 2, "hinge") with { BatchSize = 4, Resume = true }));
+        Assert.EndsWith("it was trained with dpo_loss = ipo, this run has hinge", e.Message);
+        Train(Dpo(data, P("smoothed"), 1, "sigmoid", 0.1) with { BatchSize = 4 });
+        e = Assert.Throws<ArgumentException>(() => FineTuning.Run(Dpo(data, P("smoothed"), 2, "sigmoid", 0.2) with { BatchSize = 4, Resume = true }));
+        Assert.EndsWith("it was trained with label_smoothing = 0.1, this run has 0.2", e.Message);
+        var (resumed, steps) = Train(Dpo(data, P("out"), 2, "ipo") with { BatchSize = 4, Resume = true });
+        Assert.Equal(1, resumed.StartStep);
+        Assert.Equal([2], steps.Select(s => s.Step));
+    }
+
     [Fact]
     public void Six_steps_straight_give_the_same_losses_as_three_steps_then_three_resumed()
     {
