@@ -50,10 +50,31 @@ static class GenerateCommand
                 DType = parse.GetValue(dtype),
                 Threads = parse.GetValue(threads),
             };
-            var done = Generation.Run(request, cancellationToken: cancellationToken);
             if (parse.GetValue(json))
+            {
+                var done = Generation.Run(request, cancellationToken: cancellationToken);
                 for (int r = 0; r < done.Rows.Count; r++) stdout.WriteLine(JsonSerializer.Serialize(Fields(done, r)));
-            else Write(stdout, done);
+            }
+            else
+            {
+                // Text is shown as it is generated, each row's summary as soon as it is complete.
+                var inv = CultureInfo.InvariantCulture;
+                var streamed = new HashSet<int>();
+                var done = Generation.Run(request, cancellationToken, onText: (row, piece) =>
+                {
+                    streamed.Add(row);
+                    stdout.Write(piece);
+                    stdout.Flush();
+                }, onRow: (row, generated) =>
+                {
+                    var s = generated.Sequence;
+                    if (streamed.Contains(row)) stdout.WriteLine();
+                    else stdout.WriteLine(generated.Text ?? string.Join(' ', s.Tokens));
+                    stdout.WriteLine(string.Create(inv, $"-- {s.Tokens.Length} tokens ({s.FinishReason}), {s.TokensPerSecond:F1} tokens/s"));
+                });
+                stdout.WriteLine(string.Create(inv, $"-- {(done.Settings.DoSample ? $"sampled (seed {done.Settings.Seed})" : "greedy")}, " +
+                    $"{done.ModelType} in {done.ComputeDType} on {done.Device}, loaded in {done.LoadTime.TotalSeconds:F2} s"));
+            }
             return Task.FromResult(0);
         });
         return command;
@@ -81,17 +102,5 @@ static class GenerateCommand
             ["dtype"] = done.ComputeDType,
             ["device"] = done.Device,
         };
-    }
-
-    static void Write(TextWriter o, GenerationCompleted done)
-    {
-        var inv = CultureInfo.InvariantCulture;
-        foreach (var row in done.Rows)
-        {
-            var s = row.Sequence;
-            o.WriteLine(row.Text ?? string.Join(' ', s.Tokens));
-            o.WriteLine(string.Create(inv, $"-- {s.Tokens.Length} tokens ({s.FinishReason}), {s.TokensPerSecond:F1} tokens/s, " +
-                $"{(done.Settings.DoSample ? $"sampled (seed {done.Settings.Seed})" : "greedy")}, {done.ModelType} in {done.ComputeDType} on {done.Device}"));
-        }
     }
 }

@@ -87,14 +87,16 @@ public static class Generation
     /// fine-tuning data is tokenized; with <see cref="GenerationRequest.Chat"/> the chat template's rendering, special
     /// tokens read as such) or reads input_ids, and continues each row.
     /// </summary>
-    /// <param name="onToken">Sees (row, token) as each is chosen.</param>
-    public static GenerationCompleted Run(GenerationRequest request, Action<int, int>? onToken = null, CancellationToken cancellationToken = default)
+    /// <param name="onText">Sees (row, text) as the decoded text grows (with a tokenizer only): each piece once, in order, together the row's <see cref="GeneratedRow.Text"/>.</param>
+    /// <param name="onRow">Sees each row as soon as it is complete.</param>
+    public static GenerationCompleted Run(GenerationRequest request, CancellationToken cancellationToken = default,
+        Action<int, string>? onText = null, Action<int, GeneratedRow>? onRow = null)
     {
         request.Validate();
         var modelFolder = Directory.Exists(request.Model) ? request.Model : Path.GetDirectoryName(Path.GetFullPath(request.Model))!;
         var settings = request.Settings(GenerationDefaults.Read(modelFolder));
         using var tokenizer = TextTokenizer.TryOpen(modelFolder);
-        var prompts = request.Prompt is { } text ? [Tokenize(text, request.Chat, tokenizer, modelFolder)] : ReadRows(request.InputIds!);
+        var prompts = request.Prompt is { } promptText ? [Tokenize(promptText, request.Chat, tokenizer, modelFolder)] : ReadRows(request.InputIds!);
 
         if (request.Threads is int threads) set_num_threads(threads);
         var clock = Stopwatch.StartNew();
@@ -110,10 +112,14 @@ public static class Generation
         for (int r = 0; r < prompts.Count; r++)
         {
             int row = r;
-            // One seed per run: every row draws from its own generator seeded alike, so a row's output does not depend on the rows before it.
-            var sequence = Generate(model, prompts[r], settings, onToken is null ? null : t => onToken(row, t), cancellationToken);
+            var stream = tokenizer is not null && onText is not null ? new TextStream(tokenizer, settings.EosTokenIds, text => onText(row, text)) : null;
+            // Every row draws from its own generator seeded alike, so a row's output does not depend on the rows before it.
+            var sequence = Generate(model, prompts[r], settings, stream is null ? null : stream.Add, cancellationToken);
             var newTokens = sequence.FinishReason == "eos" ? sequence.Tokens[..^1] : sequence.Tokens;
-            rows.Add(new GeneratedRow(sequence, tokenizer?.Decode(newTokens)));
+            var text = tokenizer?.Decode(newTokens);
+            stream?.Finish(text!);
+            rows.Add(new GeneratedRow(sequence, text));
+            onRow?.Invoke(row, rows[^1]);
         }
         return new GenerationCompleted(config.ModelType, model.DType.ToString(), device.ToString(), settings, rows, loaded);
     }

@@ -34,9 +34,13 @@ public class GenerateCommandTests
             "--temperature", "0.7", "--top-p", "0.9", "--top-k", "50", "--seed", "1");
         Assert.True(code == 0, stderr);
         var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(2, lines.Length);
+        Assert.Equal(3, lines.Length);
         Assert.StartsWith("-- 6 tokens (length)", lines[1]);
-        Assert.Contains("sampled (seed 1)", lines[1]);
+        Assert.StartsWith("-- sampled (seed 1), llama", lines[2]);
+        var json = CliRunner.Run("generate", folder, "--prompt", "Once upon a time", "--max-new-tokens", "6",
+            "--temperature", "0.7", "--top-p", "0.9", "--top-k", "50", "--seed", "1", "--json");
+        // The streamed text is the row's decoded text.
+        Assert.Equal(JsonDocument.Parse(json.Out).RootElement.GetProperty("text").GetString(), lines[0]);
         var again = CliRunner.Run("generate", folder, "--prompt", "Once upon a time", "--max-new-tokens", "6",
             "--temperature", "0.7", "--top-p", "0.9", "--top-k", "50", "--seed", "1");
         Assert.Equal(lines[0], again.Out.Split('\n')[0]);

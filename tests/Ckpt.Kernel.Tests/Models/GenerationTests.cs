@@ -274,11 +274,14 @@ public class GenerationTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void A_text_prompt_is_tokenized_with_bos_and_the_new_tokens_are_decoded()
+    public void A_text_prompt_is_tokenized_with_bos_and_the_new_tokens_are_decoded_and_streamed()
     {
         var folder = FineTuningFixtures.RandomLlama(TestPaths.TempDirectory("generate-text"), withTokenizer: true);
-        var done = Generation.Run(new GenerationRequest { Model = folder, Prompt = "The answer is", MaxNewTokens = 8 });
+        var pieces = new List<string>();
+        var done = Generation.Run(new GenerationRequest { Model = folder, Prompt = "The answer is", MaxNewTokens = 8 },
+            onText: (r, piece) => pieces.Add(piece));
         var row = Assert.Single(done.Rows);
+        Assert.Equal(row.Text, string.Concat(pieces));
         using var tokenizer = Ckpt.Training.Data.TextTokenizer.TryOpen(folder)!;
         Assert.Equal(tokenizer.Encode("The answer is", addBos: true), row.Sequence.PromptIds);
         Assert.Equal(tokenizer.Decode(row.Sequence.Tokens), row.Text);
