@@ -64,6 +64,29 @@ public class GenerationTests(ITestOutputHelper output)
         Assert.True(worst < 1e-4, $"max abs difference {worst:E3}");
     }
 
+    [Fact]
+    public void In_bf16_the_cached_logits_stay_close_to_a_bf16_full_forward()
+    {
+        using var ckpt = Checkpoint.Open(Llama);
+        using var model = CausalLanguageModel.Load(ckpt, dtype: ScalarType.BFloat16);
+        model.eval();
+        var prompt = FixturePrompt(Llama);
+        var generated = Generation.Generate(model, prompt, new GenerationSettings { MaxNewTokens = 8, KeepLogits = true });
+        using var noGrad = no_grad();
+        using var ids = tensor(prompt.Concat(generated.Tokens[..^1]).Select(i => (long)i).ToArray()).view(1, -1);
+        using var full = model.Forward(ids).to(ScalarType.Float32);
+        double worst = 0;
+        for (int step = 0; step < generated.Tokens.Length; step++)
+        {
+            using var expected = full.select(0, 0).select(0, prompt.Length - 1 + step);
+            using var cached = tensor(generated.Logits![step]);
+            worst = Math.Max(worst, ReferenceTensors.MaxAbsDiff(cached, expected));
+        }
+        output.WriteLine($"bf16: max abs difference between cached and full-forward logits {worst:E3}");
+        // bf16 rounds each product to 8 mantissa bits, and the two paths multiply matrices of different shapes.
+        Assert.True(worst < 0.05, $"max abs difference {worst:E3}");
+    }
+
     [Theory]
     [InlineData("llama")]
     [InlineData("gpt2")]
