@@ -22,7 +22,10 @@ public sealed record GeneratedRow(GeneratedSequence Sequence, string? Text);
 /// </summary>
 public static class Generation
 {
-    /// <summary>Continues <paramref name="promptIds"/>; <paramref name="onToken"/> sees each new token as it is chosen.</summary>
+    /// <summary>
+    /// Continues <paramref name="promptIds"/>; <paramref name="onToken"/> sees each new token as it is chosen. The model
+    /// is used as it is: put it in eval mode first, or LoRA dropout stays on (as with transformers' generate()).
+    /// </summary>
     /// <exception cref="ArgumentException">An empty prompt, an id outside the vocabulary, or a prompt longer than the model's positions.</exception>
     public static GeneratedSequence Generate(CausalLanguageModel model, IReadOnlyList<int> promptIds, GenerationSettings settings,
         Action<int>? onToken = null, CancellationToken cancellationToken = default)
