@@ -33,6 +33,15 @@ public abstract class CausalLanguageModel : NamedModule
     public override Tensor forward(Tensor inputIds) => Forward(inputIds);
 
     /// <summary>
+    /// Logits [batch, new, vocab] for the tokens that follow those already in <paramref name="cache"/> (positions
+    /// continue from <see cref="KeyValueCache.Length"/>); their keys and values are appended to it. Unpadded rows only.
+    /// </summary>
+    public abstract Tensor Forward(Tensor inputIds, KeyValueCache cache);
+
+    /// <summary>An empty cache with one slot per decoder layer.</summary>
+    public KeyValueCache NewCache() => new(Config.NumLayers);
+
+    /// <summary>
     /// HF's gradient_checkpointing_enable: while gradients are recorded, each decoder layer keeps only its input and is
     /// recomputed in backward (<see cref="ActivationCheckpoint"/>), trading one more forward for the layers' activations.
     /// </summary>

@@ -47,7 +47,7 @@ public static class CausalLmForward
         return new ForwardCompleted(outputPath, shape, config.ModelType, model.DType.ToString(), dev.ToString(), loaded, forward);
     }
 
-    static Tensor ReadInputIds(string path)
+    internal static Tensor ReadInputIds(string path)
     {
         using var file = Checkpoint.Open(path);
         var entry = file.GetEntry("input_ids");
@@ -59,7 +59,7 @@ public static class CausalLmForward
         return t.to(ScalarType.Int64);
     }
 
-    static ScalarType? ParseDType(string? name) => name?.ToLowerInvariant() switch
+    internal static ScalarType? ParseDType(string? name) => name?.ToLowerInvariant() switch
     {
         null => null,
         "f32" or "fp32" or "float32" => ScalarType.Float32,

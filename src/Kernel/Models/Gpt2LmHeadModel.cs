@@ -42,15 +42,20 @@ public sealed class Gpt2Attention : NamedModule
 
     public override Tensor forward(Tensor x) => Forward(x, null);
 
-    public Tensor Forward(Tensor x, Tensor? mask)
+    /// <param name="cache">When given, this call's keys and values are appended to it and the queries attend to all of them (incremental decoding).</param>
+    public Tensor Forward(Tensor x, Tensor? mask, LayerKeyValues? cache = null)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1], e = x.shape[2], d = e / _heads;
         var qkv = CAttn.forward(x).split(e, 2);
         Tensor Heads(Tensor m) => m.view(b, t, _heads, d).transpose(1, 2);
-        var attended = mask is null
-            ? nn.functional.scaled_dot_product_attention(Heads(qkv[0]), Heads(qkv[1]), Heads(qkv[2]), is_casual: true)
-            : nn.functional.scaled_dot_product_attention(Heads(qkv[0]), Heads(qkv[1]), Heads(qkv[2]), attn_mask: mask);
+        Tensor q = Heads(qkv[0]), k = Heads(qkv[1]), v = Heads(qkv[2]);
+        long past = cache?.Length ?? 0;
+        if (cache is not null) (k, v) = cache.Append(k, v);
+        var attended = past > 0 ? CachedAttention.Attend(q, k, v, past)
+            : mask is null
+            ? nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true)
+            : nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: mask);
         return CProj.forward(attended.transpose(1, 2).reshape(b, t, e)).MoveToOuterDisposeScope();
     }
 }
@@ -106,10 +111,10 @@ public sealed class Gpt2Block : NamedModule
 
     public override Tensor forward(Tensor x) => Forward(x, null);
 
-    public Tensor Forward(Tensor x, Tensor? mask)
+    public Tensor Forward(Tensor x, Tensor? mask, LayerKeyValues? cache = null)
     {
         using var scope = NewDisposeScope();
-        var h = x.Plus(Attn.Forward(Ln1.forward(x), mask));
+        var h = x.Plus(Attn.Forward(Ln1.forward(x), mask, cache));
         return h.Plus(Mlp.forward(Ln2.forward(h))).MoveToOuterDisposeScope();
     }
 }
@@ -170,6 +175,18 @@ public sealed class Gpt2LmHeadModel : CausalLanguageModel
         var mask = attentionMask is null ? null : AttentionMask(t, attentionMask, Device);
         bool masked = mask is not null;
         foreach (var block in Transformer.H) h = Layer((x, c) => block.Forward(x, masked ? c[0] : null), h, mask);
+        h = Transformer.LnF.forward(h);
+        return nn.functional.linear(h, LmHead ?? Transformer.Wte).MoveToOuterDisposeScope();
+    }
+
+    public override Tensor Forward(Tensor inputIds, KeyValueCache cache)
+    {
+        using var scope = NewDisposeScope();
+        long b = inputIds.shape[0], t = inputIds.shape[1];
+        // Learned positions continue from the cached tokens'.
+        var positions = Transformer.Wpe.index_select(0, arange(cache.Length, cache.Length + t, ScalarType.Int64, Device));
+        var h = Transformer.Wte.index_select(0, inputIds.reshape(-1).to(Device)).view(b, t, -1).Plus(positions);
+        for (int i = 0; i < Transformer.H.Count; i++) h = Transformer.H[i].Forward(h, null, cache[i]);
         h = Transformer.LnF.forward(h);
         return nn.functional.linear(h, LmHead ?? Transformer.Wte).MoveToOuterDisposeScope();
     }

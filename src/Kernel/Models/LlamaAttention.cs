@@ -28,7 +28,8 @@ public sealed class LlamaAttention : NamedModule
 
     public override Tensor forward(Tensor x) => throw new NotSupportedException("call Forward(x, cos, sin, mask)");
 
-    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask)
+    /// <param name="cache">When given, this call's keys and values are appended to it and the queries attend to all of them (incremental decoding).</param>
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, LayerKeyValues? cache = null)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1], d = _config.HeadDim;
@@ -38,13 +39,16 @@ public sealed class LlamaAttention : NamedModule
         var v = VProj.forward(x).view(b, t, kvHeads, d).transpose(1, 2);
         q = RotaryEmbedding.Apply(q, cos, sin);
         k = RotaryEmbedding.Apply(k, cos, sin);
+        long past = cache?.Length ?? 0;
+        if (cache is not null) (k, v) = cache.Append(k, v);
         if (heads != kvHeads)
         {
             // repeat_kv: KV head j serves query heads j·g … j·g+g−1.
             k = k.repeat_interleave(heads / kvHeads, dim: 1);
             v = v.repeat_interleave(heads / kvHeads, dim: 1);
         }
-        var attended = mask is null
+        var attended = past > 0 ? CachedAttention.Attend(q, k, v, past)
+            : mask is null
             ? nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true)
             : nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: mask);
         var merged = attended.transpose(1, 2).reshape(b, t, heads * d);

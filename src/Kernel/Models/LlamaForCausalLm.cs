@@ -27,10 +27,10 @@ public sealed class LlamaDecoderLayer : NamedModule
 
     public override Tensor forward(Tensor x) => throw new NotSupportedException("call Forward(x, cos, sin, mask)");
 
-    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask)
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, LayerKeyValues? cache = null)
     {
         using var scope = NewDisposeScope();
-        var h = x.Plus(SelfAttention.Forward(InputLayerNorm.forward(x), cos, sin, mask));
+        var h = x.Plus(SelfAttention.Forward(InputLayerNorm.forward(x), cos, sin, mask, cache));
         return h.Plus(Mlp.forward(PostAttentionLayerNorm.forward(h))).MoveToOuterDisposeScope();
     }
 }
@@ -88,6 +88,19 @@ public sealed class LlamaForCausalLm : CausalLanguageModel
         var mask = attentionMask is null ? null : AttentionMask(t, attentionMask, Device);
         bool masked = mask is not null;
         foreach (var layer in Model.Layers) h = Layer((x, c) => layer.Forward(x, c[0], c[1], masked ? c[2] : null), h, cos, sin, mask);
+        h = Model.Norm.forward(h);
+        return nn.functional.linear(h, LmHead ?? Model.EmbedTokens).MoveToOuterDisposeScope();
+    }
+
+    public override Tensor Forward(Tensor inputIds, KeyValueCache cache)
+    {
+        using var scope = NewDisposeScope();
+        long b = inputIds.shape[0], t = inputIds.shape[1];
+        var h = Model.EmbedTokens.index_select(0, inputIds.reshape(-1).to(Device)).view(b, t, -1);
+        // RoPE continues from the cached tokens' positions.
+        var positions = arange(cache.Length, cache.Length + t, ScalarType.Int64, Device).unsqueeze(0);
+        var (cos, sin) = RotaryEmbedding.Table(positions, _config.HeadDim, _config.RopeTheta, _config.RopeLinearFactor, DType);
+        for (int i = 0; i < Model.Layers.Count; i++) h = Model.Layers[i].Forward(h, cos, sin, null, cache[i]);
         h = Model.Norm.forward(h);
         return nn.functional.linear(h, LmHead ?? Model.EmbedTokens).MoveToOuterDisposeScope();
     }

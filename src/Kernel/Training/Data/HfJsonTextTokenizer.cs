@@ -62,5 +62,7 @@ internal sealed class HfJsonTextTokenizer : TextTokenizer
         return (0, 0);
     }
 
+    public override string Decode(IReadOnlyList<int> ids) => _tokenizer.Decode(ids.Select(i => checked((uint)i)).ToArray());
+
     public override void Dispose() => (_tokenizer as IDisposable)?.Dispose();
 }

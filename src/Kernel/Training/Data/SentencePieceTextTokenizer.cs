@@ -37,4 +37,6 @@ internal sealed class SentencePieceTextTokenizer : TextTokenizer
         var ids = _tokenizer.EncodeToIds(text, addBeginningOfSentence: false, addEndOfSentence: false);
         return addBos && Special.Bos is int bos ? [bos, .. ids] : [.. ids];
     }
+
+    public override string Decode(IReadOnlyList<int> ids) => _tokenizer.Decode(ids, considerSpecialTokens: false);
 }

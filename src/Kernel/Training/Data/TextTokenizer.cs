@@ -52,6 +52,9 @@ public abstract class TextTokenizer : IDisposable
         return ids.ToArray();
     }
 
+    /// <summary>Text of <paramref name="ids"/>, special tokens left out (HF decode with skip_special_tokens=True).</summary>
+    public abstract string Decode(IReadOnlyList<int> ids);
+
     public virtual void Dispose() { }
 
     /// <summary>The folder's tokenizer, or null when it has neither tokenizer.model nor tokenizer.json (data must then be pre-tokenized).</summary>
