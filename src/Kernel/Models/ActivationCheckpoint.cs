@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -10,9 +11,30 @@ namespace Ckpt.Models;
 /// </summary>
 public interface IRandomStateKeeper
 {
-    /// <summary>Marks the state the next draws come from; <see cref="Restore"/> with the result replays them.</summary>
+    /// <summary>
+    /// Marks the state the next draws come from; <see cref="Restore"/> with the result replays them. The result is
+    /// plain data that owns no native handle: backward may run on another thread, or never.
+    /// </summary>
     object Capture();
     void Restore(object state);
+}
+
+/// <summary>
+/// The first exception a checkpointed layer's backward met. LibTorch's autograd engine calls backward from native
+/// code, through which the CLR cannot unwind an exception (it would end the process), so backward records it and
+/// returns no gradient, the engine finishes, and the caller rethrows it once loss.backward() has returned.
+/// </summary>
+public sealed class CheckpointFailure
+{
+    Exception? _first;
+
+    internal void Record(Exception e) => Interlocked.CompareExchange(ref _first, e, null);
+
+    /// <summary>Rethrows the recorded exception, as it was thrown, and forgets it.</summary>
+    public void ThrowIfAny()
+    {
+        if (Interlocked.Exchange(ref _first, null) is { } e) ExceptionDispatchInfo.Capture(e).Throw();
+    }
 }
 
 /// <summary>
@@ -22,35 +44,72 @@ public interface IRandomStateKeeper
 /// input's. Activation memory of the stack drops from every layer's intermediates to one hidden state per layer,
 /// for one more forward per layer (HF's gradient_checkpointing_enable).
 /// </summary>
+/// <remarks>
+/// backward disposes every handle it makes, since on CUDA it runs on the engine's device thread, where no dispose
+/// scope is open (on the CPU, on the thread that called loss.backward()). The one it cannot is the gradient it
+/// returns, which the engine copies only after backward has returned: that one is disposed by the next backward on
+/// the same thread, so one hidden state's gradient per thread outlives a step instead of two handles per layer.
+/// </remarks>
 public sealed class ActivationCheckpoint : autograd.SingleTensorFunction<ActivationCheckpoint>
 {
     public override string Name => "ActivationCheckpoint";
+
+    [ThreadStatic] static Tensor? _returned;
 
     /// <summary>
     /// <paramref name="layer"/> applied to <paramref name="x"/> and <paramref name="constants"/> (RoPE tables, masks:
     /// tensors without gradients), its activations recomputed in backward. The layer is handed the constants each time
     /// rather than capturing them, because the caller's dispose scope frees its own handles long before backward runs.
+    /// An exception in the recompute goes to <paramref name="failure"/> (see <see cref="CheckpointFailure"/>).
     /// </summary>
     public static Tensor Run(Func<Tensor, IReadOnlyList<Tensor>, Tensor> layer, Tensor x, IReadOnlyList<Tensor> constants,
-        IRandomStateKeeper? random) => apply(x, layer, new Replay(random, null), constants.ToArray());
+        IRandomStateKeeper? random, CheckpointFailure failure) =>
+        apply(x, layer, new Replay(random, null, failure), constants.ToArray());
 
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
     {
         var x = (Tensor)vars[0];
         var layer = (Func<Tensor, IReadOnlyList<Tensor>, Tensor>)vars[1];
-        var random = ((Replay)vars[2]).Keeper;
+        var replay = (Replay)vars[2];
         var constants = (Tensor[])vars[3];
         ctx.save_for_backward([x, .. constants]);
         ctx.save_data("layer", layer);
-        ctx.save_data("random", new Replay(random, random?.Capture()));
+        ctx.save_data("random", replay with { State = replay.Keeper?.Capture() });
+        // An undefined output gradient reaches backward as it is: TorchSharp would otherwise make zeros shaped like
+        // a copy of the output that the caller's dispose scope has already freed (after an earlier layer failed).
+        ctx.set_materialize_grads(false);
         using var noGrad = no_grad();
         return layer(x, constants);
     }
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
     {
+        _returned?.Dispose();
+        _returned = null;
+        var (random, before, failure) = (Replay)ctx.get_data("random");
+        try
+        {
+            if (gradOutput.IsInvalid) return [null!, null!, null!, null!];
+            _returned = Recompute(ctx, gradOutput, random, before)?.DetachFromDisposeScope();
+            // One gradient per input of apply: the hidden state gets one; the layer, the random state and the
+            // constants (none of which needs one) get none.
+            return [_returned!, null!, null!, null!];
+        }
+        catch (Exception e)
+        {
+            failure.Record(e);
+            return [null!, null!, null!, null!];
+        }
+        finally
+        {
+            gradOutput.Dispose();
+        }
+    }
+
+    /// <summary>The layer run again from its saved input with gradients on, back-propagated: the input's gradient.</summary>
+    static Tensor? Recompute(autograd.AutogradContext ctx, Tensor gradOutput, IRandomStateKeeper? random, object? before)
+    {
         var layer = (Func<Tensor, IReadOnlyList<Tensor>, Tensor>)ctx.get_data("layer");
-        var (random, before) = (Replay)ctx.get_data("random");
         var saved = ctx.get_saved_variables();
         try
         {
@@ -66,12 +125,8 @@ public sealed class ActivationCheckpoint : autograd.SingleTensorFunction<Activat
             finally
             {
                 if (random is not null) random.Restore(now!);
-                (now as IDisposable)?.Dispose();
-                (before as IDisposable)?.Dispose();
             }
-            // One gradient per input of apply: the hidden state gets one; the layer, the random state and the
-            // constants (none of which needs one) get none.
-            return [x.grad!, null!, null!, null!];
+            return x.grad;
         }
         finally
         {
@@ -79,5 +134,5 @@ public sealed class ActivationCheckpoint : autograd.SingleTensorFunction<Activat
         }
     }
 
-    sealed record Replay(IRandomStateKeeper? Keeper, object? State);
+    sealed record Replay(IRandomStateKeeper? Keeper, object? State, CheckpointFailure Failure);
 }

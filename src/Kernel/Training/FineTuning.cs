@@ -164,6 +164,7 @@ public static class FineTuning
                     }
                     if (first) Trace("forward and loss");
                     l.backward();
+                    model.ThrowIfCheckpointFailed();
                     if (first) Trace("backward");
                     loss += l.item<float>();
                     batch.Dispose();
