@@ -128,6 +128,30 @@ public sealed class PackingTests(ITestOutputHelper output) : IDisposable
         Assert.True(Math.Abs(continued - loss) > 1e-2, $"{continued} vs {loss}");
     }
 
+    [Theory]
+    [InlineData("llama")]
+    [InlineData("gpt2")]
+    public void Edge_rows_a_lone_example_of_exactly_max_length_and_examples_of_one_token_pack_exactly(string architecture)
+    {
+        // Rows of different lengths in one batch: a row that is one example filling max length (no padding, mask all 1,
+        // positions up to max length − 1), and a short row of one- and two-token examples, each a block of its own.
+        var random = new Random(3);
+        int[] Ids(int n) => Enumerable.Range(0, n).Select(_ => random.Next(3, 500)).ToArray();
+        var full = new SftExample(Ids(40), Ids(MaxLength - 40));
+        SftExample[] tiny = [new([], Ids(1)), new(Ids(1), []), new(Ids(1), Ids(1)), new([], Ids(2)), new(Ids(5), Ids(4))];
+        using var model = ModelWithAdapters(RandomModel(architecture), architecture);
+        using var packed = TrainingBatch.Packed([[full], tiny], 0, CPU);
+        using var unpacked = TrainingBatch.Sft([full, .. tiny], 0, CPU);
+        Assert.Equal(MaxLength, packed.Ids.shape[1]);
+        Assert.Equal(unpacked.CompletionTokens, packed.CompletionTokens);
+        var (packedLoss, packedGrads) = LossAndGrads(model, packed, packed.AttentionMask, packed.PositionIds);
+        var (loss, grads) = LossAndGrads(model, unpacked, unpacked.AttentionMask, null);
+        double gradDiff = MaxAbsDiff(packedGrads, grads);
+        output.WriteLine($"{architecture}: loss {packedLoss:F7} packed vs {loss:F7}; max |Δgrad| {gradDiff:E2}");
+        Assert.Equal(loss, packedLoss, 1e-5);
+        Assert.True(gradDiff < 1e-5, $"max |Δgrad| {gradDiff}");
+    }
+
     [Fact]
     public void A_packed_row_numbers_its_examples_restarts_positions_and_labels_no_example_start()
     {
@@ -182,6 +206,21 @@ public sealed class PackingTests(ITestOutputHelper output) : IDisposable
         double diff = a.Keys.Max(k => ReferenceTensors.MaxAbsDiff(a[k], b[k]));
         output.WriteLine($"adapters after 4 steps: {a.Count} tensors, max |Δ| {diff:E2}");
         Assert.True(diff < 1e-5, $"max |Δ| {diff}");
+    }
+
+    [Fact]
+    public void A_config_whose_pad_id_is_minus_one_pads_with_an_id_the_embedding_can_look_up()
+    {
+        // Early HF LLaMA conversions write "pad_token_id": -1; padding is masked and unlabelled, so any id in the vocabulary will do.
+        var model = RandomModel("llama");
+        var config = Path.Combine(model, "config.json");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(config))!;
+        json["pad_token_id"] = -1;
+        File.WriteAllText(config, json.ToJsonString());
+        var steps = new List<TrainingProgress>();
+        FineTuning.Run(Options("llama", model, FineTuningFixtures.VariedIds(P("varied.jsonl"), 16), P("out")) with { Steps = 1 }, new Collect(steps.Add));
+        Assert.True(steps[0].PaddingTokens > 0, "the step's rows were padded");
+        Assert.True(double.IsFinite(steps[0].Loss));
     }
 
     [Fact]
