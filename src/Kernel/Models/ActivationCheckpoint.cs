@@ -46,15 +46,12 @@ public sealed class CheckpointFailure
 /// </summary>
 /// <remarks>
 /// backward disposes every handle it makes, since on CUDA it runs on the engine's device thread, where no dispose
-/// scope is open (on the CPU, on the thread that called loss.backward()). The one it cannot is the gradient it
-/// returns, which the engine copies only after backward has returned: that one is disposed by the next backward on
-/// the same thread, so one hidden state's gradient per thread outlives a step instead of two handles per layer.
+/// scope is open (on the CPU, on the thread that called loss.backward()); the gradient it returns goes to
+/// <see cref="ReturnedGradients"/>.
 /// </remarks>
 public sealed class ActivationCheckpoint : autograd.SingleTensorFunction<ActivationCheckpoint>
 {
     public override string Name => "ActivationCheckpoint";
-
-    [ThreadStatic] static Tensor? _returned;
 
     /// <summary>
     /// <paramref name="layer"/> applied to <paramref name="x"/> and <paramref name="constants"/> (RoPE tables, masks:
@@ -84,16 +81,14 @@ public sealed class ActivationCheckpoint : autograd.SingleTensorFunction<Activat
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
     {
-        _returned?.Dispose();
-        _returned = null;
+        ReturnedGradients.Release();
         var (random, before, failure) = (Replay)ctx.get_data("random");
         try
         {
             if (gradOutput.IsInvalid) return [null!, null!, null!, null!];
-            _returned = Recompute(ctx, gradOutput, random, before)?.DetachFromDisposeScope();
             // One gradient per input of apply: the hidden state gets one; the layer, the random state and the
             // constants (none of which needs one) get none.
-            return [_returned!, null!, null!, null!];
+            return [ReturnedGradients.Keep(Recompute(ctx, gradOutput, random, before))!, null!, null!, null!];
         }
         catch (Exception e)
         {

@@ -52,9 +52,17 @@ sealed class Nf4MatMul : autograd.SingleTensorFunction<Nf4MatMul>
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
     {
-        var weight = (Nf4Tensor)ctx.get_data("weight");
-        using var w = weight.Dequantize(gradOutput.dtype);
-        // One gradient per input of apply: x gets one, the NF4 weight (not a tensor) gets none.
-        return [gradOutput.matmul(w), null!];
+        ReturnedGradients.Release();
+        try
+        {
+            var weight = (Nf4Tensor)ctx.get_data("weight");
+            using var w = weight.Dequantize(gradOutput.dtype);
+            // One gradient per input of apply: x gets one, the NF4 weight (not a tensor) gets none.
+            return [ReturnedGradients.Keep(gradOutput.matmul(w))!, null!];
+        }
+        finally
+        {
+            gradOutput.Dispose();
+        }
     }
 }
