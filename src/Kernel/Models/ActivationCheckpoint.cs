@@ -60,8 +60,13 @@ public sealed class ActivationCheckpoint : autograd.SingleTensorFunction<Activat
     /// An exception in the recompute goes to <paramref name="failure"/> (see <see cref="CheckpointFailure"/>).
     /// </summary>
     public static Tensor Run(Func<Tensor, IReadOnlyList<Tensor>, Tensor> layer, Tensor x, IReadOnlyList<Tensor> constants,
-        IRandomStateKeeper? random, CheckpointFailure failure) =>
-        apply(x, layer, new Replay(random, null, failure), constants.ToArray());
+        IRandomStateKeeper? random, CheckpointFailure failure)
+    {
+        // apply also leaves the forward's own output handle and an uninitialised tensor shaped as the output (for
+        // gradients it would materialise, which forward turns off): freed here rather than with the model's forward.
+        using var scope = NewDisposeScope();
+        return apply(x, layer, new Replay(random, null, failure), constants.ToArray()).MoveToOuterDisposeScope();
+    }
 
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
     {

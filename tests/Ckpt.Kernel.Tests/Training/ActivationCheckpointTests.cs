@@ -103,6 +103,21 @@ public sealed class ActivationCheckpointTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_checkpointed_layer_leaves_only_its_output_in_the_callers_dispose_scope()
+    {
+        // TorchSharp's apply also leaves the forward's own output handle and an uninitialised copy of the output's shape
+        // (kept for gradients it would otherwise materialise): on CUDA a hidden state of real memory per layer until
+        // the model's forward returns.
+        var failure = new CheckpointFailure();
+        using var x0 = ones(2, 3).requires_grad_(true);
+        using var scope = NewDisposeScope();
+        long live = LiveOnThisThread();
+        var h = ActivationCheckpoint.Run((x, _) => x.mul(2), x0, [], null, failure);
+        Assert.Equal(1, LiveOnThisThread() - live);
+        Assert.True(h.requires_grad);
+    }
+
+    [Fact]
     public void An_exception_in_a_recomputed_layer_is_rethrown_after_backward_returns()
     {
         // Thrown from backward it would end the process (LibTorch's engine calls backward from native code).
