@@ -16,8 +16,6 @@ namespace Ckpt.Tests.Training;
 /// </summary>
 public sealed class ActivationCheckpointTests(ITestOutputHelper output)
 {
-    static readonly string[] Targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
-
     sealed class TinyRun : IDisposable
     {
         readonly Checkpoint _ckpt;
@@ -30,7 +28,7 @@ public sealed class ActivationCheckpointTests(ITestOutputHelper output)
             _ckpt = Checkpoint.Open(TestPaths.Fixture("hf-llama-tiny-sharded"));
             Model = CausalLanguageModel.Load(_ckpt);
             if (qlora) QLora.QuantizeBase(Model);
-            PeftLora.Attach(Model, new LoraConfig { R = 4, Alpha = 8, Dropout = 0.1, TargetModules = Targets }, seed: 3);
+            PeftLora.Attach(Model, new LoraConfig { R = 4, Alpha = 8, Dropout = 0.1, TargetModules = FineTuningFixtures.LlamaLinear }, seed: 3);
             foreach (var (_, layer) in Model.Projections())
                 if (layer.Adapter is LoraAdapter adapter) adapter.DropoutGenerator = _dropout;
             Model.train();

@@ -29,7 +29,7 @@ public sealed class PackingTests(ITestOutputHelper output) : IDisposable
         architecture == "llama" ? FineTuningFixtures.RandomLlama(P("llama")) : FineTuningFixtures.RandomGpt2(P("gpt2"));
 
     static string[] Targets(string architecture) =>
-        architecture == "llama" ? ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] : ["c_attn", "c_proj", "c_fc"];
+        architecture == "llama" ? FineTuningFixtures.LlamaLinear : FineTuningFixtures.Gpt2Linear;
 
     /// <summary>The first <paramref name="count"/> packed rows of varied-length data and their examples in row order.</summary>
     (List<IReadOnlyList<SftExample>> Rows, List<SftExample> Flat) PackedRows(int count)
@@ -249,10 +249,5 @@ public sealed class PackingTests(ITestOutputHelper output) : IDisposable
         {
             foreach (var t in Values) t.Dispose();
         }
-    }
-
-    sealed class Collect(Action<TrainingProgress> add) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => add(value);
     }
 }
