@@ -111,6 +111,31 @@ public sealed class GradientCheckpointingTests(ITestOutputHelper output) : IDisp
     }
 
     [Fact]
+    public void A_checkpointed_dpo_run_logs_the_losses_of_a_plain_one()
+    {
+        // DPO's reference forward runs with the adapters off and gradients off, between the policy's checkpointed
+        // forward and its backward: the recompute must see the adapters on again.
+        var data = FineTuningFixtures.PreferenceIds(Path.Combine(_dir, "dpo.jsonl"), 8);
+        FineTuningOptions Options(string name, bool checkpointing) => new()
+        {
+            Recipe = Recipe.Dpo, Model = FineTuningFixtures.TinyLlama, Data = data, Output = Path.Combine(_dir, name), Steps = 3, BatchSize = 4,
+            LearningRate = 1e-2, LoraR = 4, LoraAlpha = 8, LoraTargets = FineTuningFixtures.LlamaLinear, Threads = 1, GradientCheckpointing = checkpointing,
+        };
+        var plain = new List<TrainingProgress>();
+        var checkpointed = new List<TrainingProgress>();
+        FineTuning.Run(Options("plain", false), new Collect(plain.Add));
+        FineTuning.Run(Options("ckpt", true), new Collect(checkpointed.Add));
+        Assert.Equal(3, checkpointed.Count);
+        for (int i = 0; i < plain.Count; i++)
+        {
+            output.WriteLine($"step {i + 1}: loss {plain[i].Loss:F6} / {checkpointed[i].Loss:F6}, grad norm {plain[i].GradNorm:F6} / {checkpointed[i].GradNorm:F6}");
+            Assert.Equal(plain[i].Loss, checkpointed[i].Loss, 1e-6);
+            Assert.Equal(plain[i].GradNorm, checkpointed[i].GradNorm, 1e-6);
+        }
+        Assert.True(plain[^1].GradNorm > 0);
+    }
+
+    [Fact]
     public void Checkpointing_is_skipped_where_no_gradient_is_recorded()
     {
         using var ckpt = Checkpoint.Open(TestPaths.Fixture("hf-llama-tiny-sharded"));
