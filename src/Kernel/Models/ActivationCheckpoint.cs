@@ -1,4 +1,3 @@
-using System.Runtime.ExceptionServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -17,24 +16,6 @@ public interface IRandomStateKeeper
     /// </summary>
     object Capture();
     void Restore(object state);
-}
-
-/// <summary>
-/// The first exception a checkpointed layer's backward met. LibTorch's autograd engine calls backward from native
-/// code, through which the CLR cannot unwind an exception (it would end the process), so backward records it and
-/// returns no gradient, the engine finishes, and the caller rethrows it once loss.backward() has returned.
-/// </summary>
-public sealed class CheckpointFailure
-{
-    Exception? _first;
-
-    internal void Record(Exception e) => Interlocked.CompareExchange(ref _first, e, null);
-
-    /// <summary>Rethrows the recorded exception, as it was thrown, and forgets it.</summary>
-    public void ThrowIfAny()
-    {
-        if (Interlocked.Exchange(ref _first, null) is { } e) ExceptionDispatchInfo.Capture(e).Throw();
-    }
 }
 
 /// <summary>
@@ -57,10 +38,10 @@ public sealed class ActivationCheckpoint : autograd.SingleTensorFunction<Activat
     /// <paramref name="layer"/> applied to <paramref name="x"/> and <paramref name="constants"/> (RoPE tables, masks:
     /// tensors without gradients), its activations recomputed in backward. The layer is handed the constants each time
     /// rather than capturing them, because the caller's dispose scope frees its own handles long before backward runs.
-    /// An exception in the recompute goes to <paramref name="failure"/> (see <see cref="CheckpointFailure"/>).
+    /// An exception in the recompute goes to <paramref name="failure"/> (see <see cref="BackwardFailure"/>).
     /// </summary>
     public static Tensor Run(Func<Tensor, IReadOnlyList<Tensor>, Tensor> layer, Tensor x, IReadOnlyList<Tensor> constants,
-        IRandomStateKeeper? random, CheckpointFailure failure)
+        IRandomStateKeeper? random, BackwardFailure failure)
     {
         // apply also leaves the forward's own output handle and an uninitialised tensor shaped as the output (for
         // gradients it would materialise, which forward turns off): freed here rather than with the model's forward.
@@ -134,5 +115,5 @@ public sealed class ActivationCheckpoint : autograd.SingleTensorFunction<Activat
         }
     }
 
-    sealed record Replay(IRandomStateKeeper? Keeper, object? State, CheckpointFailure Failure);
+    sealed record Replay(IRandomStateKeeper? Keeper, object? State, BackwardFailure Failure);
 }

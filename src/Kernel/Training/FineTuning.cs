@@ -165,7 +165,7 @@ public static class FineTuning
                     }
                     if (first) Trace("forward and loss");
                     l.backward();
-                    model.ThrowIfCheckpointFailed();
+                    model.ThrowIfBackwardFailed();
                     if (first) Trace("backward");
                     loss += l.item<float>();
                     batch.Dispose();

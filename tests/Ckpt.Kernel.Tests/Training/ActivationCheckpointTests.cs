@@ -47,7 +47,7 @@ public sealed class ActivationCheckpointTests(ITestOutputHelper output)
                     if (p.grad is { } g) g.zero_();
             using var loss = SftLoss.Compute(Model, _ids, _labels);
             loss.backward();
-            Model.ThrowIfCheckpointFailed();
+            Model.ThrowIfBackwardFailed();
         }
 
         public void Dispose()
@@ -106,7 +106,7 @@ public sealed class ActivationCheckpointTests(ITestOutputHelper output)
         // TorchSharp's apply also leaves the forward's own output handle and an uninitialised copy of the output's shape
         // (kept for gradients it would otherwise materialise): on CUDA a hidden state of real memory per layer until
         // the model's forward returns.
-        var failure = new CheckpointFailure();
+        var failure = new BackwardFailure();
         using var x0 = ones(2, 3).requires_grad_(true);
         using var scope = NewDisposeScope();
         long live = LiveOnThisThread();
@@ -119,7 +119,7 @@ public sealed class ActivationCheckpointTests(ITestOutputHelper output)
     public void An_exception_in_a_recomputed_layer_is_rethrown_after_backward_returns()
     {
         // Thrown from backward it would end the process (LibTorch's engine calls backward from native code).
-        var failure = new CheckpointFailure();
+        var failure = new BackwardFailure();
         Tensor Doubles(Tensor x, IReadOnlyList<Tensor> _) => x.mul(2);
         Tensor FailsWhenRecomputed(Tensor x, IReadOnlyList<Tensor> _) =>
             is_grad_enabled() ? throw new InvalidOperationException("out of memory, say") : x.mul(3);
@@ -138,7 +138,7 @@ public sealed class ActivationCheckpointTests(ITestOutputHelper output)
     public void A_checkpointed_stack_returns_its_inputs_gradient()
     {
         // The control for the test above: the same stack without the failure back-propagates 2 × 3 to its input.
-        var failure = new CheckpointFailure();
+        var failure = new BackwardFailure();
         Tensor Doubles(Tensor x, IReadOnlyList<Tensor> _) => x.mul(2);
         Tensor Triples(Tensor x, IReadOnlyList<Tensor> _) => x.mul(3);
         using var x0 = ones(2, 3).requires_grad_(true);
