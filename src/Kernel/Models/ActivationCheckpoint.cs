@@ -67,10 +67,10 @@ public sealed class ActivationCheckpoint : autograd.SingleTensorFunction<Activat
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
     {
-        ReturnedGradients.Release();
         var (random, before, failure) = (Replay)ctx.get_data("random");
         try
         {
+            ReturnedGradients.Release();
             if (gradOutput.IsInvalid) return [null!, null!, null!, null!];
             // One gradient per input of apply: the hidden state gets one; the layer, the random state and the
             // constants (none of which needs one) get none.

@@ -61,9 +61,9 @@ sealed class Nf4MatMul : autograd.SingleTensorFunction<Nf4MatMul>
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
     {
-        ReturnedGradients.Release();
         try
         {
+            ReturnedGradients.Release();
             if (gradOutput.IsInvalid) return [null!, null!, null!];
             var weight = (Nf4Tensor)ctx.get_data("weight");
             using var w = weight.Dequantize(gradOutput.dtype);
