@@ -58,11 +58,22 @@ public abstract class CausalLanguageModel : NamedModule
     {
         var present = constants.OfType<Tensor>().ToArray();
         if (!GradientCheckpointing || !is_grad_enabled()) return layer(h, present);
+        // A caller that did not look after its backward learns of a failed recompute here, not from wrong adapters.
+        ThrowIfBackwardFailed();
         // The embedding is frozen, so the first layer's input records no graph, and a function none of whose inputs
         // needs a gradient is never back-propagated (PEFT's enable_input_require_grads answers the same problem).
         if (!h.requires_grad) h = h.detach().requires_grad_(true);
-        return ActivationCheckpoint.Run(layer, h, present, CheckpointRandom);
+        return ActivationCheckpoint.Run(layer, h, present, CheckpointRandom, BackwardFailure);
     }
+
+    /// <summary>Where the backwards of this model's autograd functions (checkpointed layers, NF4 bases) record an exception.</summary>
+    internal BackwardFailure BackwardFailure { get; } = new();
+
+    /// <summary>
+    /// Rethrows what a checkpointed layer's recompute or a QLoRA base's backward met in the last backward (which cannot
+    /// throw, see <see cref="Models.BackwardFailure"/>); call it after each backward.
+    /// </summary>
+    public void ThrowIfBackwardFailed() => BackwardFailure.ThrowIfAny();
 
     /// <summary>The linear layers an adapter can target, by their HF path (`model.layers.0.self_attn.q_proj`).</summary>
     public IEnumerable<(string Path, Projection Layer)> Projections() =>

@@ -25,8 +25,13 @@ sealed class DropoutReplay(Device device, Generator cpu) : IRandomStateKeeper
 
     public object Capture()
     {
-        // Kept past the dispose scope of the forward that captures it: backward reads it long after.
-        if (device.type != DeviceType.CUDA) return cpu.get_state().DetachFromDisposeScope();
+        // Bytes, not the state tensor: backward reads it long after the forward's dispose scope, and a forward whose
+        // loss is never back-propagated would leave the tensor's native handle to the garbage collector.
+        if (device.type != DeviceType.CUDA)
+        {
+            using var state = cpu.get_state();
+            return state.data<byte>().ToArray();
+        }
         long seed = unchecked(_stepSeed * 6_364_136_223_846_793_005L + ++_draws);
         cuda.manual_seed_all(seed);
         return seed;
@@ -34,7 +39,11 @@ sealed class DropoutReplay(Device device, Generator cpu) : IRandomStateKeeper
 
     public void Restore(object state)
     {
-        if (state is Tensor saved) cpu.set_state(saved);
+        if (state is byte[] bytes)
+        {
+            using var saved = tensor(bytes, ScalarType.Byte);
+            cpu.set_state(saved);
+        }
         else cuda.manual_seed_all((long)state);
     }
 }

@@ -108,9 +108,10 @@ public static class FineTuning
         int perEpoch = options.Packing ? packed.Length : examples, accumulation = options.GradientAccumulation;
         int total = options.Steps ?? checked((int)Math.Ceiling(options.Epochs!.Value * perEpoch / ((double)options.BatchSize * accumulation)));
         var order = new DataOrder(perEpoch, options.BatchSize, options.Seed, options.Shuffle);
-        // Padding is masked and unlabelled, so any id in the vocabulary will do; a tiny model's config may name one beyond
-        // it (the GPT-2 fixture keeps GPT-2's EOS 50256 with a vocabulary of 512), which the embedding cannot look up.
-        int padId = special.PadOrDefault < model.Config.VocabSize ? special.PadOrDefault : 0;
+        // Padding is masked and unlabelled, so any id in the vocabulary will do; a config may name one outside it, which the
+        // embedding cannot look up: a tiny model's (the GPT-2 fixture keeps GPT-2's EOS 50256 with a vocabulary of 512)
+        // or early HF LLaMA conversions' "pad_token_id": -1.
+        int padId = special.PadOrDefault is var pad && pad >= 0 && pad < model.Config.VocabSize ? pad : 0;
         if (options.Recipe == Recipe.Dpo) model.eval(); // TRL DPOConfig.disable_dropout
         else model.train();
 
@@ -164,6 +165,7 @@ public static class FineTuning
                     }
                     if (first) Trace("forward and loss");
                     l.backward();
+                    model.ThrowIfBackwardFailed();
                     if (first) Trace("backward");
                     loss += l.item<float>();
                     batch.Dispose();

@@ -1,6 +1,10 @@
 namespace Ckpt.Training;
 
-/// <summary>HF Trainer's `lr_scheduler_type` values Ckpt offers; each starts with the linear warm-up.</summary>
+/// <summary>
+/// HF Trainer's `lr_scheduler_type` values Ckpt offers; each starts with the linear warm-up. So Constant is HF's
+/// constant_with_warmup: HF's plain "constant" ignores warm-up, which is how QLoRA's recipe (constant, warmup_ratio
+/// 0.03) trains, so reproducing it exactly means leaving out the warm-up here.
+/// </summary>
 public enum LrSchedule { Constant, Linear, Cosine }
 
 /// <summary>

@@ -25,7 +25,7 @@ public static class QLora
                 throw new NotSupportedException("QLoRA on GPT-2 Conv1D layers is not implemented; quantize LLaMA-family models");
             // bnb quantizes the [out, in] weight row-major.
             var nf4 = Nf4.Quantize(layer.Weight, blockSize, doubleQuant);
-            layer.Quantize(new Nf4Linear(nf4, layer.Bias));
+            layer.Quantize(new Nf4Linear(nf4, layer.Bias) { Failure = model.BackwardFailure });
             layers++;
         }
         return Report(model) with { Layers = layers };

@@ -19,7 +19,7 @@ public sealed class ChatFineTuningTests(ITestOutputHelper output) : IDisposable
 
     string P(string name) => Path.Combine(_dir, name);
 
-    static readonly string[] AllLinear = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+    static readonly string[] AllLinear = FineTuningFixtures.LlamaLinear;
 
     /// <summary>Conversations whose answers follow a rule the model can learn: the user's instruction names the answer.</summary>
     static string Conversations(string path, int count, int seed = 1)
@@ -158,10 +158,5 @@ public sealed class ChatFineTuningTests(ITestOutputHelper output) : IDisposable
             Conversations(P("chat.jsonl"), 1), "--chat-template", P("nope.jinja"), "--steps", "1", "--out", P("out"));
         Assert.Equal(2, code);
         Assert.Equal($"ckpt: chat template file {P("nope.jinja")} does not exist", stderr.Trim());
-    }
-
-    sealed class Collect(Action<TrainingProgress> add) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => add(value);
     }
 }

@@ -11,6 +11,12 @@ static class FineTuningFixtures
 {
     public static string TinyLlama => TestPaths.Fixture("hf-llama-tiny-sharded");
 
+    /// <summary>Every linear layer of a LLaMA decoder layer, by PEFT target name.</summary>
+    public static readonly string[] LlamaLinear = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+
+    /// <summary>Every linear (Conv1D) layer of a GPT-2 block, by PEFT target name.</summary>
+    public static readonly string[] Gpt2Linear = ["c_attn", "c_proj", "c_fc"];
+
     public static string SentencePieceModel => Path.Combine(TestPaths.RepoRoot, "tests", "Ckpt.Kernel.Tests", "Training", "Tokenizer", "tokenizer.model");
 
     /// <summary>

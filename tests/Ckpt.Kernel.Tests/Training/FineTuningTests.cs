@@ -19,7 +19,7 @@ public sealed class FineTuningTests(ITestOutputHelper output) : IDisposable
 
     string P(string name) => Path.Combine(_dir, name);
 
-    static readonly string[] AllLinear = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+    static readonly string[] AllLinear = FineTuningFixtures.LlamaLinear;
 
     (FineTuningResult Result, List<TrainingProgress> Steps) Train(FineTuningOptions options, CancellationToken cancellationToken = default,
         Action<TrainingProgress>? onStep = null)
@@ -403,10 +403,5 @@ public sealed class FineTuningTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("--batch", Assert.Throws<ArgumentException>(() => (ok with { BatchSize = 0 }).Validate()).Message);
         Assert.Contains("--device", Assert.Throws<ArgumentException>(() => (ok with { Device = "tpu" }).Validate()).Message);
         Assert.Contains("does not exist", Assert.Throws<ArgumentException>(() => (ok with { Data = P("missing.jsonl") }).Validate()).Message);
-    }
-
-    sealed class Collect(Action<TrainingProgress> add) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => add(value);
     }
 }

@@ -20,9 +20,6 @@ public sealed class GradientCheckpointingTests(ITestOutputHelper output) : IDisp
         try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
     }
 
-    static readonly string[] LlamaTargets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
-    static readonly string[] Gpt2Targets = ["c_attn", "c_proj", "c_fc"];
-
     /// <summary>The adapters' gradients after one SFT backward, with checkpointing on or off.</summary>
     static Dictionary<string, float[]> Gradients(string fixture, string[] targets, bool checkpointing, double dropout, bool qlora = false,
         bool replay = true)
@@ -67,7 +64,7 @@ public sealed class GradientCheckpointingTests(ITestOutputHelper output) : IDisp
     [InlineData("hf-gpt2-tiny", 0.1, false)]
     public void Adapter_gradients_with_checkpointed_layers_equal_the_plain_backwards(string fixture, double dropout, bool qlora)
     {
-        var targets = fixture.Contains("gpt2") ? Gpt2Targets : LlamaTargets;
+        var targets = fixture.Contains("gpt2") ? FineTuningFixtures.Gpt2Linear : FineTuningFixtures.LlamaLinear;
         var plain = Gradients(fixture, targets, checkpointing: false, dropout, qlora);
         var checkpointed = Gradients(fixture, targets, checkpointing: true, dropout, qlora);
         var difference = MaxDifference(plain, checkpointed);
@@ -80,8 +77,8 @@ public sealed class GradientCheckpointingTests(ITestOutputHelper output) : IDisp
     public void Without_replaying_the_dropout_state_the_recomputed_masks_differ_and_so_do_the_gradients()
     {
         // The control for the test above: it can fail, and the replay is what makes it pass.
-        var plain = Gradients("hf-llama-tiny-sharded", LlamaTargets, checkpointing: false, dropout: 0.1);
-        var unreplayed = Gradients("hf-llama-tiny-sharded", LlamaTargets, checkpointing: true, dropout: 0.1, replay: false);
+        var plain = Gradients("hf-llama-tiny-sharded", FineTuningFixtures.LlamaLinear, checkpointing: false, dropout: 0.1);
+        var unreplayed = Gradients("hf-llama-tiny-sharded", FineTuningFixtures.LlamaLinear, checkpointing: true, dropout: 0.1, replay: false);
         Assert.True(MaxDifference(plain, unreplayed) > 1e-4);
     }
 
@@ -97,7 +94,7 @@ public sealed class GradientCheckpointingTests(ITestOutputHelper output) : IDisp
         FineTuningOptions Options(string name, bool checkpointing) => new()
         {
             Recipe = Recipe.Sft, Model = FineTuningFixtures.TinyLlama, Data = data, Output = Path.Combine(_dir, name), Steps = 4, BatchSize = 4,
-            LearningRate = 1e-2, LoraR = 4, LoraAlpha = 8, LoraDropout = 0.1, LoraTargets = LlamaTargets, Threads = 1,
+            LearningRate = 1e-2, LoraR = 4, LoraAlpha = 8, LoraDropout = 0.1, LoraTargets = FineTuningFixtures.LlamaLinear, Threads = 1,
             GradientCheckpointing = checkpointing, Packing = packing, MaxLength = 128,
         };
         var plain = new List<TrainingProgress>();
@@ -114,6 +111,31 @@ public sealed class GradientCheckpointingTests(ITestOutputHelper output) : IDisp
     }
 
     [Fact]
+    public void A_checkpointed_dpo_run_logs_the_losses_of_a_plain_one()
+    {
+        // DPO's reference forward runs with the adapters off and gradients off, between the policy's checkpointed
+        // forward and its backward: the recompute must see the adapters on again.
+        var data = FineTuningFixtures.PreferenceIds(Path.Combine(_dir, "dpo.jsonl"), 8);
+        FineTuningOptions Options(string name, bool checkpointing) => new()
+        {
+            Recipe = Recipe.Dpo, Model = FineTuningFixtures.TinyLlama, Data = data, Output = Path.Combine(_dir, name), Steps = 3, BatchSize = 4,
+            LearningRate = 1e-2, LoraR = 4, LoraAlpha = 8, LoraTargets = FineTuningFixtures.LlamaLinear, Threads = 1, GradientCheckpointing = checkpointing,
+        };
+        var plain = new List<TrainingProgress>();
+        var checkpointed = new List<TrainingProgress>();
+        FineTuning.Run(Options("plain", false), new Collect(plain.Add));
+        FineTuning.Run(Options("ckpt", true), new Collect(checkpointed.Add));
+        Assert.Equal(3, checkpointed.Count);
+        for (int i = 0; i < plain.Count; i++)
+        {
+            output.WriteLine($"step {i + 1}: loss {plain[i].Loss:F6} / {checkpointed[i].Loss:F6}, grad norm {plain[i].GradNorm:F6} / {checkpointed[i].GradNorm:F6}");
+            Assert.Equal(plain[i].Loss, checkpointed[i].Loss, 1e-6);
+            Assert.Equal(plain[i].GradNorm, checkpointed[i].GradNorm, 1e-6);
+        }
+        Assert.True(plain[^1].GradNorm > 0);
+    }
+
+    [Fact]
     public void Checkpointing_is_skipped_where_no_gradient_is_recorded()
     {
         using var ckpt = Checkpoint.Open(TestPaths.Fixture("hf-llama-tiny-sharded"));
@@ -125,10 +147,5 @@ public sealed class GradientCheckpointingTests(ITestOutputHelper output) : IDisp
         using var logits = model.Forward(ids);
         Assert.False(logits.requires_grad);
         Assert.True(ReferenceTensors.MaxAbsDiff(logits, reference) < 1e-4);
-    }
-
-    sealed class Collect(Action<TrainingProgress> add) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => add(value);
     }
 }

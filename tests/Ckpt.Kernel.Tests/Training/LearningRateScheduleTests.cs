@@ -114,9 +114,4 @@ public sealed class LearningRateScheduleTests : IDisposable
         for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], logged[i], 1e-15);
         Assert.Equal(0, logged[0]);
     }
-
-    sealed class Collect(Action<TrainingProgress> add) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => add(value);
-    }
 }

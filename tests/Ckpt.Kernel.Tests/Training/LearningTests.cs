@@ -35,7 +35,7 @@ public class LearningTests(ITestOutputHelper output)
     {
         manual_seed(11);
         using var model = Base();
-        PeftLora.Attach(model, new LoraConfig { R = 8, Alpha = 16, TargetModules = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] }, seed: 11);
+        PeftLora.Attach(model, new LoraConfig { R = 8, Alpha = 16, TargetModules = FineTuningFixtures.LlamaLinear }, seed: 11);
         // The fixture's weights are random (std 0.02) behind a final RMSNorm, so adapters inside the layers alone can barely
         // move its near-uniform logits; train the output head too, as PEFT's modules_to_save=["lm_head"] does.
         ((LlamaForCausalLm)model).LmHead!.requires_grad = true;

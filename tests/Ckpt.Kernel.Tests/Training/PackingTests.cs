@@ -29,7 +29,7 @@ public sealed class PackingTests(ITestOutputHelper output) : IDisposable
         architecture == "llama" ? FineTuningFixtures.RandomLlama(P("llama")) : FineTuningFixtures.RandomGpt2(P("gpt2"));
 
     static string[] Targets(string architecture) =>
-        architecture == "llama" ? ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] : ["c_attn", "c_proj", "c_fc"];
+        architecture == "llama" ? FineTuningFixtures.LlamaLinear : FineTuningFixtures.Gpt2Linear;
 
     /// <summary>The first <paramref name="count"/> packed rows of varied-length data and their examples in row order.</summary>
     (List<IReadOnlyList<SftExample>> Rows, List<SftExample> Flat) PackedRows(int count)
@@ -128,6 +128,30 @@ public sealed class PackingTests(ITestOutputHelper output) : IDisposable
         Assert.True(Math.Abs(continued - loss) > 1e-2, $"{continued} vs {loss}");
     }
 
+    [Theory]
+    [InlineData("llama")]
+    [InlineData("gpt2")]
+    public void Edge_rows_a_lone_example_of_exactly_max_length_and_examples_of_one_token_pack_exactly(string architecture)
+    {
+        // Rows of different lengths in one batch: a row that is one example filling max length (no padding, mask all 1,
+        // positions up to max length − 1), and a short row of one- and two-token examples, each a block of its own.
+        var random = new Random(3);
+        int[] Ids(int n) => Enumerable.Range(0, n).Select(_ => random.Next(3, 500)).ToArray();
+        var full = new SftExample(Ids(40), Ids(MaxLength - 40));
+        SftExample[] tiny = [new([], Ids(1)), new(Ids(1), []), new(Ids(1), Ids(1)), new([], Ids(2)), new(Ids(5), Ids(4))];
+        using var model = ModelWithAdapters(RandomModel(architecture), architecture);
+        using var packed = TrainingBatch.Packed([[full], tiny], 0, CPU);
+        using var unpacked = TrainingBatch.Sft([full, .. tiny], 0, CPU);
+        Assert.Equal(MaxLength, packed.Ids.shape[1]);
+        Assert.Equal(unpacked.CompletionTokens, packed.CompletionTokens);
+        var (packedLoss, packedGrads) = LossAndGrads(model, packed, packed.AttentionMask, packed.PositionIds);
+        var (loss, grads) = LossAndGrads(model, unpacked, unpacked.AttentionMask, null);
+        double gradDiff = MaxAbsDiff(packedGrads, grads);
+        output.WriteLine($"{architecture}: loss {packedLoss:F7} packed vs {loss:F7}; max |Δgrad| {gradDiff:E2}");
+        Assert.Equal(loss, packedLoss, 1e-5);
+        Assert.True(gradDiff < 1e-5, $"max |Δgrad| {gradDiff}");
+    }
+
     [Fact]
     public void A_packed_row_numbers_its_examples_restarts_positions_and_labels_no_example_start()
     {
@@ -185,6 +209,21 @@ public sealed class PackingTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void A_config_whose_pad_id_is_minus_one_pads_with_an_id_the_embedding_can_look_up()
+    {
+        // Early HF LLaMA conversions write "pad_token_id": -1; padding is masked and unlabelled, so any id in the vocabulary will do.
+        var model = RandomModel("llama");
+        var config = Path.Combine(model, "config.json");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(config))!;
+        json["pad_token_id"] = -1;
+        File.WriteAllText(config, json.ToJsonString());
+        var steps = new List<TrainingProgress>();
+        FineTuning.Run(Options("llama", model, FineTuningFixtures.VariedIds(P("varied.jsonl"), 16), P("out")) with { Steps = 1 }, new Collect(steps.Add));
+        Assert.True(steps[0].PaddingTokens > 0, "the step's rows were padded");
+        Assert.True(double.IsFinite(steps[0].Loss));
+    }
+
+    [Fact]
     public void Resuming_a_packed_run_without_packing_is_refused_with_the_setting_named()
     {
         // Packing changes what a step and an epoch are, so the saved step would mean other data.
@@ -210,10 +249,5 @@ public sealed class PackingTests(ITestOutputHelper output) : IDisposable
         {
             foreach (var t in Values) t.Dispose();
         }
-    }
-
-    sealed class Collect(Action<TrainingProgress> add) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => add(value);
     }
 }

@@ -114,7 +114,7 @@ public class PeftLoraTests(ITestOutputHelper output)
     public void A_fresh_adapter_starts_as_a_no_op_with_peft_init_bounds()
     {
         using var model = Base();
-        var attached = PeftLora.Attach(model, new LoraConfig { R = 8, Alpha = 16, TargetModules = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] }, seed: 1);
+        var attached = PeftLora.Attach(model, new LoraConfig { R = 8, Alpha = 16, TargetModules = FineTuningFixtures.LlamaLinear }, seed: 1);
         Assert.Equal(28, attached.Count);
         var down = (LoraAdapter)model.Projections().Single(p => p.Path == "model.layers.0.mlp.down_proj").Layer.Adapter!;
         using (var maxA = down.A.Weight.abs().max()) Assert.InRange(maxA.item<float>(), 0.5 / Math.Sqrt(176), 1 / Math.Sqrt(176));

@@ -71,6 +71,25 @@ public class QLoraTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void An_exception_in_the_nf4_backward_is_rethrown_after_backward_returns()
+    {
+        // Thrown from backward it would end the process (LibTorch's engine calls backward from native code); here the
+        // packed weight is freed between forward and backward, so dequantizing it again fails.
+        manual_seed(3);
+        using var w = randn(48, 80);
+        var failure = new BackwardFailure();
+        using var layer = new Nf4Linear(Nf4.Quantize(w), null) { Failure = failure };
+        using var x = randn(5, 80).requires_grad_(true);
+        using var y = layer.forward(x);
+        using var loss = y.pow(2).sum();
+        layer.Weight.Dispose();
+        loss.backward();
+        Assert.ThrowsAny<Exception>(failure.ThrowIfAny);
+        Assert.Null(x.grad);
+        failure.ThrowIfAny(); // reported once
+    }
+
+    [Fact]
     public void A_qlora_model_trains_its_adapters_with_dpo()
     {
         using var model = Base();
