@@ -25,7 +25,15 @@ public static class Program
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try
         {
-            return root.Parse(args).Invoke(config);
+            var parsed = root.Parse(args);
+            // A value the parser cannot read (`--steps ten`, an unknown option) is bad input like any other: one line
+            // and exit code 2, not the usage text and 1. A bare `ckpt` still shows the usage.
+            if (parsed.Errors.Count > 0 && args.Length > 0)
+            {
+                stderr.WriteLine($"ckpt: {string.Join(" ", parsed.Errors.Select(e => e.Message).Distinct())}");
+                return 2;
+            }
+            return parsed.Invoke(config);
         }
         catch (Exception e)
         {

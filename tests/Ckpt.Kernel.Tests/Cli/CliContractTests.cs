@@ -47,6 +47,21 @@ public class CliContractTests
         Assert.Contains("header length is larger than the file", lines[0]);
     }
 
+    [Theory]
+    [InlineData("generate|model|--max-new-tokens|abc", "Cannot parse argument 'abc' for option '--max-new-tokens'")]
+    [InlineData("finetune|--recipe|sft|--model|m|--data|d|--steps|ten", "Cannot parse argument 'ten' for option '--steps'")]
+    [InlineData("inspect|x|--no-such-option", "--no-such-option")]
+    [InlineData("no-such-command", "no-such-command")]
+    public void A_value_the_parser_cannot_read_is_one_line_on_stderr_and_exit_code_2(string args, string named)
+    {
+        var (code, stdout, stderr) = CliRunner.Run(args.Split('|'));
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("ckpt: ", line);
+        Assert.Contains(named, line);
+    }
+
     [Fact]
     public void Convert_writes_a_loadable_sharded_checkpoint_and_reports_json()
     {
