@@ -34,6 +34,15 @@ timeout 60 "${CK[@]}" finetune --recipe sft --model $T/model --data $T/sft.jsonl
   --trace > "$OUT/probe.out" 2> "$OUT/probe.err"
 echo "probe rc=$? (1 or 2: a clean error; 139: segfault)"; tail -2 "$OUT/probe.err"; crash_frames probe
 
+# Generation on CUDA: greedy with the KV cache against the full re-forward, 32 new tokens (ids must agree).
+step "ckpt generate --device cuda"
+python3 -c 'import torch,sys; from safetensors.torch import save_file; g=torch.Generator().manual_seed(0); save_file({"input_ids": torch.randint(3, 32000, (1, 16), generator=g)}, sys.argv[1])' $T/ids.safetensors
+for cache in "" "--no-cache"; do
+  timeout 60 "${CK[@]}" generate $T/model --input-ids $T/ids.safetensors --greedy --max-new-tokens 32 --device cuda --dtype bf16 $cache --json \
+    > "$OUT/generate${cache}.json" 2> "$OUT/generate${cache}.err"
+  echo "generate $cache rc=$?"; tail -c 400 "$OUT/generate${cache}.json"; tail -2 "$OUT/generate${cache}.err"; crash_frames generate$cache
+done
+
 # Tokens/s per step is in each JSON line; the summary line's mean includes the first (warm-up) steps, so the
 # reported figure is the mean over steps 3.. computed here, matching the PyTorch script.
 mean_after_warmup() { python3 -c 'import json,sys
