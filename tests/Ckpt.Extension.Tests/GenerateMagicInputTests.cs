@@ -23,8 +23,11 @@ public sealed class GenerateMagicInputTests : IDisposable
     }
 
     [Fact]
-    public async Task Generate_magic_without_a_prompt_fails_with_one_sentence_naming_the_option() =>
-        Assert.Contains("--prompt", await FailureOf($"#!ckpt-generate --model \"{TinyLlama}\""));
+    public async Task Generate_magic_without_a_prompt_or_a_model_fails_with_our_sentence_naming_the_option()
+    {
+        Assert.Equal("#!ckpt-generate needs --prompt \"text to continue\"", (await FailureOf($"#!ckpt-generate --model \"{TinyLlama}\"")).Trim());
+        Assert.Equal("#!ckpt-generate needs --model <variable|checkpoint path>", (await FailureOf("#!ckpt-generate --prompt \"Once upon\"")).Trim());
+    }
 
     [Theory]
     [InlineData("--max-new-tokens 0", "--max-new-tokens must be at least 1, not 0")]

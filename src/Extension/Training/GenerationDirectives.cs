@@ -10,10 +10,12 @@ public static class GenerationDirectives
         kernel.AddMagic<GenerateText>(new KernelActionDirective("#!ckpt-generate",
             "Continues a text prompt with a causal LM (as `ckpt generate`), optionally with a fine-tune's LoRA adapter: greedy or sampled, decoded with a KV cache.")
         {
+            // --model and --prompt are not declared Required: the handler names a missing one in its own sentence
+            // instead of .NET Interactive's "(1,1): error DNI104: Missing required parameter".
             Parameters =
             {
-                new KernelDirectiveParameter("--model", "A C# variable bound by #!ckpt-load, or a checkpoint file or folder (config.json and tokenizer.model or tokenizer.json beside it).") { Required = true, TypeHint = "file" },
-                new KernelDirectiveParameter("--prompt", "The text to continue (tokenized with BOS first, as fine-tuning data).") { Required = true },
+                new KernelDirectiveParameter("--model", "A C# variable bound by #!ckpt-load, or a checkpoint file or folder (config.json and tokenizer.model or tokenizer.json beside it).") { TypeHint = "file" },
+                new KernelDirectiveParameter("--prompt", "The text to continue (tokenized with BOS first, as fine-tuning data)."),
                 new KernelDirectiveParameter("--adapter", "A PEFT LoRA adapter folder to apply on top of the model (e.g. #!ckpt-finetune's --out).") { TypeHint = "file" },
                 new KernelDirectiveParameter("--chat", "Render --prompt as one user message with the model's chat template (add_generation_prompt).") { Flag = true },
                 new KernelDirectiveParameter("--max-new-tokens", "Tokens to generate at most (default 64)."),
