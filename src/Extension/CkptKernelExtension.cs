@@ -34,6 +34,7 @@ public sealed class CkptKernelExtension : IKernelExtension
             },
             LoadCheckpointHandler.HandleAsync);
         Training.FineTuningDirectives.Register(kernel);
+        Training.GenerationDirectives.Register(kernel);
         Visualisation.VisualisationDirectives.Register(kernel);
         Rewriting.RewritingDirectives.Register(kernel);
 
@@ -52,7 +53,8 @@ public sealed class CkptKernelExtension : IKernelExtension
         "<code>#!ckpt-merge --method linear|slerp|task-arithmetic|ties|dare-linear|dare-ties --model a[:w] --model b[:w] --out dir</code>, " +
         "<code>#!ckpt-lcsc &lt;folder|glob|list&gt; --eval eval-loss:&lt;batch&gt;|mse:&lt;ckpt&gt; [--budget 200]</code>. " +
         "Fine-tuning (LoRA/QLoRA, live loss chart; needs LibTorch, e.g. <code>#r \"nuget: libtorch-cpu-linux-x64\"</code>): " +
-        "<code>#!ckpt-finetune --recipe sft|dpo --model &lt;var|path&gt; --data &lt;file.jsonl&gt; --steps N [--out dir]</code>. " +
+        "<code>#!ckpt-finetune --recipe sft|dpo --model &lt;var|path&gt; --data &lt;file.jsonl&gt; --steps N [--out dir]</code>, " +
+        "<code>#!ckpt-generate --model &lt;var|path&gt; --prompt \"text\" [--adapter dir] [--greedy | --temperature T]</code>. " +
         "From C#: <code>var c = Ckpt.Checkpoint.Open(path); c.Read(name)</code>. Packages: <code>Ckpt.Kernel</code> (the engine), " +
         "<code>Ckpt.Extension</code> (this notebook layer), <code>Ckpt.Cli</code> (the <code>ckpt</code> tool).</p></details>";
 }

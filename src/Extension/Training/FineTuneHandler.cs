@@ -1,4 +1,5 @@
 using Ckpt.Errors;
+using Ckpt.Extension.Visualisation;
 using Ckpt.Training;
 using Microsoft.DotNet.Interactive;
 using Microsoft.DotNet.Interactive.Commands;
@@ -83,7 +84,7 @@ static class FineTuneHandler
         var defaults = new FineTuningRequest { Recipe = c.Recipe, Model = c.Model, Data = c.Data };
         return defaults with
         {
-            Model = await ModelPathAsync(c.Model, context),
+            Model = await CheckpointTarget.PathAsync(c.Model, context),
             Output = c.Out ?? defaults.Output,
             QLora = c.QLora,
             GradientCheckpointing = c.GradientCheckpointing,
@@ -114,22 +115,6 @@ static class FineTuneHandler
             Resume = c.Resume,
             Seed = c.Seed ?? defaults.Seed,
             Threads = c.Threads,
-        };
-    }
-
-    /// <summary>The path of the checkpoint a C# variable holds (bound by `#!ckpt-load`), else the text as a path.</summary>
-    static async Task<string> ModelPathAsync(string model, KernelInvocationContext context)
-    {
-        if (File.Exists(model) || Directory.Exists(model) || !VariableName.IsValid(model)
-            || context.HandlingKernel.RootKernel.FindKernelByName("csharp") is not { } csharp) return model;
-        var request = new RequestValue(model, "text/plain", null);
-        request.SetParent(context.Command, bubbleEvents: false);
-        var result = await csharp.SendAsync(request, context.CancellationToken);
-        return result.Events.OfType<ValueProduced>().FirstOrDefault()?.Value switch
-        {
-            Checkpoint c => c.Path,
-            string s => s,
-            _ => model,
         };
     }
 }

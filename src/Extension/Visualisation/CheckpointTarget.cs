@@ -14,6 +14,21 @@ static class CheckpointTarget
         return (await Task.Run(() => Checkpoint.Open(target, context.CancellationToken), context.CancellationToken), true);
     }
 
+    /// <summary>
+    /// The path of the checkpoint a C# variable holds (bound by `#!ckpt-load`), else the text as a path: for magics
+    /// that hand a path to the engine (`#!ckpt-finetune`, `#!ckpt-generate`). An existing file or folder wins over a variable.
+    /// </summary>
+    public static async Task<string> PathAsync(string target, KernelInvocationContext context)
+    {
+        if (File.Exists(target) || Directory.Exists(target)) return target;
+        return await ValueAsync(target, context) switch
+        {
+            Checkpoint c => c.Path,
+            string s => s,
+            _ => target,
+        };
+    }
+
     /// <summary>The value of the C# variable <paramref name="name"/>, or null when there is none.</summary>
     public static async Task<object?> ValueAsync(string name, KernelInvocationContext context)
     {

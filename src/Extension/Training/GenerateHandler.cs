@@ -1,0 +1,88 @@
+using Ckpt.Errors;
+using Ckpt.Extension.Visualisation;
+using Ckpt.Models;
+using Microsoft.DotNet.Interactive;
+using Microsoft.DotNet.Interactive.Events;
+using Microsoft.DotNet.Interactive.Formatting;
+
+namespace Ckpt.Extension.Training;
+
+/// <summary>
+/// Handles <see cref="GenerateText"/>: builds the <see cref="GenerationRequest"/> `ckpt generate` builds and lets it
+/// check itself (one sentence for bad input, before any model is read), runs <see cref="Generation.Run"/> on a worker
+/// thread with the cell's cancellation token, shows the prompt and its continuation (HTML and plain text) and binds
+/// the <see cref="GenerationCompleted"/> when `--name` is given.
+/// </summary>
+static class GenerateHandler
+{
+    public static async Task HandleAsync(GenerateText command, KernelInvocationContext context)
+    {
+        if (command.Name is { } name && !VariableName.IsValid(name))
+        {
+            context.Fail(command, message: $"'{name}' is not a valid C# variable name for --name.");
+            return;
+        }
+        GenerationRequest request;
+        try
+        {
+            request = await RequestAsync(command, context);
+            request.Validate();
+            TorchNativeLibraries.Require("generation", "ckpt generate");
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or NotSupportedException)
+        {
+            context.Fail(command, message: e.Message.Split('\n')[0]);
+            return;
+        }
+
+        GenerationCompleted done;
+        try { done = await Task.Run(() => Generation.Run(request, context.CancellationToken)); }
+        catch (Exception e) when (e is CheckpointFormatException or ArgumentException or FormatException or IOException
+            or UnauthorizedAccessException or NotSupportedException or InvalidDataException)
+        {
+            context.Fail(command, message: e.Message.Split('\n')[0]);
+            return;
+        }
+        catch (OperationCanceledException)
+        {
+            context.Fail(command, message: "stopped before generation finished; nothing was generated");
+            return;
+        }
+
+        context.Publish(new DisplayedValueProduced(done, command,
+        [
+            new FormattedValue(HtmlFormatter.MimeType, GenerationHtml.Html(request.Prompt!, done)),
+            new FormattedValue(PlainTextFormatter.MimeType, GenerationHtml.PlainText(request.Prompt!, done)),
+        ]));
+        if (command.Name is { } bind && context.HandlingKernel.RootKernel.FindKernelByName("csharp") is { } csharp)
+        {
+            if (await CSharpVariable.BindAsync(csharp, bind, done, command, CancellationToken.None) is { } failure)
+                context.Fail(command, message: $"Could not bind the C# variable '{bind}': {failure}");
+            else
+                context.DisplayAs($"<p class=\"ckpt-variable\">Bound to the C# variable <code>{System.Net.WebUtility.HtmlEncode(bind)}</code>.</p>", HtmlFormatter.MimeType);
+        }
+    }
+
+    static async Task<GenerationRequest> RequestAsync(GenerateText c, KernelInvocationContext context)
+    {
+        if (string.IsNullOrWhiteSpace(c.Model)) throw new ArgumentException("#!ckpt-generate needs --model <variable|checkpoint path>");
+        if (c.Prompt is null) throw new ArgumentException("#!ckpt-generate needs --prompt \"text to continue\"");
+        var defaults = new GenerationRequest { Model = c.Model };
+        return defaults with
+        {
+            Model = await CheckpointTarget.PathAsync(c.Model, context),
+            Prompt = c.Prompt,
+            Adapter = c.Adapter,
+            Chat = c.Chat,
+            MaxNewTokens = c.MaxNewTokens ?? defaults.MaxNewTokens,
+            Greedy = c.Greedy,
+            Temperature = c.Temperature,
+            TopK = c.TopK,
+            TopP = c.TopP,
+            Seed = c.Seed ?? defaults.Seed,
+            Device = c.Device,
+            DType = c.DType,
+            Threads = c.Threads,
+        };
+    }
+}
