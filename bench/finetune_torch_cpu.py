@@ -9,35 +9,13 @@ Tokens/s counts the real (non-pad) tokens of each step's forward batch, as the C
 the first `warm`. With as many examples as the batch, every step sees the whole set, so step 1's loss is the base
 model's (B is zero) and must equal ckpt's whatever the data order: printed as `losses[0]` for the comparison.
 Usage: finetune_torch_cpu.py MODEL DATA.jsonl RECIPE STEPS BATCH THREADS"""
-import json, math, os, struct, sys, time
+import json, math, os, sys, time
 import torch
 import torch.nn.functional as F
 
-DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "I64": torch.int64}
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = entry["data_offsets"]
-        t = torch.frombuffer(bytearray(data[begin:end]), dtype=DTYPES[entry["dtype"]]) if end > begin else torch.empty(0)
-        out[name] = t.reshape(entry["shape"])
-    return out
-
-
-def read_model(folder):
-    index = os.path.join(folder, "model.safetensors.index.json")
-    files = sorted(set(json.load(open(index))["weight_map"].values())) if os.path.exists(index) else ["model.safetensors"]
-    weights = {}
-    for f in files:
-        weights.update(read_safetensors(os.path.join(folder, f)))
-    return json.load(open(os.path.join(folder, "config.json"))), {k: v.float() for k, v in weights.items()}
+# The safetensors reader of the test suite's plain-torch reference (tests/python/causal_lm_reference.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "python"))
+from causal_lm_reference import read_model  # noqa: E402
 
 
 class Frozen(torch.nn.Module):
