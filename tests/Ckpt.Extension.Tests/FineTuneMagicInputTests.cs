@@ -25,14 +25,7 @@ public sealed class FineTuneMagicInputTests : IDisposable
         return path;
     }
 
-    async Task<string> FailureOf(string cell)
-    {
-        var result = await _harness.SubmitAsync(cell);
-        var message = KernelHarness.Failure(result)?.Message ?? throw new Xunit.Sdk.XunitException("the magic succeeded where it should have failed");
-        Assert.DoesNotContain("\n", message.Trim());
-        Assert.DoesNotContain("   at ", message);
-        return message;
-    }
+    Task<string> FailureOf(string code) => _harness.FailureOfAsync(code);
 
     [Fact]
     public async Task Finetune_magic_with_a_missing_data_file_fails_with_one_sentence_naming_it()

@@ -13,14 +13,7 @@ public sealed class GenerateMagicInputTests : IDisposable
 
     public void Dispose() => _harness.Dispose();
 
-    async Task<string> FailureOf(string cell)
-    {
-        var result = await _harness.SubmitAsync(cell);
-        var message = KernelHarness.Failure(result)?.Message ?? throw new Xunit.Sdk.XunitException("the magic succeeded where it should have failed");
-        Assert.DoesNotContain("\n", message.Trim());
-        Assert.DoesNotContain("   at ", message);
-        return message;
-    }
+    Task<string> FailureOf(string code) => _harness.FailureOfAsync(code);
 
     [Fact]
     public async Task Generate_magic_without_a_prompt_or_a_model_fails_with_our_sentence_naming_the_option()

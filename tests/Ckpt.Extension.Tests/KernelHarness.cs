@@ -30,6 +30,19 @@ sealed class KernelHarness : IDisposable
         Assert.True(failed is null, failed?.Message);
     }
 
+    /// <summary>
+    /// Submits a cell that must fail and returns its message, checked to be our own one sentence: one line, no stack
+    /// trace, no .NET Interactive DNI code.
+    /// </summary>
+    public async Task<string> FailureOfAsync(string code)
+    {
+        var failed = Failure(await SubmitAsync(code)) ?? throw new Xunit.Sdk.XunitException($"'{code}' succeeded where it should have failed");
+        Assert.DoesNotContain("\n", failed.Message.Trim());
+        Assert.DoesNotContain("   at ", failed.Message);
+        Assert.DoesNotContain("DNI", failed.Message);
+        return failed.Message;
+    }
+
     public static object? ReturnValue(KernelCommandResult result) =>
         result.Events.OfType<ReturnValueProduced>().Single().Value;
 
