@@ -11,6 +11,20 @@ static class CSharpVariable
 {
     static readonly ConditionalWeakTable<Kernel, object> _referenced = new();
 
+    /// <summary>
+    /// Binds <paramref name="value"/> as <paramref name="name"/> (when a name is given) for a magic's `--name`, and says
+    /// so in the cell, or fails the cell naming the variable. Not cancellable: a run stopped from the notebook still
+    /// binds what it finished with.
+    /// </summary>
+    public static async Task BindForMagicAsync(KernelCommand command, KernelInvocationContext context, string? name, object value)
+    {
+        if (name is null || context.HandlingKernel.RootKernel.FindKernelByName("csharp") is not { } csharp) return;
+        if (await BindAsync(csharp, name, value, command, CancellationToken.None) is { } failure)
+            context.Fail(command, message: $"Could not bind the C# variable '{name}': {failure}");
+        else
+            context.DisplayAs($"<p class=\"ckpt-variable\">Bound to the C# variable <code>{System.Net.WebUtility.HtmlEncode(name)}</code>.</p>", HtmlFormatter.MimeType);
+    }
+
     /// <summary>Binds <paramref name="value"/> as <paramref name="name"/>; returns the failure message, or null when bound.</summary>
     public static async Task<string?> BindAsync(Kernel csharp, string name, object value, KernelCommand parent, CancellationToken cancellationToken)
     {

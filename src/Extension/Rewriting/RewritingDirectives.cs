@@ -178,15 +178,7 @@ public static class RewritingDirectives
             context.Fail(command, message: "stopped before it finished; nothing was bound");
             return;
         }
-        await BindAsync(command, context, name, result);
+        await CSharpVariable.BindForMagicAsync(command, context, name, result);
     }
 
-    internal static async Task BindAsync(KernelCommand command, KernelInvocationContext context, string? name, object value)
-    {
-        if (name is null || context.HandlingKernel.RootKernel.FindKernelByName("csharp") is not { } csharp) return;
-        if (await CSharpVariable.BindAsync(csharp, name, value, command, context.CancellationToken) is { } failure)
-            context.Fail(command, message: $"Could not bind the C# variable '{name}': {failure}");
-        else
-            context.DisplayAs($"<p class=\"ckpt-variable\">Bound to the C# variable <code>{System.Net.WebUtility.HtmlEncode(name)}</code>.</p>", HtmlFormatter.MimeType);
-    }
 }

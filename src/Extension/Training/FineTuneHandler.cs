@@ -67,13 +67,7 @@ static class FineTuneHandler
         }
         chart.Finish(result.Cancelled ? "stopped" : "done");
         context.DisplayAs(FineTuningHtml.Summary(result), HtmlFormatter.MimeType);
-        if (command.Name is { } bind && context.HandlingKernel.RootKernel.FindKernelByName("csharp") is { } csharp)
-        {
-            if (await CSharpVariable.BindAsync(csharp, bind, result, command, CancellationToken.None) is { } failure)
-                context.Fail(command, message: $"Could not bind the C# variable '{bind}': {failure}");
-            else
-                context.DisplayAs($"<p class=\"ckpt-variable\">Bound to the C# variable <code>{System.Net.WebUtility.HtmlEncode(bind)}</code>.</p>", HtmlFormatter.MimeType);
-        }
+        await CSharpVariable.BindForMagicAsync(command, context, command.Name, result);
     }
 
     static async Task<FineTuningRequest> RequestAsync(FineTuneModel c, KernelInvocationContext context)

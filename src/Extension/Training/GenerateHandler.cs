@@ -54,13 +54,7 @@ static class GenerateHandler
             new FormattedValue(HtmlFormatter.MimeType, GenerationHtml.Html(request.Prompt!, done)),
             new FormattedValue(PlainTextFormatter.MimeType, GenerationHtml.PlainText(request.Prompt!, done)),
         ]));
-        if (command.Name is { } bind && context.HandlingKernel.RootKernel.FindKernelByName("csharp") is { } csharp)
-        {
-            if (await CSharpVariable.BindAsync(csharp, bind, done, command, CancellationToken.None) is { } failure)
-                context.Fail(command, message: $"Could not bind the C# variable '{bind}': {failure}");
-            else
-                context.DisplayAs($"<p class=\"ckpt-variable\">Bound to the C# variable <code>{System.Net.WebUtility.HtmlEncode(bind)}</code>.</p>", HtmlFormatter.MimeType);
-        }
+        await CSharpVariable.BindForMagicAsync(command, context, command.Name, done);
     }
 
     static async Task<GenerationRequest> RequestAsync(GenerateText c, KernelInvocationContext context)
