@@ -20,6 +20,8 @@ step() { echo "== $1 $(date +%T)"; }
 STEPS=${STEPS:-8}; BATCH=${BATCH:-8}
 LORA=(--lora-r 16 --lora-alpha 32 --lora-targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader > "$OUT/gpu.txt"
+# Which shim runs: NuGet's, or one that build_shim.sh built here (then the NuGet one sits beside it as .so.nuget).
+md5sum .gpu/app/runtimes/linux-x64/native/libLibTorchSharp.so* | tee "$OUT/shim.txt"
 
 step "model and data"
 ck bench generate --out $T/model --size 600MB --shards 1 > "$OUT/finetune-generate.txt" 2>&1
