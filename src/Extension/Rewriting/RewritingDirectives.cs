@@ -100,6 +100,7 @@ public static class RewritingDirectives
         var layout = new LayoutRequest(command.Layout ?? "dtensor", command.WorldSize, command.Mesh, command.Placements, command.Gated).Resolve();
         var only = command.Only is null ? Array.Empty<string>() : [command.Only];
         using var ckpt = await Task.Run(() => Checkpoint.Open(path, context.CancellationToken), context.CancellationToken);
+        layout.RequireFits(ckpt.Manifest, ckpt.Path);
         if (command.Out is null)
         {
             var filter = new TensorFilter(only);
