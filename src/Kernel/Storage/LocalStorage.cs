@@ -28,8 +28,7 @@ public sealed class LocalStorage : ICheckpointStorage, IDisposable
     public long Length(string path)
     {
         var full = Resolve(path);
-        RegularFile.Require(full, path); // a FIFO's length is 0, which would read as an empty file
-        return new FileInfo(full).Length;
+        return RegularFile.Length(full, path); // a FIFO's length is 0, which would read as an empty file
     }
 
     public IReadOnlyList<string> List(string directory = "")

@@ -18,13 +18,22 @@ namespace Ckpt.Storage;
 public static class RegularFile
 {
     /// <summary>Throws unless <paramref name="path"/> is (or links to) a regular file; <paramref name="shownAs"/> names it in the sentence.</summary>
-    public static void Require(string path, string? shownAs = null)
+    public static void Require(string path, string? shownAs = null) => Length(path, shownAs);
+
+    /// <summary>
+    /// The length of the file <paramref name="path"/> ends at, after the same check as <see cref="Require"/>.
+    /// <c>new FileInfo(link).Length</c> is the length of a symbolic link itself (its target's name), not of its file.
+    /// </summary>
+    public static long Length(string path, string? shownAs = null)
     {
         var name = shownAs ?? path;
-        switch (FileTypeOf(path))
+        var (type, length) = Stat(path);
+        switch (type)
         {
-            case FileType.Regular or FileType.Unknown:
-                return;
+            case FileType.Regular:
+                return length;
+            case FileType.Unknown:
+                return new FileInfo(path).Length;
             case FileType.Missing:
                 throw new CheckpointFormatException(FormatErrorReason.MissingFile, name, null, "the file does not exist");
             case FileType.LinkLoop:
@@ -81,20 +90,20 @@ public static class RegularFile
         _ => "a special file",
     };
 
-    static FileType FileTypeOf(string path)
+    static (FileType Type, long Length) Stat(string path)
     {
         if (!OperatingSystem.IsLinux())
             // Elsewhere .NET's own checks are all there is: Windows has no FIFOs in the file namespace.
-            return File.Exists(path) ? FileType.Regular : Directory.Exists(path) ? FileType.Directory : FileType.Missing;
-        var buffer = new byte[StatxSize];
-        if (statx(AtCurrentDirectory, path, 0, StatxType, buffer) != 0)
-            return Marshal.GetLastPInvokeError() switch
+            return File.Exists(path) ? (FileType.Unknown, 0) : (Directory.Exists(path) ? FileType.Directory : FileType.Missing, 0);
+        var buffer = new byte[StatxBytes];
+        if (statx(AtCurrentDirectory, path, 0, StatxType | StatxSizeMask, buffer) != 0)
+            return (Marshal.GetLastPInvokeError() switch
             {
                 ELoop => FileType.LinkLoop,
                 ENoEnt or ENotDir => FileType.Missing,
                 _ => FileType.Unknown,
-            };
-        return (BitConverter.ToUInt16(buffer, StatxModeOffset) & TypeMask) switch
+            }, 0);
+        var type = (BitConverter.ToUInt16(buffer, StatxModeOffset) & TypeMask) switch
         {
             0x8000 => FileType.Regular,
             0x4000 => FileType.Directory,
@@ -104,14 +113,15 @@ public static class RegularFile
             0x6000 => FileType.BlockDevice,
             _ => FileType.Other,
         };
+        return (type, BitConverter.ToInt64(buffer, StatxSizeOffset));
     }
 
     // statx(2) rather than stat(2): struct statx has one layout on every Linux architecture (stx_mode is the u16 at
-    // byte 28 of 256), while struct stat differs between x86-64 and arm64.
+    // byte 28 of 256, stx_size the u64 at byte 40), while struct stat differs between x86-64 and arm64.
     const int AtCurrentDirectory = -100;
-    const uint StatxType = 0x1;
-    const int StatxSize = 256;
-    const int StatxModeOffset = 28;
+    const uint StatxType = 0x1, StatxSizeMask = 0x200;
+    const int StatxBytes = 256;
+    const int StatxModeOffset = 28, StatxSizeOffset = 40;
     const int TypeMask = 0xF000;
     const int ENoEnt = 2, ENotDir = 20, ELoop = 40;
 
