@@ -13,7 +13,8 @@ if (args.Length > 0 && args[0] == "replay")
 {
     args = args[1..];
     var (fixture, entry, targets) = Readers().Single(r => $"{r.Fixture}/{r.Entry}".Contains(args[2], StringComparison.Ordinal));
-    foreach (var (c, elapsed) in FuzzHarness.Replay(Path.Combine(args[0], fixture), entry, targets, int.Parse(args[1]), int.Parse(args[3]), args.Length > 4 ? int.Parse(args[4]) : 3))
+    foreach (var (c, elapsed) in FuzzHarness.Replay(Path.Combine(args[0], fixture), entry, targets, int.Parse(args[1]), int.Parse(args[3]), args.Length > 4 ? int.Parse(args[4]) : 3,
+        FuzzBudget.WallClock))
         Console.WriteLine($"{c.File} [{c.Mutation}] {c.Outcome} in {elapsed.TotalSeconds:F3} s {c.Detail.Split('\n')[0]}");
     return;
 }
@@ -53,6 +54,7 @@ Parallel.ForEach(readers, new ParallelOptions { MaxDegreeOfParallelism = Environ
     var name = $"{r.Fixture}/{r.Entry}";
     var tally = tallies[name];
     FuzzHarness.Campaign(Path.Combine(fixtures, r.Fixture), r.Entry, r.Targets, end, seed, timeoutRetries: TimeoutRetries, first: first,
+        budget: FuzzBudget.WallClock,
         observe: (i, c, retries) =>
         {
             lock (tallies) tally.Add(c, retries);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Ckpt.Cli.Commands;
+using Ckpt.Errors;
 
 namespace Ckpt.Cli;
 
@@ -30,14 +31,14 @@ public static class Program
             // and exit code 2, not the usage text and 1. A bare `ckpt` still shows the usage.
             if (parsed.Errors.Count > 0 && args.Length > 0)
             {
-                stderr.WriteLine($"ckpt: {string.Join(" ", parsed.Errors.Select(e => e.Message).Distinct())}");
+                stderr.WriteLine($"ckpt: {ControlCharacters.Escape(string.Join(" ", parsed.Errors.Select(e => e.Message).Distinct()))}");
                 return 2;
             }
             return parsed.Invoke(config);
         }
         catch (Exception e)
         {
-            return Failure.Report(e, stderr);
+            return Failure.Report(e, args.FirstOrDefault(a => !a.StartsWith('-')) ?? "", stderr);
         }
     }
 }

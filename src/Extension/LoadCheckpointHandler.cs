@@ -29,11 +29,10 @@ static class LoadCheckpointHandler
         {
             checkpoint = await Task.Run(() => Checkpoint.Open(path, context.CancellationToken), context.CancellationToken);
         }
-        catch (Exception e) when (e is CheckpointFormatException or IOException or UnauthorizedAccessException)
+        catch (Exception e)
         {
-            // The message is the one sentence the user needs (bad input, or a file the OS would not give us);
-            // a stack trace would bury it. Anything else is a bug and keeps its trace.
-            context.Fail(command, message: e.Message);
+            // The one sentence the user needs; a stack trace would bury it. A bug says "internal error".
+            MagicFailure.Fail(context, command, e, "#!ckpt-load");
             return;
         }
 

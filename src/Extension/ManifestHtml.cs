@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text;
 using Ckpt.Manifest;
 using Ckpt.Tensors;
@@ -22,12 +21,12 @@ static class ManifestHtml
         var html = new StringBuilder();
         html.Append("<div class=\"ckpt-checkpoint\">");
         html.Append("<p class=\"ckpt-summary\">");
-        if (path is not null) html.Append("<code>").Append(Encode(path)).Append("</code>: ");
-        html.Append(Encode(ManifestSummary.Describe(manifest))).Append("</p>");
+        if (path is not null) html.Append("<code>").Append(HtmlText.Encode(path)).Append("</code>: ");
+        html.Append(HtmlText.Encode(ManifestSummary.Describe(manifest))).Append("</p>");
         if (variable is not null)
-            html.Append("<p class=\"ckpt-variable\">Bound to the C# variable <code>").Append(Encode(variable)).Append("</code>.</p>");
+            html.Append("<p class=\"ckpt-variable\">Bound to the C# variable <code>").Append(HtmlText.Encode(variable)).Append("</code>.</p>");
         if (manifest.Layout.IsSharded || manifest.Layout.Description != ParallelLayout.Single.Description)
-            html.Append("<p class=\"ckpt-layout\">Layout: ").Append(Encode(manifest.Layout.Description)).Append("</p>");
+            html.Append("<p class=\"ckpt-layout\">Layout: ").Append(HtmlText.Encode(manifest.Layout.Description)).Append("</p>");
 
         AppendMetadata(html, manifest);
         AppendTensors(html, manifest);
@@ -71,25 +70,24 @@ static class ManifestHtml
     static void AppendCappedTable<T>(StringBuilder html, string cssClass, string summary, string[] headers,
         IReadOnlyList<T> items, int maxRows, string moreNoun, Func<T, string[]> cells)
     {
-        html.Append("<details class=\"").Append(cssClass).Append("\"><summary>").Append(Encode(summary)).Append("</summary><table><thead><tr>");
-        foreach (var h in headers) html.Append("<th>").Append(Encode(h)).Append("</th>");
+        html.Append("<details class=\"").Append(cssClass).Append("\"><summary>").Append(HtmlText.Encode(summary)).Append("</summary><table><thead><tr>");
+        foreach (var h in headers) html.Append("<th>").Append(HtmlText.Encode(h)).Append("</th>");
         html.Append("</tr></thead><tbody>");
         foreach (var item in items.Take(maxRows))
             Row(html, cells(item));
         html.Append("</tbody></table>");
         if (items.Count > maxRows)
-            html.Append("<p class=\"ckpt-more\">").Append(Encode($"{ManifestSummary.Count(items.Count - maxRows)} more {moreNoun}")).Append("</p>");
+            html.Append("<p class=\"ckpt-more\">").Append(HtmlText.Encode($"{ManifestSummary.Count(items.Count - maxRows)} more {moreNoun}")).Append("</p>");
         html.Append("</details>");
     }
 
     static void Row(StringBuilder html, params string[] cells)
     {
         html.Append("<tr>");
-        foreach (var c in cells) html.Append("<td>").Append(Encode(c)).Append("</td>");
+        foreach (var c in cells) html.Append("<td>").Append(HtmlText.Encode(c)).Append("</td>");
         html.Append("</tr>");
     }
 
     static string Shorten(string s, int max) => s.Length > max ? s[..max] + "…" : s;
 
-    static string Encode(string s) => WebUtility.HtmlEncode(s);
 }

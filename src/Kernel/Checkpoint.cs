@@ -34,7 +34,12 @@ public sealed class Checkpoint : IDisposable
         var full = System.IO.Path.GetFullPath(path);
         string root, entry;
         if (Directory.Exists(full)) { root = full; entry = ""; }
-        else if (File.Exists(full)) { root = System.IO.Path.GetDirectoryName(full)!; entry = System.IO.Path.GetFileName(full); }
+        else if (File.Exists(full))
+        {
+            RegularFile.Require(full, path);
+            root = System.IO.Path.GetDirectoryName(full)!;
+            entry = System.IO.Path.GetFileName(full);
+        }
         else throw new CheckpointFormatException(FormatErrorReason.MissingFile, path, null, "no such file or folder");
 
         var storage = new LocalStorage(root);

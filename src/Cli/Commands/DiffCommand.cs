@@ -3,6 +3,7 @@ using Ckpt.Charts;
 using Ckpt.Conversion;
 using Ckpt.Inspection;
 using Ckpt.Manifest;
+using Ckpt.Storage;
 
 namespace Ckpt.Cli.Commands;
 
@@ -19,6 +20,7 @@ static class DiffCommand
             { a, b, tensor, json, html };
         command.SetAction((parse, ct) =>
         {
+            if (parse.GetValue(html) is string target) OutputFile.Require(target, "--html");
             using var ca = Checkpoint.Open(parse.GetValue(a)!, ct);
             using var cb = Checkpoint.Open(parse.GetValue(b)!, ct);
             var report = CheckpointDiff.Compare(ca, cb, new TensorFilter(parse.GetValue(tensor) ?? []), cancellationToken: ct);

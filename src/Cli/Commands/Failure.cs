@@ -2,29 +2,25 @@ using Ckpt.Errors;
 
 namespace Ckpt.Cli.Commands;
 
-/// <summary>Every error ends as one line on stderr and a non-zero exit code; no stack traces.</summary>
+/// <summary>
+/// Every error ends as one `ckpt:` line on stderr and an exit code, worded by the Kernel's
+/// <see cref="UserFacingError"/> so a magic says the same; no stack traces, no exception type names.
+/// </summary>
 static class Failure
 {
     public const int BadInput = 2;
     public const int Other = 1;
+    public const int Cancelled = 130;
 
-    public static int Report(Exception e, TextWriter stderr)
+    public static int Report(Exception e, string command, TextWriter stderr)
     {
-        while (e is AggregateException { InnerExceptions.Count: 1 } a) e = a.InnerException!;
-        switch (e)
+        var error = UserFacingError.From(e, $"running ckpt {command}".TrimEnd());
+        stderr.WriteLine($"ckpt: {error.Sentence}");
+        return error.Kind switch
         {
-            case CheckpointFormatException f:
-                stderr.WriteLine($"ckpt: {f.Message}");
-                return BadInput;
-            case FormatException or ArgumentException:
-                stderr.WriteLine($"ckpt: {e.Message.Split('\n')[0]}");
-                return BadInput;
-            case OperationCanceledException:
-                stderr.WriteLine("ckpt: cancelled");
-                return 130;
-            default:
-                stderr.WriteLine($"ckpt: {e.GetType().Name}: {e.Message.Split('\n')[0]}");
-                return Other;
-        }
+            ErrorKind.BadInput => BadInput,
+            ErrorKind.Cancelled => Cancelled,
+            _ => Other,
+        };
     }
 }

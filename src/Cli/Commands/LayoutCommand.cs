@@ -3,6 +3,7 @@ using Ckpt.Charts;
 using Ckpt.Conversion;
 using Ckpt.Inspection;
 using Ckpt.Manifest;
+using Ckpt.Storage;
 
 namespace Ckpt.Cli.Commands;
 
@@ -17,6 +18,7 @@ static class LayoutCommand
         var command = new Command("layout", "How a checkpoint's bytes spread over ranks and files, from its metadata; reads no tensor bytes.") { path, tensor, html, json };
         command.SetAction(parse =>
         {
+            if (parse.GetValue(html) is string target) OutputFile.Require(target, "--html");
             using var ckpt = Checkpoint.Open(parse.GetValue(path)!);
             var filter = new TensorFilter(parse.GetValue(tensor) ?? []);
             var layout = ShardLayout.Of(ckpt.Manifest, filter);

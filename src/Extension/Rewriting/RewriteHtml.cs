@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
 using Ckpt.Conversion;
 using Ckpt.Merging;
@@ -34,7 +33,7 @@ static class RewriteHtml
         var phases = rows.SelectMany(r => r.Phases?.Keys ?? []).Distinct().ToList();
         var html = new StringBuilder("<table class=\"ckpt-ranks\"><thead><tr><th>rank</th><th>tensors</th><th>bytes needed</th><th>bytes read</th><th>read / needed</th><th>reads</th>");
         if (rows.Any(r => r.Chunks is not null)) html.Append("<th>chunks written</th>");
-        foreach (var p in phases) html.Append("<th>").Append(Encode(p)).Append(" s</th>");
+        foreach (var p in phases) html.Append("<th>").Append(HtmlText.Encode(p)).Append(" s</th>");
         html.Append("</tr></thead><tbody>");
         foreach (var r in rows.Take(MaxRows))
         {
@@ -92,10 +91,10 @@ static class RewriteHtml
             Cell(html, "density", m.Density?.ToString("G6", Invariant) ?? "", m.Density);
             html.Append("</tr>");
         }
-        if (r.BaseModel is not null) html.Append("<tr><td class=\"model\">").Append(Encode(r.BaseModel)).Append(" (base)</td><td></td><td></td></tr>");
+        if (r.BaseModel is not null) html.Append("<tr><td class=\"model\">").Append(HtmlText.Encode(r.BaseModel)).Append(" (base)</td><td></td><td></td></tr>");
         html.Append("</tbody></table><table class=\"ckpt-merge-parameters\"><thead><tr><th>parameter</th><th>value</th></tr></thead><tbody>");
         foreach (var (k, v) in r.Parameters.Where(kv => kv.Key != "weights" && kv.Value is not null))
-            html.Append("<tr><td>").Append(Encode(k)).Append("</td><td>").Append(Encode(Convert.ToString(v, Invariant) ?? "")).Append("</td></tr>");
+            html.Append("<tr><td>").Append(HtmlText.Encode(k)).Append("</td><td>").Append(HtmlText.Encode(Convert.ToString(v, Invariant) ?? "")).Append("</td></tr>");
         html.Append("</tbody></table>");
         if (r.Files is { } files) Files(html, files.Select(f => (f, new FileInfo(System.IO.Path.Combine(output, f)).Length)).ToList());
         if (r.ColinearFallbacks.Count > 0) html.Append(P($"{r.ColinearFallbacks.Count} near-colinear tensors were interpolated linearly: {string.Join(", ", r.ColinearFallbacks.Take(5))}."));
@@ -118,15 +117,15 @@ static class RewriteHtml
         }
         html.Append("</tbody></table>");
         if (output is not null && r.LogPath is not null)
-            html.Append(Summary("Wrote the best combination and ", System.IO.Path.GetFileName(r.LogPath), " to ")).Append("<code>").Append(Encode(output)).Append("</code>.");
+            html.Append(Summary("Wrote the best combination and ", System.IO.Path.GetFileName(r.LogPath), " to ")).Append("<code>").Append(HtmlText.Encode(output)).Append("</code>.");
         return html.ToString();
     }
 
     static void Files(StringBuilder html, IReadOnlyList<(string Name, long Bytes)> files)
     {
-        html.Append("<details class=\"ckpt-files\"><summary>").Append(Encode($"{files.Count} file(s)")).Append("</summary><table><thead><tr><th>file</th><th>bytes</th></tr></thead><tbody>");
+        html.Append("<details class=\"ckpt-files\"><summary>").Append(HtmlText.Encode($"{files.Count} file(s)")).Append("</summary><table><thead><tr><th>file</th><th>bytes</th></tr></thead><tbody>");
         foreach (var (name, bytes) in files.Take(MaxRows))
-            html.Append("<tr><td>").Append(Encode(name)).Append("</td><td>").Append(Encode(ByteSize.Format(bytes))).Append("</td></tr>");
+            html.Append("<tr><td>").Append(HtmlText.Encode(name)).Append("</td><td>").Append(HtmlText.Encode(ByteSize.Format(bytes))).Append("</td></tr>");
         html.Append("</tbody></table></details>");
     }
 
@@ -134,13 +133,12 @@ static class RewriteHtml
     {
         html.Append("<td class=\"").Append(cls).Append('"');
         if (value is { } v) html.Append(" data-value=\"").Append(v.ToString("R", Invariant)).Append('"');
-        html.Append('>').Append(Encode(text)).Append("</td>");
+        html.Append('>').Append(HtmlText.Encode(text)).Append("</td>");
     }
 
     static string Summary(string before, string code, string after) =>
-        "<p class=\"ckpt-summary\">" + Encode(before) + "<code>" + Encode(code) + "</code>" + Encode(after) + "</p>";
+        "<p class=\"ckpt-summary\">" + HtmlText.Encode(before) + "<code>" + HtmlText.Encode(code) + "</code>" + HtmlText.Encode(after) + "</p>";
 
-    static string P(string text) => "<p class=\"ckpt-summary\">" + Encode(text) + "</p>";
+    static string P(string text) => "<p class=\"ckpt-summary\">" + HtmlText.Encode(text) + "</p>";
 
-    static string Encode(string s) => WebUtility.HtmlEncode(s);
 }

@@ -92,7 +92,7 @@ public static class RewritingDirectives
         }, SearchCombinationHandler.HandleAsync);
     }
 
-    static Task HandleReshard(ReshardCheckpoint command, KernelInvocationContext context) => Guarded(command, context, command.Name, async () =>
+    static Task HandleReshard(ReshardCheckpoint command, KernelInvocationContext context) => Guarded(command, context, "#!ckpt-reshard", command.Name, async () =>
     {
         var path = DirectivePositionals.Single(command, "#!ckpt-reshard", command.Path, "checkpoint",
             "#!ckpt-reshard <path> --world-size N [--mesh AxB] [--placements ...] [--out dir]",
@@ -100,6 +100,7 @@ public static class RewritingDirectives
         var layout = new LayoutRequest(command.Layout ?? "dtensor", command.WorldSize, command.Mesh, command.Placements, command.Gated).Resolve();
         var only = command.Only is null ? Array.Empty<string>() : [command.Only];
         using var ckpt = await Task.Run(() => Checkpoint.Open(path, context.CancellationToken), context.CancellationToken);
+        layout.RequireFits(ckpt.Manifest, ckpt.Path);
         if (command.Out is null)
         {
             var filter = new TensorFilter(only);
@@ -117,7 +118,7 @@ public static class RewritingDirectives
         return result;
     });
 
-    static Task HandleConvert(ConvertCheckpoint command, KernelInvocationContext context) => Guarded(command, context, command.Name, async () =>
+    static Task HandleConvert(ConvertCheckpoint command, KernelInvocationContext context) => Guarded(command, context, "#!ckpt-convert", command.Name, async () =>
     {
         var path = DirectivePositionals.Single(command, "#!ckpt-convert", command.Path, "checkpoint",
             "#!ckpt-convert <path> --to safetensors|dcp|torch --out <dir> [--only glob] [--dtype F16]",
@@ -132,7 +133,7 @@ public static class RewritingDirectives
         return result;
     });
 
-    static Task HandleMerge(MergeCheckpoints command, KernelInvocationContext context) => Guarded(command, context, command.Name, async () =>
+    static Task HandleMerge(MergeCheckpoints command, KernelInvocationContext context) => Guarded(command, context, "#!ckpt-merge", command.Name, async () =>
     {
         if (string.IsNullOrWhiteSpace(command.Out)) throw new FormatException("#!ckpt-merge needs --out <dir>");
         var models = DirectiveOptions.Values(command, "#!ckpt-merge", "--model");
@@ -156,9 +157,9 @@ public static class RewritingDirectives
 
     /// <summary>
     /// Runs <paramref name="body"/> and binds what it returns to <paramref name="name"/>. Bad input fails the cell with its
-    /// one sentence (no stack trace); the name is checked before any work.
+    /// one sentence the CLI prints for it (no stack trace); the name is checked before any work.
     /// </summary>
-    internal static async Task Guarded(KernelCommand command, KernelInvocationContext context, string? name, Func<Task<object>> body)
+    internal static async Task Guarded(KernelCommand command, KernelInvocationContext context, string magic, string? name, Func<Task<object>> body)
     {
         if (name is not null && !VariableName.IsValid(name))
         {
@@ -167,15 +168,14 @@ public static class RewritingDirectives
         }
         object result;
         try { result = await body(); }
-        catch (Exception e) when (e is CheckpointFormatException or FormatException or ArgumentException or IOException or UnauthorizedAccessException
-            or NotSupportedException)
-        {
-            context.Fail(command, message: e.Message.Split('\n')[0]);
-            return;
-        }
         catch (OperationCanceledException)
         {
             context.Fail(command, message: "stopped before it finished; nothing was bound");
+            return;
+        }
+        catch (Exception e)
+        {
+            MagicFailure.Fail(context, command, e, magic);
             return;
         }
         await CSharpVariable.BindForMagicAsync(command, context, name, result);

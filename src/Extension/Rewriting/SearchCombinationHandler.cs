@@ -28,7 +28,7 @@ static class SearchCombinationHandler
     }
 
     public static Task HandleAsync(SearchCombination command, KernelInvocationContext context) =>
-        RewritingDirectives.Guarded(command, context, command.Name, async () =>
+        RewritingDirectives.Guarded(command, context, "#!ckpt-lcsc", command.Name, async () =>
         {
             var given = Checkpoints(command);
             if (string.IsNullOrWhiteSpace(command.Eval)) throw new FormatException("#!ckpt-lcsc needs --eval " + CombinationMetrics.Syntax);
@@ -60,7 +60,7 @@ static class SearchCombinationHandler
                 chart.Finish("stopped");
                 throw;
             }
-            catch (Exception e) when (e is CheckpointFormatException or FormatException or ArgumentException or IOException or NotSupportedException)
+            catch
             {
                 chart.Finish("failed");
                 throw;

@@ -30,9 +30,9 @@ static class FineTuneHandler
             options.Validate();
             Ckpt.Models.TorchNativeLibraries.Require("fine-tuning", "ckpt finetune");
         }
-        catch (Exception e) when (e is ArgumentException or FormatException or NotSupportedException)
+        catch (Exception e)
         {
-            context.Fail(command, message: e.Message.Split('\n')[0]);
+            MagicFailure.Fail(context, command, e, "#!ckpt-finetune");
             return;
         }
 
@@ -47,23 +47,17 @@ static class FineTuneHandler
         stopping.Dispose();
         FineTuningResult result;
         try { result = await run; }
-        catch (Exception e) when (e is CheckpointFormatException or ArgumentException or FormatException or IOException
-            or UnauthorizedAccessException or NotSupportedException or InvalidDataException)
-        {
-            chart.Finish("failed");
-            context.Fail(command, message: e.Message.Split('\n')[0]);
-            return;
-        }
         catch (OperationCanceledException)
         {
             chart.Finish("stopped");
             context.Fail(command, message: "stopped before the first step; nothing was written");
             return;
         }
-        catch
+        catch (Exception e)
         {
             chart.Finish("failed");
-            throw;
+            MagicFailure.Fail(context, command, e, "#!ckpt-finetune");
+            return;
         }
         chart.Finish(result.Cancelled ? "stopped" : "done");
         context.DisplayAs(FineTuningHtml.Summary(result), HtmlFormatter.MimeType);

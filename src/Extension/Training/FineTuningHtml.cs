@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
 using Ckpt.Training;
 
@@ -17,7 +16,7 @@ static class FineTuningHtml
     {
         int last = r.StartStep + r.StepsCompleted;
         var html = new StringBuilder("<p class=\"ckpt-summary\">");
-        html.Append(Encode(r.Cancelled
+        html.Append(HtmlText.Encode(r.Cancelled
             ? r.StepsCompleted == 0 && r.StartStep == 0
                 ? $"Stopped before the first step finished: no adapter was written."
                 : $"Stopped at step {last} of {r.TotalSteps}: the adapter of step {last}, the last completed one, is saved in {r.AdapterDirectory}."
@@ -53,10 +52,9 @@ static class FineTuningHtml
 
     static void Row(StringBuilder html, string label, string cls, string text, double? value)
     {
-        html.Append("<tr><th>").Append(Encode(label)).Append("</th><td class=\"").Append(cls).Append('"');
+        html.Append("<tr><th>").Append(HtmlText.Encode(label)).Append("</th><td class=\"").Append(cls).Append('"');
         if (value is { } v) html.Append(" data-value=\"").Append(v.ToString("R", Invariant)).Append('"');
-        html.Append('>').Append(Encode(text)).Append("</td></tr>");
+        html.Append('>').Append(HtmlText.Encode(text)).Append("</td></tr>");
     }
 
-    static string Encode(string s) => WebUtility.HtmlEncode(s);
 }

@@ -29,23 +29,22 @@ static class GenerateHandler
             request.Validate();
             TorchNativeLibraries.Require("generation", "ckpt generate");
         }
-        catch (Exception e) when (e is ArgumentException or FormatException or NotSupportedException)
+        catch (Exception e)
         {
-            context.Fail(command, message: e.Message.Split('\n')[0]);
+            MagicFailure.Fail(context, command, e, "#!ckpt-generate");
             return;
         }
 
         GenerationCompleted done;
         try { done = await Task.Run(() => Generation.Run(request, context.CancellationToken)); }
-        catch (Exception e) when (e is CheckpointFormatException or ArgumentException or FormatException or IOException
-            or UnauthorizedAccessException or NotSupportedException or InvalidDataException)
-        {
-            context.Fail(command, message: e.Message.Split('\n')[0]);
-            return;
-        }
         catch (OperationCanceledException)
         {
             context.Fail(command, message: "stopped before generation finished; nothing was generated");
+            return;
+        }
+        catch (Exception e)
+        {
+            MagicFailure.Fail(context, command, e, "#!ckpt-generate");
             return;
         }
 

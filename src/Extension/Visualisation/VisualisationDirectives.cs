@@ -61,7 +61,7 @@ public static class VisualisationDirectives
         }, HandleRecovery);
     }
 
-    static Task HandleRecovery(ShowRecovery command, KernelInvocationContext context) => Guarded(command, context, async () =>
+    static Task HandleRecovery(ShowRecovery command, KernelInvocationContext context) => Guarded(command, context, "#!ckpt-recovery", async () =>
     {
         var name = DirectivePositionals.Single(command, "#!ckpt-recovery", command.Result, "result variable", "#!ckpt-recovery <var>");
         if (await CheckpointTarget.ValueAsync(name, context) is not Ckpt.Resilience.CheckFreeExperimentResult result)
@@ -69,7 +69,7 @@ public static class VisualisationDirectives
         ChartOutput.Publish(context, ChartRendering.Render("recovery", result.ToChartJson()));
     });
 
-    static Task HandleLayout(ShowLayout command, KernelInvocationContext context) => Guarded(command, context, async () =>
+    static Task HandleLayout(ShowLayout command, KernelInvocationContext context) => Guarded(command, context, "#!ckpt-layout", async () =>
     {
         var target = DirectivePositionals.Single(command, "#!ckpt-layout", command.Checkpoint, "checkpoint", "#!ckpt-layout <var|path> [--tensor glob]", "--tensor");
         var (ckpt, opened) = await CheckpointTarget.ResolveAsync(target, context);
@@ -83,7 +83,7 @@ public static class VisualisationDirectives
         finally { if (opened) ckpt.Dispose(); }
     });
 
-    static Task HandleDiff(DiffCheckpoints command, KernelInvocationContext context) => Guarded(command, context, async () =>
+    static Task HandleDiff(DiffCheckpoints command, KernelInvocationContext context) => Guarded(command, context, "#!ckpt-diff", async () =>
     {
         var checkpoints = DirectivePositionals.Of(command, "#!ckpt-diff", "--tensor");
         if (checkpoints.Count != 2)
@@ -103,7 +103,7 @@ public static class VisualisationDirectives
         finally { if (openedA) a.Dispose(); }
     });
 
-    static Task HandleStatistics(ShowTensorStatistics command, KernelInvocationContext context) => Guarded(command, context, async () =>
+    static Task HandleStatistics(ShowTensorStatistics command, KernelInvocationContext context) => Guarded(command, context, "#!ckpt-stats", async () =>
     {
         var args = DirectivePositionals.Of(command, "#!ckpt-stats", "--bins");
         if (args.Count != 2)
@@ -119,7 +119,7 @@ public static class VisualisationDirectives
         finally { if (opened) ckpt.Dispose(); }
     });
 
-    static Task HandleTimeline(ShowTimeline command, KernelInvocationContext context) => Guarded(command, context, async () =>
+    static Task HandleTimeline(ShowTimeline command, KernelInvocationContext context) => Guarded(command, context, "#!ckpt-timeline", async () =>
     {
         OperationTimeline? timeline = _last;
         if (DirectivePositionals.AtMostOne(command, "#!ckpt-timeline", command.Checkpoint, "checkpoint", "#!ckpt-timeline [var]") is { } named)
@@ -147,11 +147,10 @@ public static class VisualisationDirectives
 
     static TensorFilter Filter(string? glob) => string.IsNullOrWhiteSpace(glob) ? TensorFilter.All : new TensorFilter([glob]);
 
-    /// <summary>Bad input fails the cell with its one sentence; no stack trace.</summary>
-    static async Task Guarded(KernelCommand command, KernelInvocationContext context, Func<Task> body)
+    /// <summary>A failure fails the cell with its one sentence, as the CLI says it; no stack trace.</summary>
+    static async Task Guarded(KernelCommand command, KernelInvocationContext context, string magic, Func<Task> body)
     {
         try { await body(); }
-        catch (CheckpointFormatException e) { context.Fail(command, message: e.Message); }
-        catch (ArgumentException e) { context.Fail(command, message: e.Message); }
+        catch (Exception e) { MagicFailure.Fail(context, command, e, magic); }
     }
 }

@@ -15,6 +15,8 @@ public static class ForwardBenchmark
 {
     public static ForwardBenchmarkResult Run(string modelPath, int batch, int sequence, int iterations, string? device, string? dtype)
     {
+        if (batch < 1 || sequence < 1 || iterations < 1)
+            throw new ArgumentException($"--batch {batch}, --seq {sequence} and --iters {iterations} must each be at least 1");
         var dev = device is null ? CPU : new Device(device);
         ScalarType? compute = dtype?.ToLowerInvariant() switch
         {

@@ -16,6 +16,7 @@ public static class LoadBenchmark
 {
     public static LoadBenchmarkResult Run(Checkpoint checkpoint, int? parallelism = null, CancellationToken cancellationToken = default)
     {
+        if (parallelism < 1) throw new ArgumentException($"--parallelism {parallelism} must be at least 1");
         int workers = parallelism ?? Math.Max(2, Environment.ProcessorCount);
         long bytes = 0;
         var clock = Stopwatch.StartNew();

@@ -11,6 +11,9 @@ public static class SyntheticCheckpoint
 {
     public static ShardedWriteResult Write(string directory, long approximateBytes, int shards, int hidden = 2048, int seed = 0)
     {
+        // Checked before any byte is written: 0 shards divides by zero below, a size of 0 would still write a layer.
+        if (shards < 1) throw new ArgumentException($"--shards {shards} must be at least 1");
+        if (approximateBytes <= 0) throw new ArgumentException($"--size {approximateBytes} bytes must be more than 0");
         if (hidden <= 0 || hidden % 128 != 0)
             throw new ArgumentException($"hidden size {hidden} is not a positive multiple of 128 (the heads are 128 wide)");
         int ffn = hidden * 8 / 3 / 64 * 64;

@@ -33,6 +33,12 @@ public enum FormatErrorReason
     MergeInputsDisagree,
     /// <summary>A merge configuration (YAML or options) has a missing, unknown or out-of-range key.</summary>
     MergeConfigInvalid,
+    /// <summary>A path names a FIFO, socket, device or folder where a file is read; it is never opened (a FIFO would block).</summary>
+    NotARegularFile,
+    /// <summary>A path is a loop of symbolic links.</summary>
+    SymbolicLinkLoop,
+    /// <summary>A numeric option is out of range for the checkpoint it applies to (a world size above a tensor's elements).</summary>
+    OptionOutOfRange,
 }
 
 /// <summary>
@@ -65,6 +71,8 @@ public sealed class CheckpointFormatException : Exception
         var cmp = expected is null && found is null ? "" : $" (expected {expected ?? "?"}, found {found ?? "?"})";
         var sentence = $"{where}{what}{detail}{cmp}";
         sentence = sentence.TrimEnd('.');
-        return $"{sentence} [{reason}].";
+        // Names come from the file (tensor names, keys, zip members) or the user (paths): a newline in one must not
+        // turn the one-line error into several, nor a terminal escape recolour it.
+        return ControlCharacters.Escape($"{sentence} [{reason}].");
     }
 }

@@ -3,6 +3,7 @@ using Ckpt.Errors;
 using Ckpt.Tensors;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
+using Ckpt.Storage;
 
 namespace Ckpt.Merging;
 
@@ -28,7 +29,7 @@ public static class MergeConfigParser
     static readonly string[] ModelParameters = ["weight", "density"];
 
     public static MergeSpec ParseFile(string path) =>
-        Parse(File.ReadAllText(path), path, Path.GetDirectoryName(Path.GetFullPath(path)));
+        Parse(RegularFile.ReadAllText(path), path, Path.GetDirectoryName(Path.GetFullPath(path)));
 
     public static MergeSpec Parse(string yaml, string? source = null, string? baseDirectory = null)
     {

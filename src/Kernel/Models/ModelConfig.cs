@@ -25,7 +25,7 @@ public abstract record ModelConfig
         return Parse(bytes, System.IO.Path.Combine(checkpoint.Path, "config.json"));
     }
 
-    public static ModelConfig ReadFile(string path) => Parse(File.ReadAllBytes(path), path);
+    public static ModelConfig ReadFile(string path) => Parse(RegularFile.ReadAllBytes(path), path);
 
     public static ModelConfig Parse(ReadOnlySpan<byte> json, string source)
     {

@@ -12,7 +12,10 @@ public sealed record LayoutRequest(string Kind = "dtensor", int? WorldSize = nul
     {
         int[] mesh = Mesh is null ? [] : Mesh.Split('x', 'X', ',').Select(s =>
             int.TryParse(s.Trim(), out var n) && n > 0 ? n : throw new FormatException($"--mesh {Mesh} is not a mesh such as 2x2")).ToArray();
-        int world = mesh.Length > 0 ? mesh.Aggregate(1, (a, b) => a * b) : WorldSize ?? throw new FormatException("give --world-size or --mesh");
+        long product = 1; // long, and checked per dimension: an int product of 65536x65536 wraps to 0
+        foreach (var n in mesh)
+            if ((product *= n) > int.MaxValue) throw new FormatException($"--mesh {Mesh} has more than {int.MaxValue} ranks");
+        int world = mesh.Length > 0 ? (int)product : WorldSize ?? throw new FormatException("give --world-size or --mesh");
         if (WorldSize is { } w && w != world) throw new FormatException($"--world-size {w} does not match --mesh {Mesh} ({world} ranks)");
         if (world <= 0) throw new FormatException($"--world-size {world} must be positive");
         switch (Kind.ToLowerInvariant())

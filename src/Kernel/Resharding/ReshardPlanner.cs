@@ -47,6 +47,9 @@ public static class ReshardPlanner
         return new RankPlan(rank, layout, tensors);
     }
 
-    public static IReadOnlyList<RankPlan> PlanAll(CheckpointManifest manifest, TargetLayout layout, Func<TensorEntry, bool>? include = null) =>
-        Enumerable.Range(0, layout.WorldSize).Select(r => Plan(manifest, layout, r, include)).ToArray();
+    public static IReadOnlyList<RankPlan> PlanAll(CheckpointManifest manifest, TargetLayout layout, Func<TensorEntry, bool>? include = null)
+    {
+        layout.RequireFits(manifest, "the checkpoint");
+        return Enumerable.Range(0, layout.WorldSize).Select(r => Plan(manifest, layout, r, include)).ToArray();
+    }
 }

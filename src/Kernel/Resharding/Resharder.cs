@@ -38,6 +38,7 @@ public static class Resharder
     public static ReshardResult Reshard(Checkpoint source, ReshardOptions options, CancellationToken cancellationToken = default)
     {
         var layout = options.Layout;
+        layout.RequireFits(source.Manifest, source.Path);
         var filter = new TensorFilter(options.Only ?? []);
         var timeline = new OperationTimeline("reshard");
 

@@ -1,3 +1,7 @@
+using Ckpt.Errors;
+using Ckpt.Manifest;
+using Ckpt.Tensors;
+
 namespace Ckpt.Resharding;
 
 /// <summary>
@@ -14,6 +18,20 @@ public abstract class TargetLayout
 
     /// <summary>The part of tensor <paramref name="name"/> (global <paramref name="shape"/>) that <paramref name="rank"/> holds.</summary>
     public abstract RankShard ShardOf(string name, IReadOnlyList<long> shape, int rank);
+
+    /// <summary>
+    /// Refuses a world with more ranks than the largest tensor has elements: every rank beyond that would hold nothing of
+    /// any tensor, and planning allocates per rank, so `--world-size 2147483647` must be refused before any of it.
+    /// </summary>
+    public void RequireFits(CheckpointManifest manifest, string checkpoint)
+    {
+        var largest = manifest.Tensors.Select(t => (t.Name, Elements: Shapes.TryElementCount(t.Shape) ?? long.MaxValue))
+            .DefaultIfEmpty((Name: (string)null!, Elements: 1)).MaxBy(t => t.Elements);
+        if (WorldSize > largest.Elements)
+            throw new CheckpointFormatException(FormatErrorReason.OptionOutOfRange, checkpoint, largest.Name,
+                $"a world of {WorldSize} ranks is more than the largest tensor has elements, so most ranks would hold nothing",
+                expected: $"at most {largest.Elements} ranks", found: $"{WorldSize}");
+    }
 
     protected void CheckRank(int rank)
     {

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Ckpt.Errors;
 using Ckpt.Monitoring;
+using Ckpt.Storage;
 
 namespace Ckpt.Resilience;
 
@@ -60,7 +61,7 @@ public sealed partial class CheckpointDirectory
     public long? TrackedStep()
     {
         var path = Path.Combine(Root, TrackerFile);
-        return File.Exists(path) && long.TryParse(File.ReadAllText(path).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var s) ? s : null;
+        return File.Exists(path) && long.TryParse(RegularFile.ReadAllText(path, TrackerFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var s) ? s : null;
     }
 
     /// <summary>Checks every file's size and digest; throws <see cref="CheckpointFormatException"/> naming the first bad file.</summary>
@@ -73,7 +74,7 @@ public sealed partial class CheckpointDirectory
             var name = $"{Path.GetFileName(checkpoint.Path)}/{f.Name}";
             if (!File.Exists(path))
                 throw new CheckpointFormatException(FormatErrorReason.MissingFile, name, null, "a file listed in the manifest is missing");
-            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
+            using var fs = RegularFile.OpenRead(path, name, bufferSize: 0);
             if (fs.Length < f.Bytes)
                 throw new CheckpointFormatException(FormatErrorReason.Truncated, name, null, "the file is shorter than the manifest records",
                     $"{f.Bytes} bytes", $"{fs.Length} bytes");

@@ -2,6 +2,7 @@ using System.IO.Hashing;
 using System.Text;
 using System.Text.Json;
 using Ckpt.Errors;
+using Ckpt.Storage;
 
 namespace Ckpt.Resilience;
 
@@ -53,7 +54,7 @@ public sealed record StepManifest(long Step, DateTimeOffset CreatedUtc, IReadOnl
         var file = Path.GetFileName(Path.GetDirectoryName(path)) + "/" + FileName;
         if (!System.IO.File.Exists(path))
             throw new CheckpointFormatException(FormatErrorReason.Incomplete, file, null, "the step has no manifest, so it was never committed");
-        var bytes = System.IO.File.ReadAllBytes(path);
+        var bytes = RegularFile.ReadAllBytes(path, file);
         try
         {
             using var doc = JsonDocument.Parse(bytes);

@@ -17,7 +17,7 @@ public sealed class LocalStorage : ICheckpointStorage, IDisposable
     public LocalStorage(string root)
     {
         _root = Path.GetFullPath(root);
-        _realRoot = RealPath(_root);
+        _realRoot = RealPath(_root, root);
     }
 
     public string Root => _root;
@@ -28,9 +28,7 @@ public sealed class LocalStorage : ICheckpointStorage, IDisposable
     public long Length(string path)
     {
         var full = Resolve(path);
-        if (!File.Exists(full))
-            throw new CheckpointFormatException(FormatErrorReason.MissingFile, path, null, "the file does not exist");
-        return new FileInfo(full).Length;
+        return RegularFile.Length(full, path); // a FIFO's length is 0, which would read as an empty file
     }
 
     public IReadOnlyList<string> List(string directory = "")
@@ -45,13 +43,7 @@ public sealed class LocalStorage : ICheckpointStorage, IDisposable
 
     public void Read(string path, long offset, Span<byte> destination, IoCategory category)
     {
-        var handle = _handles.GetOrAdd(path, p =>
-        {
-            var full = Resolve(p);
-            if (!File.Exists(full))
-                throw new CheckpointFormatException(FormatErrorReason.MissingFile, p, null, "the file does not exist");
-            return File.OpenHandle(full, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
-        });
+        var handle = _handles.GetOrAdd(path, p => RegularFile.OpenHandle(Resolve(p), p, FileOptions.RandomAccess));
         int done = 0;
         while (done < destination.Length)
         {
@@ -74,7 +66,7 @@ public sealed class LocalStorage : ICheckpointStorage, IDisposable
             throw new CheckpointFormatException(FormatErrorReason.PathEscapesCheckpoint, relative, null,
                 "the path leaves the checkpoint folder");
         var full = Path.GetFullPath(Path.Combine(_root, relative));
-        var real = RealPath(full);
+        var real = RealPath(full, relative);
         if (!IsInside(real, _realRoot))
             throw new CheckpointFormatException(FormatErrorReason.PathEscapesCheckpoint, relative, null,
                 "the path resolves, through a symbolic link, outside the checkpoint folder");
@@ -84,8 +76,8 @@ public sealed class LocalStorage : ICheckpointStorage, IDisposable
     static bool IsInside(string path, string root) =>
         path == root || path.StartsWith(root.EndsWith(Path.DirectorySeparatorChar) ? root : root + Path.DirectorySeparatorChar, StringComparison.Ordinal);
 
-    /// <summary>Resolves every symlink along the path (the parts that exist).</summary>
-    static string RealPath(string path)
+    /// <summary>Resolves every symlink along the path (the parts that exist); a loop is refused naming <paramref name="shownAs"/>.</summary>
+    static string RealPath(string path, string shownAs)
     {
         var full = Path.GetFullPath(path);
         var parts = full.Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries);
@@ -96,7 +88,13 @@ public sealed class LocalStorage : ICheckpointStorage, IDisposable
             FileSystemInfo info = Directory.Exists(next) ? new DirectoryInfo(next) : new FileInfo(next);
             if (info.Exists && info.LinkTarget is not null)
             {
-                var target = info.ResolveLinkTarget(returnFinalTarget: true);
+                FileSystemInfo? target;
+                try { target = info.ResolveLinkTarget(returnFinalTarget: true); }
+                catch (IOException)
+                {
+                    // .NET reports ELOOP (and its own limit of 40 hops) as a bare IOException.
+                    throw RegularFile.LinkLoop(shownAs);
+                }
                 next = target is null ? next : Path.GetFullPath(target.FullName);
             }
             else if (!info.Exists)

@@ -46,5 +46,5 @@ public sealed class MemoryStorage(IReadOnlyDictionary<string, byte[]> files, str
     /// <summary>Loads every file under <paramref name="directory"/> (hidden ones too) into memory.</summary>
     public static MemoryStorage FromDirectory(string directory) =>
         new(Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
-            .ToDictionary(f => Path.GetRelativePath(directory, f).Replace('\\', '/'), File.ReadAllBytes, StringComparer.Ordinal), directory);
+            .ToDictionary(f => Path.GetRelativePath(directory, f).Replace('\\', '/'), f => RegularFile.ReadAllBytes(f, Path.GetRelativePath(directory, f)), StringComparer.Ordinal), directory);
 }

@@ -1,4 +1,5 @@
 using Ckpt.Errors;
+using Ckpt.Storage;
 
 namespace Ckpt.Training.Data;
 
@@ -12,6 +13,7 @@ internal sealed class HfJsonTextTokenizer : TextTokenizer
 
     public static HfJsonTextTokenizer Open(string path, SpecialTokens special)
     {
+        RegularFile.Require(path); // the Rust side opens the path itself, so a FIFO would block it where we cannot stop it
         try
         {
             return new HfJsonTextTokenizer { Special = special, Source = path, _tokenizer = new Tokenizers.DotNet.Tokenizer(path) };

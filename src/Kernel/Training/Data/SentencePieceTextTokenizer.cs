@@ -1,5 +1,6 @@
 using Ckpt.Errors;
 using Microsoft.ML.Tokenizers;
+using Ckpt.Storage;
 
 namespace Ckpt.Training.Data;
 
@@ -13,7 +14,7 @@ internal sealed class SentencePieceTextTokenizer : TextTokenizer
         SentencePieceTokenizer tokenizer;
         try
         {
-            using var stream = File.OpenRead(path);
+            using var stream = RegularFile.OpenRead(path);
             tokenizer = SentencePieceTokenizer.Create(stream, false, false);
         }
         catch (Exception e) when (e is not OutOfMemoryException) // protobuf parse errors derive from IOException

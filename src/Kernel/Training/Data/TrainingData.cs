@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Ckpt.Training.Data.ChatTemplates;
+using Ckpt.Storage;
 
 namespace Ckpt.Training.Data;
 
@@ -148,7 +149,7 @@ public static class TrainingData
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"training data {path} does not exist", path);
         int n = 0;
-        foreach (var text in File.ReadLines(path))
+        foreach (var text in RegularFile.ReadLines(path))
         {
             n++;
             if (string.IsNullOrWhiteSpace(text)) continue;

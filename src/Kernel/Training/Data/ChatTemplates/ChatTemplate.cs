@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Ckpt.Storage;
 
 namespace Ckpt.Training.Data.ChatTemplates;
 
@@ -49,7 +50,7 @@ public sealed class ChatTemplate
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"chat template {path} does not exist", path);
         var tokens = modelFolder is null ? new Dictionary<string, string>() : ReadConfig(modelFolder).Tokens;
-        return new ChatTemplate(File.ReadAllText(path), Path.GetFileName(path), tokens).Parsed();
+        return new ChatTemplate(RegularFile.ReadAllText(path), Path.GetFileName(path), tokens).Parsed();
     }
 
     /// <summary>The folder's chat template: tokenizer_config.json `chat_template` (the "default" one of a named list), else chat_template.jinja beside it; null when it has neither.</summary>
@@ -58,7 +59,7 @@ public sealed class ChatTemplate
         var (template, tokens) = ReadConfig(modelFolder);
         if (template is not null) return new ChatTemplate(template, ConfigOrigin, tokens);
         var jinja = Path.Combine(modelFolder, "chat_template.jinja");
-        return File.Exists(jinja) ? new ChatTemplate(File.ReadAllText(jinja), "chat_template.jinja", tokens) : null;
+        return File.Exists(jinja) ? new ChatTemplate(RegularFile.ReadAllText(jinja), "chat_template.jinja", tokens) : null;
     }
 
     static (string? Template, Dictionary<string, string> Tokens) ReadConfig(string modelFolder)
@@ -67,7 +68,7 @@ public sealed class ChatTemplate
         var tokens = new Dictionary<string, string>(StringComparer.Ordinal);
         if (!File.Exists(path)) return (null, tokens);
         JsonDocument doc;
-        try { doc = JsonDocument.Parse(File.ReadAllBytes(path)); }
+        try { doc = JsonDocument.Parse(RegularFile.ReadAllBytes(path)); }
         catch (JsonException e) { throw new Ckpt.Errors.CheckpointFormatException(Ckpt.Errors.FormatErrorReason.MetadataInvalid, path, null, "tokenizer_config.json is not valid JSON", inner: e); }
         using (doc)
         {

@@ -1,0 +1,68 @@
+namespace Ckpt.Extension.Tests;
+
+/// <summary>
+/// A magic and the CLI refuse the same input with the same sentence (both word it through the Kernel's
+/// UserFacingError): a symlink loop, a tensor name with a newline, a world larger than the largest tensor.
+/// </summary>
+public sealed class MagicCliSameSentenceTests : IDisposable
+{
+    readonly KernelHarness _harness = new();
+    readonly string _temp = Directory.CreateTempSubdirectory("ckpt-same-sentence-").FullName;
+
+    static string Cli(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        Assert.Equal(2, global::Ckpt.Cli.Program.Run(args, stdout, stderr));
+        var line = Assert.Single(stderr.ToString().TrimEnd('\n').Split('\n'));
+        Assert.StartsWith("ckpt: ", line);
+        return line["ckpt: ".Length..];
+    }
+
+    static void AssertNoExceptionType(string sentence)
+    {
+        Assert.DoesNotContain("Exception", sentence);
+        Assert.DoesNotContain("System.", sentence);
+    }
+
+    [Fact]
+    public async Task A_symlink_loop_gives_the_same_sentence_from_load_and_inspect()
+    {
+        var loop = Path.Combine(_temp, "model.safetensors");
+        File.CreateSymbolicLink(loop, "other");
+        File.CreateSymbolicLink(Path.Combine(_temp, "other"), "model.safetensors");
+        var magic = await _harness.FailureOfAsync($"#!ckpt-load \"{loop}\" --name m");
+        Assert.Equal(Cli("inspect", loop), magic);
+        Assert.EndsWith("[SymbolicLinkLoop].", magic);
+        AssertNoExceptionType(magic);
+    }
+
+    [Fact]
+    public async Task A_tensor_name_with_a_newline_is_escaped_alike_in_both()
+    {
+        var file = Path.Combine(_temp, "model.safetensors");
+        TinySafetensors.Write(file, [("layer\n0.weight", [4])]);
+        using (var f = new FileStream(file, FileMode.Open)) f.SetLength(f.Length - 4); // the tensor's bytes now run past the end
+        var magic = await _harness.FailureOfAsync($"#!ckpt-load \"{file}\" --name m");
+        Assert.Equal(Cli("inspect", file), magic);
+        Assert.Contains(@"'layer\n0.weight'", magic);
+        AssertNoExceptionType(magic);
+    }
+
+    [Fact]
+    public async Task A_world_larger_than_the_largest_tensor_is_refused_alike_by_the_magic_and_the_cli()
+    {
+        var source = TestPaths.Fixture("hf-gpt2-tiny");
+        var magic = await _harness.FailureOfAsync($"#!ckpt-reshard \"{source}\" --world-size 2147483647 --out \"{Path.Combine(_temp, "m")}\"");
+        Assert.Equal(Cli("reshard", source, "--world-size", "2147483647", "--out", Path.Combine(_temp, "c")), magic);
+        Assert.EndsWith("[OptionOutOfRange].", magic);
+        var planOnly = await _harness.FailureOfAsync($"#!ckpt-reshard \"{source}\" --world-size 2147483647");
+        Assert.Equal(magic, planOnly);
+    }
+
+    public void Dispose()
+    {
+        _harness.Dispose();
+        Directory.Delete(_temp, recursive: true);
+    }
+}
