@@ -176,7 +176,7 @@ public sealed class RewritingMagicTests : IDisposable
         var target = Path.Combine(_out, "midpoint");
         MergeExecutor.RunToDirectory(new MergeSpec
         {
-            Method = MergeMethod.Linear,
+            Method = MergeMethods.Linear,
             Models = [new MergeInput(Trajectory("step-0375"), 0.5), new MergeInput(Trajectory("step-0400"), 0.5)],
         }, target);
         var output = Path.Combine(_out, "best");
