@@ -9,7 +9,7 @@ namespace Ckpt.Merging;
 /// An opened, validated merge: the inputs are open (headers only) and agree, and <see cref="Tensors"/> describes
 /// every output tensor with a loader that merges it on demand. Loading a tensor reads it from every input in row
 /// chunks of at most <c>chunkElements</c> elements, combines them and returns the merged tensor; nothing else
-/// is held. Methods with statistic passes (SLERP, TIES) hold tensors of up to 3 × <c>chunkElements</c> whole,
+/// is held. Methods with statistic passes (SLERP, TIES, an L1 rescale) hold tensors of up to 3 × <c>chunkElements</c> whole,
 /// so those are read once; larger ones are re-read once per pass. A writer pulls the tensors one at a time,
 /// in whatever order it writes them.
 /// </summary>
