@@ -1,9 +1,9 @@
-"""mergekit's DARE (generalised task arithmetic with random sparsification) for one tensor, in plain torch, as its
+"""mergekit's DARE and TIES (generalised task arithmetic, random or magnitude sparsification), in plain torch, as its
 current source describes it (arcee-ai/mergekit at a6e40288, 2026-06-17, the same since v0.1.0: mergekit/sparsify.py
 `rescaled_masked_tensor`, mergekit/merge_methods/generalized_task_arithmetic.py `GTATask`); written from that
 description, not copied:
   delta_i  = model_i - base
-  masked_i = delta_i * mask_i                      (mask: the Bernoulli(density) draw, given here by the caller)
+  masked_i = delta_i * mask_i     (DARE: the Bernoulli(density) draw, given by the caller; TIES: top int(density*n) |delta|)
   rescale l1:   masked_i * |delta_i|_1 / |masked_i|_1, unless either norm < 1e-7 (then masked_i as it is)
   rescale none: masked_i
   rescale inverse_density: masked_i / density_i    (the DARE paper; kept for comparison)
@@ -11,8 +11,9 @@ description, not copied:
   (0 -> 1); without, divisor sum w_i (|.| < 1e-8 -> 1); divide when normalize; result base + lambda * mixed.
 The mask comes from the caller so that both sides drop the same entries (torch.bernoulli's stream is not Ckpt's).
 Usage: dare_rescale_reference.py <folder>; the folder holds params.json ({"weights", "densities", "rescale", "ties",
-"normalize", "lambda", "models", "sizes"}), base.bin, model{i}.bin (float32) and mask{i}.bin (uint8), each the tensors
-of `sizes` end to end (norms are per tensor); writes merged.bin (float32), the merged tensors end to end."""
+"normalize", "lambda", "models", "sizes", "sparsify": "random" (default) or "magnitude"}), base.bin, model{i}.bin
+(float32) and, for random, mask{i}.bin (uint8), each the tensors of `sizes` end to end (norms are per tensor);
+writes merged.bin (float32), the merged tensors end to end."""
 import json, os, sys
 import torch
 
@@ -31,6 +32,9 @@ def merge(base, models, masks):
         if density >= 1:
             kept = delta   # mergekit's bernoulli() returns the tensor untouched at density 1
         else:
+            if mask is None:   # ties: mergekit's magnitude(), the top int(density * n) entries by |delta|
+                mask = torch.zeros_like(delta)
+                mask[torch.argsort(delta.abs(), descending=True)[: int(density * delta.numel())]] = 1
             kept = delta * mask.to(torch.float32)
             if p["rescale"] == "l1":
                 before, after = delta.abs().sum(), kept.abs().sum()
@@ -58,7 +62,8 @@ def merge(base, models, masks):
 sizes = p["sizes"]
 bases = load("base.bin", torch.float32).split(sizes)
 models = [load(f"model{i}.bin", torch.float32).split(sizes) for i in range(p["models"])]
-masks = [load(f"mask{i}.bin", torch.uint8).split(sizes) for i in range(p["models"])]
+masks = [load(f"mask{i}.bin", torch.uint8).split(sizes) if p.get("sparsify", "random") == "random"
+         else [None] * len(sizes) for i in range(p["models"])]
 merged = torch.cat([merge(bases[t], [m[t] for m in models], [k[t] for k in masks]) for t in range(len(sizes))])
 open(os.path.join(folder, "merged.bin"), "wb").write(merged.numpy().tobytes())
 print(json.dumps({"elements": merged.numel(), "rescale": p["rescale"], "ties": p["ties"]}))

@@ -7,8 +7,8 @@ using static Ckpt.Tests.Merging.MergeTestData;
 namespace Ckpt.Tests.Merging;
 
 /// <summary>
-/// DARE's three rescales (<see cref="TaskVectorRescale"/>) against mergekit's current formula written in plain torch
-/// (tests/python/dare_rescale_reference.py), with the same drop masks (<see cref="DropMask"/>) handed to it.
+/// DARE's three rescales and TIES's two (<see cref="TaskVectorRescale"/>) against mergekit's current formula written in
+/// plain torch (tests/python/dare_rescale_reference.py), with the same DARE drop masks (<see cref="DropMask"/>) handed to it.
 /// </summary>
 public class DareRescaleTests(ITestOutputHelper output)
 {
@@ -29,10 +29,13 @@ public class DareRescaleTests(ITestOutputHelper output)
     [InlineData("dare_ties", TaskVectorRescale.L1)]
     [InlineData("dare_ties", TaskVectorRescale.None)]
     [InlineData("dare_ties", TaskVectorRescale.InverseDensity)]
-    public void Dare_rescales_as_mergekit_computes_it_in_torch(string method, TaskVectorRescale rescale)
+    [InlineData("ties", TaskVectorRescale.L1)]
+    [InlineData("ties", TaskVectorRescale.None)]
+    public void Sparsified_task_vectors_rescale_as_mergekit_computes_it_in_torch(string method, TaskVectorRescale rescale)
     {
         Assert.True(MergeMethods.TryParse(method, out var m));
         var spec = Dare(m, rescale);
+        bool ties = m == MergeMethods.Ties;
         var ours = Run(spec);
         using var dir = new TempDirectory();
 
@@ -44,6 +47,7 @@ public class DareRescaleTests(ITestOutputHelper output)
         for (int i = 0; i < models.Length; i++)
         {
             File.WriteAllBytes(Path.Combine(dir.Path, $"model{i}.bin"), Bytes(names.SelectMany(n => models[i][n])));
+            if (ties) continue;   // the script finds TIES's top-k itself
             double density = spec.Densities[i];
             File.WriteAllBytes(Path.Combine(dir.Path, $"mask{i}.bin"), names.SelectMany(n =>
             {
@@ -54,7 +58,8 @@ public class DareRescaleTests(ITestOutputHelper output)
         File.WriteAllText(Path.Combine(dir.Path, "params.json"), JsonSerializer.Serialize(new
         {
             models = models.Length, weights = spec.Weights, densities = spec.Densities, rescale = rescale.Name(),
-            ties = method == "dare_ties", normalize = false, lambda = spec.Lambda, sizes = names.Select(n => b[n].Length),
+            ties = method != "dare_linear", normalize = spec.EffectiveNormalize, lambda = spec.Lambda,
+            sizes = names.Select(n => b[n].Length), sparsify = ties ? "magnitude" : "random",
         }));
 
         var (code, stdout, stderr) = PythonTorch.Run(File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "tests", "python", "dare_rescale_reference.py")), dir.Path);
@@ -128,10 +133,11 @@ public class DareRescaleTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void A_ties_config_keeps_mergekit_s_default_of_no_rescale()
+    public void A_ties_config_keeps_mergekit_s_default_of_no_rescale_and_rescale_true_is_the_l1_norm()
     {
-        var spec = MergeConfigParser.Parse($"merge_method: ties\nbase_model: {Step(100)}\nmodels:\n  - model: {Step(300)}\nparameters: {{density: 0.5}}\n");
-        Assert.Equal(TaskVectorRescale.None, spec.Rescale);
+        string Config(string parameters) => $"merge_method: ties\nbase_model: {Step(100)}\nmodels:\n  - model: {Step(300)}\nparameters: {{density: 0.5{parameters}}}\n";
+        Assert.Equal(TaskVectorRescale.None, MergeConfigParser.Parse(Config("")).Rescale);
+        Assert.Equal(TaskVectorRescale.L1, MergeConfigParser.Parse(Config(", rescale: true")).Rescale);
     }
 
     [Fact]
