@@ -5,6 +5,7 @@ using Ckpt.Extension.Rewriting;
 using Ckpt.Extension.Visualisation;
 using Ckpt.Merging;
 using Microsoft.DotNet.Interactive;
+using Microsoft.DotNet.Interactive.Directives;
 using Microsoft.DotNet.Interactive.Events;
 
 namespace Ckpt.Extension.Tests;
@@ -119,6 +120,30 @@ public sealed class RewritingMagicTests : IDisposable
         var message = FailureMessage(await _harness.SubmitAsync($"#!ckpt-convert \"{Trajectory("step-0400")}\" --to onnx --out \"{_out}\""));
         AssertOneSentence(message);
         Assert.Contains("onnx", message);
+    }
+
+    public static TheoryData<string> MergeMethodNames() => new(MergeMethods.All.Select(m => m.CliName));
+
+    /// <summary>Every method in <see cref="MergeMethods"/> runs from the magic, as from `ckpt merge` (MergeMethodRegistryTests).</summary>
+    [Theory]
+    [MemberData(nameof(MergeMethodNames))]
+    public async Task Merge_magic_runs_every_registered_method(string cliName)
+    {
+        var inputs = cliName == MergeMethods.Slerp.CliName
+            ? $"--model \"{Trajectory("step-0375")}\" --model \"{Trajectory("step-0400")}\""
+            : $"--base \"{Trajectory("step-0100")}\" --model \"{Trajectory("step-0375")}\" --model \"{Trajectory("step-0400")}\"";
+        var result = await _harness.SubmitAsync($"#!ckpt-merge --method {cliName} {inputs} --density 0.5 --out \"{Path.Combine(_out, cliName)}\" --name merged");
+        KernelHarness.AssertSucceeded(result);
+        var bound = await _harness.SubmitAsync("merged.Method");
+        KernelHarness.AssertSucceeded(bound);
+        Assert.Equal(cliName.Replace('-', '_'), KernelHarness.ReturnValue(bound));
+    }
+
+    [Fact]
+    public void Merge_magic_method_help_lists_exactly_the_registered_methods()
+    {
+        var directive = _harness.Kernel.KernelInfo.SupportedDirectives.OfType<KernelActionDirective>().Single(d => d.Name == "#!ckpt-merge");
+        Assert.Equal(MergeMethods.CliNames, directive.Parameters.Single(p => p.Name == "--method").Description);
     }
 
     [Fact]

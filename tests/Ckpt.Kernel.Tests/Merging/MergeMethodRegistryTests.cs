@@ -5,7 +5,7 @@ namespace Ckpt.Tests.Merging;
 
 /// <summary>
 /// Every method in <see cref="MergeMethods"/> is reachable from `ckpt merge --method` (both spellings) and from a YAML
-/// `merge_method`, and runs; the magic's side is <c>MergeMagicMethodTests</c> in the extension tests.
+/// `merge_method`, and runs; the magic's side is <c>RewritingMagicTests.Merge_magic_runs_every_registered_method</c>.
 /// </summary>
 public class MergeMethodRegistryTests
 {
