@@ -21,7 +21,7 @@ static class MergeCommand
         var output = new Option<string>("--out") { Description = "output folder", Required = true };
         var maxShard = new Option<string>("--max-shard-size") { Description = "largest shard (default 5GB)", DefaultValueFactory = _ => "5GB" };
         var json = new Option<bool>("--json") { Description = "print the merge log as JSON" };
-        var command = new Command("merge", "Merge checkpoints tensor by tensor into sharded safetensors (linear, SLERP, task arithmetic, TIES, DARE).")
+        var command = new Command("merge", $"Merge checkpoints tensor by tensor into sharded safetensors ({MergeMethods.CliNames}, or a mergekit YAML).")
             { config, method, models, baseModel, t, density, lambda, rescale, seed, dtype, output, maxShard, json };
         command.SetAction(parse =>
         {

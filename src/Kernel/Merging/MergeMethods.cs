@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace Ckpt.Merging;
 
 /// <summary>
@@ -17,10 +19,10 @@ public static class MergeMethods
     public static IReadOnlyList<MergeMethod> All { get; } = [Linear, Slerp, TaskArithmetic, Ties, DareLinear, DareTies];
 
     /// <summary>Accepts mergekit's names and their dashed forms (<c>task-arithmetic</c>), in any case.</summary>
-    public static bool TryParse(string text, out MergeMethod method)
+    public static bool TryParse(string text, [MaybeNullWhen(false)] out MergeMethod method)
     {
         var key = text.Trim().ToLowerInvariant().Replace('-', '_');
-        method = All.FirstOrDefault(m => m.Name == key)!;
+        method = All.FirstOrDefault(m => m.Name == key);
         return method is not null;
     }
 
