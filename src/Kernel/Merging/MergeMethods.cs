@@ -4,8 +4,9 @@ namespace Ckpt.Merging;
 
 /// <summary>
 /// The merge methods Ckpt implements, listed once (as mergekit's <c>merge_methods/registry.py</c>). Adding a method is
-/// one file under <c>Methods/</c> and one line in <see cref="All"/>; `ckpt merge --method`, `#!ckpt-merge --method` and
-/// the YAML <c>merge_method</c> key all resolve names through <see cref="TryParse"/>.
+/// one file under <c>Methods/</c> and its entry in <see cref="All"/> (the named fields are for C# callers);
+/// `ckpt merge --method`, `#!ckpt-merge --method` and the YAML <c>merge_method</c> key all resolve names through
+/// <see cref="TryParse"/>, and their help and error texts list <see cref="All"/>.
 /// </summary>
 public static class MergeMethods
 {

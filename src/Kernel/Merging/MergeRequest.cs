@@ -5,7 +5,7 @@ namespace Ckpt.Merging;
 
 /// <summary>
 /// A merge as `ckpt merge` and `#!ckpt-merge` spell it: either `--config merge.yaml` or `--method` with repeated
-/// `--model path[:weight]`, `--base`, `--t`, `--density`, `--lambda`, `--rescale`, `--seed`; `--dtype` applies to both.
+/// `--model path[:weight]`, `--base`, `--t`, `--density`, `--lambda`, `--seed`; `--rescale` and `--dtype` apply to both.
 /// Turned into a <see cref="MergeSpec"/> in one place so both surfaces mean the same thing by the same text.
 /// </summary>
 public sealed record MergeRequest
@@ -33,10 +33,6 @@ public sealed record MergeRequest
             var name = Method ?? throw new FormatException("--method or --config is required");
             if (!MergeMethods.TryParse(name, out var m))
                 throw new FormatException($"--method {name} is not a merge method ({MergeMethods.CliNames})");
-            TaskVectorRescale? rescale = null;
-            if (Rescale is not null)
-                rescale = TaskVectorRescales.TryParse(Rescale, out var r) ? r
-                    : throw new FormatException($"--rescale {Rescale} is not a rescale (inverse-density | l1 | none)");
             spec = new MergeSpec
             {
                 Method = m,
@@ -45,10 +41,17 @@ public sealed record MergeRequest
                 T = T,
                 Density = Density,
                 Lambda = Lambda,
-                Rescale = rescale,
                 Seed = Seed,
             };
         }
+        // Like --dtype, --rescale applies to a config too: a YAML written for mergekit before v0.1.0 (1/density) can
+        // be run as it was with --rescale inverse-density.
+        if (Rescale is not null)
+            spec = spec with
+            {
+                Rescale = TaskVectorRescales.TryParse(Rescale, out var r) ? r
+                    : throw new FormatException($"--rescale {Rescale} is not a rescale (inverse-density | l1 | none)"),
+            };
         return OptionValues.DType(DType) is { } d ? spec with { OutputDType = d } : spec;
     }
 

@@ -151,10 +151,15 @@ public class DareRescaleTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void The_cli_rescale_option_reaches_the_spec_and_an_unknown_one_is_named()
+    public void The_cli_rescale_option_reaches_the_spec_overrides_a_config_and_an_unknown_one_is_named()
     {
         var request = new MergeRequest { Method = "dare-linear", Models = ["a", "b"], Base = "c", Rescale = "l1" };
         Assert.Equal(TaskVectorRescale.L1, request.ToSpec().Rescale);
+        using var dir = new TempDirectory();
+        var config = Path.Combine(dir.Path, "merge.yaml");
+        File.WriteAllText(config, $"merge_method: dare_ties\nbase_model: {Step(100)}\nmodels:\n  - model: {Step(300)}\nparameters: {{density: 0.5}}\n");
+        Assert.Equal(TaskVectorRescale.L1, new MergeRequest { Config = config }.ToSpec().Rescale);
+        Assert.Equal(TaskVectorRescale.InverseDensity, new MergeRequest { Config = config, Rescale = "inverse-density" }.ToSpec().Rescale);
         var e = Assert.Throws<FormatException>(() => (request with { Rescale = "l2" }).ToSpec());
         Assert.Contains("--rescale l2", e.Message);
     }
