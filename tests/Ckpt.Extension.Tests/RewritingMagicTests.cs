@@ -5,7 +5,6 @@ using Ckpt.Extension.Rewriting;
 using Ckpt.Extension.Visualisation;
 using Ckpt.Merging;
 using Microsoft.DotNet.Interactive;
-using Microsoft.DotNet.Interactive.Directives;
 using Microsoft.DotNet.Interactive.Events;
 
 namespace Ckpt.Extension.Tests;
@@ -142,7 +141,8 @@ public sealed class RewritingMagicTests : IDisposable
     [Fact]
     public void Merge_magic_method_help_lists_exactly_the_registered_methods()
     {
-        var directive = _harness.Kernel.KernelInfo.SupportedDirectives.OfType<KernelActionDirective>().Single(d => d.Name == "#!ckpt-merge");
+        var directive = _harness.Kernel.KernelInfo.SupportedDirectives
+            .OfType<Microsoft.DotNet.Interactive.Directives.KernelActionDirective>().Single(d => d.Name == "#!ckpt-merge");
         Assert.Equal(MergeMethods.CliNames, directive.Parameters.Single(p => p.Name == "--method").Description);
     }
 
