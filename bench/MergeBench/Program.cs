@@ -62,8 +62,8 @@ static int Child(string method, string root, long chunkElements)
 {
     var models = Enumerable.Range(0, 3).Select(m => Path.Combine(root, $"model-{m}")).ToArray();
     var spec = method == "ties"
-        ? new MergeSpec { Method = MergeMethod.Ties, BaseModel = models[0], Density = 0.5, Models = [new MergeInput(models[1], 0.5), new MergeInput(models[2], 0.5)] }
-        : new MergeSpec { Method = MergeMethod.Linear, Models = models.Select(m => new MergeInput(m)).ToArray() };
+        ? new MergeSpec { Method = MergeMethods.Ties, BaseModel = models[0], Density = 0.5, Models = [new MergeInput(models[1], 0.5), new MergeInput(models[2], 0.5)] }
+        : new MergeSpec { Method = MergeMethods.Linear, Models = models.Select(m => new MergeInput(m)).ToArray() };
     var report = MergeExecutor.RunToDirectory(spec, Path.Combine(root, "out-" + method), maxShardBytes: 500_000_000, chunkElements: chunkElements);
     Console.WriteLine(new JsonObject
     {

@@ -121,6 +121,31 @@ public sealed class RewritingMagicTests : IDisposable
         Assert.Contains("onnx", message);
     }
 
+    public static TheoryData<string> MergeMethodNames() => new(MergeMethods.All.Select(m => m.CliName));
+
+    /// <summary>Every method in <see cref="MergeMethods"/> runs from the magic, as from `ckpt merge` (MergeMethodRegistryTests).</summary>
+    [Theory]
+    [MemberData(nameof(MergeMethodNames))]
+    public async Task Merge_magic_runs_every_registered_method(string cliName)
+    {
+        var inputs = cliName == MergeMethods.Slerp.CliName
+            ? $"--model \"{Trajectory("step-0375")}\" --model \"{Trajectory("step-0400")}\""
+            : $"--base \"{Trajectory("step-0100")}\" --model \"{Trajectory("step-0375")}\" --model \"{Trajectory("step-0400")}\"";
+        var result = await _harness.SubmitAsync($"#!ckpt-merge --method {cliName} {inputs} --density 0.5 --out \"{Path.Combine(_out, cliName)}\" --name merged");
+        KernelHarness.AssertSucceeded(result);
+        var bound = await _harness.SubmitAsync("merged.Method");
+        KernelHarness.AssertSucceeded(bound);
+        Assert.Equal(cliName.Replace('-', '_'), KernelHarness.ReturnValue(bound));
+    }
+
+    [Fact]
+    public void Merge_magic_method_help_lists_exactly_the_registered_methods()
+    {
+        var directive = _harness.Kernel.KernelInfo.SupportedDirectives
+            .OfType<Microsoft.DotNet.Interactive.Directives.KernelActionDirective>().Single(d => d.Name == "#!ckpt-merge");
+        Assert.Equal(MergeMethods.CliNames, directive.Parameters.Single(p => p.Name == "--method").Description);
+    }
+
     [Fact]
     public async Task Merge_magic_linear_equals_the_weighted_sum_of_its_inputs()
     {
@@ -176,7 +201,7 @@ public sealed class RewritingMagicTests : IDisposable
         var target = Path.Combine(_out, "midpoint");
         MergeExecutor.RunToDirectory(new MergeSpec
         {
-            Method = MergeMethod.Linear,
+            Method = MergeMethods.Linear,
             Models = [new MergeInput(Trajectory("step-0375"), 0.5), new MergeInput(Trajectory("step-0400"), 0.5)],
         }, target);
         var output = Path.Combine(_out, "best");

@@ -9,19 +9,20 @@ static class MergeCommand
     public static Command Create(TextWriter stdout)
     {
         var config = new Option<string?>("--config") { Description = "mergekit-style YAML (merge_method, models, base_model, parameters, dtype)" };
-        var method = new Option<string?>("--method") { Description = "linear | slerp | task-arithmetic | ties | dare-linear | dare-ties" };
+        var method = new Option<string?>("--method") { Description = MergeMethods.CliNames };
         var models = new Option<string[]>("--model") { Description = "input checkpoint, any readable format, optionally path:weight", AllowMultipleArgumentsPerToken = false };
         var baseModel = new Option<string?>("--base") { Description = "base model for task-vector methods" };
         var t = new Option<double>("--t") { Description = "SLERP factor (0 = first model)", DefaultValueFactory = _ => 0.5 };
         var density = new Option<double>("--density") { Description = "fraction of each task vector kept (TIES, DARE)", DefaultValueFactory = _ => 1.0 };
         var lambda = new Option<double>("--lambda") { Description = "scale of the merged task vector", DefaultValueFactory = _ => 1.0 };
+        var rescale = new Option<string?>("--rescale") { Description = "TIES/DARE: inverse-density (DARE's default), l1 (mergekit's rescale: true) or none" };
         var seed = new Option<ulong>("--seed") { Description = "DARE drop-mask seed", DefaultValueFactory = _ => 0UL };
         var dtype = new Option<string?>("--dtype") { Description = "output dtype: F32, BF16, F16, F64 (default: as the inputs)" };
         var output = new Option<string>("--out") { Description = "output folder", Required = true };
         var maxShard = new Option<string>("--max-shard-size") { Description = "largest shard (default 5GB)", DefaultValueFactory = _ => "5GB" };
         var json = new Option<bool>("--json") { Description = "print the merge log as JSON" };
-        var command = new Command("merge", "Merge checkpoints tensor by tensor into sharded safetensors (linear, SLERP, task arithmetic, TIES, DARE).")
-            { config, method, models, baseModel, t, density, lambda, seed, dtype, output, maxShard, json };
+        var command = new Command("merge", $"Merge checkpoints tensor by tensor into sharded safetensors ({MergeMethods.CliNames}, or a mergekit YAML).")
+            { config, method, models, baseModel, t, density, lambda, rescale, seed, dtype, output, maxShard, json };
         command.SetAction(parse =>
         {
             var configPath = parse.GetValue(config);
@@ -34,6 +35,7 @@ static class MergeCommand
                 T = parse.GetValue(t),
                 Density = parse.GetValue(density),
                 Lambda = parse.GetValue(lambda),
+                Rescale = parse.GetValue(rescale),
                 Seed = parse.GetValue(seed),
                 DType = parse.GetValue(dtype),
             }.ToSpec();

@@ -3,8 +3,8 @@ using Microsoft.DotNet.Interactive.Commands;
 namespace Ckpt.Extension.Rewriting;
 
 /// <summary>
-/// `#!ckpt-merge --method linear|slerp|task-arithmetic|ties|dare-linear|dare-ties --model a[:w] --model b[:w] [--base c] [--t] [--density]
-/// [--lambda] [--seed] --out dir [--dtype]`, or `#!ckpt-merge --config merge.yaml --out dir`: the options of `ckpt merge`.
+/// `#!ckpt-merge --method linear|slerp|… --model a[:w] --model b[:w] [--base c] [--t] [--density]
+/// [--lambda] [--rescale] [--seed] --out dir [--dtype]` (methods: <see cref="Merging.MergeMethods"/>), or `#!ckpt-merge --config merge.yaml --out dir`: the options of `ckpt merge`.
 /// </summary>
 public sealed class MergeCheckpoints : KernelDirectiveCommand
 {
@@ -18,6 +18,7 @@ public sealed class MergeCheckpoints : KernelDirectiveCommand
     public double? T { get; set; }
     public double? Density { get; set; }
     public double? Lambda { get; set; }
+    public string? Rescale { get; set; }
     public ulong? Seed { get; set; }
     public string? Config { get; set; }
     public string Out { get; set; } = "";

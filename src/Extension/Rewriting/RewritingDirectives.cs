@@ -56,16 +56,17 @@ public static class RewritingDirectives
         }, HandleConvert);
 
         kernel.AddMagic<MergeCheckpoints>(new KernelActionDirective("#!ckpt-merge",
-            "Merges checkpoints tensor by tensor into sharded safetensors (as `ckpt merge`): linear, slerp, task-arithmetic, ties, dare-linear, dare-ties, or a mergekit YAML.")
+            "Merges checkpoints tensor by tensor into sharded safetensors (as `ckpt merge`): " + MergeMethods.CliNames + ", or a mergekit YAML.")
         {
             Parameters =
             {
-                new KernelDirectiveParameter("--method", "linear | slerp | task-arithmetic | ties | dare-linear | dare-ties"),
+                new KernelDirectiveParameter("--method", MergeMethods.CliNames),
                 new KernelDirectiveParameter("--model", "An input checkpoint, optionally path:weight; once per input.") { MaxOccurrences = int.MaxValue, TypeHint = "file" },
                 new KernelDirectiveParameter("--base", "Base model for task-vector methods.") { TypeHint = "file" },
                 new KernelDirectiveParameter("--t", "SLERP factor (0 = first model; default 0.5)."),
                 new KernelDirectiveParameter("--density", "Fraction of each task vector kept (TIES, DARE; default 1)."),
                 new KernelDirectiveParameter("--lambda", "Scale of the merged task vector (default 1)."),
+                new KernelDirectiveParameter("--rescale", "TIES/DARE: inverse-density (DARE's default), l1 (mergekit's rescale: true) or none."),
                 new KernelDirectiveParameter("--seed", "DARE drop-mask seed (default 0)."),
                 new KernelDirectiveParameter("--config", "A mergekit-style YAML (merge_method, models, base_model, parameters, dtype).") { TypeHint = "file" },
                 new KernelDirectiveParameter("--out", "Output folder.") { Required = true, TypeHint = "file" },
@@ -146,6 +147,7 @@ public static class RewritingDirectives
             T = command.T ?? 0.5,
             Density = command.Density ?? 1.0,
             Lambda = command.Lambda ?? 1.0,
+            Rescale = command.Rescale,
             Seed = command.Seed ?? 0,
             DType = command.DType,
         }.ToSpec();

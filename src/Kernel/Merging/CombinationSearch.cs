@@ -73,7 +73,7 @@ public static class CombinationSearch
         {
             var spec = new MergeSpec
             {
-                Method = MergeMethod.Linear,
+                Method = MergeMethods.Linear,
                 Models = checkpoints.Select((c, i) => new MergeInput(c, search.Coefficients[i])).ToArray(),
                 Normalize = false,
                 OutputDType = request.OutputDType,

@@ -15,12 +15,14 @@ namespace Ckpt.Merging;
 /// models:
 ///   - model: ./a
 ///     parameters: {weight: 0.5, density: 0.5}
-/// parameters: {lambda: 1.0, normalize: true, t: 0.5, density: 0.5, weight: 1.0, random_seed: 0}
+/// parameters: {lambda: 1.0, normalize: true, rescale: true, t: 0.5, density: 0.5, weight: 1.0, random_seed: 0}
 /// dtype: bfloat16
 /// </code>
 /// Every key is checked; an unknown or malformed one is an error that names it (`models[1].parameters.weight`).
 /// A model listed with no parameters and equal to <c>base_model</c> is the base, as mergekit configs often write it.
-/// Relative model paths are taken relative to the config file's folder.
+/// Relative model paths are taken relative to the config file's folder. Method names come from <see cref="MergeMethods"/>;
+/// <c>rescale</c> means what it means in mergekit today (<see cref="MergeMethod.MergekitRescale"/>), so DARE configs
+/// rescale to the L1 norm by default, as mergekit does, not by 1/density.
 /// </summary>
 public static class MergeConfigParser
 {
@@ -38,13 +40,12 @@ public static class MergeConfigParser
 
         var methodText = Scalar(root, "merge_method", source) ?? throw Invalid(source, "merge_method", "is missing");
         if (!MergeMethods.TryParse(methodText, out var method))
-            throw Invalid(source, "merge_method", "names a method Ckpt does not implement",
-                "linear, slerp, task_arithmetic, ties, dare_linear or dare_ties", methodText);
+            throw Invalid(source, "merge_method", "names a method Ckpt does not implement", MergeMethods.ConfigNames, methodText);
 
         var parameters = Mapping(root, "parameters", source);
         if (parameters is not null) CheckKeys(parameters, GlobalParameters, "parameters.", source);
-        if (parameters is not null && Scalar(parameters, "rescale", source) is { } rescale && !Bool(rescale, "parameters.rescale", source))
-            throw Invalid(source, "parameters.rescale", "false is not supported: DARE always rescales by 1/density");
+        var rescaleText = parameters is null ? null : Scalar(parameters, "rescale", source, "parameters.");
+        var rescale = method.MergekitRescale(rescaleText is null ? null : Bool(rescaleText, "parameters.rescale", source));
         double defaultWeight = Number(parameters, "weight", "parameters.", source) ?? 1.0;
         double? defaultDensity = Number(parameters, "density", "parameters.", source);
 
@@ -63,13 +64,13 @@ public static class MergeConfigParser
             var p = Mapping(m, "parameters", source, at + ".");
             if (p is not null) CheckKeys(p, ModelParameters, at + ".parameters.", source);
             var resolved = Resolve(path, baseDirectory);
-            if (p is null && baseModel is not null && resolved == baseModel && method.NeedsBase()) continue;
+            if (p is null && baseModel is not null && resolved == baseModel && method.NeedsBase) continue;
             models.Add(new MergeInput(resolved,
                 Number(p, "weight", at + ".parameters.", source) ?? defaultWeight,
                 Number(p, "density", at + ".parameters.", source)));
         }
 
-        if (method == MergeMethod.Slerp && baseModel is not null)
+        if (method == MergeMethods.Slerp && baseModel is not null)
         {
             // mergekit's slerp: base_model is the t = 0 end, the other listed model the t = 1 end.
             var others = models.Where(m => m.Path != baseModel).ToList();
@@ -94,15 +95,16 @@ public static class MergeConfigParser
         {
             Method = method,
             Models = models,
-            BaseModel = method == MergeMethod.Slerp ? null : baseModel,
+            BaseModel = method == MergeMethods.Slerp ? null : baseModel,
             T = Number(parameters, "t", "parameters.", source) ?? 0.5,
             Density = defaultDensity ?? 1.0,
             Lambda = Number(parameters, "lambda", "parameters.", source) ?? 1.0,
             Normalize = normalizeText is null ? null : Bool(normalizeText, "parameters.normalize", source),
+            Rescale = rescale,
             Seed = seed,
             OutputDType = dtype,
         };
-        MergeSpecValidation.Check(spec, source);
+        spec.Check(source);
         return spec;
     }
 
@@ -176,5 +178,5 @@ public static class MergeConfigParser
         baseDirectory is null || Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(baseDirectory, path));
 
     static CheckpointFormatException Invalid(string? source, string key, string detail, string? expected = null, string? found = null) =>
-        MergeSpecValidation.Invalid(source, key, detail, expected, found);
+        MergeSpec.Invalid(source, key, detail, expected, found);
 }

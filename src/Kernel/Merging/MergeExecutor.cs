@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using Ckpt.Formats.Safetensors;
 using Ckpt.Manifest;
 using Ckpt.Planning;
@@ -61,7 +60,7 @@ public static class MergeExecutor
     static Dictionary<string, string> Metadata(MergeSpec spec) => new()
     {
         ["format"] = "pt",
-        ["merge_method"] = spec.Method.ConfigName(),
+        ["merge_method"] = spec.Method.Name,
     };
 
     static MergeReport Report(MergeSession session, long written, double seconds, IReadOnlyList<string>? files)
@@ -69,9 +68,9 @@ public static class MergeExecutor
         var spec = session.Spec;
         return new MergeReport
         {
-            Method = spec.Method.ConfigName(),
+            Method = spec.Method.Name,
             Models = spec.Models,
-            BaseModel = spec.Method.NeedsBase() ? spec.BaseModel : null,
+            BaseModel = spec.Method.NeedsBase ? spec.BaseModel : null,
             Parameters = Parameters(spec),
             Tensors = session.Tensors.Count,
             Elements = session.Tensors.Sum(t => Shapes.ElementCount(t.Shape)),
@@ -87,19 +86,8 @@ public static class MergeExecutor
 
     static Dictionary<string, object?> Parameters(MergeSpec spec)
     {
-        var p = new Dictionary<string, object?>();
-        switch (spec.Method)
-        {
-            case MergeMethod.Linear: p["normalize"] = spec.EffectiveNormalize; break;
-            case MergeMethod.Slerp: p["t"] = spec.T; break;
-            default:
-                p["lambda"] = spec.Lambda;
-                p["normalize"] = spec.EffectiveNormalize;
-                if (spec.Method != MergeMethod.TaskArithmetic) p["density"] = spec.Density;
-                if (spec.Method is MergeMethod.DareLinear or MergeMethod.DareTies) p["seed"] = spec.Seed.ToString(CultureInfo.InvariantCulture);
-                break;
-        }
-        p["weights"] = spec.Models.Select(m => m.Weight).ToArray();
+        var p = spec.Method.Parameters.ToDictionary(key => key, spec.ParameterValue);
+        p["weights"] = spec.Weights;
         p["dtype"] = spec.OutputDType?.ToString();
         return p;
     }

@@ -1,49 +1,44 @@
 namespace Ckpt.Merging;
 
-/// <summary>How a set of checkpoints is combined, tensor by tensor. Names follow mergekit's `merge_method`.</summary>
-public enum MergeMethod
+/// <summary>
+/// One way of combining checkpoints tensor by tensor, as mergekit's <c>MergeMethod</c>: its name, the parameters
+/// it reads and their defaults, its checks, and the per-tensor computation (<see cref="TensorMerge"/>). Every method
+/// is listed once in <see cref="MergeMethods"/>; the CLI, the magic and the YAML parser take their method lists from there.
+/// </summary>
+public abstract class MergeMethod
 {
-    /// <summary>Weighted average Σ wᵢθᵢ (/ Σ wᵢ when normalised); uniform soup is this with equal weights.</summary>
-    Linear,
-    /// <summary>Spherical interpolation of exactly two models at <c>t</c>; lerp when they are near-colinear.</summary>
-    Slerp,
-    /// <summary>base + λ Σ wᵢ(θᵢ − base).</summary>
-    TaskArithmetic,
-    /// <summary>Task vectors trimmed to the top <c>density</c> by magnitude, signs elected by summed mass, disjoint mean.</summary>
-    Ties,
-    /// <summary>Task vectors randomly dropped with probability 1 − density and rescaled by 1/density, then summed.</summary>
-    DareLinear,
-    /// <summary>DARE drop and rescale, then TIES sign election and disjoint mean.</summary>
-    DareTies,
-}
+    /// <summary>mergekit's <c>merge_method</c> spelling (<c>dare_linear</c>).</summary>
+    public abstract string Name { get; }
 
-public static class MergeMethods
-{
-    public static string ConfigName(this MergeMethod m) => m switch
-    {
-        MergeMethod.Linear => "linear",
-        MergeMethod.Slerp => "slerp",
-        MergeMethod.TaskArithmetic => "task_arithmetic",
-        MergeMethod.Ties => "ties",
-        MergeMethod.DareLinear => "dare_linear",
-        MergeMethod.DareTies => "dare_ties",
-        _ => m.ToString(),
-    };
+    /// <summary>The CLI and magic spelling (<c>dare-linear</c>); both spellings parse on every surface.</summary>
+    public string CliName => Name.Replace('_', '-');
 
-    /// <summary>Accepts mergekit's names and their dashed forms (`task-arithmetic`).</summary>
-    public static bool TryParse(string text, out MergeMethod method)
-    {
-        var key = text.Trim().ToLowerInvariant().Replace('-', '_');
-        foreach (var m in Enum.GetValues<MergeMethod>())
-            if (m.ConfigName() == key) { method = m; return true; }
-        method = default;
-        return false;
-    }
+    /// <summary>One line for help texts and docs.</summary>
+    public abstract string Summary { get; }
 
-    /// <summary>Whether the method works on task vectors θᵢ − base and so needs a base model.</summary>
-    public static bool NeedsBase(this MergeMethod m) =>
-        m is MergeMethod.TaskArithmetic or MergeMethod.Ties or MergeMethod.DareLinear or MergeMethod.DareTies;
+    /// <summary>Whether it works on task vectors θᵢ − base and so needs a base model.</summary>
+    public virtual bool NeedsBase => false;
 
-    // mergekit registry defaults: ties normalises its disjoint mean; task_arithmetic and the DARE methods do not.
-    internal static bool DefaultNormalize(this MergeMethod m) => m is MergeMethod.Linear or MergeMethod.Ties;
+    /// <summary>
+    /// The keys of mergekit's <c>parameters:</c> that change this method's result, in the order the merge log
+    /// reports them (<see cref="MergeSpec.ParameterValue"/>); model weights and the output dtype are always reported.
+    /// </summary>
+    public abstract IReadOnlyList<string> Parameters { get; }
+
+    /// <summary>mergekit's per-method default for <c>normalize</c>.</summary>
+    internal virtual bool DefaultNormalize => false;
+
+    /// <summary>The rescale used when the spec names none (CLI, magic and C#); null for methods that do not sparsify.</summary>
+    internal virtual TaskVectorRescale? DefaultRescale => null;
+
+    /// <summary>What mergekit's <c>parameters.rescale</c> (absent: null) means for this method; null where it has no effect.</summary>
+    internal virtual TaskVectorRescale? MergekitRescale(bool? rescale) => null;
+
+    /// <summary>Method-specific checks beyond those every spec gets; errors name the key as mergekit spells it.</summary>
+    internal virtual void Check(MergeSpec spec, string? source) { }
+
+    /// <summary>A fresh per-tensor merge for one run (it keeps per-tensor statistics, so it is not shared).</summary>
+    internal abstract TensorMerge CreateMerge(MergeSpec spec);
+
+    public override string ToString() => Name;
 }

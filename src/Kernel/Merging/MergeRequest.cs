@@ -5,7 +5,7 @@ namespace Ckpt.Merging;
 
 /// <summary>
 /// A merge as `ckpt merge` and `#!ckpt-merge` spell it: either `--config merge.yaml` or `--method` with repeated
-/// `--model path[:weight]`, `--base`, `--t`, `--density`, `--lambda`, `--seed`; `--dtype` applies to both.
+/// `--model path[:weight]`, `--base`, `--t`, `--density`, `--lambda`, `--seed`; `--rescale` and `--dtype` apply to both.
 /// Turned into a <see cref="MergeSpec"/> in one place so both surfaces mean the same thing by the same text.
 /// </summary>
 public sealed record MergeRequest
@@ -17,11 +17,13 @@ public sealed record MergeRequest
     public double T { get; init; } = 0.5;
     public double Density { get; init; } = 1.0;
     public double Lambda { get; init; } = 1.0;
+    /// <summary>`inverse-density`, `l1` or `none`; null takes the method's default (<see cref="TaskVectorRescale"/>).</summary>
+    public string? Rescale { get; init; }
     public ulong Seed { get; init; }
     public string? DType { get; init; }
 
     /// <summary>The merge to run; validated by <see cref="MergeExecutor"/> before any tensor is read.</summary>
-    /// <exception cref="FormatException">No method, an unknown method (named), or a bad `--dtype`.</exception>
+    /// <exception cref="FormatException">No method, an unknown method or rescale (named), or a bad `--dtype`.</exception>
     public MergeSpec ToSpec()
     {
         MergeSpec spec;
@@ -30,7 +32,7 @@ public sealed record MergeRequest
         {
             var name = Method ?? throw new FormatException("--method or --config is required");
             if (!MergeMethods.TryParse(name, out var m))
-                throw new FormatException($"--method {name} is not a merge method (linear, slerp, task-arithmetic, ties, dare-linear, dare-ties)");
+                throw new FormatException($"--method {name} is not a merge method ({MergeMethods.CliNames})");
             spec = new MergeSpec
             {
                 Method = m,
@@ -42,6 +44,14 @@ public sealed record MergeRequest
                 Seed = Seed,
             };
         }
+        // Like --dtype, --rescale applies to a config too: a YAML written for mergekit before v0.1.0 (1/density) can
+        // be run as it was with --rescale inverse-density.
+        if (Rescale is not null)
+            spec = spec with
+            {
+                Rescale = TaskVectorRescales.TryParse(Rescale, out var r) ? r
+                    : throw new FormatException($"--rescale {Rescale} is not a rescale (inverse-density | l1 | none)"),
+            };
         return OptionValues.DType(DType) is { } d ? spec with { OutputDType = d } : spec;
     }
 

@@ -9,17 +9,17 @@ namespace Ckpt.Merging;
 /// An opened, validated merge: the inputs are open (headers only) and agree, and <see cref="Tensors"/> describes
 /// every output tensor with a loader that merges it on demand. Loading a tensor reads it from every input in row
 /// chunks of at most <c>chunkElements</c> elements, combines them and returns the merged tensor; nothing else
-/// is held. Methods with statistic passes (SLERP, TIES) hold tensors of up to 3 × <c>chunkElements</c> whole,
+/// is held. Methods with statistic passes (SLERP, TIES, an L1 rescale) hold tensors of up to 3 × <c>chunkElements</c> whole,
 /// so those are read once; larger ones are re-read once per pass. A writer pulls the tensors one at a time,
 /// in whatever order it writes them.
 /// </summary>
-public sealed class MergeSession : IDisposable
+internal sealed class MergeSession : IDisposable
 {
     readonly List<Checkpoint> _opened = [];
     readonly Checkpoint? _base;
     readonly Checkpoint[] _models;
     readonly Checkpoint _reference;
-    readonly MergeKernel _kernel;
+    readonly TensorMerge _merge;
     readonly MergeChunk _chunk;
     readonly float[] _merged;
     readonly long _chunkElements, _residentElements;
@@ -36,7 +36,7 @@ public sealed class MergeSession : IDisposable
     /// <summary>Checks the spec, opens every input and checks their manifests agree; reads no tensor bytes.</summary>
     public static MergeSession Open(MergeSpec spec, long chunkElements = MergeExecutor.DefaultChunkElements, string? configSource = null)
     {
-        MergeSpecValidation.Check(spec, configSource);
+        spec.Check(configSource);
         if (chunkElements < 1) throw new ArgumentOutOfRangeException(nameof(chunkElements));
         return new MergeSession(spec, chunkElements);
     }
@@ -48,7 +48,7 @@ public sealed class MergeSession : IDisposable
         _residentElements = 3 * chunkElements;
         try
         {
-            _base = spec.BaseModel is not null && spec.Method.NeedsBase() ? Open(spec.BaseModel) : null;
+            _base = spec.BaseModel is not null && spec.Method.NeedsBase ? Open(spec.BaseModel) : null;
             _models = spec.Models.Select(m => Open(m.Path)).ToArray();
             var labelled = new List<(string, CheckpointManifest)>();
             if (_base is not null) labelled.Add((spec.BaseModel!, _base.Manifest));
@@ -62,7 +62,7 @@ public sealed class MergeSession : IDisposable
         }
         _reference = _base ?? _models[0];
         _readBefore = _opened.Sum(c => c.Storage.Statistics.TensorBytesRead);
-        _kernel = MergeKernel.For(spec);
+        _merge = spec.Method.CreateMerge(spec);
         int capacity = (int)Math.Min(int.MaxValue, _reference.Manifest.Tensors
             .Where(t => t.DType.IsFloatingPoint())
             .Select(t => MergeExecutor.Chunks(t.Shape, ChunkElements(t)).Select(c => c.Length).DefaultIfEmpty(0).Max())
@@ -74,7 +74,7 @@ public sealed class MergeSession : IDisposable
     }
 
     long ChunkElements(TensorEntry t) =>
-        _kernel.UsesStatistics && t.ElementCount <= _residentElements ? Math.Max(t.ElementCount, 1) : _chunkElements;
+        _merge.UsesStatistics && t.ElementCount <= _residentElements ? Math.Max(t.ElementCount, 1) : _chunkElements;
 
     Checkpoint Open(string path)
     {
@@ -118,17 +118,17 @@ public sealed class MergeSession : IDisposable
     void Merge(TensorEntry entry, TensorData output, CancellationToken ct)
     {
         var chunks = MergeExecutor.Chunks(entry.Shape, ChunkElements(entry)).ToArray();
-        _kernel.BeginTensor(entry.Name, entry.ElementCount);
+        _merge.BeginTensor(entry.Name, entry.ElementCount);
         bool resident = false;   // a one-chunk tensor is read once and kept for every pass
-        for (int pass = 0; pass < _kernel.StatisticPasses; pass++)
+        for (int pass = 0; pass < _merge.StatisticPasses; pass++)
         {
             foreach (var c in chunks)
             {
                 if (!resident) Load(entry.Name, c, ct);
                 resident = chunks.Length == 1;
-                _kernel.Observe(pass, _chunk);
+                _merge.Observe(pass, _chunk);
             }
-            _kernel.EndPass(pass);
+            _merge.EndPass(pass);
         }
         int size = output.DType.Size();
         foreach (var c in chunks)
@@ -136,10 +136,10 @@ public sealed class MergeSession : IDisposable
             if (!resident) Load(entry.Name, c, ct);
             const int block = 1 << 16;
             Parallel.For(0, (c.Length + block - 1) / block, new ParallelOptions { CancellationToken = ct },
-                b => _kernel.Combine(_chunk, _merged, b * block, Math.Min(c.Length, (b + 1) * block)));
+                b => _merge.Combine(_chunk, _merged, b * block, Math.Min(c.Length, (b + 1) * block)));
             FloatSpans.Encode(_merged.AsSpan(0, c.Length), output.DType, output.Slice(c.Offset * size, c.Length * size));
         }
-        if (_kernel is SlerpKernel { UsedLerp: true }) ColinearFallbacks.Add(entry.Name);
+        if (_merge is SlerpMerge { UsedLerp: true }) ColinearFallbacks.Add(entry.Name);
     }
 
     void Load(string name, MergeExecutor.Chunk c, CancellationToken ct)

@@ -23,7 +23,7 @@ public static class Soup
 {
     public static MergeSpec UniformSpec(IReadOnlyList<string> checkpoints, DType? dtype = null) => new()
     {
-        Method = MergeMethod.Linear,
+        Method = MergeMethods.Linear,
         Models = checkpoints.Select(c => new MergeInput(c, 1.0)).ToArray(),
         Normalize = true,
         OutputDType = dtype,

@@ -12,7 +12,7 @@ public class MergeCommandTests
     public void Ckpt_merge_with_weighted_models_writes_the_same_tensors_as_the_library()
     {
         using var dir = new TempDirectory();
-        var expected = Run(new MergeSpec { Method = MergeMethod.Linear, Models = [new MergeInput(Step(375), 1), new MergeInput(Step(400), 3)] });
+        var expected = Run(new MergeSpec { Method = MergeMethods.Linear, Models = [new MergeInput(Step(375), 1), new MergeInput(Step(400), 3)] });
 
         var (code, _, err) = Ckpt("merge", "--method", "linear", "--model", Step(375) + ":1", "--model", Step(400) + ":3", "--out", dir.Path);
 

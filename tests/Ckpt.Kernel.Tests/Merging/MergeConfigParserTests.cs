@@ -33,7 +33,7 @@ public class MergeConfigParserTests
 
         var spec = MergeConfigParser.Parse(yaml, "merge.yaml", "/models");
 
-        Assert.Equal(MergeMethod.Ties, spec.Method);
+        Assert.Equal(MergeMethods.Ties, spec.Method);
         Assert.Equal("/models/base", spec.BaseModel);
         Assert.Equal([new MergeInput("/models/a", 0.4, 0.53), new MergeInput("/models/b", 0.6, 0.6)], spec.Models);
         Assert.False(spec.Normalize);
@@ -78,7 +78,7 @@ public class MergeConfigParserTests
         var spec = MergeConfigParser.Parse(yaml);
 
         Assert.Equal([new MergeInput("/m/a", 0.5, null), new MergeInput("/m/b", 2.0, 0.9)], spec.Models);
-        Assert.Equal(0.3, spec.DensityOf(0));
+        Assert.Equal(0.3, spec.Densities[0]);
         Assert.Equal(42UL, spec.Seed);
     }
 

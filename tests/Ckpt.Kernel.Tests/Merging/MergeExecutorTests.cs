@@ -9,7 +9,7 @@ public class MergeExecutorTests
 {
     static MergeSpec Ties() => new()
     {
-        Method = MergeMethod.Ties, BaseModel = Step(100), Density = 0.4,
+        Method = MergeMethods.Ties, BaseModel = Step(100), Density = 0.4,
         Models = [new MergeInput(Step(300)), new MergeInput(Step(400))],
     };
 
@@ -41,7 +41,7 @@ public class MergeExecutorTests
     {
         var report = MergeExecutor.Run(new MergeSpec
         {
-            Method = MergeMethod.Linear, Models = [new MergeInput(Step(350)), new MergeInput(Step(375)), new MergeInput(Step(400))],
+            Method = MergeMethods.Linear, Models = [new MergeInput(Step(350)), new MergeInput(Step(375)), new MergeInput(Step(400))],
         }, new MemoryTensorSink());
 
         Assert.Equal(report.InputBytes, report.BytesRead);
@@ -64,7 +64,7 @@ public class MergeExecutorTests
     [Fact]
     public void Linear_merge_chunked_by_rows_equals_the_whole_tensor_merge()
     {
-        var spec = new MergeSpec { Method = MergeMethod.Linear, Models = [new MergeInput(Step(200), 0.3), new MergeInput(Step(400), 0.7)] };
+        var spec = new MergeSpec { Method = MergeMethods.Linear, Models = [new MergeInput(Step(200), 0.3), new MergeInput(Step(400), 0.7)] };
         var whole = Run(spec);
         var chunked = Run(spec, chunkElements: 100);
         foreach (var n in whole.Names) Assert.Equal(whole.Floats(n), chunked.Floats(n));
@@ -76,7 +76,7 @@ public class MergeExecutorTests
         var path = TestPaths.Fixture("hf-llama-tiny-sharded");
         var original = Floats(path);
 
-        var sink = Run(new MergeSpec { Method = MergeMethod.Linear, Models = [new MergeInput(path, 0.25), new MergeInput(path, 0.75)] });
+        var sink = Run(new MergeSpec { Method = MergeMethods.Linear, Models = [new MergeInput(path, 0.25), new MergeInput(path, 0.75)] });
 
         foreach (var (name, values) in original) Assert.Equal(values, sink.Floats(name));
     }

@@ -20,7 +20,7 @@ public class MergeMethodTests
         var expected = inputs[0].Keys.ToDictionary(n => n, n => Enumerable.Range(0, inputs[0][n].Length)
             .Select(j => (w[0] * inputs[0][n][j] + w[1] * inputs[1][n][j] + w[2] * inputs[2][n][j]) / 6.0).ToArray());
 
-        var sink = Run(new MergeSpec { Method = MergeMethod.Linear, Models = steps.Select((s, i) => new MergeInput(Step(s), w[i])).ToArray() });
+        var sink = Run(new MergeSpec { Method = MergeMethods.Linear, Models = steps.Select((s, i) => new MergeInput(Step(s), w[i])).ToArray() });
 
         AssertTensorsClose(expected, sink);
     }
@@ -34,7 +34,7 @@ public class MergeMethodTests
 
         var sink = Run(new MergeSpec
         {
-            Method = MergeMethod.Linear, Normalize = false,
+            Method = MergeMethods.Linear, Normalize = false,
             Models = [new MergeInput(Step(100), 0.75), new MergeInput(Step(400), 0.5)],
         });
 
@@ -78,7 +78,7 @@ public class MergeMethodTests
             expected[n] = a[n].Select((x, j) => s0 * x + s1 * b[n][j]).ToArray();
         }
 
-        var sink = Run(new MergeSpec { Method = MergeMethod.Slerp, T = t, Models = [new MergeInput(Step(25)), new MergeInput(Step(400))] });
+        var sink = Run(new MergeSpec { Method = MergeMethods.Slerp, T = t, Models = [new MergeInput(Step(25)), new MergeInput(Step(400))] });
 
         Assert.True(spherical >= a.Count / 2, $"only {spherical} of {a.Count} tensors took the spherical branch; the test would not exercise it");
         AssertTensorsClose(expected, sink, relative: 1e-5);
@@ -96,7 +96,7 @@ public class MergeMethodTests
 
         var report = MergeExecutor.Run(new MergeSpec
         {
-            Method = MergeMethod.Slerp, T = 0.25,
+            Method = MergeMethods.Slerp, T = 0.25,
             Models = [new MergeInput(Path.Combine(dir.Path, "a.safetensors")), new MergeInput(Path.Combine(dir.Path, "b.safetensors"))],
         }, sink);
 
@@ -107,8 +107,8 @@ public class MergeMethodTests
     [Fact]
     public void Slerp_coefficients_switch_to_lerp_exactly_above_the_dot_threshold()
     {
-        var below = SlerpKernel.Coefficients(0.5, 0.9994, 1, 1);
-        var above = SlerpKernel.Coefficients(0.5, 0.9996, 1, 1);
+        var below = SlerpMerge.Coefficients(0.5, 0.9994, 1, 1);
+        var above = SlerpMerge.Coefficients(0.5, 0.9996, 1, 1);
         Assert.False(below.Lerp);
         Assert.True(above.Lerp);
         Assert.Equal((0.5, 0.5), (above.S0, above.S1));
@@ -126,7 +126,7 @@ public class MergeMethodTests
 
         var sink = Run(new MergeSpec
         {
-            Method = MergeMethod.TaskArithmetic, BaseModel = Step(100), Lambda = 0.8,
+            Method = MergeMethods.TaskArithmetic, BaseModel = Step(100), Lambda = 0.8,
             Models = [new MergeInput(Step(300), 0.7), new MergeInput(Step(400), 0.5)],
         });
 
@@ -135,7 +135,7 @@ public class MergeMethodTests
 
     static MergeSpec Ties(double density, double lambda = 1) => new()
     {
-        Method = MergeMethod.Ties, BaseModel = Step(100), Density = density, Lambda = lambda,
+        Method = MergeMethods.Ties, BaseModel = Step(100), Density = density, Lambda = lambda,
         Models = [new MergeInput(Step(200), 1.0), new MergeInput(Step(300), 0.6), new MergeInput(Step(400), 0.9)],
     };
 
@@ -193,20 +193,21 @@ public class MergeMethodTests
         //   m2 [ 0.25, 0.3, -0.4, 0]  -> [ 0,    0.3, -0.4, 0]
         //   m3 [-1.0,  0.3,  0.5, 0]  -> [-1.0,  0,    0.5, 0]
         // sums -0.5, 0.1, 0.1, 0: elected - + + +; disjoint means -1.0, 0.3, 0.5, 0 (no entry agrees: 0).
-        var kernel = MergeKernel.For(new MergeSpec
+        var spec = new MergeSpec
         {
-            Method = MergeMethod.Ties, BaseModel = "base", Density = 0.5,
+            Method = MergeMethods.Ties, BaseModel = "base", Density = 0.5,
             Models = [new MergeInput("m1"), new MergeInput("m2"), new MergeInput("m3")],
-        });
+        };
+        var merge = spec.Method.CreateMerge(spec);
         var chunk = new MergeChunk(3, withBase: true, capacity: 4) { Offset = 0, Length = 4 };
         new float[] { 0.5f, -0.2f, 0.1f, 0 }.CopyTo(chunk.Models[0], 0);
         new float[] { 0.25f, 0.3f, -0.4f, 0 }.CopyTo(chunk.Models[1], 0);
         new float[] { -1.0f, 0.3f, 0.5f, 0 }.CopyTo(chunk.Models[2], 0);
         var output = new float[4];
 
-        kernel.BeginTensor("w", 4);
-        for (int pass = 0; pass < kernel.StatisticPasses; pass++) { kernel.Observe(pass, chunk); kernel.EndPass(pass); }
-        kernel.Combine(chunk, output, 0, 4);
+        merge.BeginTensor("w", 4);
+        for (int pass = 0; pass < merge.StatisticPasses; pass++) { merge.Observe(pass, chunk); merge.EndPass(pass); }
+        merge.Combine(chunk, output, 0, 4);
 
         Assert.Equal([-1.0f, 0.3f, 0.5f, 0f], output);
     }
@@ -245,21 +246,21 @@ public class MergeMethodTests
     [Fact]
     public void Dare_linear_drops_with_the_seeded_mask_and_rescales_by_one_over_density()
     {
-        AssertTensorsClose(DareReference(ties: false, seed: 7), Run(Dare(MergeMethod.DareLinear, 7)));
+        AssertTensorsClose(DareReference(ties: false, seed: 7), Run(Dare(MergeMethods.DareLinear, 7)));
     }
 
     [Fact]
     public void Dare_ties_drops_rescales_then_elects_signs_without_normalising()
     {
-        AssertTensorsClose(DareReference(ties: true, seed: 7), Run(Dare(MergeMethod.DareTies, 7)));
+        AssertTensorsClose(DareReference(ties: true, seed: 7), Run(Dare(MergeMethods.DareTies, 7)));
     }
 
     [Fact]
     public void Dare_masks_are_the_same_for_the_same_seed_and_differ_for_another()
     {
-        var first = Run(Dare(MergeMethod.DareLinear, 11));
-        var again = Run(Dare(MergeMethod.DareLinear, 11), chunkElements: 333);
-        var other = Run(Dare(MergeMethod.DareLinear, 12));
+        var first = Run(Dare(MergeMethods.DareLinear, 11));
+        var again = Run(Dare(MergeMethods.DareLinear, 11), chunkElements: 333);
+        var other = Run(Dare(MergeMethods.DareLinear, 12));
         const string name = "model.layers.0.mlp.up_proj.weight";
 
         foreach (var n in first.Names) Assert.Equal(first.Floats(n), again.Floats(n));
@@ -279,7 +280,7 @@ public class MergeMethodTests
     [Fact]
     public void Bfloat16_output_is_the_float32_merge_rounded_to_nearest_even()
     {
-        var spec = new MergeSpec { Method = MergeMethod.Linear, Models = [new MergeInput(Step(375)), new MergeInput(Step(400))] };
+        var spec = new MergeSpec { Method = MergeMethods.Linear, Models = [new MergeInput(Step(375)), new MergeInput(Step(400))] };
         var f32 = Run(spec);
         var bf16 = Run(spec with { OutputDType = DType.BF16 });
 

@@ -20,7 +20,7 @@ public class MergeValidationTests
     {
         var sink = new MemoryTensorSink();
         var e = Assert.Throws<CheckpointFormatException>(() =>
-            MergeExecutor.Run(new MergeSpec { Method = MergeMethod.Linear, Models = [new MergeInput(a), new MergeInput(b)] }, sink));
+            MergeExecutor.Run(new MergeSpec { Method = MergeMethods.Linear, Models = [new MergeInput(a), new MergeInput(b)] }, sink));
         return (e, sink);
     }
 
@@ -94,7 +94,7 @@ public class MergeValidationTests
         BitConverter.TryWriteBytes(bf.AsSpan(2, 2), (ushort)0x4080);   // 4.0
         var b = Write(dir, "b", ("x", "BF16", [2], bf));
 
-        var sink = Run(new MergeSpec { Method = MergeMethod.Linear, Models = [new MergeInput(a), new MergeInput(b)] });
+        var sink = Run(new MergeSpec { Method = MergeMethods.Linear, Models = [new MergeInput(a), new MergeInput(b)] });
 
         Assert.Equal([2f, 3f], sink.Floats("x"));
     }
@@ -103,7 +103,7 @@ public class MergeValidationTests
     public void Ties_without_a_base_model_is_refused_naming_the_key()
     {
         var e = Assert.Throws<CheckpointFormatException>(() => MergeExecutor.Run(
-            new MergeSpec { Method = MergeMethod.Ties, Models = [new MergeInput(Step(300)), new MergeInput(Step(400))] }, new MemoryTensorSink()));
+            new MergeSpec { Method = MergeMethods.Ties, Models = [new MergeInput(Step(300)), new MergeInput(Step(400))] }, new MemoryTensorSink()));
         Assert.Equal(FormatErrorReason.MergeConfigInvalid, e.Reason);
         Assert.Contains("'base_model'", e.Message);
     }
@@ -113,7 +113,7 @@ public class MergeValidationTests
     {
         var e = Assert.Throws<CheckpointFormatException>(() => MergeExecutor.Run(new MergeSpec
         {
-            Method = MergeMethod.DareTies, BaseModel = Step(100),
+            Method = MergeMethods.DareTies, BaseModel = Step(100),
             Models = [new MergeInput(Step(300)), new MergeInput(Step(400), Density: 1.5)],
         }, new MemoryTensorSink()));
         Assert.Contains("'models[1].parameters.density'", e.Message);
@@ -125,7 +125,7 @@ public class MergeValidationTests
     {
         var e = Assert.Throws<CheckpointFormatException>(() => MergeExecutor.Run(new MergeSpec
         {
-            Method = MergeMethod.Slerp, Models = [new MergeInput(Step(300)), new MergeInput(Step(350)), new MergeInput(Step(400))],
+            Method = MergeMethods.Slerp, Models = [new MergeInput(Step(300)), new MergeInput(Step(350)), new MergeInput(Step(400))],
         }, new MemoryTensorSink()));
         Assert.Contains("'models'", e.Message);
     }

@@ -5,7 +5,7 @@ namespace Ckpt.Merging;
 /// comes from the normalised vectors, the coefficients are applied to the unnormalised ones. When the
 /// normalised vectors are near-colinear (|cos| &gt; 0.9995) sin θ is ill-conditioned and it falls back to lerp.
 /// </summary>
-internal sealed class SlerpKernel(double t) : MergeKernel
+internal sealed class SlerpMerge(double t) : TensorMerge
 {
     public const double DotThreshold = 0.9995;
     const double Epsilon = 1e-8;

@@ -1,7 +1,7 @@
 namespace Ckpt.Merging;
 
 /// <summary>Σ wᵢθᵢ, divided by Σ wᵢ when normalised (mergekit `linear`; model soups).</summary>
-internal sealed class LinearKernel(double[] weights, bool normalize) : MergeKernel
+internal sealed class LinearMerge(double[] weights, bool normalize) : TensorMerge
 {
     readonly double _scale = normalize ? 1.0 / weights.Sum() : 1.0;
 
