@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Ckpt.Errors;
+using Ckpt.Formats.Text;
 
 namespace Ckpt.Training;
 
@@ -35,7 +36,7 @@ public sealed record LoraConfig
     public static LoraConfig Read(string path)
     {
         JsonNode? root;
-        try { root = JsonNode.Parse(File.ReadAllText(path)); }
+        try { root = JsonNode.Parse(JsonLimits.Parse(File.ReadAllText(path), path, FormatErrorReason.MetadataInvalid).RootElement.GetRawText()); }
         catch (JsonException e) { throw Invalid(path, "adapter_config.json is not valid JSON", e); }
         if (root is not JsonObject o) throw Invalid(path, "adapter_config.json is not a JSON object");
         var type = o["peft_type"]?.GetValue<string>();

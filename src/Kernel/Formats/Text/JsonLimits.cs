@@ -1,0 +1,45 @@
+using System.Text;
+using System.Text.Json;
+using Ckpt.Errors;
+
+namespace Ckpt.Formats.Text;
+
+/// <summary>
+/// Parses JSON from a file with its depth and size bounded and every string decodable, so that what a reader
+/// meets later is data, not an exception. <c>JsonDocument</c> checks escapes only when a string is read:
+/// `"\ud800"` (a lone UTF-16 surrogate) parses, then <c>GetString</c> throws InvalidOperationException wherever a
+/// reader happens to look. One pass of <see cref="Utf8JsonReader"/> decodes every string and property name first,
+/// which costs linear time and gives one typed sentence with the line.
+/// </summary>
+public static class JsonLimits
+{
+    /// <summary>Checkpoint JSON (configs, indexes, headers) nests a handful of levels.</summary>
+    public const int MaxDepth = 64;
+    public const long MaxBytes = 64L << 20;
+
+    public static JsonDocument Parse(string json, string? file, FormatErrorReason reason, int maxDepth = MaxDepth) =>
+        Parse(Encoding.UTF8.GetBytes(json), file, reason, maxDepth);
+
+    public static JsonDocument Parse(ReadOnlyMemory<byte> json, string? file, FormatErrorReason reason, int maxDepth = MaxDepth)
+    {
+        if (json.Length > MaxBytes)
+            throw new CheckpointFormatException(reason, file, null, "the JSON text is larger than its format needs",
+                expected: $"≤ {MaxBytes} bytes", found: $"{json.Length} bytes");
+        var reader = new Utf8JsonReader(json.Span, new JsonReaderOptions { MaxDepth = maxDepth });
+        try
+        {
+            while (reader.Read())
+                if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName)
+                    reader.GetString();
+            return JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = maxDepth });
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException)
+        {
+            throw new CheckpointFormatException(reason, file, null,
+                $"the JSON is not valid at line {LineOf(json.Span, (int)reader.BytesConsumed)} " +
+                $"({e.Message.Split('\n')[0].TrimEnd('.')})", inner: e);
+        }
+    }
+
+    static int LineOf(ReadOnlySpan<byte> json, int offset) => json[..Math.Min(offset, json.Length)].Count((byte)'\n') + 1;
+}
