@@ -8,7 +8,7 @@ namespace Ckpt.Tests.Attacks;
 /// <summary>
 /// The hostile corpus in tests/attacks (written by make_attacks.py): pickles that try to run commands,
 /// resource bombs, archives and indexes that point outside the checkpoint, lying headers. Each must be
-/// refused with one typed reason (or load inert), quickly, and never create the marker its command would.
+/// refused with one typed reason (or load inert), in under 2 s of CPU, and never create the marker its command would.
 /// </summary>
 public class HostileCorpusTests
 {
@@ -32,32 +32,30 @@ public class HostileCorpusTests
         return dir.Contains('/') ? Path.Combine(Corpus, dir) : Path.Combine(Corpus, key);
     }
 
-    static (CheckpointFormatException? Error, TimeSpan Elapsed) OpenAndReadAll(string path)
+    static (CheckpointFormatException? Error, TimeSpan Cpu) OpenAndReadAll(string path)
     {
-        var (error, _, elapsed) = OpenAndReadAllNoting(path);
-        return (error, elapsed);
+        var (error, _, cpu) = OpenAndReadAllNoting(path);
+        return (error, cpu);
     }
 
-    /// <summary>Also says whether the refusal came from opening (headers) or from reading a tensor's bytes.</summary>
-    static (CheckpointFormatException? Error, bool AtOpen, TimeSpan Elapsed) OpenAndReadAllNoting(string path)
+    /// <summary>
+    /// Also says whether the refusal came from opening (headers) or from reading a tensor's bytes. The cost is the
+    /// CPU time of the thread that opens and reads, which a loaded machine does not stretch; wall time only guards
+    /// against a hang (bench/Fuzz keeps the 2 s wall-clock bound per input).
+    /// </summary>
+    static (CheckpointFormatException? Error, bool AtOpen, TimeSpan Cpu) OpenAndReadAllNoting(string path)
     {
-        var clock = Stopwatch.StartNew();
         bool opened = false;
-        var task = Task.Run(() =>
+        var task = Task.Run(() => ThreadCpuTime.Of(() =>
         {
             using var ckpt = Checkpoint.Open(path);
             opened = true;
             foreach (var t in ckpt.Manifest.Tensors) using (ckpt.Read(t.Name)) { }
-        });
-        try
-        {
-            Assert.True(task.Wait(TimeSpan.FromSeconds(10)), $"{path} did not finish within 10 s");
-            return (null, false, clock.Elapsed);
-        }
-        catch (AggregateException a) when (a.InnerException is CheckpointFormatException f)
-        {
-            return (f, !opened, clock.Elapsed);
-        }
+        }));
+        Assert.True(task.Wait(TimeSpan.FromSeconds(60)), $"{path} did not finish within 60 s");
+        var (cpu, error) = task.Result;
+        if (error is not null and not CheckpointFormatException) throw new Xunit.Sdk.XunitException($"{path}: {error}");
+        return (error as CheckpointFormatException, !opened, cpu);
     }
 
     [Theory]
@@ -66,13 +64,13 @@ public class HostileCorpusTests
     {
         File.Delete(Marker);
         var allowed = Expected()[key];
-        var (error, elapsed) = OpenAndReadAll(Target(key));
+        var (error, cpu) = OpenAndReadAll(Target(key));
         Assert.False(File.Exists(Marker), $"{key} ran a command");
         if (error is null)
             Assert.True(allowed.Contains("load"), $"{key} loaded, but one of {string.Join(", ", allowed)} was expected");
         else
             Assert.True(allowed.Contains(error.Reason.ToString()), $"{key}: {error.Reason} ({error.Message}); expected one of {string.Join(", ", allowed)}");
-        Assert.True(elapsed < TimeSpan.FromSeconds(2), $"{key} took {elapsed.TotalSeconds:F2} s");
+        Assert.True(cpu < TimeSpan.FromSeconds(2), $"{key} took {cpu.TotalSeconds:F2} s of CPU");
     }
 
     [Theory]
