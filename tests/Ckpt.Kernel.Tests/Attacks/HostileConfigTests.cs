@@ -53,7 +53,7 @@ public class HostileConfigTests
     {
         var e = Assert.Throws<CheckpointFormatException>(() => JsonLimits.Parse(json, "config.json", FormatErrorReason.MetadataInvalid));
         Assert.Equal(FormatErrorReason.MetadataInvalid, e.Reason);
-        Assert.StartsWith("config.json: the JSON is not valid at line 1", e.Message);
+        Assert.StartsWith("config.json: a JSON string at line 1 escapes a lone UTF-16 surrogate", e.Message);
         Assert.DoesNotContain("\n", e.Message);
     }
 
@@ -62,7 +62,9 @@ public class HostileConfigTests
     {
         var json = Encoding.ASCII.GetBytes(new string('[', 100_000) + new string(']', 100_000));
         var (cpu, error) = ThreadCpuTime.Of(() => JsonLimits.Parse(json, "x.json", FormatErrorReason.MetadataInvalid));
-        Assert.Equal(FormatErrorReason.MetadataInvalid, Assert.IsType<CheckpointFormatException>(error).Reason);
+        var e = Assert.IsType<CheckpointFormatException>(error);
+        Assert.Equal(FormatErrorReason.MetadataInvalid, e.Reason);
+        Assert.StartsWith($"x.json: the JSON nests deeper than {JsonLimits.MaxDepth} levels at line 1", e.Message);
         Assert.True(cpu < TimeSpan.FromSeconds(2), $"took {cpu.TotalSeconds:F2} s of CPU");
     }
 

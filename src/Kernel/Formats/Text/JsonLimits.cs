@@ -25,21 +25,36 @@ public static class JsonLimits
         if (json.Length > MaxBytes)
             throw new CheckpointFormatException(reason, file, null, "the JSON text is larger than its format needs",
                 expected: $"≤ {MaxBytes} bytes", found: $"{json.Length} bytes");
-        var reader = new Utf8JsonReader(json.Span, new JsonReaderOptions { MaxDepth = maxDepth });
+        // The reader is allowed one level more, so that the depth is reported here, in this file's words.
+        var reader = new Utf8JsonReader(json.Span, new JsonReaderOptions { MaxDepth = maxDepth + 1 });
         try
         {
             while (reader.Read())
+            {
+                if (reader.TokenType is (JsonTokenType.StartArray or JsonTokenType.StartObject) && reader.CurrentDepth >= maxDepth)
+                    throw new CheckpointFormatException(reason, file, null, $"the JSON nests deeper than {maxDepth} levels at line {Line(json.Span, reader)}",
+                        expected: $"≤ {maxDepth} levels", found: "more");
                 if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName)
-                    reader.GetString();
-            return JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = maxDepth });
+                {
+                    try { reader.GetString(); }
+                    catch (InvalidOperationException)
+                    {
+                        throw new CheckpointFormatException(reason, file, null,
+                            $"a JSON string at line {Line(json.Span, reader)} escapes a lone UTF-16 surrogate, which no text can hold",
+                            expected: "a \\uD800-\\uDBFF escape followed by a \\uDC00-\\uDFFF one", found: "a lone surrogate");
+                    }
+                }
+            }
+            return JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = maxDepth + 1 });
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException)
         {
-            throw new CheckpointFormatException(reason, file, null,
-                $"the JSON is not valid at line {LineOf(json.Span, (int)reader.BytesConsumed)} " +
-                $"({e.Message.Split('\n')[0].TrimEnd('.')})", inner: e);
+            // System.Text.Json ends its messages with "LineNumber: n | BytePositionInLine: m."; the line is given here.
+            var what = e.Message.Split(" LineNumber:")[0].Split('\n')[0].TrimEnd('.', ' ');
+            throw new CheckpointFormatException(reason, file, null, $"the JSON is not valid at line {Line(json.Span, reader)}: {what}", inner: e);
         }
     }
 
-    static int LineOf(ReadOnlySpan<byte> json, int offset) => json[..Math.Min(offset, json.Length)].Count((byte)'\n') + 1;
+    static int Line(ReadOnlySpan<byte> json, Utf8JsonReader reader) =>
+        json[..Math.Min((int)reader.TokenStartIndex, json.Length)].Count((byte)'\n') + 1;
 }
