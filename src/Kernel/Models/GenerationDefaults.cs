@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Ckpt.Errors;
+using Ckpt.Formats.Text;
 
 namespace Ckpt.Models;
 
@@ -28,7 +29,7 @@ public sealed record GenerationDefaults(IReadOnlyList<int> EosTokenIds, bool? Do
         if (!File.Exists(path)) return null;
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            using var doc = JsonLimits.Parse(File.ReadAllBytes(path), path, FormatErrorReason.MetadataInvalid);
             return doc.RootElement.ValueKind == JsonValueKind.Object ? doc.RootElement.Clone() : null;
         }
         catch (JsonException e)

@@ -2,6 +2,7 @@ using System.IO.Hashing;
 using System.Text;
 using System.Text.Json;
 using Ckpt.Errors;
+using Ckpt.Formats.Text;
 
 namespace Ckpt.Resilience;
 
@@ -56,7 +57,7 @@ public sealed record StepManifest(long Step, DateTimeOffset CreatedUtc, IReadOnl
         var bytes = System.IO.File.ReadAllBytes(path);
         try
         {
-            using var doc = JsonDocument.Parse(bytes);
+            using var doc = JsonLimits.Parse(bytes, file, FormatErrorReason.MetadataInvalid);
             var body = doc.RootElement.GetProperty("body");
             var expected = doc.RootElement.GetProperty("xxh3").GetString();
             var found = Digest(Encoding.UTF8.GetBytes(body.GetRawText()));

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Ckpt.Errors;
+using Ckpt.Formats.Text;
 
 namespace Ckpt.Training.Data;
 
@@ -76,7 +77,7 @@ public abstract class TextTokenizer : IDisposable
         if (!File.Exists(path)) return tokens;
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            using var doc = JsonLimits.Parse(File.ReadAllBytes(path), path, FormatErrorReason.MetadataInvalid);
             if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("added_tokens_decoder", out var added) && added.ValueKind == JsonValueKind.Object)
                 foreach (var p in added.EnumerateObject())
                     if (int.TryParse(p.Name, out var id) && p.Value.ValueKind == JsonValueKind.Object
@@ -103,7 +104,7 @@ public sealed record SpecialTokens(int? Bos, int? Eos, int? Pad)
         if (!File.Exists(path)) return new SpecialTokens(null, null, null);
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            using var doc = JsonLimits.Parse(File.ReadAllBytes(path), path, FormatErrorReason.MetadataInvalid);
             var root = doc.RootElement;
             return new SpecialTokens(Id(root, "bos_token_id"), Id(root, "eos_token_id"), Id(root, "pad_token_id"));
         }
