@@ -42,6 +42,26 @@ public class LinearCostTests
         Assert.Equal(7L, Unpickler.Load(pickle));
     }
 
+    [Fact]
+    public void A_list_that_holds_itself_loads_and_counts_its_back_reference_once()
+    {
+        // l = []; l.append(l); l.append(l): a cycle, not an expansion
+        byte[] pickle = [(byte)']', (byte)'q', 0, (byte)'h', 0, (byte)'a', (byte)'h', 0, (byte)'a', (byte)'.'];
+        var list = Assert.IsType<PyList>(Unpickler.Load(pickle));
+        Assert.Same(list, list[0]);
+        Assert.Equal(3, PyTreeSize.Of(list));
+    }
+
+    [Fact]
+    public void A_shared_value_counts_once_per_reference_without_being_walked_again()
+    {
+        // d = {"k0": x, ..., "k15": x} for a 100-item list x: 1 + 16 * (1 + 101) nodes
+        var x = new PyList(Enumerable.Range(0, 100).Select(i => (object?)(long)i));
+        var d = new PyDict();
+        for (int i = 0; i < 16; i++) d[$"k{i}"] = x;
+        Assert.Equal(1 + 16 * (1 + 101), PyTreeSize.Of(d));
+    }
+
     static DcpChunk Chunk(long[] offsets, long[] sizes) => new(offsets, sizes);
 
     [Fact]
