@@ -26,8 +26,10 @@ internal static class DcpChunkValidation
                         expected: $"within [0, {shape[d]})", found: $"[{c.Offsets[d]}, {c.Offsets[d] + c.Sizes[d]})");
         }
 
+        // An exact tiling is settled without comparing chunks; only a layout that is wrong looks for the pair to name.
         var nonEmpty = tensor.Chunks.Where(c => Shapes.ElementCount(c.Sizes) > 0).ToArray();
-        if (DcpChunkOverlap.Find(shape, nonEmpty) is (DcpChunk first, DcpChunk second))
+        bool tiles = DcpChunkTiling.Exact(shape, nonEmpty);
+        if (!tiles && DcpChunkOverlap.Find(shape, nonEmpty) is (DcpChunk first, DcpChunk second))
             throw new CheckpointFormatException(FormatErrorReason.OverlappingData, file, fqn,
                 $"chunks {Describe(first)} and {Describe(second)} overlap");
 
@@ -38,6 +40,9 @@ internal static class DcpChunkValidation
             throw new CheckpointFormatException(FormatErrorReason.ChunksDoNotCoverTensor, file, fqn,
                 $"the {tensor.Chunks.Count} chunks cover {covered} of the {total} elements of shape {Shapes.Format(shape)}",
                 expected: total.ToString(), found: covered.ToString());
+        if (!tiles) // as many elements as the shape, yet some twice and others never (a pair too costly to name)
+            throw new CheckpointFormatException(FormatErrorReason.ChunksDoNotCoverTensor, file, fqn,
+                $"the {tensor.Chunks.Count} chunks cover {covered} elements, as many as shape {Shapes.Format(shape)} has, but some twice and others never");
     }
 
     public static string Describe(DcpChunk c) =>
