@@ -4,11 +4,16 @@ using Ckpt.Tests.Fuzzing;
 
 // The long fuzz campaign: N mutations per reader (default 100,000), readers in parallel, a JSON summary.
 // Usage: ckpt-fuzz <fixtures dir> [mutations per reader] [seed] [reader filter, e.g. dcp-fsdp2] [--range first:end] [--out summary.json]
+//        ckpt-fuzz corpus [tests/attacks]: every hostile corpus file once, each held to 2 s of wall clock
 //        ckpt-fuzz replay <fixtures dir> <seed> <reader filter> <mutation index> [runs]: rerun one finding alone
 // --range runs one shard of the campaign (the same mutations as the whole run, indices first..end-1), so shards in
 // separate processes add up to it; --out rewrites the summary every 1,000 mutations, so a run stopped early still
 // reports what it did. A mutation that times out is rerun up to twice on the same bytes (the 2 s limit is
 // wall-clock, and a shared machine's neighbours can take it); it stays a finding only if every run times out.
+if (args.Length > 0 && args[0] == "corpus")
+{
+    Environment.Exit(CorpusRun.Run(args.Length > 1 ? args[1] : Path.Combine("tests", "attacks")));
+}
 if (args.Length > 0 && args[0] == "replay")
 {
     args = args[1..];

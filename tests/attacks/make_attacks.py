@@ -255,6 +255,82 @@ for name, edit, reasons in [
 put(*dcp("metadata_os_system", metadata=P2 + b"cos\nsystem\n" + su(CMD) + b"\x85R."), FORBID)
 put(*dcp("metadata_deep_nesting", metadata=P2 + b"(" * 200_000 + b"."), ["PickleInvalid"])
 
+
+# 8. Cost linear in the input (issue 13). Each file is small; the work a naive reader does on it is not.
+def memo_dag(fanout, levels):
+    """A dict whose every level holds the level below `fanout` times through memo GETs: fanout^levels leaves."""
+    out = P2 + b"}r" + struct.pack("<I", 0)
+    for i in range(1, levels + 1):
+        out += b"}(" + b"".join(su(f"k{k}") + b"j" + struct.pack("<I", i - 1) for k in range(fanout)) + b"ur" + struct.pack("<I", i)
+    return out + b"."
+put("pickle/memo_dag_x2.pt", torch_zip("a", memo_dag(2, 60)), ["TooLarge"])
+put("pickle/memo_dag_x16.pt", torch_zip("a", memo_dag(16, 10)), ["TooLarge"])
+
+# LONG4 of 256 KiB, deflated to a few hundred bytes (under the 1 MiB a deflated data.pkl may claim): building the
+# int is linear, printing it quadratic. The 1 MiB case is built by UnpicklerTests, as a file it would be 1 MiB.
+put("pickle/long4_256k.pt", torch_zip("a", P2 + b"\x8b" + struct.pack("<i", 256 << 10) + b"\x01" * (256 << 10) + b".", compress=True), ["PickleInvalid"])
+
+def dict_pickle(keys, protocol_header=P2):
+    """{key: None for key in keys}, keys given as pickled bytes, in SETITEMS batches of 1000 like pickle writes.
+    The dict is the BUILD state of an inert object, which the flattener keeps as one value: the file then measures
+    the dict, not the 16,000 entry names any dict that size would cost."""
+    out = protocol_header + b"cattack\nHolder\n)\x81}"
+    for i in range(0, len(keys), 1000):
+        out += b"(" + b"".join(k + b"N" for k in keys[i:i + 1000]) + b"u"
+    return out + b"b."
+def long1(v): return b"\x8a\x08" + struct.pack("<q", v)
+# k·(2^32+1) folds to hash 0 under .NET's long hash (the halves XORed): 16,000 keys in one bucket.
+colliding_ints = [long1(k * ((1 << 32) + 1)) for k in range(1, 16_001)]
+put("pickle/colliding_int_keys.pt", torch_zip("a", dict_pickle(colliding_ints)), ["load"])
+# frozenset({i, i ^ C}): an XOR of item hashes gives every one of them the same hash.
+C = 1 << 20
+colliding_sets = [b"(" + long1(i) + long1(i ^ C) + b"\x91" for i in range(8_000)]
+put("pickle/colliding_frozenset_keys.pt", torch_zip("a", dict_pickle(colliding_sets, b"\x80\x04")), ["load"])
+
+# Copies by allowed callables: one memoized 16 KiB value given to _codecs.encode / bytes 3,000 times (48 MB).
+def copies(value, callable_):
+    out = P2 + value + b"q\x00" + callable_ + b"q\x01]q\x02("
+    for _ in range(3000):
+        out += b"h\x01h\x00" + (su("latin1") + b"\x86" if b"encode" in callable_ else b"\x85") + b"R"
+    return out + b"e."
+put("pickle/codecs_encode_copies.pt", torch_zip("a", copies(b"X" + struct.pack("<I", 16 << 10) + b"a" * (16 << 10), b"c_codecs\nencode\n")), ["TooLarge"])
+put("pickle/bytes_copies.pt", torch_zip("a", copies(b"B" + struct.pack("<I", 16 << 10) + b"\0" * (16 << 10), b"c__builtin__\nbytes\n")), ["TooLarge"])
+
+def colliding_metadata(m, files):
+    # one tensor in one chunk, with an extra attribute holding 16,000 colliding int keys; its data stays valid
+    t = tensor_meta(m, "model.norm.weight")
+    chunk = t["chunks"][0]
+    t["chunks"] = [chunk]
+    m.state["state_dict_metadata"] = {"model.norm.weight": m.state["state_dict_metadata"]["model.norm.weight"]}
+    m.state["planner_data"] = {"model.norm.weight": m.state["planner_data"]["model.norm.weight"]}
+    key, info = next((k, v) for k, v in m.state["storage_data"].items() if k.state["fqn"] == "model.norm.weight" and k.state["offset"].args[0] == (0,))
+    m.state["storage_data"] = {key: info}
+    t["size"] = Call(t["size"].fn, ((16,),))
+    chunk.state["sizes"] = Call(chunk.state["sizes"].fn, ((16,),))
+    path, offset, length = info.state["relative_path"], info.state["offset"], info.state["length"]
+    item = files[path][offset:offset + length]
+    files.clear()
+    files[path] = item
+    info.state["offset"] = 0
+    m.state["colliding"] = {k * ((1 << 32) + 1): None for k in range(1, 16_001)}
+put(*dcp("colliding_int_keys", colliding_metadata), ["load"])
+
+# JSON: a lone UTF-16 surrogate escape, in a safetensors header and in an index; a config.json nested 100,000
+# deep beside good weights (config.json is optional, so a bad one is ignored).
+lone = b'{"\\ud800":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'
+put("safetensors/lone_surrogate.safetensors", struct.pack("<Q", len(lone)) + lone + b"\0" * 4, ["HeaderInvalid"])
+put("index/index_lone_surrogate/model.safetensors.index.json", b'{"metadata": {}, "weight_map": {"w\\udc00": "model.safetensors"}}', ["HeaderInvalid"])
+os.makedirs(os.path.join(here, "json", "config_deep"), exist_ok=True)
+with open(os.path.join(here, "json", "config_deep", "model.safetensors"), "wb") as f:
+    f.write(st({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 4))
+put("json/config_deep/config.json", b"[" * 100_000 + b"]" * 100_000, ["load"])
+
+# YAML for `ckpt merge --config`, nested 50,000 deep: not a checkpoint, so not in expected.json; HostileConfigTests
+# runs it (refused with MergeConfigInvalid, where a recursive load overflowed the stack and killed the process).
+os.makedirs(os.path.join(here, "config"), exist_ok=True)
+with open(os.path.join(here, "config", "merge_nested_50000.yaml"), "w") as f:
+    f.write("merge_method: linear\nmodels: " + "[" * 50_000 + "]" * 50_000 + "\n")
+
 with open(os.path.join(here, "expected.json"), "w") as f:
     json.dump(dict(sorted(expected.items())), f, indent=1)
 print(f"{len(expected)} attack files")

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Ckpt.Errors;
+using Ckpt.Formats.Text;
 using Ckpt.Storage;
 
 namespace Ckpt.Formats;
@@ -17,7 +19,7 @@ static class HfConfig
         storage.Read(path, 0, bytes, IoCategory.Metadata);
         try
         {
-            using var doc = JsonDocument.Parse(bytes);
+            using var doc = JsonLimits.Parse(bytes, path, FormatErrorReason.MetadataInvalid);
             if (doc.RootElement.ValueKind != JsonValueKind.Object) return result;
             foreach (var key in new[] { "model_type", "architectures", "torch_dtype", "dtype", "vocab_size", "hidden_size", "num_hidden_layers", "n_layer", "n_embd" })
                 if (doc.RootElement.TryGetProperty(key, out var v))
@@ -28,7 +30,7 @@ static class HfConfig
                         _ => v.GetRawText(),
                     };
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException) { /* a broken config.json does not make the weights unreadable */ }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or CheckpointFormatException) { /* a broken config.json does not make the weights unreadable */ }
         return result;
     }
 

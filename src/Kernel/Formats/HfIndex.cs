@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Ckpt.Errors;
+using Ckpt.Formats.Text;
 using Ckpt.Storage;
 
 namespace Ckpt.Formats;
@@ -29,7 +30,7 @@ public sealed record HfIndex(string File, IReadOnlyDictionary<string, string> Me
             throw new CheckpointFormatException(FormatErrorReason.HeaderInvalid, file, null, "the index is not valid UTF-8");
         try
         {
-            using var doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 16 });
+            using var doc = JsonLimits.Parse(bytes, file, FormatErrorReason.HeaderInvalid, maxDepth: 16);
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("weight_map", out var wm) || wm.ValueKind != JsonValueKind.Object)
                 throw new CheckpointFormatException(FormatErrorReason.HeaderInvalid, file, null, "the index has no 'weight_map' object");

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Ckpt.Errors;
+using Ckpt.Formats.Text;
 using Ckpt.Tensors;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -111,7 +112,7 @@ public static class MergeConfigParser
     static YamlMappingNode Load(string yaml, string? source)
     {
         var stream = new YamlStream();
-        try { stream.Load(new StringReader(yaml)); }
+        try { YamlLimits.Check(yaml, source, FormatErrorReason.MergeConfigInvalid); stream.Load(new StringReader(yaml)); }
         catch (YamlException e)
         {
             throw new CheckpointFormatException(FormatErrorReason.MergeConfigInvalid, source, null,

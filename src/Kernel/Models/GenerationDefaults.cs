@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Ckpt.Errors;
 using Ckpt.Storage;
+using Ckpt.Formats.Text;
 
 namespace Ckpt.Models;
 
@@ -29,7 +30,7 @@ public sealed record GenerationDefaults(IReadOnlyList<int> EosTokenIds, bool? Do
         if (!File.Exists(path)) return null;
         try
         {
-            using var doc = JsonDocument.Parse(RegularFile.ReadAllBytes(path));
+            using var doc = JsonLimits.Parse(RegularFile.ReadAllBytes(path), path, FormatErrorReason.MetadataInvalid);
             return doc.RootElement.ValueKind == JsonValueKind.Object ? doc.RootElement.Clone() : null;
         }
         catch (JsonException e)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Ckpt.Errors;
+using Ckpt.Formats.Text;
 using Ckpt.Storage;
 
 namespace Ckpt.Models;
@@ -30,7 +31,7 @@ public abstract record ModelConfig
     public static ModelConfig Parse(ReadOnlySpan<byte> json, string source)
     {
         JsonElement root;
-        try { root = JsonDocument.Parse(json.ToArray()).RootElement; }
+        try { root = JsonLimits.Parse(json.ToArray(), source, FormatErrorReason.MetadataInvalid).RootElement; }
         catch (JsonException e)
         {
             throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, source, null, "config.json is not valid JSON", inner: e);

@@ -14,4 +14,16 @@ public sealed record PickleOptions
     public int MaxMemoEntries { get; init; } = 1 << 22;
     /// <summary>Longest text line (GLOBAL names, protocol-0 numbers and strings).</summary>
     public int MaxLineLength { get; init; } = 1 << 16;
+    /// <summary>
+    /// Longest LONG1/LONG4 integer. Python itself refuses to print an int over 4,300 digits (about 1,800 bytes):
+    /// converting one to text is quadratic, so a 1 MiB integer would take minutes to show.
+    /// </summary>
+    public int MaxIntegerBytes { get; init; } = 4096;
+    /// <summary>
+    /// Nodes the loaded value may have, counted through every shared reference (<see cref="PyTreeSize"/>), per input
+    /// byte plus a fixed allowance. Without sharing a pickle builds at most one node per opcode, each at least one
+    /// byte; checkpoints share tensors (leaves) and the odd small dict, far below this.
+    /// </summary>
+    public long MaxNodesPerInputByte { get; init; } = 4;
+    public long MaxNodesFixed { get; init; } = 100_000;
 }

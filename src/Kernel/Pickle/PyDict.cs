@@ -28,6 +28,9 @@ public sealed class PyDict : IReadOnlyDictionary<object, object?>
         }
     }
 
+    /// <summary>The <paramref name="index"/>th entry in insertion order.</summary>
+    internal KeyValuePair<object, object?> EntryAt(int index) => _entries[index];
+
     public IEnumerable<object> Keys => _entries.Select(e => e.Key);
     public IEnumerable<object?> Values => _entries.Select(e => e.Value);
 

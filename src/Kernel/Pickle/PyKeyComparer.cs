@@ -6,12 +6,17 @@ namespace Ckpt.Pickle;
 /// <summary>
 /// Equality and hashing of dict keys by value. Work is bounded: a hostile pickle can build a tuple key that
 /// nests deeply, or shares sub-tuples so that a naive walk visits 2^100 nodes; both fail with PickleInvalid.
+/// Hashes are seeded per process (<see cref="HashCode"/>) and mix every bit of a number, so a file cannot choose
+/// keys that share a bucket: .NET's own long hash folds the halves (k·(2³²+1) all hash to 0), and an XOR of item
+/// hashes lets frozensets of different sets cancel to one value. Tuple and frozenset hashes are kept once
+/// computed (neither changes after the pickle builds it), so a DAG of tuples is hashed once per node.
 /// </summary>
 sealed class PyKeyComparer : IEqualityComparer<object>
 {
     public static readonly PyKeyComparer Instance = new();
     public const int MaxDepth = 100;
-    public const int MaxNodes = 100_000;
+    /// <summary>Real keys are a few strings or ints; a per-call bound this low keeps repeated equal keys cheap.</summary>
+    public const int MaxNodes = 10_000;
 
     public new bool Equals(object? a, object? b)
     {
@@ -39,13 +44,13 @@ sealed class PyKeyComparer : IEqualityComparer<object>
             case string x when b is string y: return string.Equals(x, y, StringComparison.Ordinal);
             case byte[] x when b is byte[] y: return x.AsSpan().SequenceEqual(y);
             case PyTuple x when b is PyTuple y:
-                if (x.Count != y.Count) return false;
+                if (x.Count != y.Count || (x.Hash is { } hx && y.Hash is { } hy && hx != hy)) return false;
                 for (int i = 0; i < x.Count; i++)
                     if (!Eq(x[i], y[i], depth + 1, ref budget)) return false;
                 return true;
             case PySet { Frozen: true } x when b is PySet { Frozen: true } y:
             {
-                if (x.Count != y.Count) return false;
+                if (x.Count != y.Count || (x.Hash is { } sx && y.Hash is { } sy && sx != sy)) return false;
                 budget -= x.Count + y.Count;
                 Spend(depth, ref budget);
                 var set = new HashSet<object>(x.Select(i => i ?? PyNone.Value), Instance);
@@ -60,8 +65,15 @@ sealed class PyKeyComparer : IEqualityComparer<object>
         Spend(depth, ref budget);
         switch (o)
         {
-            case long x: return x.GetHashCode();
-            case BigInteger x: return x >= long.MinValue && x <= long.MaxValue ? ((long)x).GetHashCode() : x.GetHashCode();
+            case long x: return Mix(x);
+            case BigInteger x when x >= long.MinValue && x <= long.MaxValue: return Mix((long)x);
+            case BigInteger x:
+            {
+                var h = new HashCode();
+                h.AddBytes(x.ToByteArray());
+                return h.ToHashCode();
+            }
+            case double x: return Mix(BitConverter.DoubleToInt64Bits(x == 0 ? 0.0 : x)); // -0.0 == 0.0
             case string x: return StringComparer.Ordinal.GetHashCode(x);
             case byte[] x:
             {
@@ -71,16 +83,19 @@ sealed class PyKeyComparer : IEqualityComparer<object>
             }
             case PyTuple x:
             {
+                if (x.Hash is { } known) return known;
                 var h = new HashCode();
                 foreach (var item in x) h.Add(item is null ? 0 : Hash(item, depth + 1, ref budget));
-                return h.ToHashCode();
+                return (x.Hash = h.ToHashCode()).Value;
             }
             case PySet { Frozen: true } x:
             {
-                // Order-independent, like Python's frozenset hash.
-                int h = x.Count;
-                foreach (var item in x) h ^= item is null ? 0 : Hash(item, depth + 1, ref budget);
-                return h;
+                if (x.Hash is { } known) return known;
+                // Order-independent, like Python's frozenset hash; each item hash goes through the seeded mix
+                // first, so sets cannot be built whose item hashes cancel.
+                long sum = x.Count;
+                foreach (var item in x) sum += Mix(item is null ? 0 : Hash(item, depth + 1, ref budget));
+                return (x.Hash = Mix(sum)).Value;
             }
             case PyList or PyDict or PySet:
                 throw new CheckpointFormatException(FormatErrorReason.PickleInvalid, null, null,
@@ -88,6 +103,8 @@ sealed class PyKeyComparer : IEqualityComparer<object>
             default: return o.GetHashCode();
         }
     }
+
+    static int Mix(long x) => HashCode.Combine((int)x, (int)(x >> 32));
 
     static void Spend(int depth, ref int budget)
     {

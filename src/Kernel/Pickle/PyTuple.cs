@@ -11,6 +11,9 @@ public sealed class PyTuple : IReadOnlyList<object?>, IEquatable<PyTuple>
 
     public PyTuple(object?[] items) => _items = items;
 
+    /// <summary>The key hash, kept once computed (see <see cref="PyKeyComparer"/>).</summary>
+    internal int? Hash { get; set; }
+
     public object? this[int index] => _items[index];
     public int Count => _items.Length;
     public IEnumerator<object?> GetEnumerator() => ((IEnumerable<object?>)_items).GetEnumerator();

@@ -17,6 +17,11 @@ namespace Ckpt.Pickle;
 /// <item>every length (strings, bytes, frames, LONG4) is checked against the remaining input before allocating;</item>
 /// <item>the stack, MARK nesting and memo are bounded (<see cref="PickleOptions"/>); pops never go below the last MARK;</item>
 /// <item>GET names a memo entry that was PUT; opcodes and protocol are known (≤ 5); input ends only after STOP;</item>
+/// <item>cost is linear in the input: an integer has at most <see cref="PickleOptions.MaxIntegerBytes"/> bytes
+/// (printing a longer one is quadratic); what allow-listed constructors copy is budgeted in bytes against the input's
+/// size; and the loaded value, walked through every shared reference, has at most
+/// <see cref="PickleOptions.MaxNodesPerInputByte"/> nodes per input byte (TooLarge), so a DAG that doubles each
+/// level is refused here instead of in whichever walker meets it;</item>
 /// <item>any other fault, whatever its cause, is reported as PickleInvalid with the byte offset of the opcode.</item>
 /// </list>
 /// </summary>
@@ -36,6 +41,8 @@ public sealed class Unpickler
     int _opStart;
     long _copied;
     readonly long _copyBudget;
+    readonly long _nodeBudget;
+    readonly int _length;
 
     Unpickler(byte[] data, int start, int length, string? file, PickleOptions options)
     {
@@ -44,7 +51,11 @@ public sealed class Unpickler
         _end = start + length;
         _file = file;
         _options = options;
-        _copyBudget = 16L * length + 1_000_000;
+        // Bytes, and 8 per copied reference: what a copy costs in memory, within the 16 bytes per input byte
+        // (plus 1 MiB) the hostile-corpus memory test allows a whole load.
+        _length = length;
+        _copyBudget = 4L * length + (1 << 20);
+        _nodeBudget = options.MaxNodesPerInputByte * length + options.MaxNodesFixed;
     }
 
     public static object? Load(byte[] data, string? file = null, PickleOptions? options = null) =>
@@ -59,6 +70,7 @@ public sealed class Unpickler
         {
             var result = vm.Run();
             end = vm._pos;
+            vm.CheckTreeSize(result);
             return result;
         }
         catch (CheckpointFormatException e) when (e.File is null && file is not null)
@@ -113,6 +125,8 @@ public sealed class Unpickler
                 {
                     int n = BinaryPrimitives.ReadInt32LittleEndian(Take(4));
                     if (n < 0) throw Fail($"LONG4 has negative length {n}");
+                    if (n > _options.MaxIntegerBytes)
+                        throw Fail($"a LONG4 integer of {n} bytes is longer than a checkpoint's integers", $"≤ {_options.MaxIntegerBytes} bytes", $"{n} bytes");
                     Push(Long(Take((ulong)n, "a LONG4")));
                     break;
                 }
@@ -157,7 +171,8 @@ public sealed class Unpickler
                 case 0x90:
                 {
                     var items = PopMark();
-                    if (Peek() is not PySet set) throw Fail($"ADDITEMS targets a {PyRepr.TypeName(Peek())}, not a set");
+                    // A frozenset may be a dict key already, with its hash kept; Python cannot add to one either.
+                    if (Peek() is not PySet { Frozen: false } set) throw Fail($"ADDITEMS targets a {PyRepr.TypeName(Peek())}, not a set");
                     set.AddRange(items);
                     break;
                 }
@@ -303,19 +318,41 @@ public sealed class Unpickler
             throw Fail($"the pickle calls a {PyRepr.TypeName(callable)}, which is not a class or function name");
         var ctor = PickleGlobals.Constructor(g);
         if (ctor is null) return new PyObject(g, args);
-        foreach (var a in args) Spend(a switch { PyList l => l.Count, PyTuple t => t.Count, PySet x => x.Count, PyDict d => d.Count, byte[] b => b.Length / 64, _ => 0 });
+        foreach (var a in args) Spend(CopyCost(a));
         return ctor(args);
     }
 
     /// <summary>
-    /// Constructors copy their arguments (`list(x)`, `OrderedDict(d)`), so a few bytes re-applying one to a large
-    /// memoized list would cost quadratic time; copies are budgeted against the input's size.
+    /// Constructors copy their arguments (`list(x)`, `OrderedDict(d)`, `bytes(b)`, `_codecs.encode(s)`), so a few
+    /// bytes re-applying one to a large memoized value would cost quadratic time and memory; copies are budgeted
+    /// in bytes against the input's size (a reference 8, a dict entry 16, a character up to 3 once encoded).
     /// </summary>
-    void Spend(long items)
+    void Spend(long bytes)
     {
-        _copied += items;
+        _copied += bytes;
         if (_copied > _copyBudget)
-            throw Fail($"the pickle copies more than {_copyBudget} items through constructors, far more than its size allows");
+            throw new CheckpointFormatException(FormatErrorReason.TooLarge, _file, null,
+                $"the pickle copies more than {_copyBudget} bytes through constructors, far more than its {_length} bytes allow, at byte {_opStart}");
+    }
+
+    static long CopyCost(object? arg) => arg switch
+    {
+        PyList l => 8L * l.Count,
+        PyTuple t => 8L * t.Count,
+        PySet x => 8L * x.Count,
+        PyDict d => 16L * d.Count,
+        byte[] b => b.Length,
+        string s => 3L * s.Length,
+        _ => 0,
+    };
+
+    void CheckTreeSize(object? result)
+    {
+        long nodes = PyTreeSize.Of(result);
+        if (nodes > _nodeBudget)
+            throw new CheckpointFormatException(FormatErrorReason.TooLarge, _file, null,
+                $"the unpickled value has {(nodes == long.MaxValue ? "over 2^63" : nodes.ToString())} nodes when its shared references are followed, more than {_nodeBudget} for a pickle of {_length} bytes",
+                expected: $"≤ {_nodeBudget} nodes", found: nodes == long.MaxValue ? "over 2^63" : nodes.ToString());
     }
 
     object? NewObject(object? cls, PyTuple args, PyDict? kwargs)
@@ -337,7 +374,7 @@ public sealed class Unpickler
         if (target is not PyObject o) return; // BUILD on data we built ourselves carries nothing we use
         if (o.State is PyDict existing && state is PyDict more)
         {
-            Spend(more.Count);
+            Spend(16L * more.Count);
             foreach (var kv in more) existing[kv.Key] = kv.Value;
         }
         else o.State = state;
@@ -421,6 +458,12 @@ public sealed class Unpickler
     static object Long(ReadOnlySpan<byte> le)
     {
         if (le.Length == 0) return 0L;
+        if (le.Length <= 8) // most LONG1s (protocol 2 writes every int past 2^31 so): no BigInteger to allocate
+        {
+            long v = (sbyte)le[^1];
+            for (int i = le.Length - 2; i >= 0; i--) v = (v << 8) | le[i];
+            return v;
+        }
         var big = new BigInteger(le, isUnsigned: false, isBigEndian: false);
         return big >= long.MinValue && big <= long.MaxValue ? (object)(long)big : big;
     }

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Ckpt.Errors;
 using Ckpt.Storage;
+using Ckpt.Formats.Text;
 
 namespace Ckpt.Resilience;
 
@@ -57,7 +58,7 @@ public sealed record StepManifest(long Step, DateTimeOffset CreatedUtc, IReadOnl
         var bytes = RegularFile.ReadAllBytes(path, file);
         try
         {
-            using var doc = JsonDocument.Parse(bytes);
+            using var doc = JsonLimits.Parse(bytes, file, FormatErrorReason.MetadataInvalid);
             var body = doc.RootElement.GetProperty("body");
             var expected = doc.RootElement.GetProperty("xxh3").GetString();
             var found = Digest(Encoding.UTF8.GetBytes(body.GetRawText()));

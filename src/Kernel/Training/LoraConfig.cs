@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Ckpt.Errors;
 using Ckpt.Storage;
+using Ckpt.Formats.Text;
 
 namespace Ckpt.Training;
 
@@ -36,7 +37,7 @@ public sealed record LoraConfig
     public static LoraConfig Read(string path)
     {
         JsonNode? root;
-        try { root = JsonNode.Parse(RegularFile.ReadAllText(path)); }
+        try { root = JsonNode.Parse(JsonLimits.Parse(RegularFile.ReadAllText(path), path, FormatErrorReason.MetadataInvalid).RootElement.GetRawText()); }
         catch (JsonException e) { throw Invalid(path, "adapter_config.json is not valid JSON", e); }
         if (root is not JsonObject o) throw Invalid(path, "adapter_config.json is not a JSON object");
         var type = o["peft_type"]?.GetValue<string>();

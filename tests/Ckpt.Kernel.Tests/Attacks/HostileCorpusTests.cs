@@ -8,7 +8,7 @@ namespace Ckpt.Tests.Attacks;
 /// <summary>
 /// The hostile corpus in tests/attacks (written by make_attacks.py): pickles that try to run commands,
 /// resource bombs, archives and indexes that point outside the checkpoint, lying headers. Each must be
-/// refused with one typed reason (or load inert), quickly, and never create the marker its command would.
+/// refused with one typed reason (or load inert), in under 2 s of CPU, and never create the marker its command would.
 /// </summary>
 public class HostileCorpusTests
 {

@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace Ckpt.Tests.Fuzzing;
 
 /// <summary>
@@ -22,18 +20,5 @@ public sealed record FuzzBudget(TimeSpan Cpu, TimeSpan Wall)
     public static readonly FuzzBudget WallClock = new(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2));
 
     /// <summary>CPU time the calling thread has used so far (Linux CLOCK_THREAD_CPUTIME_ID; elsewhere the process's).</summary>
-    public static TimeSpan ThreadCpuTime()
-    {
-        if (!OperatingSystem.IsLinux()) return System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
-        clock_gettime(ClockThreadCpuTimeId, out var t);
-        return TimeSpan.FromTicks(t.Seconds * TimeSpan.TicksPerSecond + t.Nanoseconds / 100);
-    }
-
-    const int ClockThreadCpuTimeId = 3;
-
-    [StructLayout(LayoutKind.Sequential)]
-    struct TimeSpec { public long Seconds; public long Nanoseconds; }
-
-    [DllImport("libc")]
-    static extern int clock_gettime(int clock, out TimeSpec time);
+    public static TimeSpan ThreadCpuTime() => Tests.ThreadCpuTime.Now();
 }

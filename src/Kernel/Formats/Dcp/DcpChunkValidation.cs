@@ -26,17 +26,12 @@ internal static class DcpChunkValidation
                         expected: $"within [0, {shape[d]})", found: $"[{c.Offsets[d]}, {c.Offsets[d] + c.Sizes[d]})");
         }
 
-        // Sweep along dimension 0 so only chunks whose first-dim ranges meet are compared pairwise.
-        var sorted = tensor.Chunks.Where(c => Shapes.ElementCount(c.Sizes) > 0)
-            .OrderBy(c => shape.Count == 0 ? 0 : c.Offsets[0]).ToArray();
-        for (int i = 0; i < sorted.Length; i++)
-            for (int j = i + 1; j < sorted.Length; j++)
-            {
-                if (shape.Count > 0 && sorted[j].Offsets[0] >= sorted[i].Offsets[0] + sorted[i].Sizes[0]) break;
-                if (Overlap(sorted[i], sorted[j]))
-                    throw new CheckpointFormatException(FormatErrorReason.OverlappingData, file, fqn,
-                        $"chunks {Describe(sorted[i])} and {Describe(sorted[j])} overlap");
-            }
+        // An exact tiling is settled without comparing chunks; only a layout that is wrong looks for the pair to name.
+        var nonEmpty = tensor.Chunks.Where(c => Shapes.ElementCount(c.Sizes) > 0).ToArray();
+        bool tiles = DcpChunkTiling.Exact(shape, nonEmpty);
+        if (!tiles && DcpChunkOverlap.Find(shape, nonEmpty) is (DcpChunk first, DcpChunk second))
+            throw new CheckpointFormatException(FormatErrorReason.OverlappingData, file, fqn,
+                $"chunks {Describe(first)} and {Describe(second)} overlap");
 
         long covered = 0;
         foreach (var c in tensor.Chunks) covered += Shapes.ElementCount(c.Sizes);
@@ -45,14 +40,9 @@ internal static class DcpChunkValidation
             throw new CheckpointFormatException(FormatErrorReason.ChunksDoNotCoverTensor, file, fqn,
                 $"the {tensor.Chunks.Count} chunks cover {covered} of the {total} elements of shape {Shapes.Format(shape)}",
                 expected: total.ToString(), found: covered.ToString());
-    }
-
-    static bool Overlap(DcpChunk a, DcpChunk b)
-    {
-        for (int d = 0; d < a.Offsets.Count; d++)
-            if (Math.Max(a.Offsets[d], b.Offsets[d]) >= Math.Min(a.Offsets[d] + a.Sizes[d], b.Offsets[d] + b.Sizes[d]))
-                return false;
-        return true;
+        if (!tiles) // as many elements as the shape, yet some twice and others never (a pair too costly to name)
+            throw new CheckpointFormatException(FormatErrorReason.ChunksDoNotCoverTensor, file, fqn,
+                $"the {tensor.Chunks.Count} chunks cover {covered} elements, as many as shape {Shapes.Format(shape)} has, but some twice and others never");
     }
 
     public static string Describe(DcpChunk c) =>

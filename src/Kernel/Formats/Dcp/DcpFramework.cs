@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Ckpt.Errors;
+using Ckpt.Formats.Text;
 using Ckpt.Manifest;
 using Ckpt.Storage;
 
@@ -21,7 +23,7 @@ internal static class DcpFramework
             storage.Read(json, 0, bytes, IoCategory.Metadata);
             try
             {
-                using var doc = JsonDocument.Parse(bytes);
+                using var doc = JsonLimits.Parse(bytes, json, FormatErrorReason.MetadataInvalid);
                 if (doc.RootElement.ValueKind == JsonValueKind.Object
                     && doc.RootElement.TryGetProperty("sharded_backend", out var backend) && backend.ValueKind == JsonValueKind.String)
                 {
@@ -30,7 +32,7 @@ internal static class DcpFramework
                     if (backend.GetString() == "torch_dist") return "megatron-torch_dist";
                 }
             }
-            catch (Exception e) when (e is JsonException or InvalidOperationException) { /* not UTF-8 or not JSON: not Megatron's file */ }
+            catch (Exception e) when (e is JsonException or InvalidOperationException or CheckpointFormatException) { /* not UTF-8 or not JSON: not Megatron's file */ }
         }
         if (meta.Extra.ContainsKey("mcore_data")) return "megatron-torch_dist";
         // torch 1.13 / 2.0 kept DCP under `_shard` and sharded with ShardedTensor rather than DTensor.

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Ckpt.Errors;
 using Ckpt.Formats.Dcp;
+using Ckpt.Formats.Text;
 using Ckpt.Formats.TorchSave;
 using Ckpt.Manifest;
 using Ckpt.Pickle;
@@ -165,7 +166,7 @@ public sealed class MegatronTorchDistFormat : ICheckpointFormat
             throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, file, null, "metadata.json is not valid UTF-8");
         try
         {
-            using var doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 8 });
+            using var doc = JsonLimits.Parse(bytes, file, FormatErrorReason.MetadataInvalid, maxDepth: 8);
             if (doc.RootElement.ValueKind != JsonValueKind.Object
                 || !doc.RootElement.TryGetProperty("sharded_backend", out var b) || b.ValueKind != JsonValueKind.String)
                 throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, file, null,

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
 using Ckpt.Errors;
+using Ckpt.Formats.Text;
 using Ckpt.Manifest;
 using Ckpt.Storage;
 using Ckpt.Tensors;
@@ -62,7 +63,7 @@ public sealed record SafetensorsHeader(
         try
         {
             var text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(header);
-            doc = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = 8 });
+            doc = JsonLimits.Parse(header, file, FormatErrorReason.HeaderInvalid, maxDepth: 8);
         }
         catch (Exception e) when (e is JsonException or DecoderFallbackException or ArgumentException)
         {

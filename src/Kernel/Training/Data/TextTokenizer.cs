@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Ckpt.Errors;
 using Ckpt.Storage;
+using Ckpt.Formats.Text;
 
 namespace Ckpt.Training.Data;
 
@@ -77,7 +78,7 @@ public abstract class TextTokenizer : IDisposable
         if (!File.Exists(path)) return tokens;
         try
         {
-            using var doc = JsonDocument.Parse(RegularFile.ReadAllBytes(path));
+            using var doc = JsonLimits.Parse(RegularFile.ReadAllBytes(path), path, FormatErrorReason.MetadataInvalid);
             if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("added_tokens_decoder", out var added) && added.ValueKind == JsonValueKind.Object)
                 foreach (var p in added.EnumerateObject())
                     if (int.TryParse(p.Name, out var id) && p.Value.ValueKind == JsonValueKind.Object
@@ -104,7 +105,7 @@ public sealed record SpecialTokens(int? Bos, int? Eos, int? Pad)
         if (!File.Exists(path)) return new SpecialTokens(null, null, null);
         try
         {
-            using var doc = JsonDocument.Parse(RegularFile.ReadAllBytes(path));
+            using var doc = JsonLimits.Parse(RegularFile.ReadAllBytes(path), path, FormatErrorReason.MetadataInvalid);
             var root = doc.RootElement;
             return new SpecialTokens(Id(root, "bos_token_id"), Id(root, "eos_token_id"), Id(root, "pad_token_id"));
         }

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Ckpt.Errors;
+using Ckpt.Formats.Text;
 using Ckpt.Training.Data.ChatTemplates;
 using Ckpt.Storage;
 
@@ -154,8 +156,8 @@ public static class TrainingData
             n++;
             if (string.IsNullOrWhiteSpace(text)) continue;
             JsonElement record;
-            try { record = JsonDocument.Parse(text).RootElement; }
-            catch (JsonException e) { throw Bad(path, n, "not valid JSON: " + e.Message.Split('.')[0]); }
+            try { record = JsonLimits.Parse(text, null, FormatErrorReason.MetadataInvalid).RootElement; }
+            catch (CheckpointFormatException e) { throw Bad(path, n, e.Message[..e.Message.LastIndexOf(" [", StringComparison.Ordinal)]); }
             if (record.ValueKind != JsonValueKind.Object) throw Bad(path, n, "each line must be a JSON object");
             yield return (n, record);
         }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Ckpt.Storage;
+using Ckpt.Formats.Text;
 
 namespace Ckpt.Training.Data.ChatTemplates;
 
@@ -68,7 +69,7 @@ public sealed class ChatTemplate
         var tokens = new Dictionary<string, string>(StringComparer.Ordinal);
         if (!File.Exists(path)) return (null, tokens);
         JsonDocument doc;
-        try { doc = JsonDocument.Parse(RegularFile.ReadAllBytes(path)); }
+        try { doc = JsonLimits.Parse(RegularFile.ReadAllBytes(path), path, Ckpt.Errors.FormatErrorReason.MetadataInvalid); }
         catch (JsonException e) { throw new Ckpt.Errors.CheckpointFormatException(Ckpt.Errors.FormatErrorReason.MetadataInvalid, path, null, "tokenizer_config.json is not valid JSON", inner: e); }
         using (doc)
         {
