@@ -9,7 +9,8 @@ namespace Ckpt.Benchmarks;
 /// </summary>
 public static class SyntheticCheckpoint
 {
-    public static ShardedWriteResult Write(string directory, long approximateBytes, int shards, int hidden = 2048, int seed = 0)
+    /// <summary>Staged and moved into place when complete, like every output (<see cref="Outputs.OutputFolder"/>).</summary>
+    public static ShardedWriteResult Write(string directory, long approximateBytes, int shards, int hidden = 2048, int seed = 0, bool overwrite = false)
     {
         if (hidden <= 0 || hidden % 128 != 0)
             throw new ArgumentException($"hidden size {hidden} is not a positive multiple of 128 (the heads are 128 wide)");
@@ -32,12 +33,15 @@ public static class SyntheticCheckpoint
         }
         tensors.Add(Random("model.norm.weight", [hidden], seed));
         tensors.Add(Random("lm_head.weight", [vocab, hidden], seed + 1));
-        WriteConfig(directory, hidden, ffn, vocab, layers);
+        using var output = Outputs.OutputFolder.Begin(directory, [], overwrite);
+        WriteConfig(output.Staging, hidden, ffn, vocab, layers);
         long total = tensors.Sum(t => t.ByteCount);
         // Greedy cutting at tensor boundaries can spill into one more shard: grow the limit until it doesn't.
         long max = (total + shards - 1) / shards;
         while (ShardedSafetensorsWriter.Split(tensors, max).Count > shards) max += max / 100 + 1;
-        return ShardedSafetensorsWriter.Write(directory, tensors, max);
+        var written = ShardedSafetensorsWriter.Write(output.Staging, tensors, max);
+        output.Commit();
+        return written with { Files = written.Files.Select(output.Final).ToArray(), IndexFile = written.IndexFile is { } i ? output.Final(i) : null };
     }
 
     /// <summary>A transformers LlamaConfig for the weights, so both TorchSharp and transformers can load them.</summary>

@@ -33,6 +33,8 @@ public enum FormatErrorReason
     MergeInputsDisagree,
     /// <summary>A merge configuration (YAML or options) has a missing, unknown or out-of-range key.</summary>
     MergeConfigInvalid,
+    /// <summary>An output path that would overwrite, delete or overlap something Ckpt must not touch.</summary>
+    OutputRefused,
 }
 
 /// <summary>

@@ -98,6 +98,8 @@ public sealed record FineTuningOptions
     public int? KeepLast { get; init; } = 2;
     /// <summary>Continue from the newest complete checkpoint under the output folder, if there is one.</summary>
     public bool Resume { get; init; }
+    /// <summary>Lets a run replace a finished run in the output folder (<see cref="Outputs.RunFolder"/>).</summary>
+    public bool Overwrite { get; init; }
 
     /// <summary>
     /// Receives one line per phase (data read, model loaded, adapters attached, then forward, backward, clipping and
