@@ -117,12 +117,16 @@ public sealed class OutputFolder : IDisposable
         foreach (var dir in Directory.EnumerateDirectories(parent, $".{Path.GetFileName(target)}{StagingInfix}*"))
         {
             if (new DirectoryInfo(dir).LinkTarget is not null) continue;
-            if (!OutputMarker.IsStaging(dir) && (OutputMarker.Read(dir) is null || OutputMarker.Foreign(dir).Count > 0)) continue;
+            if (!OutputMarker.IsStaging(dir) && !Unmarked(dir) && (OutputMarker.Read(dir) is null || OutputMarker.Foreign(dir).Count > 0)) continue;
             try { Directory.Delete(dir, recursive: true); }
             catch (IOException) { }
             catch (UnauthorizedAccessException) { }
         }
     }
+
+    /// <summary>A staging folder killed before its marker was in place: empty, or holding only the marker's temp file.</summary>
+    static bool Unmarked(string dir) =>
+        Directory.EnumerateFileSystemEntries(dir).All(e => Path.GetFileName(e).StartsWith(OutputMarker.FileName + ".tmp-", StringComparison.Ordinal));
 
     internal static string Show(IReadOnlyList<string> names)
     {

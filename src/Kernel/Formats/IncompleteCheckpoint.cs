@@ -1,0 +1,60 @@
+using System.Text.RegularExpressions;
+using Ckpt.Errors;
+using Ckpt.Outputs;
+using Ckpt.Storage;
+
+namespace Ckpt.Formats;
+
+/// <summary>
+/// What an interrupted write leaves, refused before any reader looks: Ckpt's staging folders and temp files
+/// (`name.tmp-…`), and a folder of Hugging Face shards (`model-00001-of-00003.safetensors`,
+/// `pytorch_model-00001-of-00002.bin`) without the index that `save_pretrained` writes last, or with fewer shards
+/// than their names promise. Read as they are, these would look like a smaller, complete checkpoint.
+/// (A DCP folder without `.metadata` and a training step without its commit marker are refused by their readers.)
+/// </summary>
+internal static partial class IncompleteCheckpoint
+{
+    [GeneratedRegex(@"^(?<prefix>.+)-(?<k>\d{5})-of-(?<n>\d{5})\.(?<ext>safetensors|bin)$")]
+    private static partial Regex ShardName();
+
+    [GeneratedRegex(@"\.tmp-[0-9a-f]{8}([0-9a-f]{24})?$")]
+    private static partial Regex TemporaryName();
+
+    public static void Refuse(ICheckpointStorage storage, string entry)
+    {
+        if (OutputFolder.IsStaging(storage.Root) || entry.Split('/').Any(OutputFolder.IsStaging))
+            throw Incomplete(entry.Length == 0 ? storage.Root : entry, "this is the staging folder of an unfinished Ckpt write, not a checkpoint");
+        // A training step being committed (`step-N.tmp-<guid>/`) or any temp file a writer had not renamed yet.
+        if (TemporaryName().IsMatch(Path.GetFileName(Path.TrimEndingDirectorySeparator(storage.Root))))
+            throw Incomplete(storage.Root, "this is the temporary folder of an unfinished write, not a checkpoint");
+        if (entry.Length > 0)
+        {
+            if (TemporaryName().IsMatch(entry))
+                throw Incomplete(entry, "this is the temporary file of an unfinished write, not a checkpoint");
+            return;
+        }
+        var files = storage.List();
+        var shards = files.Select(f => ShardName().Match(f)).Where(m => m.Success)
+            .GroupBy(m => (Prefix: m.Groups["prefix"].Value, Count: m.Groups["n"].Value, Ext: m.Groups["ext"].Value));
+        foreach (var group in shards)
+        {
+            var (prefix, count, ext) = group.Key;
+            var index = $"{prefix}.{ext}.index.json";
+            if (!files.Contains(index) && !files.Any(f => f.EndsWith($".{ext}.index.json", StringComparison.Ordinal)))
+                throw Incomplete(storage.Root, $"the folder holds {group.First().Value} but not the index that is written after the shards",
+                    index, "no index");
+            int promised = int.Parse(count, System.Globalization.CultureInfo.InvariantCulture);
+            var present = group.Select(m => int.Parse(m.Groups["k"].Value, System.Globalization.CultureInfo.InvariantCulture))
+                .Where(k => k >= 1 && k <= promised).ToHashSet();
+            if (present.Count < promised)
+            {
+                int missing = Enumerable.Range(1, promised).First(k => !present.Contains(k));
+                throw Incomplete(storage.Root, $"{prefix}-{missing:D5}-of-{count}.{ext} is missing",
+                    $"{promised} shards", $"{present.Count}");
+            }
+        }
+    }
+
+    static CheckpointFormatException Incomplete(string file, string detail, string? expected = null, string? found = null) =>
+        new(FormatErrorReason.Incomplete, file, null, detail, expected, found);
+}
