@@ -104,6 +104,7 @@ public sealed class OutputSafetyTests : IDisposable
         File.WriteAllBytes(Path.Combine(output, "sub", "model.safetensors"), [1, 2, 3]);
         File.WriteAllText(Path.Combine(output, "config.json"), "{\"mine\": true}");
         var before = FolderHashes.Of(output);
+        Args(command, output); // copies the inputs
         var inputs = Inputs();
 
         AssertRefusedInOneLine(Run(Args(command, output)), command);
@@ -184,5 +185,28 @@ public sealed class OutputSafetyTests : IDisposable
         Assert.True(replaced.Code == 0, replaced.Err);
         Assert.NotEqual("the user's file", File.ReadAllText(output));
         Assert.Empty(Directory.EnumerateFiles(_dir, "report.out.tmp-*"));
+    }
+
+    [Fact]
+    public void A_finetune_run_folder_is_continued_by_resume_which_removes_a_killed_adapter_write_but_refuses_a_foreign_folder()
+    {
+        var output = Path.Combine(_dir, "run");
+        var args = Args("finetune", output);
+        var first = Run(args, "--save-every", "1");
+        Assert.True(first.Code == 0, first.Err);
+        var killedWrite = Path.Combine(output, "adapter_model.safetensors.tmp-1a2b3c4d");
+        File.WriteAllBytes(killedWrite, [0, 1, 2]); // what a run killed during its final adapter write leaves
+
+        var twoSteps = args.ToArray();
+        twoSteps[Array.IndexOf(twoSteps, "--steps") + 1] = "2";
+        var resumed = Run(twoSteps, "--resume");
+        Assert.True(resumed.Code == 0, resumed.Err);
+        Assert.False(File.Exists(killedWrite));
+        Assert.True(File.Exists(Path.Combine(output, "adapter_model.safetensors")));
+
+        File.WriteAllText(Path.Combine(output, "notes.txt"), "mine");
+        var before = FolderHashes.Of(output);
+        AssertRefusedInOneLine(Run(args, "--resume"), "--resume into a folder holding the user's file");
+        Assert.Equal(before, FolderHashes.Of(output));
     }
 }
