@@ -30,7 +30,7 @@ static class FineTuneHandler
             options.Validate();
             Ckpt.Models.TorchNativeLibraries.Require("fine-tuning", "ckpt finetune");
         }
-        catch (Exception e) when (e is ArgumentException or FormatException or NotSupportedException)
+        catch (Exception e) when (e is ArgumentException or FormatException or NotSupportedException or CheckpointFormatException)
         {
             context.Fail(command, message: e.Message.Split('\n')[0]);
             return;

@@ -29,7 +29,6 @@ public static class FineTuning
         CancellationToken cancellationToken = default)
     {
         options.Validate();
-        Outputs.RunFolder.Check(options.Output, Inputs(options), options.Resume, options.Overwrite);
         var clock = Stopwatch.StartNew();
         void Trace(string phase) => options.Trace?.Invoke(string.Create(CultureInfo.InvariantCulture, $"{clock.Elapsed.TotalSeconds,8:F2} s  {phase}"));
         var device = new Device(options.Device);
@@ -92,7 +91,7 @@ public static class FineTuning
         state.AddRange(optimizer.State().Select(s => StateTensor.FromTorch(s.Name, s.Tensor)));
         state.Add(StateTensor.FromBytes(RngStateName, DType.U8, rngBytes, rngBytes.Length));
 
-        Outputs.RunFolder.Open(options.Output, Inputs(options), options.Resume, options.Overwrite, [CheckpointsFolder, PeftLora.WeightsFile, PeftLora.ConfigFile]);
+        Outputs.RunFolder.Open(options.Output, options.Inputs, options.Resume, options.Overwrite, [CheckpointsFolder, PeftLora.WeightsFile, PeftLora.ConfigFile]);
         var directory = new CheckpointDirectory(Path.Combine(options.Output, CheckpointsFolder)) { KeepLast = options.KeepLast };
         int start = 0;
         if (options.Resume && directory.Newest() is { } newest)
@@ -227,8 +226,6 @@ public static class FineTuning
             stepSeconds > 0 ? tokensSeen / stepSeconds : 0, examples, dropped, trainableCount, totalCount, quantized, tokenizer?.Source,
             checkpointer.History, clock.Elapsed) { PackedRows = options.Packing ? packed.Length : null };
     }
-
-    static IEnumerable<string?> Inputs(FineTuningOptions options) => [options.Model, options.Data, options.EvalData, options.ChatTemplate];
 
     /// <summary>The adapters' parameters under their PEFT key names (without the `base_model.model.` wrapper removed).</summary>
     static List<(string Name, Parameter Parameter)> AdapterParameters(CausalLanguageModel model)
