@@ -10,7 +10,8 @@ namespace Ckpt.Formats;
 /// (`name.tmp-…`), and a folder of Hugging Face shards (`model-00001-of-00003.safetensors`,
 /// `pytorch_model-00001-of-00002.bin`) without the index that `save_pretrained` writes last, or with fewer shards
 /// than their names promise. Read as they are, these would look like a smaller, complete checkpoint.
-/// (A DCP folder without `.metadata` and a training step without its commit marker are refused by their readers.)
+/// The same for DCP data files (`__0_0.distcp`) without `.metadata`. (A training step without its commit manifest is
+/// never listed by <see cref="Resilience.CheckpointDirectory"/>, and its `step-N.tmp-…` folder is a temp name.)
 /// </summary>
 internal static partial class IncompleteCheckpoint
 {
@@ -34,6 +35,9 @@ internal static partial class IncompleteCheckpoint
             return;
         }
         var files = storage.List();
+        // DCP's FileSystemWriter writes `.metadata` after every rank's data file (formats.md §1.3).
+        if (!files.Contains(".metadata") && files.FirstOrDefault(f => f.EndsWith(".distcp", StringComparison.Ordinal)) is { } data)
+            throw Incomplete(storage.Root, $"the folder holds {data} but not the .metadata that is written after the data files", ".metadata", "no .metadata");
         var shards = files.Select(f => ShardName().Match(f)).Where(m => m.Success)
             .GroupBy(m => (Prefix: m.Groups["prefix"].Value, Count: m.Groups["n"].Value, Ext: m.Groups["ext"].Value));
         foreach (var group in shards)
