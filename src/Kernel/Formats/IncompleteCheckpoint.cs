@@ -8,14 +8,14 @@ namespace Ckpt.Formats;
 /// <summary>
 /// What an interrupted write leaves, refused before any reader looks: Ckpt's staging folders and temp files
 /// (`name.tmp-…`), and a folder of Hugging Face shards (`model-00001-of-00003.safetensors`,
-/// `pytorch_model-00001-of-00002.bin`) without the index that `save_pretrained` writes last, or with fewer shards
-/// than their names promise. Read as they are, these would look like a smaller, complete checkpoint.
+/// `pytorch_model-00001-of-00002.bin`) without the index that `save_pretrained` writes last. Read as they are, these
+/// would look like a smaller, complete checkpoint.
 /// The same for DCP data files (`__0_0.distcp`) without `.metadata`. (A training step without its commit manifest is
 /// never listed by <see cref="Resilience.CheckpointDirectory"/>, and its `step-N.tmp-…` folder is a temp name.)
 /// </summary>
 internal static partial class IncompleteCheckpoint
 {
-    [GeneratedRegex(@"^(?<prefix>.+)-(?<k>\d{5})-of-(?<n>\d{5})\.(?<ext>safetensors|bin)$")]
+    [GeneratedRegex(@"^(?<prefix>.+)-\d{5}-of-\d{5}\.(?<ext>safetensors|bin)$")]
     private static partial Regex ShardName();
 
     [GeneratedRegex(@"\.tmp-[0-9a-f]{8}([0-9a-f]{24})?$")]
@@ -38,24 +38,14 @@ internal static partial class IncompleteCheckpoint
         // DCP's FileSystemWriter writes `.metadata` after every rank's data file (formats.md §1.3).
         if (!files.Contains(".metadata") && files.FirstOrDefault(f => f.EndsWith(".distcp", StringComparison.Ordinal)) is { } data)
             throw Incomplete(storage.Root, $"the folder holds {data} but not the .metadata that is written after the data files", ".metadata", "no .metadata");
-        var shards = files.Select(f => ShardName().Match(f)).Where(m => m.Success)
-            .GroupBy(m => (Prefix: m.Groups["prefix"].Value, Count: m.Groups["n"].Value, Ext: m.Groups["ext"].Value));
-        foreach (var group in shards)
+        // With the index present, its reader names any shard it lists that is missing (MissingFile).
+        foreach (var shard in files.Select(f => ShardName().Match(f)).Where(m => m.Success))
         {
-            var (prefix, count, ext) = group.Key;
+            var (prefix, ext) = (shard.Groups["prefix"].Value, shard.Groups["ext"].Value);
             var index = $"{prefix}.{ext}.index.json";
             if (!files.Contains(index) && !files.Any(f => f.EndsWith($".{ext}.index.json", StringComparison.Ordinal)))
-                throw Incomplete(storage.Root, $"the folder holds {group.First().Value} but not the index that is written after the shards",
+                throw Incomplete(storage.Root, $"the folder holds {shard.Value} but not the index that is written after the shards",
                     index, "no index");
-            int promised = int.Parse(count, System.Globalization.CultureInfo.InvariantCulture);
-            var present = group.Select(m => int.Parse(m.Groups["k"].Value, System.Globalization.CultureInfo.InvariantCulture))
-                .Where(k => k >= 1 && k <= promised).ToHashSet();
-            if (present.Count < promised)
-            {
-                int missing = Enumerable.Range(1, promised).First(k => !present.Contains(k));
-                throw Incomplete(storage.Root, $"{prefix}-{missing:D5}-of-{count}.{ext} is missing",
-                    $"{promised} shards", $"{present.Count}");
-            }
         }
     }
 

@@ -29,16 +29,17 @@ public sealed class IncompleteCheckpointTests : IDisposable
     }
 
     [Theory]
-    [InlineData("hf-llama-tiny-sharded", "model.safetensors.index.json", "model.safetensors.index.json")]
-    [InlineData("hf-llama-tiny-sharded", "model-00004-of-00006.safetensors", "model-00004-of-00006.safetensors")]
-    [InlineData("hf-llama-tiny-bin", "pytorch_model.bin.index.json", "pytorch_model.bin.index.json")]
-    public void Shards_without_their_index_or_with_one_missing_are_refused_as_incomplete_naming_what_is_missing(string fixture, string deleted, string named)
+    [InlineData("hf-llama-tiny-sharded", "model.safetensors.index.json", FormatErrorReason.Incomplete)]
+    [InlineData("hf-llama-tiny-bin", "pytorch_model.bin.index.json", FormatErrorReason.Incomplete)]
+    [InlineData("hf-llama-tiny-sharded", "model-00004-of-00006.safetensors", FormatErrorReason.MissingFile)]
+    [InlineData("hf-llama-tiny-bin", "pytorch_model-00002-of-00003.bin", FormatErrorReason.MissingFile)]
+    public void Shards_without_their_index_or_with_one_missing_are_refused_naming_what_is_missing(string fixture, string deleted, FormatErrorReason reason)
     {
         var folder = Copy(fixture);
         File.Delete(Path.Combine(folder, deleted));
         var e = Refused(folder);
-        Assert.Equal(FormatErrorReason.Incomplete, e.Reason);
-        Assert.Contains(named, e.Message);
+        Assert.Equal(reason, e.Reason);
+        Assert.Contains(deleted, e.Message);
     }
 
     [Fact]
