@@ -57,7 +57,7 @@ public static class MergeExecutor
     }
 
     /// <summary>The checkpoints a merge reads: every model and the base.</summary>
-    public static IEnumerable<string?> Inputs(MergeSpec spec) => spec.Models.Select(m => (string?)m.Path).Append(spec.BaseModel);
+    internal static IEnumerable<string?> Inputs(MergeSpec spec) => spec.Models.Select(m => (string?)m.Path).Append(spec.BaseModel);
 
     /// <summary>Merges into a folder the caller has staged (lcsc adds its log and config before committing).</summary>
     internal static MergeReport RunToStaging(MergeSpec spec, string directory, long maxShardBytes, long chunkElements, string? configSource,
