@@ -28,6 +28,22 @@ public sealed class FineTuneMagicInputTests : IDisposable
     Task<string> FailureOf(string code) => _harness.FailureOfAsync(code);
 
     [Fact]
+    public async Task Finetune_magic_refuses_an_out_holding_the_users_files_with_the_cli_sentence()
+    {
+        var output = Path.Combine(_dir, "mine");
+        Directory.CreateDirectory(output);
+        File.WriteAllText(Path.Combine(output, "notes.txt"), "the user's notes");
+        foreach (var flags in new[] { "", " --overwrite", " --resume" })
+        {
+            var expected = Assert.Throws<Ckpt.Errors.CheckpointFormatException>(() =>
+                Ckpt.Outputs.RunFolder.Check(output, [], flags.Contains("resume"), flags.Contains("overwrite"))).Message;
+            var message = await FailureOf($"#!ckpt-finetune --recipe sft --model \"{TinyLlama}\" --data \"{Data()}\" --steps 1 --out \"{output}\"{flags}");
+            Assert.Equal(expected, message);
+        }
+        Assert.Equal(["notes.txt"], Directory.EnumerateFileSystemEntries(output).Select(Path.GetFileName));
+    }
+
+    [Fact]
     public async Task Finetune_magic_with_a_missing_data_file_fails_with_one_sentence_naming_it()
     {
         var missing = Path.Combine(_dir, "nowhere.jsonl");

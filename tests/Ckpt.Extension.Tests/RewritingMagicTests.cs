@@ -303,6 +303,46 @@ public sealed class RewritingMagicTests : IDisposable
         Assert.All(merged.Manifest.Tensors, t => Assert.Equal(Tensors.DType.F16, t.DType));
     }
 
+    [Fact]
+    public async Task Every_writing_magic_refuses_a_folder_of_the_users_files_with_the_cli_sentence_even_with_overwrite()
+    {
+        var output = Path.Combine(_out, "mine");
+        Directory.CreateDirectory(output);
+        File.WriteAllText(Path.Combine(output, "notes.txt"), "the user's notes");
+        var (a, b) = (Trajectory("step-0375"), Trajectory("step-0400"));
+        foreach (var overwrite in new[] { "", " --overwrite" })
+        {
+            // The CLI prints this same Kernel sentence after "ckpt: ".
+            var expected = Assert.Throws<Ckpt.Errors.CheckpointFormatException>(() => Ckpt.Outputs.OutputFolder.Check(output, [], overwrite.Length > 0)).Message;
+            foreach (var magic in new[]
+            {
+                $"#!ckpt-convert \"{a}\" --out \"{output}\"{overwrite}",
+                $"#!ckpt-reshard \"{TestPaths.Fixture("dcp-fsdp2-4rank")}\" --world-size 2 --out \"{output}\"{overwrite}",
+                $"#!ckpt-merge --method linear --model \"{a}\" --model \"{b}\" --out \"{output}\"{overwrite}",
+                $"#!ckpt-lcsc \"{a},{b}\" --eval \"mse:{Trajectory("step-0200")}\" --budget 2 --out \"{output}\"{overwrite}",
+            })
+            {
+                var message = FailureMessage(await _harness.SubmitAsync(magic));
+                Assert.Equal(expected, message);
+                AssertOneSentence(message);
+            }
+        }
+        Assert.Equal(["notes.txt"], Directory.EnumerateFileSystemEntries(output).Select(Path.GetFileName));
+        Assert.Equal("the user's notes", File.ReadAllText(Path.Combine(output, "notes.txt")));
+    }
+
+    [Fact]
+    public async Task Convert_magic_refuses_an_out_inside_its_input_with_the_cli_sentence()
+    {
+        var source = Path.Combine(_out, "source");
+        Directory.CreateDirectory(source);
+        File.Copy(TestPaths.Fixture("hf-gpt2-tiny/model.safetensors"), Path.Combine(source, "model.safetensors"));
+        var inside = Path.Combine(source, "converted");
+        var expected = Assert.Throws<Ckpt.Errors.CheckpointFormatException>(() => Ckpt.Outputs.OutputFolder.Check(inside, [source], false)).Message;
+        Assert.Equal(expected, FailureMessage(await _harness.SubmitAsync($"#!ckpt-convert \"{source}\" --out \"{inside}\"")));
+        Assert.Equal(["model.safetensors"], Directory.EnumerateFileSystemEntries(source).Select(Path.GetFileName));
+    }
+
     public void Dispose()
     {
         _harness.Dispose();

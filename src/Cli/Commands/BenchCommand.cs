@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Ckpt.Benchmarks;
 using Ckpt.Conversion;
 using Ckpt.Manifest;
+using Ckpt.Outputs;
 
 namespace Ckpt.Cli.Commands;
 
@@ -37,14 +38,15 @@ static class BenchCommand
         });
 
         var output = new Option<string>("--out") { Description = "output folder", Required = true };
+        var overwrite = new Option<bool>("--overwrite") { Description = OutputFolder.OverwriteHelp };
         var size = new Option<string>("--size") { Description = "approximate total size", DefaultValueFactory = _ => "1GB" };
         var shards = new Option<int>("--shards") { Description = "number of shards", DefaultValueFactory = _ => 8 };
         var hidden = new Option<int>("--hidden") { Description = "hidden size (a multiple of 128: heads of 128)", DefaultValueFactory = _ => 2048 };
-        var generate = new Command("generate", "Write a LLaMA-shaped bf16 sharded safetensors checkpoint of random weights.") { output, size, shards, hidden };
+        var generate = new Command("generate", "Write a LLaMA-shaped bf16 sharded safetensors checkpoint of random weights.") { output, overwrite, size, shards, hidden };
         generate.SetAction(parse =>
         {
             var result = SyntheticCheckpoint.Write(parse.GetValue(output)!, ByteSize.Parse(parse.GetValue(size)!), parse.GetValue(shards),
-                parse.GetValue(hidden));
+                parse.GetValue(hidden), overwrite: parse.GetValue(overwrite));
             stdout.WriteLine($"wrote {ByteSize.Format(result.TotalBytes)} in {result.Files.Count} shards to {parse.GetValue(output)}");
             return 0;
         });

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using Ckpt.Conversion;
 using Ckpt.Manifest;
+using Ckpt.Outputs;
 
 namespace Ckpt.Cli.Commands;
 
@@ -18,13 +19,14 @@ static class ConvertCommand
         var strip = new Option<string?>("--strip-prefix") { Description = "remove this prefix from tensor names, e.g. 'model.'" };
         var adapter = new Option<string?>("--merge-adapter") { Description = "PEFT LoRA adapter folder to merge into the weights as they are written (W + scaling·B·A)" };
         var json = new Option<bool>("--json") { Description = "print a JSON report" };
-        var command = new Command("convert", "Convert a checkpoint, one tensor at a time.") { path, to, output, maxShard, only, dtype, strip, adapter, json };
+        var overwrite = new Option<bool>("--overwrite") { Description = OutputFolder.OverwriteHelp };
+        var command = new Command("convert", "Convert a checkpoint, one tensor at a time.") { path, to, output, overwrite, maxShard, only, dtype, strip, adapter, json };
         command.SetAction(parse =>
         {
             var target = OptionValues.TargetFormat(parse.GetValue(to)!);
             var cast = OptionValues.DType(parse.GetValue(dtype));
             var options = new ConvertOptions(target, parse.GetValue(output)!, ByteSize.Parse(parse.GetValue(maxShard)!),
-                parse.GetValue(only) ?? [], cast, parse.GetValue(strip), parse.GetValue(adapter));
+                parse.GetValue(only) ?? [], cast, parse.GetValue(strip), parse.GetValue(adapter), parse.GetValue(overwrite));
             using var ckpt = Checkpoint.Open(parse.GetValue(path)!);
             var result = CheckpointConverter.Convert(ckpt, options);
             if (parse.GetValue(json))

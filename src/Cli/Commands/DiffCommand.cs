@@ -3,7 +3,7 @@ using Ckpt.Charts;
 using Ckpt.Conversion;
 using Ckpt.Inspection;
 using Ckpt.Manifest;
-using Ckpt.Storage;
+using Ckpt.Outputs;
 
 namespace Ckpt.Cli.Commands;
 
@@ -16,18 +16,19 @@ static class DiffCommand
         var tensor = new Option<string[]>("--tensor") { Description = "tensor name globs to compare", AllowMultipleArgumentsPerToken = true };
         var json = new Option<bool>("--json") { Description = "print one JSON object" };
         var html = new Option<string?>("--html") { Description = "write a standalone HTML report (plotly.js inlined, opens offline)" };
+        var overwrite = new Option<bool>("--overwrite") { Description = OutputFile.OverwriteHelp };
         var command = new Command("diff", "Tensors added, removed, reshaped or re-typed, and the relative L2 and max abs change of the rest; reads one tensor pair at a time.")
-            { a, b, tensor, json, html };
+            { a, b, tensor, json, html, overwrite };
         command.SetAction((parse, ct) =>
         {
-            if (parse.GetValue(html) is string target) OutputFile.Require(target, "--html");
+            if (parse.GetValue(html) is string target) OutputFile.Check(target, [parse.GetValue(a), parse.GetValue(b)], parse.GetValue(overwrite));
             using var ca = Checkpoint.Open(parse.GetValue(a)!, ct);
             using var cb = Checkpoint.Open(parse.GetValue(b)!, ct);
             var report = CheckpointDiff.Compare(ca, cb, new TensorFilter(parse.GetValue(tensor) ?? []), cancellationToken: ct);
             var input = InspectionJson.Diff(report);
             if (parse.GetValue(html) is string file)
             {
-                File.WriteAllText(file, ChartRenderer.Document("diff", input.ToJsonString(), $"{ca.Path} → {cb.Path}"));
+                OutputFile.WriteAllText(file, ChartRenderer.Document("diff", input.ToJsonString(), $"{ca.Path} → {cb.Path}"));
                 if (!parse.GetValue(json)) stdout.WriteLine($"wrote {file}");
             }
             if (parse.GetValue(json)) stdout.WriteLine(ManifestJson.Serialize(input));

@@ -44,6 +44,7 @@ static class FinetuneCommand
         var dtype = new Option<string?>("--dtype") { Description = "compute dtype of the base: f32, bf16, f16 (default: the checkpoint's)" };
         var saveEvery = new Option<int>("--save-every") { Description = "commit resumable state every N steps (async)", DefaultValueFactory = _ => 0 };
         var resume = new Option<bool>("--resume") { Description = "continue from the newest complete checkpoint in --out" };
+        var overwrite = new Option<bool>("--overwrite") { Description = Outputs.RunFolder.OverwriteHelp };
         var threads = new Option<int?>("--threads") { Description = "CPU threads for LibTorch (default: LibTorch's choice)" };
         var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 42 };
         var json = new Option<bool>("--json") { Description = "one JSON line per step, then one summary line" };
@@ -52,7 +53,7 @@ static class FinetuneCommand
         var command = new Command("finetune", "Fine-tune a causal LM with LoRA or QLoRA: SFT (completion-only loss) or DPO (reference = adapters off).")
         {
             recipe, model, data, evalData, evalEvery, qlora, gradientCheckpointing, loraR, loraAlpha, loraDropout, loraTargets, steps, epochs, lr, warmup, warmupRatio, schedule, batch, gradAccum, beta, dpoLoss, labelSmoothing, maxLength,
-            packing, template, chatTemplate, output, device, dtype, threads, saveEvery, resume, seed, json, trace,
+            packing, template, chatTemplate, output, device, dtype, threads, saveEvery, resume, overwrite, seed, json, trace,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -89,6 +90,7 @@ static class FinetuneCommand
                 DType = parse.GetValue(dtype),
                 SaveEvery = parse.GetValue(saveEvery),
                 Resume = parse.GetValue(resume),
+                Overwrite = parse.GetValue(overwrite),
                 Seed = parse.GetValue(seed),
                 Threads = parse.GetValue(threads),
             }.ToOptions() with { Trace = parse.GetValue(trace) ? line => Trace(stderr, line) : null };

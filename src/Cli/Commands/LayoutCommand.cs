@@ -3,7 +3,7 @@ using Ckpt.Charts;
 using Ckpt.Conversion;
 using Ckpt.Inspection;
 using Ckpt.Manifest;
-using Ckpt.Storage;
+using Ckpt.Outputs;
 
 namespace Ckpt.Cli.Commands;
 
@@ -14,18 +14,19 @@ static class LayoutCommand
         var path = new Argument<string>("path") { Description = "checkpoint file or folder" };
         var tensor = new Option<string[]>("--tensor") { Description = "tensor name globs to chart, e.g. 'model.layers.0.**'", AllowMultipleArgumentsPerToken = true };
         var html = new Option<string?>("--html") { Description = "write a standalone HTML report (plotly.js inlined, opens offline)" };
+        var overwrite = new Option<bool>("--overwrite") { Description = OutputFile.OverwriteHelp };
         var json = new Option<bool>("--json") { Description = "print the layout as JSON (the chart input contract)" };
-        var command = new Command("layout", "How a checkpoint's bytes spread over ranks and files, from its metadata; reads no tensor bytes.") { path, tensor, html, json };
+        var command = new Command("layout", "How a checkpoint's bytes spread over ranks and files, from its metadata; reads no tensor bytes.") { path, tensor, html, overwrite, json };
         command.SetAction(parse =>
         {
-            if (parse.GetValue(html) is string target) OutputFile.Require(target, "--html");
+            if (parse.GetValue(html) is string target) OutputFile.Check(target, [parse.GetValue(path)], parse.GetValue(overwrite));
             using var ckpt = Checkpoint.Open(parse.GetValue(path)!);
             var filter = new TensorFilter(parse.GetValue(tensor) ?? []);
             var layout = ShardLayout.Of(ckpt.Manifest, filter);
             var input = InspectionJson.Layout(ckpt.Path, layout, ModuleTree.Of(ckpt.Manifest, filter));
             if (parse.GetValue(html) is string file)
             {
-                File.WriteAllText(file, ChartRenderer.Document("layout", input.ToJsonString(), $"Layout of {ckpt.Path}"));
+                OutputFile.WriteAllText(file, ChartRenderer.Document("layout", input.ToJsonString(), $"Layout of {ckpt.Path}"));
                 if (!parse.GetValue(json)) stdout.WriteLine($"wrote {file}");
             }
             if (parse.GetValue(json)) stdout.WriteLine(ManifestJson.Serialize(input));

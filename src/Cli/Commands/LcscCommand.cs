@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Ckpt.Conversion;
 using Ckpt.Merging;
+using Ckpt.Outputs;
 
 namespace Ckpt.Cli.Commands;
 
@@ -20,10 +21,11 @@ static class LcscCommand
         var seed = new Option<ulong>("--seed") { Description = "search seed: the same seed gives the same result", DefaultValueFactory = _ => 0UL };
         var last = new Option<int?>("--last") { Description = "combine only the last N checkpoints (in name order)" };
         var output = new Option<string?>("--out") { Description = "write the best combination (safetensors) and lcsc_log.json here" };
+        var overwrite = new Option<bool>("--overwrite") { Description = OutputFolder.OverwriteHelp };
         var dtype = new Option<string?>("--dtype") { Description = "dtype of the written combination: F32, BF16, F16, F64 (default: as the inputs)" };
         var json = new Option<bool>("--json") { Description = "print the result as JSON: coefficients, metric, generations" };
         var command = new Command("lcsc", "Search linear combinations of saved checkpoints (LCSC: coefficients sum to 1, may be negative) for the lowest metric.")
-            { checkpoints, eval, budget, seed, last, output, dtype, json };
+            { checkpoints, eval, budget, seed, last, output, overwrite, dtype, json };
         command.SetAction((parse, cancellationToken) =>
         {
             var request = new CombinationSearchRequest
@@ -35,6 +37,7 @@ static class LcscCommand
                 Last = parse.GetValue(last),
                 OutputDirectory = parse.GetValue(output),
                 OutputDType = OptionValues.DType(parse.GetValue(dtype)),
+                Overwrite = parse.GetValue(overwrite),
             };
             var result = CombinationSearch.Run(request, cancellationToken: cancellationToken);
             if (parse.GetValue(json)) stdout.WriteLine(result.ToJson(request));

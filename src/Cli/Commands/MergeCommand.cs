@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Ckpt.Conversion;
 using Ckpt.Merging;
+using Ckpt.Outputs;
 
 namespace Ckpt.Cli.Commands;
 
@@ -19,10 +20,11 @@ static class MergeCommand
         var seed = new Option<ulong>("--seed") { Description = "DARE drop-mask seed", DefaultValueFactory = _ => 0UL };
         var dtype = new Option<string?>("--dtype") { Description = "output dtype: F32, BF16, F16, F64 (default: as the inputs)" };
         var output = new Option<string>("--out") { Description = "output folder", Required = true };
+        var overwrite = new Option<bool>("--overwrite") { Description = OutputFolder.OverwriteHelp };
         var maxShard = new Option<string>("--max-shard-size") { Description = "largest shard (default 5GB)", DefaultValueFactory = _ => "5GB" };
         var json = new Option<bool>("--json") { Description = "print the merge log as JSON" };
         var command = new Command("merge", $"Merge checkpoints tensor by tensor into sharded safetensors ({MergeMethods.CliNames}, or a mergekit YAML).")
-            { config, method, models, baseModel, t, density, lambda, rescale, seed, dtype, output, maxShard, json };
+            { config, method, models, baseModel, t, density, lambda, rescale, seed, dtype, output, overwrite, maxShard, json };
         command.SetAction(parse =>
         {
             var configPath = parse.GetValue(config);
@@ -39,7 +41,8 @@ static class MergeCommand
                 Seed = parse.GetValue(seed),
                 DType = parse.GetValue(dtype),
             }.ToSpec();
-            var report = MergeExecutor.RunToDirectory(spec, parse.GetValue(output)!, ByteSize.Parse(parse.GetValue(maxShard)!), configSource: configPath);
+            var report = MergeExecutor.RunToDirectory(spec, parse.GetValue(output)!, ByteSize.Parse(parse.GetValue(maxShard)!), configSource: configPath,
+                overwrite: parse.GetValue(overwrite));
             if (parse.GetValue(json)) stdout.WriteLine(report.ToJson());
             else stdout.WriteLine($"{report.Method}: merged {report.Tensors} tensors of {spec.Models.Count} models into {report.Files!.Count} file(s) in {parse.GetValue(output)} "
                 + $"({ByteSize.Format(report.InputBytes)} read in {report.Seconds:F1} s)");

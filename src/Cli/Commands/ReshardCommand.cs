@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using Ckpt.Conversion;
 using Ckpt.Manifest;
+using Ckpt.Outputs;
 using Ckpt.Resharding;
 
 namespace Ckpt.Cli.Commands;
@@ -17,15 +18,16 @@ static class ReshardCommand
         var layoutKind = new Option<string>("--layout") { Description = "dtensor (placements), flat (FSDP flat shards) or tp (Megatron tensor-parallel rules)", DefaultValueFactory = _ => "dtensor" };
         var gated = new Option<bool>("--gated") { Description = "with --layout tp: fc1 holds [gate; up] halves (SwiGLU)" };
         var output = new Option<string>("--out") { Description = "output folder for the DCP checkpoint", Required = true };
+        var overwrite = new Option<bool>("--overwrite") { Description = OutputFolder.OverwriteHelp };
         var only = new Option<string[]>("--only") { Description = "tensor name globs to keep", AllowMultipleArgumentsPerToken = true };
         var json = new Option<bool>("--json") { Description = "print a JSON report: per rank bytes read vs needed, per phase times" };
         var command = new Command("reshard", "Rewrite a checkpoint as a PyTorch DCP checkpoint for a target parallel layout, reading only what each rank needs.")
-            { path, worldSize, mesh, placements, layoutKind, gated, output, only, json };
+            { path, worldSize, mesh, placements, layoutKind, gated, output, overwrite, only, json };
         command.SetAction(parse =>
         {
             var layout = new LayoutRequest(parse.GetValue(layoutKind)!, parse.GetValue(worldSize), parse.GetValue(mesh), parse.GetValue(placements), parse.GetValue(gated)).Resolve();
             using var ckpt = Checkpoint.Open(parse.GetValue(path)!);
-            var result = Resharder.Reshard(ckpt, new ReshardOptions(layout, parse.GetValue(output)!, parse.GetValue(only) ?? []));
+            var result = Resharder.Reshard(ckpt, new ReshardOptions(layout, parse.GetValue(output)!, parse.GetValue(only) ?? [], parse.GetValue(overwrite)));
             if (parse.GetValue(json)) stdout.WriteLine(ManifestJson.Serialize(Report(result)));
             else
             {

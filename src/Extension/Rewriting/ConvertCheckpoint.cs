@@ -17,6 +17,8 @@ public sealed class ConvertCheckpoint : KernelDirectiveCommand
     public string? StripPrefix { get; set; }
     /// <summary>A PEFT LoRA adapter folder merged into the weights as they are written.</summary>
     public string? MergeAdapter { get; set; }
+    /// <summary>Lets --out replace a folder Ckpt wrote before (<see cref="Outputs.OutputFolder"/>).</summary>
+    public bool Overwrite { get; set; }
     /// <summary>Binds the <see cref="Conversion.ConversionResult"/> to this C# variable.</summary>
     public string? Name { get; set; }
 }

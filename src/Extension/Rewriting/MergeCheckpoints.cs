@@ -23,6 +23,8 @@ public sealed class MergeCheckpoints : KernelDirectiveCommand
     public string? Config { get; set; }
     public string Out { get; set; } = "";
     public string? DType { get; set; }
+    /// <summary>Lets --out replace a folder Ckpt wrote before (<see cref="Outputs.OutputFolder"/>).</summary>
+    public bool Overwrite { get; set; }
     /// <summary>Binds the <see cref="Merging.MergeReport"/> to this C# variable.</summary>
     public string? Name { get; set; }
 }

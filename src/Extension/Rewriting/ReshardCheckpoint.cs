@@ -16,6 +16,8 @@ public sealed class ReshardCheckpoint : KernelDirectiveCommand
     public bool Gated { get; set; }
     public string? Out { get; set; }
     public string? Only { get; set; }
+    /// <summary>Lets --out replace a folder Ckpt wrote before (<see cref="Outputs.OutputFolder"/>).</summary>
+    public bool Overwrite { get; set; }
     /// <summary>Binds the result (<see cref="Resharding.ReshardResult"/>, or the rank plans when nothing is written) to this C# variable.</summary>
     public string? Name { get; set; }
 }

@@ -33,6 +33,7 @@ public static class RewritingDirectives
                 new KernelDirectiveParameter("--layout", "dtensor (placements, the default), flat (FSDP flat shards) or tp (Megatron tensor-parallel rules)."),
                 new KernelDirectiveParameter("--gated", "With --layout tp: fc1 holds [gate; up] halves (SwiGLU).") { Flag = true },
                 new KernelDirectiveParameter("--out", "Output folder for the DCP checkpoint; without it the magic only plans.") { TypeHint = "file" },
+                new KernelDirectiveParameter("--overwrite", Outputs.OutputFolder.OverwriteHelp) { Flag = true },
                 new KernelDirectiveParameter("--only", "Tensor name glob to keep, e.g. model.**"),
                 new KernelDirectiveParameter("--name", "Bind the result to this C# variable."),
             },
@@ -46,6 +47,7 @@ public static class RewritingDirectives
                 new KernelDirectiveParameter("--path", "A checkpoint file or folder, any readable format.") { AllowImplicitName = true, MaxOccurrences = int.MaxValue, TypeHint = "file" },
                 new KernelDirectiveParameter("--to", "safetensors (default), dcp or torch."),
                 new KernelDirectiveParameter("--out", "Output folder.") { Required = true, TypeHint = "file" },
+                new KernelDirectiveParameter("--overwrite", Outputs.OutputFolder.OverwriteHelp) { Flag = true },
                 new KernelDirectiveParameter("--only", "Tensor name glob to keep, e.g. model.**"),
                 new KernelDirectiveParameter("--dtype", "Cast floating tensors: F32, F16, BF16, F64."),
                 new KernelDirectiveParameter("--max-shard-size", "Largest safetensors shard, e.g. 2GB (default 5GB)."),
@@ -70,6 +72,7 @@ public static class RewritingDirectives
                 new KernelDirectiveParameter("--seed", "DARE drop-mask seed (default 0)."),
                 new KernelDirectiveParameter("--config", "A mergekit-style YAML (merge_method, models, base_model, parameters, dtype).") { TypeHint = "file" },
                 new KernelDirectiveParameter("--out", "Output folder.") { Required = true, TypeHint = "file" },
+                new KernelDirectiveParameter("--overwrite", Outputs.OutputFolder.OverwriteHelp) { Flag = true },
                 new KernelDirectiveParameter("--dtype", "Output dtype: F32, BF16, F16, F64 (default: as the inputs)."),
                 new KernelDirectiveParameter("--name", "Bind the merge report to this C# variable."),
             },
@@ -87,6 +90,7 @@ public static class RewritingDirectives
                 new KernelDirectiveParameter("--seed", "Search seed (default 0): the same seed gives the same result."),
                 new KernelDirectiveParameter("--last", "Combine only the last N checkpoints (in name order)."),
                 new KernelDirectiveParameter("--out", "Write the best combination (safetensors) and lcsc_log.json here.") { TypeHint = "file" },
+                new KernelDirectiveParameter("--overwrite", Outputs.OutputFolder.OverwriteHelp) { Flag = true },
                 new KernelDirectiveParameter("--dtype", "Dtype of the written combination: F32, BF16, F16, F64."),
                 new KernelDirectiveParameter("--name", "Bind the search result to this C# variable."),
             },
@@ -114,7 +118,7 @@ public static class RewritingDirectives
             context.DisplayAs(RewriteHtml.Plan(layout, planned), HtmlFormatter.MimeType);
             return planned.Select(p => p.plan).ToArray();
         }
-        var result = await Task.Run(() => Resharder.Reshard(ckpt, new ReshardOptions(layout, command.Out, only), context.CancellationToken), context.CancellationToken);
+        var result = await Task.Run(() => Resharder.Reshard(ckpt, new ReshardOptions(layout, command.Out, only, command.Overwrite), context.CancellationToken), context.CancellationToken);
         context.DisplayAs(RewriteHtml.Reshard(result), HtmlFormatter.MimeType);
         return result;
     });
@@ -127,7 +131,7 @@ public static class RewritingDirectives
         var to = OptionValues.TargetFormat(command.To ?? "safetensors");
         if (string.IsNullOrWhiteSpace(command.Out)) throw new FormatException("#!ckpt-convert needs --out <dir>");
         var options = new ConvertOptions(to, command.Out, ByteSize.Parse(command.MaxShardSize ?? "5GB"),
-            command.Only is null ? [] : [command.Only], OptionValues.DType(command.DType), command.StripPrefix, command.MergeAdapter);
+            command.Only is null ? [] : [command.Only], OptionValues.DType(command.DType), command.StripPrefix, command.MergeAdapter, command.Overwrite);
         using var ckpt = await Task.Run(() => Checkpoint.Open(path, context.CancellationToken), context.CancellationToken);
         var result = await Task.Run(() => CheckpointConverter.Convert(ckpt, options, context.CancellationToken), context.CancellationToken);
         context.DisplayAs(RewriteHtml.Conversion(result, command.Out, to), HtmlFormatter.MimeType);
@@ -152,7 +156,7 @@ public static class RewritingDirectives
             DType = command.DType,
         }.ToSpec();
         var report = await Task.Run(() => MergeExecutor.RunToDirectory(spec, command.Out, configSource: command.Config,
-            cancellationToken: context.CancellationToken), context.CancellationToken);
+            cancellationToken: context.CancellationToken, overwrite: command.Overwrite), context.CancellationToken);
         context.DisplayAs(RewriteHtml.Merge(report, command.Out), HtmlFormatter.MimeType);
         return report;
     });

@@ -15,6 +15,8 @@ public sealed class SearchCombination : KernelDirectiveCommand
     public int? Last { get; set; }
     public string? Out { get; set; }
     public string? DType { get; set; }
+    /// <summary>Lets --out replace a folder Ckpt wrote before (<see cref="Outputs.OutputFolder"/>).</summary>
+    public bool Overwrite { get; set; }
     /// <summary>Binds the <see cref="Merging.CombinationSearchResult"/> to this C# variable.</summary>
     public string? Name { get; set; }
 }

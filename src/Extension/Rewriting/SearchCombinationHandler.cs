@@ -42,6 +42,7 @@ static class SearchCombinationHandler
                 Seed = command.Seed ?? 0,
                 OutputDirectory = command.Out,
                 OutputDType = OptionValues.DType(command.DType),
+                Overwrite = command.Overwrite,
             };
             var chart = new LiveSearchChart(context, checkpoints, request.Budget, command.Eval.Split(':')[0]);
             chart.Show();

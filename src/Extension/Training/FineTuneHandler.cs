@@ -101,6 +101,7 @@ static class FineTuneHandler
             DType = c.DType,
             SaveEvery = c.SaveEvery ?? defaults.SaveEvery,
             Resume = c.Resume,
+            Overwrite = c.Overwrite,
             Seed = c.Seed ?? defaults.Seed,
             Threads = c.Threads,
         };

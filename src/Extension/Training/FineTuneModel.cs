@@ -40,6 +40,8 @@ public sealed class FineTuneModel : KernelDirectiveCommand
     public string? DType { get; set; }
     public int? SaveEvery { get; set; }
     public bool Resume { get; set; }
+    /// <summary>Lets --out replace a finished run Ckpt wrote (<see cref="Outputs.RunFolder"/>).</summary>
+    public bool Overwrite { get; set; }
     public long? Seed { get; set; }
     public int? Threads { get; set; }
     /// <summary>Binds the <see cref="Ckpt.Training.FineTuningResult"/> to this C# variable.</summary>

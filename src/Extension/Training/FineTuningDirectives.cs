@@ -43,6 +43,7 @@ public static class FineTuningDirectives
                 new KernelDirectiveParameter("--dtype", "Compute dtype of the base: f32, bf16, f16 (default: the checkpoint's)."),
                 new KernelDirectiveParameter("--save-every", "Commit resumable state every N steps (async)."),
                 new KernelDirectiveParameter("--resume", "Continue from the newest complete checkpoint in --out.") { Flag = true },
+                new KernelDirectiveParameter("--overwrite", Outputs.RunFolder.OverwriteHelp) { Flag = true },
                 new KernelDirectiveParameter("--seed", "Seed of the LoRA init and data order (default 42)."),
                 new KernelDirectiveParameter("--threads", "CPU threads for LibTorch (default: LibTorch's choice)."),
                 new KernelDirectiveParameter("--name", "Bind the run's result to this C# variable."),

@@ -9,7 +9,8 @@ namespace Ckpt.Benchmarks;
 /// </summary>
 public static class SyntheticCheckpoint
 {
-    public static ShardedWriteResult Write(string directory, long approximateBytes, int shards, int hidden = 2048, int seed = 0)
+    /// <summary>Staged and moved into place when complete, like every output (<see cref="Outputs.OutputFolder"/>).</summary>
+    public static ShardedWriteResult Write(string directory, long approximateBytes, int shards, int hidden = 2048, int seed = 0, bool overwrite = false)
     {
         // Checked before any byte is written: 0 shards divides by zero below, a size of 0 would still write a layer.
         if (shards < 1) throw new ArgumentException($"--shards {shards} must be at least 1");
@@ -35,12 +36,15 @@ public static class SyntheticCheckpoint
         }
         tensors.Add(Random("model.norm.weight", [hidden], seed));
         tensors.Add(Random("lm_head.weight", [vocab, hidden], seed + 1));
-        WriteConfig(directory, hidden, ffn, vocab, layers);
+        using var output = Outputs.OutputFolder.Begin(directory, [], overwrite);
+        WriteConfig(output.Staging, hidden, ffn, vocab, layers);
         long total = tensors.Sum(t => t.ByteCount);
         // Greedy cutting at tensor boundaries can spill into one more shard: grow the limit until it doesn't.
         long max = (total + shards - 1) / shards;
         while (ShardedSafetensorsWriter.Split(tensors, max).Count > shards) max += max / 100 + 1;
-        return ShardedSafetensorsWriter.Write(directory, tensors, max);
+        var written = ShardedSafetensorsWriter.Write(output.Staging, tensors, max);
+        output.Commit();
+        return written with { Files = written.Files.Select(output.Final).ToArray(), IndexFile = written.IndexFile is { } i ? output.Final(i) : null };
     }
 
     /// <summary>A transformers LlamaConfig for the weights, so both TorchSharp and transformers can load them.</summary>

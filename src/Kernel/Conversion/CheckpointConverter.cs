@@ -5,6 +5,7 @@ using Ckpt.Formats.TorchSave;
 using Ckpt.Pickle;
 using Ckpt.Manifest;
 using Ckpt.Monitoring;
+using Ckpt.Outputs;
 using Ckpt.Planning;
 using Ckpt.Tensors;
 
@@ -20,11 +21,21 @@ public static class CheckpointConverter
     public static readonly IReadOnlyList<string> ModelFiles =
         ["config.json", "generation_config.json", "tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json"];
 
+    /// <summary>Writes into a staging sibling of the output and moves it into place when complete (<see cref="OutputFolder"/>).</summary>
     public static ConversionResult Convert(Checkpoint source, ConvertOptions options, CancellationToken cancellationToken = default)
     {
+        using var output = OutputFolder.Begin(options.OutputDirectory, [source.Path, options.MergeAdapter], options.Overwrite);
         using var merge = options.MergeAdapter is { } adapter ? Training.LoraMerge.Open(adapter, source.Manifest, cancellationToken) : null;
-        var result = Write(source, options, merge, cancellationToken);
-        return result with { CopiedFiles = CopyModelFiles(source.Path, options.OutputDirectory), MergedWeights = merge?.Count ?? 0 };
+        var result = Write(source, options with { OutputDirectory = output.Staging }, merge, cancellationToken);
+        var copied = CopyModelFiles(source.Path, output.Staging);
+        output.Commit();
+        return result with
+        {
+            Files = result.Files.Select(output.Final).ToArray(),
+            IndexFile = result.IndexFile is { } index ? output.Final(index) : null,
+            CopiedFiles = copied.Select(output.Final).ToArray(),
+            MergedWeights = merge?.Count ?? 0,
+        };
     }
 
     static IReadOnlyList<string> CopyModelFiles(string sourcePath, string outputDirectory)
@@ -35,8 +46,8 @@ public static class CheckpointConverter
         {
             var from = Path.Combine(folder, name);
             var to = Path.Combine(outputDirectory, name);
-            if (!File.Exists(from) || Path.GetFullPath(from) == Path.GetFullPath(to)) continue;
-            File.Copy(from, to, overwrite: true); // as save_pretrained rewrites them with the weights
+            if (!File.Exists(from) || File.Exists(to)) continue;
+            File.Copy(from, to);
             copied.Add(to);
         }
         return copied;

@@ -6,7 +6,8 @@ public enum TargetFormat { Safetensors, Dcp, Torch }
 
 /// <summary>
 /// What `ckpt convert` / `#!ckpt-convert` is asked to do; validated before any byte is read. <paramref name="MergeAdapter"/>
-/// names a PEFT LoRA adapter folder to fold into the weights as they stream (see <see cref="Training.LoraMerge"/>).
+/// names a PEFT LoRA adapter folder to fold into the weights as they stream (see <see cref="Training.LoraMerge"/>);
+/// <paramref name="Overwrite"/> lets the output replace a folder Ckpt wrote before (see <see cref="Outputs.OutputFolder"/>).
 /// </summary>
 public sealed record ConvertOptions(
     TargetFormat To,
@@ -15,7 +16,8 @@ public sealed record ConvertOptions(
     IReadOnlyList<string>? Only = null,
     DType? DType = null,
     string? StripPrefix = null,
-    string? MergeAdapter = null);
+    string? MergeAdapter = null,
+    bool Overwrite = false);
 
 /// <summary>What a conversion wrote.</summary>
 public sealed record ConversionResult(

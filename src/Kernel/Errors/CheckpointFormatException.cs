@@ -39,6 +39,8 @@ public enum FormatErrorReason
     SymbolicLinkLoop,
     /// <summary>A numeric option is out of range for the checkpoint it applies to (a world size above a tensor's elements).</summary>
     OptionOutOfRange,
+    /// <summary>An output path that would overwrite, delete or overlap something Ckpt must not touch.</summary>
+    OutputRefused,
 }
 
 /// <summary>

@@ -19,6 +19,7 @@ public static class CheckpointProbe
 
     public static ICheckpointFormat Find(ICheckpointStorage storage, string entry)
     {
+        IncompleteCheckpoint.Refuse(storage, entry);
         if (entry.Length > 0 && storage.Exists(entry) && storage.Length(entry) == 0)
             throw new CheckpointFormatException(FormatErrorReason.EmptyFile, entry, null, "the file is empty");
         foreach (var format in Formats)

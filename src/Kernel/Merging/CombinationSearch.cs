@@ -19,6 +19,8 @@ public sealed record CombinationSearchRequest
     public string? OutputDirectory { get; init; }
     /// <summary>Output dtype of the written combination; null keeps the inputs'.</summary>
     public DType? OutputDType { get; init; }
+    /// <summary>Lets the output replace a folder Ckpt wrote before (<see cref="Outputs.OutputFolder"/>).</summary>
+    public bool Overwrite { get; init; }
 }
 
 /// <summary>The search's outcome: the inputs, the best coefficients and metric, every generation, and what was written.</summary>
@@ -63,6 +65,8 @@ public static class CombinationSearch
     {
         if (request.Budget < 1) throw new FormatException($"--budget {request.Budget} must allow at least one evaluation");
         var checkpoints = CheckpointSet.Resolve(request.Checkpoints, request.Last, cancellationToken);
+        // Refused before the search, which may take hours, rather than after it.
+        if (request.OutputDirectory is { } target) Outputs.OutputFolder.Check(target, Inputs(request, checkpoints), request.Overwrite);
         using var metric = CombinationMetrics.Open(request.Eval, checkpoints, cancellationToken);
         var search = LcscSearch.Run(checkpoints.Count, metric.Evaluate, new LcscOptions { Budget = request.Budget, Seed = request.Seed },
             progress, cancellationToken);
@@ -78,13 +82,22 @@ public static class CombinationSearch
                 Normalize = false,
                 OutputDType = request.OutputDType,
             };
-            written = MergeExecutor.RunToDirectory(spec, output, cancellationToken: cancellationToken);
-            CopyConfig(checkpoints[0], output);
-            var result = new CombinationSearchResult(checkpoints, request.Eval, metric.Description, search, written, Path.Combine(output, LogFileName));
-            File.WriteAllText(result.LogPath!, result.ToJson(request));
+            using var folder = Outputs.OutputFolder.Begin(output, Inputs(request, checkpoints), request.Overwrite);
+            written = MergeExecutor.RunToStaging(spec, folder.Staging, MergeExecutor.DefaultMaxShardBytes, MergeExecutor.DefaultChunkElements, null, cancellationToken);
+            CopyConfig(checkpoints[0], folder.Staging);
+            var result = new CombinationSearchResult(checkpoints, request.Eval, metric.Description, search, written, Path.Combine(folder.Target, LogFileName));
+            File.WriteAllText(Path.Combine(folder.Staging, LogFileName), result.ToJson(request));
+            folder.Commit();
             return result;
         }
         return new CombinationSearchResult(checkpoints, request.Eval, metric.Description, search, written, logPath);
+    }
+
+    /// <summary>What the search reads: the checkpoints and the file the metric names (`eval-loss:batch.safetensors#key`, `mse:reference`).</summary>
+    static IEnumerable<string?> Inputs(CombinationSearchRequest request, IReadOnlyList<string> checkpoints)
+    {
+        var metricFile = request.Eval.Split(':', 2) is [_, var rest] ? rest.Split('#')[0] : null;
+        return checkpoints.Append(metricFile);
     }
 
     /// <summary>The combination is the same architecture: its config.json makes the output loadable as a model.</summary>
@@ -92,6 +105,6 @@ public static class CombinationSearch
     {
         var folder = Directory.Exists(firstCheckpoint) ? firstCheckpoint : Path.GetDirectoryName(Path.GetFullPath(firstCheckpoint))!;
         var config = Path.Combine(folder, "config.json");
-        if (File.Exists(config)) File.Copy(config, Path.Combine(output, "config.json"), overwrite: true);
+        if (File.Exists(config)) File.Copy(config, Path.Combine(output, "config.json"));
     }
 }

@@ -43,9 +43,24 @@ public static class MergeExecutor
     /// <summary>
     /// Merges into <paramref name="directory"/> as Hugging Face style safetensors (`model.safetensors`, or shards
     /// of at most <paramref name="maxShardBytes"/> plus `model.safetensors.index.json`) and writes `merge_log.json`.
+    /// The folder is staged and moved into place when complete (<see cref="Outputs.OutputFolder"/>); it may not overlap an input.
     /// </summary>
     public static MergeReport RunToDirectory(MergeSpec spec, string directory, long maxShardBytes = DefaultMaxShardBytes,
-        long chunkElements = DefaultChunkElements, string? configSource = null, CancellationToken cancellationToken = default)
+        long chunkElements = DefaultChunkElements, string? configSource = null, CancellationToken cancellationToken = default,
+        bool overwrite = false)
+    {
+        using var output = Outputs.OutputFolder.Begin(directory, Inputs(spec).Append(configSource), overwrite);
+        var report = RunToStaging(spec, output.Staging, maxShardBytes, chunkElements, configSource, cancellationToken);
+        output.Commit();
+        return report;
+    }
+
+    /// <summary>The checkpoints a merge reads: every model and the base.</summary>
+    internal static IEnumerable<string?> Inputs(MergeSpec spec) => spec.Models.Select(m => (string?)m.Path).Append(spec.BaseModel);
+
+    /// <summary>Merges into a folder the caller has staged (lcsc adds its log and config before committing).</summary>
+    internal static MergeReport RunToStaging(MergeSpec spec, string directory, long maxShardBytes, long chunkElements, string? configSource,
+        CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         using var session = MergeSession.Open(spec, chunkElements, configSource);

@@ -8,8 +8,8 @@ using Ckpt.Tensors;
 
 namespace Ckpt.Resharding;
 
-/// <summary>What `ckpt reshard` / `#!ckpt-reshard` is asked to do.</summary>
-public sealed record ReshardOptions(TargetLayout Layout, string OutputDirectory, IReadOnlyList<string>? Only = null);
+/// <summary>What `ckpt reshard` / `#!ckpt-reshard` is asked to do; <paramref name="Overwrite"/> lets the output replace a folder Ckpt wrote.</summary>
+public sealed record ReshardOptions(TargetLayout Layout, string OutputDirectory, IReadOnlyList<string>? Only = null, bool Overwrite = false);
 
 /// <summary>One target rank: what loading its shards needs and reads, and what it wrote.</summary>
 /// <param name="PhaseSeconds">Seconds this rank spent per phase: `plan` (its read plan), `load` (reading and decoding the
@@ -37,6 +37,7 @@ public static class Resharder
 {
     public static ReshardResult Reshard(Checkpoint source, ReshardOptions options, CancellationToken cancellationToken = default)
     {
+        using var output = Outputs.OutputFolder.Begin(options.OutputDirectory, [source.Path], options.Overwrite);
         var layout = options.Layout;
         layout.RequireFits(source.Manifest, source.Path);
         var filter = new TensorFilter(options.Only ?? []);
@@ -90,8 +91,10 @@ public static class Resharder
 
         var (objects, written, skipped) = Objects(source.Manifest);
         long before = source.Storage.Statistics.TensorBytesRead;
-        var result = DcpWriter.Write(options.OutputDirectory, writes, objects, PlannerData(source.Manifest), 0, timeline, cancellationToken);
+        var staged = DcpWriter.Write(output.Staging, writes, objects, PlannerData(source.Manifest), 0, timeline, cancellationToken);
         long read = source.Storage.Statistics.TensorBytesRead - before;
+        output.Commit();
+        var result = staged with { Directory = output.Target, Files = staged.Files.Select(output.Final).ToArray() };
 
         var writeSeconds = timeline.Events.Where(e => e.Phase == "write").GroupBy(e => e.Subject)
             .ToDictionary(g => g.Key, g => g.Sum(e => (e.End - e.Start).TotalSeconds));

@@ -36,6 +36,23 @@ internal static partial class DurableFiles
         SyncDirectory(dir);
     }
 
+    /// <summary>
+    /// Swaps two folders in one step (Linux renameat2 with RENAME_EXCHANGE, since 3.15), so a reader or a crash sees
+    /// the old folder or the new one under the name, never neither. False where the OS or file system cannot.
+    /// </summary>
+    public static bool TryExchange(string a, string b)
+    {
+        if (!OperatingSystem.IsLinux()) return false;
+        try { return RenameAt2(AtCurrentDirectory, a, AtCurrentDirectory, b, RenameExchange) == 0; }
+        catch (EntryPointNotFoundException) { return false; } // glibc before 2.28, musl before 1.2.2
+    }
+
+    const int AtCurrentDirectory = -100;
+    const uint RenameExchange = 2;
+
+    [LibraryImport("libc", EntryPoint = "renameat2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int RenameAt2(int oldDirectory, string oldPath, int newDirectory, string newPath, uint flags);
+
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Open(string path, int flags);
 

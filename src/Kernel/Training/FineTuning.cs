@@ -91,7 +91,7 @@ public static class FineTuning
         state.AddRange(optimizer.State().Select(s => StateTensor.FromTorch(s.Name, s.Tensor)));
         state.Add(StateTensor.FromBytes(RngStateName, DType.U8, rngBytes, rngBytes.Length));
 
-        Directory.CreateDirectory(options.Output);
+        Outputs.RunFolder.Open(options.Output, options.Inputs, options.Resume, options.Overwrite, [CheckpointsFolder, PeftLora.WeightsFile, PeftLora.ConfigFile]);
         var directory = new CheckpointDirectory(Path.Combine(options.Output, CheckpointsFolder)) { KeepLast = options.KeepLast };
         int start = 0;
         if (options.Resume && directory.Newest() is { } newest)

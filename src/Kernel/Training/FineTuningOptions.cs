@@ -98,6 +98,8 @@ public sealed record FineTuningOptions
     public int? KeepLast { get; init; } = 2;
     /// <summary>Continue from the newest complete checkpoint under the output folder, if there is one.</summary>
     public bool Resume { get; init; }
+    /// <summary>Lets a run replace a finished run in the output folder (<see cref="Outputs.RunFolder"/>).</summary>
+    public bool Overwrite { get; init; }
 
     /// <summary>
     /// Receives one line per phase (data read, model loaded, adapters attached, then forward, backward, clipping and
@@ -105,7 +107,7 @@ public sealed record FineTuningOptions
     /// </summary>
     public Action<string>? Trace { get; init; }
 
-    /// <summary>Throws ArgumentException naming the first bad option.</summary>
+    /// <summary>Throws ArgumentException naming the first bad option, or CheckpointFormatException for an output that is not safe to write.</summary>
     public void Validate()
     {
         if (string.IsNullOrWhiteSpace(Model)) throw new ArgumentException("--model is required");
@@ -148,5 +150,10 @@ public sealed record FineTuningOptions
             throw new ArgumentException($"--device must be cpu or cuda, not '{Device}'");
         if (DType is not null and not ("f32" or "fp32" or "float32" or "bf16" or "bfloat16" or "f16" or "fp16" or "float16"))
             throw new ArgumentException($"unknown compute dtype '{DType}' (f32, bf16, f16)");
+        // Last, as it is the only check that looks at the disk beyond existence: the output folder must be new, or this run's own.
+        Outputs.RunFolder.Check(Output, Inputs, Resume, Overwrite);
     }
+
+    /// <summary>The files the run reads, which its output may not overlap.</summary>
+    internal IEnumerable<string?> Inputs => [Model, Data, EvalData, ChatTemplate];
 }

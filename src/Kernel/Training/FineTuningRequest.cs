@@ -47,6 +47,7 @@ public sealed record FineTuningRequest
     public string? DType { get; init; }
     public int SaveEvery { get; init; }
     public bool Resume { get; init; }
+    public bool Overwrite { get; init; }
     public long Seed { get; init; } = 42;
     public int? Threads { get; init; }
 
@@ -84,6 +85,7 @@ public sealed record FineTuningRequest
         DType = DType,
         SaveEvery = SaveEvery,
         Resume = Resume,
+        Overwrite = Overwrite,
         Seed = Seed,
         Threads = Threads,
     };

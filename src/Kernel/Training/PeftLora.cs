@@ -15,6 +15,8 @@ public static class PeftLora
 {
     /// <summary>PeftModel wraps the HF model as `base_model.model`; saved keys carry that prefix without the adapter name.</summary>
     public const string KeyPrefix = "base_model.model.";
+    public const string WeightsFile = "adapter_model.safetensors";
+    public const string ConfigFile = "adapter_config.json";
     static readonly string[] ChildNames = ["lora_A", "lora_B"];
 
     /// <summary>Attaches a fresh adapter (PEFT init: B = 0, so the model's output is unchanged) to every targeted linear layer.</summary>
@@ -96,9 +98,10 @@ public static class PeftLora
             }
         }
         if (sources.Count == 0) throw new InvalidOperationException("the model has no LoRA adapter to save");
-        SafetensorsWriter.Write(Path.Combine(adapterDirectory, "adapter_model.safetensors"), sources,
+        SafetensorsWriter.Write(Path.Combine(adapterDirectory, WeightsFile), sources,
             new Dictionary<string, string> { ["format"] = "pt" }, cancellationToken: cancellationToken);
-        File.WriteAllText(Path.Combine(adapterDirectory, "adapter_config.json"), config.ToJson());
+        // Both through temp + fsync + rename: a run killed here leaves the previous adapter or the new one, never half a file.
+        Resilience.DurableFiles.WriteAtomically(Path.Combine(adapterDirectory, ConfigFile), System.Text.Encoding.UTF8.GetBytes(config.ToJson()));
     }
 
     /// <summary>Turns every adapter off until disposed: the reference model of DPO without a second copy of the weights.</summary>

@@ -6,7 +6,7 @@ namespace Ckpt.Tests.Conversion;
 public sealed class ModelFilesTests
 {
     [Fact]
-    public void Converting_copies_the_model_files_beside_the_source_and_rewrites_them_on_a_second_conversion()
+    public void Converting_copies_the_model_files_beside_the_source_and_rewrites_them_on_a_second_conversion_with_overwrite()
     {
         var dir = TestPaths.TempDirectory("model-files");
         using var source = Checkpoint.Open(TestPaths.Fixture("hf-llama-tiny-sharded"));
@@ -14,8 +14,9 @@ public sealed class ModelFilesTests
         Assert.Equal(["config.json", "generation_config.json"], first.CopiedFiles.Select(Path.GetFileName));
 
         File.WriteAllText(Path.Combine(dir, "config.json"), "{\"stale\": true}");
-        var second = CheckpointConverter.Convert(source, new ConvertOptions(TargetFormat.Dcp, dir));
+        var second = CheckpointConverter.Convert(source, new ConvertOptions(TargetFormat.Dcp, dir, Overwrite: true));
         Assert.Equal(2, second.CopiedFiles.Count);
+        Assert.Empty(Directory.GetFiles(dir, "*.safetensors")); // the first output is replaced as a whole
         Assert.Equal(File.ReadAllText(TestPaths.Fixture("hf-llama-tiny-sharded", "config.json")), File.ReadAllText(Path.Combine(dir, "config.json")));
     }
 

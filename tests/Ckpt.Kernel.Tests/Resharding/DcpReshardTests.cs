@@ -105,12 +105,12 @@ public class DcpReshardTests
     }
 
     [Fact]
-    public void Resharding_into_a_folder_of_an_earlier_larger_save_leaves_only_the_new_rank_files()
+    public void Resharding_with_overwrite_over_an_earlier_larger_save_leaves_only_the_new_rank_files()
     {
         var dir = TestPaths.TempDirectory("dcp-rewrite");
         using var source = Checkpoint.Open(TestPaths.Fixture("dcp-dtensor1d-4rank"));
         Resharder.Reshard(source, new ReshardOptions(DTensorLayout.Sharded(8), dir));
-        Resharder.Reshard(source, new ReshardOptions(DTensorLayout.Sharded(3), dir));
+        Resharder.Reshard(source, new ReshardOptions(DTensorLayout.Sharded(3), dir, Overwrite: true));
         Assert.Equal(["__0_0.distcp", "__1_0.distcp", "__2_0.distcp"],
             Directory.GetFiles(dir, "*.distcp").Select(Path.GetFileName).Order(StringComparer.Ordinal));
         using var back = Checkpoint.Open(dir);

@@ -29,10 +29,10 @@ public static class DcpWriter
 
         Directory.CreateDirectory(directory);
         var metadataPath = Path.Combine(directory, MetadataFileName);
-        File.Delete(metadataPath);
-        // Data files of an earlier save into the same folder (a larger world size) would otherwise linger.
-        foreach (var stale in Directory.EnumerateFiles(directory, "__*_*.distcp"))
-            if (System.Text.RegularExpressions.Regex.IsMatch(Path.GetFileName(stale), @"^__\d+_\d+\.distcp$")) File.Delete(stale);
+        // Data files of an earlier save (a larger world size) would linger beside ours; never delete them, refuse
+        // (the verbs write into a fresh staging folder, see Outputs.OutputFolder).
+        if (File.Exists(metadataPath) || Directory.EnumerateFiles(directory, "__*_*.distcp").Any())
+            throw new IOException($"{directory} already holds a DCP checkpoint; write into a new folder");
 
         // Per rank, in state-dict order: tensor chunks, then bytes items.
         var jobs = new SortedDictionary<int, List<(string Fqn, DcpChunkWrite? Chunk, byte[]? Bytes)>>();
@@ -62,13 +62,13 @@ public static class DcpWriter
         var items = stored.SelectMany(s => s).ToArray();
         var start = timeline?.Now;
         var pickle = DcpMetadataWriter.Pickle(tensors, bytesItems, items, plannerData);
-        var tmp = metadataPath + ".tmp";
+        var tmp = metadataPath + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
         using (var stream = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
         {
             stream.Write(pickle);
             stream.Flush(flushToDisk: true);
         }
-        File.Move(tmp, metadataPath, overwrite: true);
+        File.Move(tmp, metadataPath);
         timeline?.Record("metadata", MetadataFileName, start!.Value, pickle.Length);
 
         var files = ranks.Select(r => Path.Combine(directory, DataFileName(r))).Append(metadataPath).ToArray();
@@ -80,7 +80,7 @@ public static class DcpWriter
     {
         var name = DataFileName(rank);
         var result = new List<DcpStoredItem>(jobs.Count);
-        using var stream = new FileStream(Path.Combine(directory, name), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+        using var stream = new FileStream(Path.Combine(directory, name), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
         foreach (var (fqn, chunk, bytes) in jobs)
         {
             ct.ThrowIfCancellationRequested();

@@ -24,7 +24,8 @@ public static class ShardedSafetensorsWriter
         long totalBytes = tensors.Sum(t => t.ByteCount);
         long totalParams = tensors.Sum(t => Manifest.Shapes.ElementCount(t.Shape));
         var indexPath = Path.Combine(directory, $"{prefix}.safetensors.index.json");
-        if (File.Exists(indexPath)) File.Delete(indexPath);
+        // An index left from an earlier write would describe other shards; never delete it, refuse (verbs write into fresh staging folders).
+        if (File.Exists(indexPath)) throw new IOException($"{indexPath} already exists; write into a new folder");
         if (shards.Count <= 1)
         {
             var single = Path.Combine(directory, $"{prefix}.safetensors");
@@ -41,7 +42,7 @@ public static class ShardedSafetensorsWriter
             files.Add(path);
             foreach (var t in shards[i]) weightMap[t.Name] = name;
         }
-        var tmp = indexPath + ".tmp";
+        var tmp = indexPath + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
         using (var stream = File.Create(tmp))
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
         {
@@ -57,7 +58,7 @@ public static class ShardedSafetensorsWriter
             w.Flush();
             stream.Flush(flushToDisk: true);
         }
-        File.Move(tmp, indexPath, overwrite: true);
+        File.Move(tmp, indexPath);
         return new ShardedWriteResult(files, indexPath, totalBytes, totalParams);
     }
 

@@ -1,0 +1,139 @@
+using Ckpt.Resilience;
+
+namespace Ckpt.Outputs;
+
+/// <summary>
+/// The folder a writing verb (convert, reshard, merge, lcsc, bench generate) produces. Before any byte is read
+/// it refuses an `--out` that is a file, lies under one, overlaps an input, or is not empty (unless
+/// `--overwrite`, and then only when Ckpt's marker lists every entry). The verb writes into <see cref="Staging"/>,
+/// a hidden sibling; <see cref="Commit"/> moves it into place in one rename (an exchange when replacing), so a
+/// process killed at any moment leaves the old folder or the complete new one. The next run to the same `--out`
+/// removes staging siblings a killed run left; nothing without Ckpt's marker is ever deleted.
+/// </summary>
+public sealed class OutputFolder : IDisposable
+{
+    /// <summary>The help of `--overwrite` on every verb that writes a folder, CLI and magic alike.</summary>
+    public const string OverwriteHelp = "replace an output folder Ckpt wrote before; a folder holding any file Ckpt did not write is still refused";
+
+    const string StagingInfix = ".ckpt-staging-";
+    readonly bool _overwrite;
+    bool _committed;
+
+    OutputFolder(string target, string staging, bool overwrite)
+    {
+        Target = target;
+        Staging = staging;
+        _overwrite = overwrite;
+    }
+
+    /// <summary>The output folder, full and symlink-resolved.</summary>
+    public string Target { get; }
+
+    /// <summary>Where the verb writes; it becomes <see cref="Target"/> on <see cref="Commit"/>.</summary>
+    public string Staging { get; }
+
+    /// <summary>Checks <paramref name="output"/> (see the class summary) without creating anything; returns its resolved path.</summary>
+    public static string Check(string output, IEnumerable<string?> inputs, bool overwrite)
+    {
+        var target = OutputPaths.Check(output, inputs);
+        if (File.Exists(target))
+            throw OutputPaths.Refused(output, "the output names a file; name a folder", "a folder", "a file");
+        if (!Directory.Exists(target) || !Directory.EnumerateFileSystemEntries(target).Any()) return target;
+        if (!overwrite)
+            throw OutputPaths.Refused(output, "the output folder is not empty; pass --overwrite to replace an output Ckpt wrote",
+                "an empty or new folder", Show(Directory.EnumerateFileSystemEntries(target).Select(e => Path.GetFileName(e)!).Order(StringComparer.Ordinal).ToArray()));
+        var foreign = OutputMarker.Foreign(target);
+        if (foreign.Count > 0)
+            throw OutputPaths.Refused(output, "--overwrite replaces only an output Ckpt wrote, and this folder holds files it did not write",
+                "only files listed in " + OutputMarker.FileName, Show(foreign));
+        return target;
+    }
+
+    /// <summary>Checks the output, removes a killed run's leftovers and creates the staging folder.</summary>
+    public static OutputFolder Begin(string output, IEnumerable<string?> inputs, bool overwrite)
+    {
+        var target = Check(output, inputs, overwrite);
+        var parent = Path.GetDirectoryName(target)!;
+        Directory.CreateDirectory(parent);
+        RemoveLeftovers(target);
+        var staging = Path.Combine(parent, $".{Path.GetFileName(target)}{StagingInfix}{Guid.NewGuid().ToString("N")[..12]}");
+        Directory.CreateDirectory(staging);
+        // Marked from the start, so a run killed before Commit leaves a folder the next run knows it may delete.
+        OutputMarker.WriteStaging(staging);
+        return new OutputFolder(target, staging, overwrite);
+    }
+
+    /// <summary>Whether <paramref name="path"/> is a staging folder of some output (never read as a checkpoint).</summary>
+    public static bool IsStaging(string path) =>
+        Path.GetFileName(Path.TrimEndingDirectorySeparator(path)) is { } name && name.StartsWith('.') && name.Contains(StagingInfix, StringComparison.Ordinal);
+
+    /// <summary>Where a file written at <paramref name="stagedPath"/> lies once committed.</summary>
+    public string Final(string stagedPath) => Path.Combine(Target, Path.GetRelativePath(Staging, stagedPath));
+
+    /// <summary>Lists what was written in the marker, makes it durable and moves it into place.</summary>
+    public void Commit()
+    {
+        if (_committed) throw new InvalidOperationException("the output is already committed");
+        OutputMarker.Write(Staging, Directory.EnumerateFileSystemEntries(Staging).Select(e => Path.GetFileName(e)!));
+        DurableFiles.SyncDirectory(Staging);
+        var parent = Path.GetDirectoryName(Target)!;
+        if (Directory.Exists(Target))
+        {
+            // The user may have put files there while we wrote: check again right before replacing.
+            Check(Target, [], _overwrite);
+            if (!DurableFiles.TryExchange(Staging, Target))
+            {
+                // No atomic exchange here: set the old output aside under a staging name (still marked, so a run killed
+                // between the two renames leaves it for the next run to remove), then move the new one in.
+                var aside = Staging + "-old";
+                Directory.Move(Target, aside);
+                Directory.Move(Staging, Target);
+                Directory.Move(aside, Staging);
+            }
+            _committed = true;
+            DurableFiles.SyncDirectory(parent);
+            Directory.Delete(Staging, recursive: true); // now the replaced output, every entry Ckpt's
+        }
+        else
+        {
+            Directory.Move(Staging, Target);
+            _committed = true;
+            DurableFiles.SyncDirectory(parent);
+        }
+    }
+
+    /// <summary>An output abandoned by an exception or cancellation: its staging folder goes, the target is untouched.</summary>
+    public void Dispose()
+    {
+        if (_committed || !Directory.Exists(Staging)) return;
+        try { Directory.Delete(Staging, recursive: true); }
+        catch (IOException) { } // the next run to this output removes it
+        catch (UnauthorizedAccessException) { }
+    }
+
+    static void RemoveLeftovers(string target)
+    {
+        var parent = Path.GetDirectoryName(target)!;
+        foreach (var dir in Directory.EnumerateDirectories(parent, $".{Path.GetFileName(target)}{StagingInfix}*"))
+        {
+            if (new DirectoryInfo(dir).LinkTarget is not null) continue;
+            if (!OutputMarker.IsStaging(dir) && !Unmarked(dir) && (OutputMarker.Read(dir) is null || OutputMarker.Foreign(dir).Count > 0)) continue;
+            try { Directory.Delete(dir, recursive: true); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    /// <summary>A staging folder killed before its marker was in place: empty, or holding only the marker's temp file.</summary>
+    static bool Unmarked(string dir) =>
+        Directory.EnumerateFileSystemEntries(dir).All(e => Path.GetFileName(e).StartsWith(OutputMarker.FileName + ".tmp-", StringComparison.Ordinal));
+
+    internal static string Show(IReadOnlyList<string> names)
+    {
+        var shown = string.Join(", ", names.Take(3).Select(Printable));
+        return names.Count > 3 ? $"{shown} and {names.Count - 3} more" : shown;
+    }
+
+    static string Printable(string name) =>
+        string.Concat(name.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
+}
