@@ -212,7 +212,7 @@ public sealed class FineTuningTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public void Two_runs_with_dropout_side_by_side_each_give_the_losses_they_give_alone()
+    public async Task Two_runs_with_dropout_side_by_side_each_give_the_losses_they_give_alone()
     {
         var model = FineTuningFixtures.RandomLlama(P("model"));
         var data = FineTuningFixtures.InstructionIds(P("ids.jsonl"), 12);
@@ -225,9 +225,9 @@ public sealed class FineTuningTests(ITestOutputHelper output) : IDisposable
             FineTuning.Run(Options(P($"side-{i}"), i == 0 ? 5 : 6), new Collect(steps.Add));
             return steps;
         })).ToArray();
-        Task.WaitAll(runs);
-        Assert.Equal(alone.Select(s => s.Loss), runs[0].Result.Select(s => s.Loss));
-        Assert.NotEqual(alone.Select(s => s.Loss), runs[1].Result.Select(s => s.Loss));
+        var losses = await Task.WhenAll(runs);
+        Assert.Equal(alone.Select(s => s.Loss), losses[0].Select(s => s.Loss));
+        Assert.NotEqual(alone.Select(s => s.Loss), losses[1].Select(s => s.Loss));
     }
 
     [Fact]
