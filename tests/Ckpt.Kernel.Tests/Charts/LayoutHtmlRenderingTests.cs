@@ -78,10 +78,4 @@ public class LayoutHtmlRenderingTests
     }
 }
 
-sealed class DcpChromiumFactAttribute : FactAttribute
-{
-    public DcpChromiumFactAttribute()
-    {
-        Skip = new ChromiumFactAttribute().Skip ?? new DcpReaderFactAttribute().Skip;
-    }
-}
+sealed class DcpChromiumFactAttribute() : RequiredFactAttribute(ChromiumFactAttribute.Probe() ?? DcpReaderFactAttribute.Probe());
