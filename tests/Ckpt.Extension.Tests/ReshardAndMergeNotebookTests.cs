@@ -17,6 +17,7 @@ public sealed class ReshardAndMergeNotebookRun
     });
 }
 
+[Trait("Category", "slow")]
 public sealed class ReshardAndMergeNotebookTests(ReshardAndMergeNotebookRun run) : IClassFixture<ReshardAndMergeNotebookRun>
 {
     const string PlotlyMime = ExecutedCell.PlotlyMime;

@@ -172,6 +172,7 @@ public sealed class FineTuneMagicTests : IDisposable
         Assert.Matches("\"gradient_checkpointing\":\\s*\"true\"", state);
     }
 
+    [Trait("Category", "slow")]
     [Fact]
     public async Task Packing_reaches_the_run_and_the_summary_says_how_many_rows_the_examples_were_packed_into()
     {
@@ -245,6 +246,7 @@ public sealed class FineTuneMagicTests : IDisposable
 }
 
 /// <summary>`#!ckpt-convert --merge-adapter` in a real CompositeKernel with the CPU LibTorch: the user's next step after `#!ckpt-finetune`.</summary>
+[Trait("Category", "slow")]
 public sealed class MergeAdapterMagicTests : IDisposable
 {
     readonly KernelHarness _harness = new();
