@@ -96,6 +96,7 @@ public class MegatronTorchDistFormatTests : IClassFixture<MegatronTorchDistForma
         ReferenceParity.AssertReadsAtMost(ckpt, layer, 1.05);
     }
 
+    [Trait("Category", "slow")]
     [PythonTorchFact]
     public void Inspect_and_convert_through_the_cli_give_the_per_layer_tensors()
     {
@@ -162,6 +163,7 @@ public class MegatronTorchDistFormatTests : IClassFixture<MegatronTorchDistForma
         Assert.True(expected.Bytes.SequenceEqual(actual.Bytes));
     }
 
+    [Trait("Category", "slow")]
     [PythonTorchFact]
     public void A_stacked_axis_disagreeing_with_the_number_of_layers_names_the_tensor()
     {
