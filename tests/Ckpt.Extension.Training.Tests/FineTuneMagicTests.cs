@@ -14,6 +14,7 @@ using Microsoft.DotNet.Interactive.Events;
 namespace Ckpt.Extension.Tests;
 
 /// <summary>`#!ckpt-finetune` in a real CompositeKernel with the CPU LibTorch, on the tiny LLaMA fixture (vocab 512).</summary>
+[Trait("Category", "slow")]
 public sealed class FineTuneMagicTests : IDisposable
 {
     readonly KernelHarness _harness = new();
@@ -172,7 +173,6 @@ public sealed class FineTuneMagicTests : IDisposable
         Assert.Matches("\"gradient_checkpointing\":\\s*\"true\"", state);
     }
 
-    [Trait("Category", "slow")]
     [Fact]
     public async Task Packing_reaches_the_run_and_the_summary_says_how_many_rows_the_examples_were_packed_into()
     {

@@ -10,6 +10,7 @@ namespace Ckpt.Tests.Formats;
 /// layer-stacked tensors ([4, ...], one chunk per layer and rank, SwiGLU fc1 as gate and up chunks, one chunk that
 /// spans every layer), metadata.json, common.pt, and reference.pt with every tensor under its per-layer name.
 /// </summary>
+[Trait("Category", "slow")]
 public class MegatronTorchDistFormatTests : IClassFixture<MegatronTorchDistFormatTests.Built>
 {
     public sealed class Built
@@ -96,7 +97,6 @@ public class MegatronTorchDistFormatTests : IClassFixture<MegatronTorchDistForma
         ReferenceParity.AssertReadsAtMost(ckpt, layer, 1.05);
     }
 
-    [Trait("Category", "slow")]
     [PythonTorchFact]
     public void Inspect_and_convert_through_the_cli_give_the_per_layer_tensors()
     {
@@ -163,7 +163,6 @@ public class MegatronTorchDistFormatTests : IClassFixture<MegatronTorchDistForma
         Assert.True(expected.Bytes.SequenceEqual(actual.Bytes));
     }
 
-    [Trait("Category", "slow")]
     [PythonTorchFact]
     public void A_stacked_axis_disagreeing_with_the_number_of_layers_names_the_tensor()
     {
