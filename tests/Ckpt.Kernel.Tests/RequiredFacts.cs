@@ -14,8 +14,12 @@ static class Requirement
 {
     public static bool UnderCi => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI"));
 
-    /// <summary>The skip reason outside CI; null under CI, where the discoverer fails the test instead.</summary>
-    public static string? SkipReason(string? missing) => UnderCi ? null : missing;
+    /// <summary>Skips the test outside CI; under CI leaves it to the discoverer, which fails it. Returns what is missing.</summary>
+    public static string? Apply(FactAttribute attribute, string? missing)
+    {
+        attribute.Skip = UnderCi ? null : missing;
+        return missing;
+    }
 
     public static string FailureUnderCi(string missing) => $"CI is set, so this test may not be skipped: {missing}";
 
@@ -33,11 +37,7 @@ interface IRequirement
 [XunitTestCaseDiscoverer("Ckpt.Tests.RequiredFactDiscoverer", "Ckpt.Kernel.Tests")]
 public abstract class RequiredFactAttribute : FactAttribute, IRequirement
 {
-    protected RequiredFactAttribute(string? missing)
-    {
-        Missing = missing;
-        Skip = Requirement.SkipReason(missing);
-    }
+    protected RequiredFactAttribute(string? missing) => Missing = Requirement.Apply(this, missing);
 
     public string? Missing { get; }
 }
@@ -45,11 +45,7 @@ public abstract class RequiredFactAttribute : FactAttribute, IRequirement
 [XunitTestCaseDiscoverer("Ckpt.Tests.RequiredTheoryDiscoverer", "Ckpt.Kernel.Tests")]
 public abstract class RequiredTheoryAttribute : TheoryAttribute, IRequirement
 {
-    protected RequiredTheoryAttribute(string? missing)
-    {
-        Missing = missing;
-        Skip = Requirement.SkipReason(missing);
-    }
+    protected RequiredTheoryAttribute(string? missing) => Missing = Requirement.Apply(this, missing);
 
     public string? Missing { get; }
 }
