@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command. On a fresh Debian 12 machine with the .NET 10 SDK it installs what is missing,
 # runs every test project (the notebooks through real Jupyter included) and ends with one line: `N passed, N failed`.
+# `--fast` runs all but the slow tests (see below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$(pwd)"
@@ -39,10 +40,19 @@ PY
 # tests pack it from the build under test and evict the fixed version from the global package cache first
 # (tests/Ckpt.Extension.Tests/LocalFeed.cs), so a plain `dotnet test` does the same.
 
+# --fast leaves out the tests marked [Trait("Category", "slow")]: the notebooks run by real Jupyter, LCSC searches,
+# long training runs and fuzz campaigns. A quick loop while working; CI (.ci/run) runs everything.
+filter=()
+case "${1:-}" in
+  "") ;;
+  --fast) filter=(--filter "Category!=slow") ;;
+  *) echo "usage: bash scripts/test.sh [--fast]" >&2; exit 2 ;;
+esac
+
 results="$repo/artifacts/test-results"
 rm -rf "$results"
 status=0
-dotnet test Extension.sln -c Debug --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" || status=$?
+dotnet test Extension.sln -c Debug "${filter[@]}" --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" || status=$?
 
 # Sum the counters of every project's TRX file.
 /usr/bin/python3 - "$results" <<'PY'

@@ -12,6 +12,7 @@ public sealed class CheckFreeNotebookRun
     });
 }
 
+[Trait("Category", "slow")]
 public sealed class CheckFreeNotebookTests(CheckFreeNotebookRun run) : IClassFixture<CheckFreeNotebookRun>
 {
     JupyterRun Notebook => run.Run.Value;

@@ -14,6 +14,7 @@ public sealed class FineTuneNotebookRun
     });
 }
 
+[Trait("Category", "slow")]
 public sealed class FineTuneNotebookTests(FineTuneNotebookRun run) : IClassFixture<FineTuneNotebookRun>
 {
     JupyterRun Notebook => run.Run.Value;

@@ -54,6 +54,7 @@ public sealed class GenerateMagicInputTests : IDisposable
         Assert.Contains("ckpt generate", message);
     }
 
+    [Trait("Category", "slow")]
     [Fact]
     public async Task Generate_magic_on_a_variable_bound_by_load_gets_as_far_as_libtorch()
     {

@@ -26,6 +26,7 @@ public sealed class HostileNotebookRun
 /// in a real notebook: each cell fails with exactly the sentence the `ckpt` CLI prints for the same file (run in
 /// process here), with no stack trace; later cells still run; nothing the files would execute runs.
 /// </summary>
+[Trait("Category", "slow")]
 public sealed class HostileNotebookTests(HostileNotebookRun notebook, ITestOutputHelper output) : IClassFixture<HostileNotebookRun>
 {
     const string LoadPrefix = "#!ckpt-load ../attacks/";

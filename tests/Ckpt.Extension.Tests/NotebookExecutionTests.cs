@@ -27,6 +27,7 @@ public sealed class NotebookRuns
     }
 }
 
+[Trait("Category", "slow")]
 public sealed class NotebookExecutionTests(NotebookRuns runs) : IClassFixture<NotebookRuns>
 {
     JupyterRun Example => runs.Example;

@@ -17,6 +17,7 @@ public sealed class ReshardAndMergeNotebookRun
     });
 }
 
+[Trait("Category", "slow")]
 public sealed class ReshardAndMergeNotebookTests(ReshardAndMergeNotebookRun run) : IClassFixture<ReshardAndMergeNotebookRun>
 {
     const string PlotlyMime = ExecutedCell.PlotlyMime;
@@ -71,7 +72,7 @@ public sealed class ReshardAndMergeNotebookTests(ReshardAndMergeNotebookRun run)
     public void The_layout_of_the_resharded_checkpoint_is_charted()
     {
         var cell = CellStarting("#!ckpt-layout");
-        Assert.NotEmpty(cell.Outputs.Where(o => o.MimeType == PlotlyMime));
+        Assert.Contains(cell.Outputs, o => o.MimeType == PlotlyMime);
     }
 
     [Fact]

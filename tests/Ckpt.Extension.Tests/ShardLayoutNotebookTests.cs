@@ -13,6 +13,7 @@ public sealed class ShardLayoutNotebookRun
     });
 }
 
+[Trait("Category", "slow")]
 public sealed class ShardLayoutNotebookTests(ShardLayoutNotebookRun run) : IClassFixture<ShardLayoutNotebookRun>
 {
     const string PlotlyMime = ExecutedCell.PlotlyMime;

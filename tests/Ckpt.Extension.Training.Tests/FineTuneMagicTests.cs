@@ -14,6 +14,7 @@ using Microsoft.DotNet.Interactive.Events;
 namespace Ckpt.Extension.Tests;
 
 /// <summary>`#!ckpt-finetune` in a real CompositeKernel with the CPU LibTorch, on the tiny LLaMA fixture (vocab 512).</summary>
+[Trait("Category", "slow")]
 public sealed class FineTuneMagicTests : IDisposable
 {
     readonly KernelHarness _harness = new();
@@ -245,6 +246,7 @@ public sealed class FineTuneMagicTests : IDisposable
 }
 
 /// <summary>`#!ckpt-convert --merge-adapter` in a real CompositeKernel with the CPU LibTorch: the user's next step after `#!ckpt-finetune`.</summary>
+[Trait("Category", "slow")]
 public sealed class MergeAdapterMagicTests : IDisposable
 {
     readonly KernelHarness _harness = new();

@@ -9,6 +9,7 @@ namespace Ckpt.Extension.Tests;
 /// `#!ckpt-generate` in a real CompositeKernel with the CPU LibTorch: the tiny LLaMA fixture (vocab 512) with the
 /// SentencePiece fixture beside it as its tokenizer, against <see cref="Generation.Generate"/> called here directly.
 /// </summary>
+[Trait("Category", "slow")]
 public sealed class GenerateMagicTests : IDisposable
 {
     const string Prompt = "Tom & <Jerry> say";

@@ -44,12 +44,5 @@ public static class PythonJinja
 }
 
 /// <summary>A theory that needs python3 with jinja2; skipped with that reason where there is none, failed under CI.</summary>
-public sealed class PythonJinjaTheoryAttribute : TheoryAttribute
-{
-    public PythonJinjaTheoryAttribute()
-    {
-        // Under CI (scripts/test.sh installs python3-jinja2) a missing jinja2 is a failure, not a quiet skip.
-        if (PythonJinja.Interpreter is null && Environment.GetEnvironmentVariable("CI") is null)
-            Skip = "needs python3 with jinja2 (Debian: apt-get install python3-jinja2)";
-    }
-}
+public sealed class PythonJinjaTheoryAttribute() : RequiredTheoryAttribute(
+    PythonJinja.Interpreter is null ? "needs python3 with jinja2 (Debian: apt-get install python3-jinja2)" : null);

@@ -5,13 +5,15 @@ namespace Ckpt.Tests;
 /// <summary>
 /// A Python interpreter with PyTorch (Debian's python3-torch 1.13 on the build machine), used to prove that what
 /// the writers produce is what real torch reads. Tests marked <see cref="PythonTorchFactAttribute"/> are skipped,
-/// saying why, only where no python3 with torch exists.
+/// saying why, only where no python3 with torch exists, and fail so under CI.
 /// </summary>
 public static class PythonTorch
 {
     static readonly Lazy<string?> _interpreter = new(Find);
 
     public static string? Interpreter => _interpreter.Value;
+
+    internal static string? Missing => Interpreter is null ? "needs python3 with torch (Debian: apt-get install python3-torch)" : null;
 
     static string? Find()
     {
@@ -47,22 +49,8 @@ public static class PythonTorch
     }
 }
 
-/// <summary>A fact that needs python3 with torch; skipped with that reason where there is none.</summary>
-public sealed class PythonTorchFactAttribute : FactAttribute
-{
-    public PythonTorchFactAttribute()
-    {
-        // Under CI (scripts/test.sh installs python3-torch) a missing torch is a failure, not a quiet skip.
-        if (PythonTorch.Interpreter is null && Environment.GetEnvironmentVariable("CI") is null)
-            Skip = "needs python3 with torch (Debian: apt-get install python3-torch)";
-    }
-}
+/// <summary>A fact that needs python3 with torch; skipped with that reason where there is none, failed under CI.</summary>
+public sealed class PythonTorchFactAttribute() : RequiredFactAttribute(PythonTorch.Missing);
 
-/// <summary>A theory that needs python3 with torch; skipped with that reason where there is none.</summary>
-public sealed class PythonTorchTheoryAttribute : TheoryAttribute
-{
-    public PythonTorchTheoryAttribute()
-    {
-        if (PythonTorch.Interpreter is null) Skip = "needs python3 with torch (Debian: apt-get install python3-torch)";
-    }
-}
+/// <summary>A theory that needs python3 with torch; skipped with that reason where there is none, failed under CI.</summary>
+public sealed class PythonTorchTheoryAttribute() : RequiredTheoryAttribute(PythonTorch.Missing);

@@ -29,6 +29,7 @@ public class LargeCheckpointChartTests
         };
     }
 
+    [Trait("Category", "slow")]
     [Fact]
     public void Thousands_of_tensors_aggregate_into_capped_charts()
     {

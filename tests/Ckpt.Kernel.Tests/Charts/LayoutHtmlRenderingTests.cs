@@ -43,6 +43,7 @@ public class LayoutHtmlRenderingTests
         }
     }
 
+    [Trait("Category", "slow")]
     [ChromiumFact]
     public void Layout_html_renders_offline_in_headless_chromium_with_no_page_request()
     {
@@ -56,6 +57,7 @@ public class LayoutHtmlRenderingTests
         AssertDrawn(PngPixels.Read(capture.Screenshot), [(0x1f, 0x77, 0xb4), (0xff, 0x7f, 0x0e)]);
     }
 
+    [Trait("Category", "slow")]
     [ChromiumFact]
     public void The_page_request_check_sees_a_page_that_does_fetch()
     {
@@ -66,6 +68,7 @@ public class LayoutHtmlRenderingTests
         Assert.Contains(capture.PageRequests, u => u.StartsWith("http://127.0.0.1:9/", StringComparison.Ordinal));
     }
 
+    [Trait("Category", "slow")]
     [DcpChromiumFact]
     public void Layout_html_of_the_fsdp2_checkpoint_draws_its_four_ranks()
     {
@@ -78,10 +81,4 @@ public class LayoutHtmlRenderingTests
     }
 }
 
-sealed class DcpChromiumFactAttribute : FactAttribute
-{
-    public DcpChromiumFactAttribute()
-    {
-        Skip = new ChromiumFactAttribute().Skip ?? new DcpReaderFactAttribute().Skip;
-    }
-}
+sealed class DcpChromiumFactAttribute() : RequiredFactAttribute(ChromiumFactAttribute.Probe() ?? DcpReaderFactAttribute.Probe());

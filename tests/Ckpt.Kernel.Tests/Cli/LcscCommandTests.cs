@@ -13,6 +13,7 @@ public class LcscCommandTests
 
     static double[] Coefficients(JsonElement result) => result.GetProperty("coefficients").EnumerateArray().Select(c => c.GetDouble()).ToArray();
 
+    [Trait("Category", "slow")]
     [Fact]
     public void Ckpt_lcsc_with_the_same_seed_gives_the_same_result_and_another_seed_another()
     {
@@ -33,6 +34,7 @@ public class LcscCommandTests
         Assert.True(ja.GetProperty("metric").GetDouble() <= history[0].GetProperty("metric").GetDouble());
     }
 
+    [Trait("Category", "slow")]
     [Fact]
     public void Ckpt_lcsc_writes_the_best_combination_and_its_search_log()
     {

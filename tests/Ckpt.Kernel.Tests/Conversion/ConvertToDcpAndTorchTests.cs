@@ -45,6 +45,7 @@ public class ConvertToDcpAndTorchTests
         }
     }
 
+    [Trait("Category", "slow")]
     [PythonTorchFact]
     public void Torch_1_13_loads_the_converted_model_pt_and_it_equals_the_reference()
     {

@@ -13,6 +13,7 @@ namespace Ckpt.Tests.Formats;
 /// `__{r}_0.distcp` with each chunk's tensor pickle in `all_tensor_metadata`, optimizer states per parameter piece,
 /// per-rank extra state, and reference.pt with every tensor under the name the reader should give it.
 /// </summary>
+[Trait("Category", "slow")]
 public class ByteCheckpointFormatTests : IClassFixture<ByteCheckpointFormatTests.Built>
 {
     public sealed class Built

@@ -8,6 +8,7 @@ namespace Ckpt.Tests.Formats;
 /// The `ckpt` CLI and the resharder on DeepSpeed checkpoints built from the documented layout (see
 /// <see cref="DeepSpeedFixture"/>; DeepSpeed is not available here): nothing format-specific beyond the reader.
 /// </summary>
+[Trait("Category", "slow")]
 public class DeepSpeedSurfaceTests
 {
     [PythonTorchFact]

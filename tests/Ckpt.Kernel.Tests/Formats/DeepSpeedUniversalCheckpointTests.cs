@@ -7,6 +7,7 @@ namespace Ckpt.Tests.Formats;
 /// `zero/&lt;param&gt;/{fp32,exp_avg,exp_avg_sq,step}.pt`, the embedding stored the pre-0.3 way (padded from 37 to 40 rows
 /// with `vocab_divisibility_padding_tensor`), one bias stored flat as the ZeRO-3 path saves it.
 /// </summary>
+[Trait("Category", "slow")]
 public class DeepSpeedUniversalCheckpointTests
 {
     [PythonTorchFact]

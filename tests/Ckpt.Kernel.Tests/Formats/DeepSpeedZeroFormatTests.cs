@@ -9,6 +9,7 @@ namespace Ckpt.Tests.Formats;
 /// here): a model with odd sizes (37×10 embedding, 23-wide MLP, a 0-d scalar) in two param groups, a frozen bf16
 /// parameter, a buffer, a tied lm_head, 4 DP ranks, so alignment and per-parameter padding both matter.
 /// </summary>
+[Trait("Category", "slow")]
 public class DeepSpeedZeroFormatTests
 {
     [PythonTorchFact]

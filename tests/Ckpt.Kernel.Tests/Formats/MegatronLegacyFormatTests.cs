@@ -9,6 +9,7 @@ namespace Ckpt.Tests.Formats;
 /// under `iter_0000010/mp_rank_TT[_PPP]/model_optim_rng.pt`, SwiGLU fc1 as [gate_r; up_r], stage-local layer
 /// numbers, TE `_extra_state` entries, plus `reference.pt` with the full tensors they were cut from.
 /// </summary>
+[Trait("Category", "slow")]
 public class MegatronLegacyFormatTests
 {
     static string Build(int tp, int pp)

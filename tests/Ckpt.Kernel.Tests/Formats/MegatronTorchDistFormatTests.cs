@@ -10,6 +10,7 @@ namespace Ckpt.Tests.Formats;
 /// layer-stacked tensors ([4, ...], one chunk per layer and rank, SwiGLU fc1 as gate and up chunks, one chunk that
 /// spans every layer), metadata.json, common.pt, and reference.pt with every tensor under its per-layer name.
 /// </summary>
+[Trait("Category", "slow")]
 public class MegatronTorchDistFormatTests : IClassFixture<MegatronTorchDistFormatTests.Built>
 {
     public sealed class Built

@@ -38,6 +38,7 @@ public class TorchSaveWriterTests
         print(json.dumps({"type": type(sd).__name__, "tensors": out}))
         """;
 
+    [Trait("Category", "slow")]
     [PythonTorchFact]
     public void Torch_load_with_weights_only_reads_a_written_state_dict_byte_for_byte()
     {

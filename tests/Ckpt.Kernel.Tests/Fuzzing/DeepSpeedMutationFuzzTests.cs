@@ -14,10 +14,12 @@ public class DeepSpeedMutationFuzzTests(ITestOutputHelper output)
 {
     const int Mutations = 1000;
 
+    [Trait("Category", "slow")]
     [PythonTorchFact]
     public void Every_mutation_of_a_zero_2_folder_loads_or_is_refused_with_one_typed_error() =>
         Campaign("2", "global_step10/mp_rank_00_model_states.pt", "global_step10/zero_pp_rank_2_mp_rank_00_optim_states.pt", "latest");
 
+    [Trait("Category", "slow")]
     [PythonTorchFact]
     public void Every_mutation_of_a_zero_3_folder_loads_or_is_refused_with_one_typed_error() =>
         Campaign("3", "global_step10/zero_pp_rank_1_mp_rank_00_model_states.pt", "global_step10/zero_pp_rank_3_mp_rank_00_optim_states.pt");
@@ -26,6 +28,7 @@ public class DeepSpeedMutationFuzzTests(ITestOutputHelper output)
     /// Byte mutations of a whole rank file mostly meet the zip CRC check; these mutate only the `data.pkl` record and
     /// re-zip it with a fresh CRC, so they reach the unpickler and the ZeRO layout checks.
     /// </summary>
+    [Trait("Category", "slow")]
     [PythonTorchFact]
     public void Every_pickle_mutation_of_zero_rank_files_loads_or_is_refused_with_one_typed_error()
     {

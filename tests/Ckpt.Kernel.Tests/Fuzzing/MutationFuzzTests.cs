@@ -24,6 +24,7 @@ public class MutationFuzzTests(ITestOutputHelper output)
         { "dcp-fsdp2-4rank", "", ".metadata,__1_0.distcp" },
     };
 
+    [Trait("Category", "slow")]
     [Theory]
     [MemberData(nameof(Readers))]
     public void Every_mutation_loads_or_is_refused_with_one_typed_error(string fixture, string entry, string targets)

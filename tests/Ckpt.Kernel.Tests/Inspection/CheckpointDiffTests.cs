@@ -5,6 +5,7 @@ namespace Ckpt.Tests.Inspection;
 
 public class CheckpointDiffTests
 {
+    [Trait("Category", "slow")]
     [Fact]
     public void Diff_of_two_training_steps_matches_an_independent_relative_L2_and_max_abs_difference()
     {

@@ -119,16 +119,19 @@ public class ShardLayoutTests
     }
 }
 
-/// <summary>Runs only where the DCP reader is built in (it lands on its own branch); skipped otherwise, with the reason.</summary>
-sealed class DcpReaderFactAttribute : FactAttribute
+/// <summary>
+/// Runs only where the DCP reader is built in (it lands on its own branch); skipped otherwise, with the reason,
+/// and failed so under CI.
+/// </summary>
+sealed class DcpReaderFactAttribute() : RequiredFactAttribute(Probe())
 {
-    public DcpReaderFactAttribute()
+    internal static string? Probe()
     {
         try
         {
             using var c = Checkpoint.Open(TestPaths.Fixture("dcp-fsdp2-4rank"));
-            if (c.Manifest.Format != "dcp") Skip = $"no DCP reader in this build (the folder opened as {c.Manifest.Format})";
+            return c.Manifest.Format == "dcp" ? null : $"no DCP reader in this build (the folder opened as {c.Manifest.Format})";
         }
-        catch (Exception e) { Skip = $"no DCP reader in this build ({e.GetType().Name}: {e.Message})"; }
+        catch (Exception e) { return $"no DCP reader in this build ({e.GetType().Name}: {e.Message})"; }
     }
 }

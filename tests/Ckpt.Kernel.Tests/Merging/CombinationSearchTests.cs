@@ -16,6 +16,7 @@ public class CombinationSearchTests
 
     static JsonElement Reference() => JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder, "reference_eval.json"))).RootElement;
 
+    [Trait("Category", "slow")]
     [Fact]
     public void The_built_in_eval_loss_reproduces_every_checkpoints_reference_loss_within_1e_4()
     {

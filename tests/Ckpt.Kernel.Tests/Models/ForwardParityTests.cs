@@ -38,6 +38,7 @@ public class ForwardParityTests(ITestOutputHelper output)
         Assert.True(diff < Tolerance, $"max abs difference {diff:E3}");
     }
 
+    [Trait("Category", "slow")]
     [Fact]
     public void The_same_llama_weights_in_one_flat_file_without_a_config_give_the_same_logits()
     {

@@ -37,6 +37,7 @@ public class GenerationTests(ITestOutputHelper output)
         _ => throw new ArgumentException(name),
     };
 
+    [Trait("Category", "slow")]
     [Theory]
     [InlineData("llama")]
     [InlineData("gpt2")]
@@ -106,6 +107,7 @@ public class GenerationTests(ITestOutputHelper output)
         Assert.True(diff < 1e-4, $"max abs difference {diff:E3}");
     }
 
+    [Trait("Category", "slow")]
     [PythonTorchTheory]
     [InlineData("llama")]
     [InlineData("gpt2")]
@@ -148,6 +150,7 @@ public class GenerationTests(ITestOutputHelper output)
         { 1.0, 0, 0.01 },   // p below the top token's probability keeps that token alone
     };
 
+    [Trait("Category", "slow")]
     [PythonTorchTheory]
     [MemberData(nameof(Warpings))]
     public void Top_k_and_top_p_keep_the_tokens_and_probabilities_of_transformers_warpers_within_1e_6(double temperature, int topK, double topP)
@@ -235,6 +238,7 @@ public class GenerationTests(ITestOutputHelper output)
         Assert.NotEqual(a.Tokens, greedy.Tokens);
     }
 
+    [Trait("Category", "slow")]
     [Fact]
     public void Decoding_without_the_cache_chooses_the_same_tokens_as_with_it()
     {

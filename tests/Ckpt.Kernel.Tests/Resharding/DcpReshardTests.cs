@@ -26,6 +26,7 @@ public class DcpReshardTests
     /// storage counters show each rank read at most 5% more than it needs, also when dim 1 is split and each rank
     /// needs half rows: the reshard planner reads through a gap only within that 5% budget.
     /// </summary>
+    [Trait("Category", "slow")]
     [Theory]
     [MemberData(nameof(Cases))]
     public void Every_target_rank_gets_the_reference_slices_reading_little_more_than_it_needs(string fixture, string layoutSpec)

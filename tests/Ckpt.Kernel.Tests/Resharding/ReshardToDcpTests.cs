@@ -34,6 +34,7 @@ public class ReshardToDcpTests
             Assert.True(r.BytesRead >= r.BytesNeeded, $"rank {r.Rank} plans {r.BytesRead} bytes for {r.BytesNeeded} needed");
     }
 
+    [Trait("Category", "slow")]
     [PythonTorchFact]
     public void Python_torch_reads_every_written_chunk_and_they_equal_the_reference_slices()
     {
@@ -50,6 +51,7 @@ public class ReshardToDcpTests
         }
     }
 
+    [Trait("Category", "slow")]
     [PythonTorchFact]
     public void The_stub_check_accepts_the_dcp_that_torch_itself_wrote()
     {

@@ -15,6 +15,7 @@ public class PeerProcessTests(ITestOutputHelper output) : IDisposable
     const int DataShards = 4, ParityShards = 2;
     readonly TemporaryFolder _folder = new();
 
+    [Trait("Category", "slow")]
     [Fact]
     public async Task Killing_m_of_k_plus_m_peer_processes_leaves_a_snapshot_the_survivors_rebuild_bit_exactly()
     {

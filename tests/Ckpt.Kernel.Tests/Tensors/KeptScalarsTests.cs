@@ -55,6 +55,7 @@ public sealed class KeptScalarsTests(ITestOutputHelper output)
         return (wrong, errors);
     }
 
+    [Trait("Category", "slow")]
     [Fact]
     public void Adding_tensors_while_another_thread_collects_and_finalizes_never_fails_or_miscomputes()
     {
@@ -63,6 +64,7 @@ public sealed class KeptScalarsTests(ITestOutputHelper output)
         Assert.Equal((0, 0), (wrong, errors));
     }
 
+    [Trait("Category", "slow")]
     [Fact]
     public void Scalar_arithmetic_while_another_thread_collects_and_finalizes_never_fails_or_miscomputes()
     {

@@ -66,6 +66,7 @@ public sealed class ActivationCheckpointTests(ITestOutputHelper output)
 
     const int Steps = 40;
 
+    [Trait("Category", "slow")]
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

@@ -75,6 +75,7 @@ public sealed class ChatFineTuningTests(ITestOutputHelper output) : IDisposable
         return steps;
     }
 
+    [Trait("Category", "slow")]
     [Fact]
     public void Sft_on_conversations_through_the_models_chat_template_halves_the_loss()
     {

@@ -116,6 +116,7 @@ public class DpoLossTests(ITestOutputHelper output)
         Assert.True(diff <= ParityTolerance, $"{name}: max abs difference {diff:E3}");
     }
 
+    [Trait("Category", "slow")]
     [PythonTorchTheory]
     [InlineData("sigmoid", 0.1, 0.0)]
     [InlineData("sigmoid", 0.1, 0.2)]

@@ -36,6 +36,7 @@ public sealed class FineTuningTests(ITestOutputHelper output) : IDisposable
         LearningRate = 1e-2, LoraR = 8, LoraAlpha = 16, LoraTargets = AllLinear, Threads = 1,
     };
 
+    [Trait("Category", "slow")]
     [Fact]
     public void Sft_on_alpaca_instructions_through_the_sentencepiece_tokenizer_halves_the_loss()
     {
@@ -61,6 +62,7 @@ public sealed class FineTuningTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(4L * 8 * (128 + 96 + 96 + 128 + 3 * 240), result.TrainableParameters);
     }
 
+    [Trait("Category", "slow")]
     [Fact]
     public void Dpo_on_a_synthetic_preference_set_reaches_reward_accuracy_above_0_9()
     {
@@ -189,6 +191,7 @@ public sealed class FineTuningTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(whole.item<float>(), chunked, 1e-5);
     }
 
+    [Trait("Category", "slow")]
     [Fact]
     public void Dpo_with_held_out_pairs_logs_trl_eval_metrics_and_ranks_unseen_pairs_better_than_chance()
     {
@@ -212,7 +215,7 @@ public sealed class FineTuningTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public void Two_runs_with_dropout_side_by_side_each_give_the_losses_they_give_alone()
+    public async Task Two_runs_with_dropout_side_by_side_each_give_the_losses_they_give_alone()
     {
         var model = FineTuningFixtures.RandomLlama(P("model"));
         var data = FineTuningFixtures.InstructionIds(P("ids.jsonl"), 12);
@@ -225,9 +228,9 @@ public sealed class FineTuningTests(ITestOutputHelper output) : IDisposable
             FineTuning.Run(Options(P($"side-{i}"), i == 0 ? 5 : 6), new Collect(steps.Add));
             return steps;
         })).ToArray();
-        Task.WaitAll(runs);
-        Assert.Equal(alone.Select(s => s.Loss), runs[0].Result.Select(s => s.Loss));
-        Assert.NotEqual(alone.Select(s => s.Loss), runs[1].Result.Select(s => s.Loss));
+        var losses = await Task.WhenAll(runs);
+        Assert.Equal(alone.Select(s => s.Loss), losses[0].Select(s => s.Loss));
+        Assert.NotEqual(alone.Select(s => s.Loss), losses[1].Select(s => s.Loss));
     }
 
     [Fact]
@@ -265,6 +268,7 @@ public sealed class FineTuningTests(ITestOutputHelper output) : IDisposable
         DpoLoss = FineTuningRequest.ParseDpoLoss(lossType), LabelSmoothing = labelSmoothing,
     };
 
+    [Trait("Category", "slow")]
     [Theory]
     [InlineData("ipo", 0.0)]
     [InlineData("hinge", 0.0)]

@@ -82,6 +82,7 @@ public sealed class GradientCheckpointingTests(ITestOutputHelper output) : IDisp
         Assert.True(MaxDifference(plain, unreplayed) > 1e-4);
     }
 
+    [Trait("Category", "slow")]
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

@@ -56,6 +56,7 @@ public sealed class LearningRateScheduleTests : IDisposable
         Schedule = schedule,
     };
 
+    [Trait("Category", "slow")]
     [PythonTorchTheory]
     [InlineData("constant", 0, 0.0, 7)]
     [InlineData("constant", 3, 0.0, 10)]
@@ -98,6 +99,7 @@ public sealed class LearningRateScheduleTests : IDisposable
         Assert.Contains("--warmup-ratio 1.5", r.Message);
     }
 
+    [Trait("Category", "slow")]
     [PythonTorchFact]
     public void A_cosine_run_logs_each_steps_rate_and_reaches_the_last_at_the_schedules_value()
     {

@@ -30,6 +30,7 @@ public class LearningTests(ITestOutputHelper output)
         return (tensor(rows), Enumerable.Repeat(5L, count).ToArray());
     }
 
+    [Trait("Category", "slow")]
     [Fact]
     public void Completion_only_sft_halves_the_loss_on_a_small_instruction_set()
     {
@@ -67,6 +68,7 @@ public class LearningTests(ITestOutputHelper output)
         Assert.Equal([-100L, -100, -100, 7, -100], labels.data<long>().ToArray());
     }
 
+    [Trait("Category", "slow")]
     [Fact]
     public void Dpo_on_a_synthetic_preference_set_reaches_reward_accuracy_above_0_9()
     {

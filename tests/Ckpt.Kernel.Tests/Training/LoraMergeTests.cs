@@ -63,6 +63,7 @@ public sealed class LoraMergeTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(12, changed);
     }
 
+    [Trait("Category", "slow")]
     [PythonTorchFact]
     public void A_bf16_base_merges_as_torch_adds_the_fp32_delta_in_place_rounding_once()
     {

@@ -174,6 +174,7 @@ public sealed class PackingTests(ITestOutputHelper output) : IDisposable
         MaxLength = MaxLength, Packing = true, LearningRate = 1e-2, LoraR = 4, LoraAlpha = 8, LoraTargets = Targets(architecture), Threads = 1,
     };
 
+    [Trait("Category", "slow")]
     [Theory]
     [InlineData("llama")]
     [InlineData("gpt2")]

@@ -65,6 +65,7 @@ public sealed class ChatTemplateTests : IDisposable
         Assert.Throws<ChatTemplateException>(() => Render("{{ messages.pop() }}"));
     }
 
+    [Trait("Category", "slow")]
     [Fact]
     public void Runaway_templates_stop_with_an_error_instead_of_exhausting_memory()
     {
