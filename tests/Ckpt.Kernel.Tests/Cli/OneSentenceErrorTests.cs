@@ -37,12 +37,10 @@ public class OneSentenceErrorTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void A_user_producible_failure_is_one_ckpt_line_without_an_exception_type_and_exit_2(string name)
+    public async Task A_user_producible_failure_is_one_ckpt_line_without_an_exception_type_and_exit_2(string name)
     {
         var args = CaseArguments[name](TestPaths.TempDirectory("one-sentence-" + name));
-        var task = Task.Run(() => CliRunner.Run(args));
-        Assert.True(task.Wait(TimeSpan.FromSeconds(60)), $"ckpt {string.Join(' ', args)} did not finish");
-        var (code, _, stderr) = task.Result;
+        var (code, _, stderr) = await Task.Run(() => CliRunner.Run(args)).WaitAsync(TimeSpan.FromSeconds(60));
         var lines = stderr.TrimEnd('\n').Split('\n');
         Assert.Single(lines);
         Assert.StartsWith("ckpt: ", lines[0]);
