@@ -16,6 +16,7 @@ public sealed class OutputFolder : IDisposable
     public const string OverwriteHelp = "replace an output folder Ckpt wrote before; a folder holding any file Ckpt did not write is still refused";
 
     const string StagingInfix = ".ckpt-staging-";
+    const string SetAsideSuffix = "-old";
     readonly bool _overwrite;
     bool _committed;
 
@@ -85,7 +86,7 @@ public sealed class OutputFolder : IDisposable
             {
                 // No atomic exchange here: set the old output aside under a staging name (still marked, so a run killed
                 // between the two renames leaves it for the next run to remove), then move the new one in.
-                var aside = Staging + "-old";
+                var aside = Staging + SetAsideSuffix;
                 Directory.Move(Target, aside);
                 Directory.Move(Staging, Target);
                 Directory.Move(aside, Staging);
@@ -114,9 +115,17 @@ public sealed class OutputFolder : IDisposable
     static void RemoveLeftovers(string target)
     {
         var parent = Path.GetDirectoryName(target)!;
-        foreach (var dir in Directory.EnumerateDirectories(parent, $".{Path.GetFileName(target)}{StagingInfix}*"))
+        foreach (var dir in Directory.GetDirectories(parent, $".{Path.GetFileName(target)}{StagingInfix}*"))
         {
             if (new DirectoryInfo(dir).LinkTarget is not null) continue;
+            // Where there is no atomic exchange, a run killed between its two renames leaves the output it was
+            // replacing set aside and no output: put that back first, so the user sees the old state.
+            if (dir.EndsWith(SetAsideSuffix, StringComparison.Ordinal) && !Path.Exists(target)
+                && !OutputMarker.IsStaging(dir) && OutputMarker.Read(dir) is not null && OutputMarker.Foreign(dir).Count == 0)
+            {
+                Directory.Move(dir, target);
+                continue;
+            }
             if (!OutputMarker.IsStaging(dir) && !Unmarked(dir) && (OutputMarker.Read(dir) is null || OutputMarker.Foreign(dir).Count > 0)) continue;
             try { Directory.Delete(dir, recursive: true); }
             catch (IOException) { }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Ckpt.Resilience;
+using Ckpt.Storage;
 
 namespace Ckpt.Outputs;
 
@@ -46,10 +47,11 @@ internal static class OutputMarker
         if (!info.Exists || info.Attributes.HasFlag(FileAttributes.ReparsePoint) || info.Length > 1 << 20) return null;
         try
         {
-            var root = JsonNode.Parse(File.ReadAllBytes(path)) as JsonObject;
+            var root = JsonNode.Parse(RegularFile.ReadAllBytes(path)) as JsonObject;
             return root?["writtenBy"] is JsonValue w && w.TryGetValue<string>(out var writer) && writer == Writer && root["entries"] is JsonArray ? root : null;
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or IOException) { return null; }
+        // A FIFO or socket by that name is refused by RegularFile, never opened: not a marker either.
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or IOException or Errors.CheckpointFormatException) { return null; }
     }
 
     /// <summary>The folder's top-level entries that the marker does not list (all of them when there is no marker).</summary>
