@@ -6,18 +6,36 @@ namespace Ckpt.Storage;
 
 /// <summary>
 /// A checkpoint folder on a local file system. Every relative path is resolved (symlinks included) and
-/// must stay inside the root: an index or metadata file naming `../x` or `/etc/passwd` is refused.
+/// must stay inside the root: an index or metadata file naming `../x` or `/etc/passwd` is refused. One layout
+/// is allowed to leave it: a Hugging Face hub cache snapshot (`models--org--name/snapshots/&lt;rev&gt;/`), whose
+/// files are links into the same repository's `blobs/` folder, as huggingface_hub writes them.
 /// </summary>
 public sealed class LocalStorage : ICheckpointStorage, IDisposable
 {
     readonly string _root;
     readonly string _realRoot;
+    readonly string? _realBlobs;
     readonly ConcurrentDictionary<string, SafeFileHandle> _handles = new(StringComparer.Ordinal);
 
     public LocalStorage(string root)
     {
         _root = Path.GetFullPath(root);
         _realRoot = RealPath(_root, root);
+        _realBlobs = HubCacheBlobs(_realRoot);
+    }
+
+    /// <summary>`…/models--org--name/blobs` when <paramref name="realRoot"/> lies in that repository's `snapshots/`.</summary>
+    static string? HubCacheBlobs(string realRoot)
+    {
+        for (var dir = realRoot; Path.GetDirectoryName(dir) is { } parent; dir = parent)
+        {
+            if (Path.GetFileName(dir) != "snapshots") continue;
+            var repo = Path.GetFileName(parent);
+            return repo.StartsWith("models--", StringComparison.Ordinal) || repo.StartsWith("datasets--", StringComparison.Ordinal)
+                ? RealPath(Path.Combine(parent, "blobs"), "blobs")
+                : null;
+        }
+        return null;
     }
 
     public string Root => _root;
@@ -67,7 +85,7 @@ public sealed class LocalStorage : ICheckpointStorage, IDisposable
                 "the path leaves the checkpoint folder");
         var full = Path.GetFullPath(Path.Combine(_root, relative));
         var real = RealPath(full, relative);
-        if (!IsInside(real, _realRoot))
+        if (!IsInside(real, _realRoot) && !(_realBlobs is not null && IsInside(real, _realBlobs)))
             throw new CheckpointFormatException(FormatErrorReason.PathEscapesCheckpoint, relative, null,
                 "the path resolves, through a symbolic link, outside the checkpoint folder");
         return full;
