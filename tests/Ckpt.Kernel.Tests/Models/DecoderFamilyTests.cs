@@ -86,16 +86,7 @@ public sealed class DecoderFamilyTests(ITestOutputHelper output) : IDisposable
         using var model = Load(Make(family));
         var prompt = Enumerable.Range(0, promptLength).Select(i => 3 + 37 * i % 500).ToArray();
         var generated = Generation.Generate(model, prompt, new GenerationSettings { MaxNewTokens = steps, KeepLogits = true });
-        using var noGrad = no_grad();
-        using var ids = tensor(prompt.Concat(generated.Tokens[..^1]).Select(i => (long)i).ToArray()).view(1, -1);
-        using var full = model.Forward(ids);
-        double worst = 0;
-        for (int step = 0; step < generated.Tokens.Length; step++)
-        {
-            using var expected = full.select(0, 0).select(0, prompt.Length - 1 + step);
-            using var cached = tensor(generated.Logits![step]);
-            worst = Math.Max(worst, ReferenceTensors.MaxAbsDiff(cached, expected));
-        }
+        var worst = CachedLogits.WorstDifferenceFromFullForward(model, prompt, generated);
         output.WriteLine($"{family}: {generated.Tokens.Length} cached steps, max abs difference from the full forward {worst:E3}");
         Assert.Equal(steps, generated.Tokens.Length);
         Assert.True(worst < Tolerance, $"max abs difference {worst:E3}");
