@@ -23,7 +23,8 @@ static class RotaryEmbedding
     public static (Tensor Cos, Tensor Sin) Table(Tensor positionIds, LlamaConfig config, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
-        long longest = positionIds.numel() == 0 ? 0 : positionIds.max().item<long>() + 1;
+        // Only dynamic NTK depends on the length, and reading the largest position back costs a device sync.
+        long longest = config.RopeScaling.Type == "dynamic" && positionIds.numel() > 0 ? positionIds.max().item<long>() + 1 : 0;
         var (cos, sin) = Angles(positionIds, longest, config, dtype);
         return (cos.unsqueeze(1).MoveToOuterDisposeScope(), sin.unsqueeze(1).MoveToOuterDisposeScope());
     }
