@@ -5,24 +5,37 @@ using static TorchSharp.torch;
 
 namespace Ckpt.Models;
 
-/// <summary>One pre-norm decoder layer: x + attn(norm(x)), then + mlp(norm(x)).</summary>
+/// <summary>
+/// One pre-norm decoder layer: x + attn(norm(x)), then + mlp(norm(x)). Gemma 2 normalises the attention and MLP outputs
+/// as well: x + norm(attn(norm(x))), then + norm(mlp(norm(x))), its post_attention_layernorm being the attention's output norm.
+/// </summary>
 public sealed class LlamaDecoderLayer : NamedModule
 {
     public RmsNorm InputLayerNorm { get; }
     public LlamaAttention SelfAttention { get; }
     public RmsNorm PostAttentionLayerNorm { get; }
     public LlamaMlp Mlp { get; }
+    public RmsNorm? PreFeedforwardLayerNorm { get; }
+    public RmsNorm? PostFeedforwardLayerNorm { get; }
 
     public LlamaDecoderLayer(string name, LlamaConfig config, ScalarType dtype, Device device) : base(name)
     {
-        InputLayerNorm = new RmsNorm("input_layernorm", config.HiddenSize, config.RmsNormEps, dtype, device);
+        RmsNorm Norm(string n) => new(n, config.HiddenSize, config.RmsNormEps, dtype, device, config.NormUnitOffset);
+        InputLayerNorm = Norm("input_layernorm");
         SelfAttention = new LlamaAttention("self_attn", config, dtype, device);
-        PostAttentionLayerNorm = new RmsNorm("post_attention_layernorm", config.HiddenSize, config.RmsNormEps, dtype, device);
+        PostAttentionLayerNorm = Norm("post_attention_layernorm");
         Mlp = new LlamaMlp("mlp", config, dtype, device);
         register_module("input_layernorm", InputLayerNorm);
         register_module("self_attn", SelfAttention);
         register_module("post_attention_layernorm", PostAttentionLayerNorm);
         register_module("mlp", Mlp);
+        if (config.SandwichNorms)
+        {
+            PreFeedforwardLayerNorm = Norm("pre_feedforward_layernorm");
+            PostFeedforwardLayerNorm = Norm("post_feedforward_layernorm");
+            register_module("pre_feedforward_layernorm", PreFeedforwardLayerNorm);
+            register_module("post_feedforward_layernorm", PostFeedforwardLayerNorm);
+        }
     }
 
     public override Tensor forward(Tensor x) => throw new NotSupportedException("call Forward(x, cos, sin, mask)");
@@ -30,8 +43,14 @@ public sealed class LlamaDecoderLayer : NamedModule
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, LayerKeyValues? cache = null)
     {
         using var scope = NewDisposeScope();
-        var h = x.Plus(SelfAttention.Forward(InputLayerNorm.forward(x), cos, sin, mask, cache));
-        return h.Plus(Mlp.forward(PostAttentionLayerNorm.forward(h))).MoveToOuterDisposeScope();
+        var attended = SelfAttention.Forward(InputLayerNorm.forward(x), cos, sin, mask, cache);
+        if (PreFeedforwardLayerNorm is null)
+        {
+            var h = x.Plus(attended);
+            return h.Plus(Mlp.forward(PostAttentionLayerNorm.forward(h))).MoveToOuterDisposeScope();
+        }
+        var g = x.Plus(PostAttentionLayerNorm.forward(attended));
+        return g.Plus(PostFeedforwardLayerNorm!.forward(Mlp.forward(PreFeedforwardLayerNorm.forward(g)))).MoveToOuterDisposeScope();
     }
 }
 
@@ -48,7 +67,7 @@ public sealed class LlamaModel : NamedModule
         EmbedTokens = embed.Weight;
         Layers = new ModuleList<LlamaDecoderLayer>();
         for (int i = 0; i < config.NumLayers; i++) Layers.Add(new LlamaDecoderLayer($"{i}", config, dtype, device));
-        Norm = new RmsNorm("norm", config.HiddenSize, config.RmsNormEps, dtype, device);
+        Norm = new RmsNorm("norm", config.HiddenSize, config.RmsNormEps, dtype, device, config.NormUnitOffset);
         register_module("embed_tokens", embed);
         register_module("layers", Layers);
         register_module("norm", Norm);
@@ -79,29 +98,54 @@ public sealed class LlamaForCausalLm : CausalLanguageModel
 
     public override Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null)
     {
+        RefuseBeyondWindow(inputIds.shape[1]);
         using var scope = NewDisposeScope();
         long b = inputIds.shape[0], t = inputIds.shape[1];
-        var h = Model.EmbedTokens.index_select(0, inputIds.reshape(-1).to(Device)).view(b, t, -1);
+        var h = Embed(inputIds);
         var (cos, sin) = positionIds is null
-            ? RotaryEmbedding.Table(t, _config.HeadDim, _config.RopeTheta, _config.RopeLinearFactor, DType, Device)
-            : RotaryEmbedding.Table(positionIds.to(Device), _config.HeadDim, _config.RopeTheta, _config.RopeLinearFactor, DType);
+            ? RotaryEmbedding.Table(t, _config, DType, Device)
+            : RotaryEmbedding.Table(positionIds.to(Device), _config, DType);
         var mask = attentionMask is null ? null : AttentionMask(t, attentionMask, Device);
         bool masked = mask is not null;
         foreach (var layer in Model.Layers) h = Layer((x, c) => layer.Forward(x, c[0], c[1], masked ? c[2] : null), h, cos, sin, mask);
-        h = Model.Norm.forward(h);
-        return nn.functional.linear(h, LmHead ?? Model.EmbedTokens).MoveToOuterDisposeScope();
+        return Head(h).MoveToOuterDisposeScope();
     }
 
     public override Tensor Forward(Tensor inputIds, KeyValueCache cache)
     {
+        RefuseBeyondWindow(cache.Length + inputIds.shape[1]);
         using var scope = NewDisposeScope();
         long b = inputIds.shape[0], t = inputIds.shape[1];
-        var h = Model.EmbedTokens.index_select(0, inputIds.reshape(-1).to(Device)).view(b, t, -1);
+        var h = Embed(inputIds);
         // RoPE continues from the cached tokens' positions.
         var positions = arange(cache.Length, cache.Length + t, ScalarType.Int64, Device).unsqueeze(0);
-        var (cos, sin) = RotaryEmbedding.Table(positions, _config.HeadDim, _config.RopeTheta, _config.RopeLinearFactor, DType);
+        var (cos, sin) = RotaryEmbedding.Table(positions, _config, DType);
         for (int i = 0; i < Model.Layers.Count; i++) h = Model.Layers[i].Forward(h, cos, sin, null, cache[i]);
-        h = Model.Norm.forward(h);
-        return nn.functional.linear(h, LmHead ?? Model.EmbedTokens).MoveToOuterDisposeScope();
+        return Head(h).MoveToOuterDisposeScope();
+    }
+
+    Tensor Embed(Tensor inputIds)
+    {
+        var h = Model.EmbedTokens.index_select(0, inputIds.reshape(-1).to(Device)).view(inputIds.shape[0], inputIds.shape[1], -1);
+        // Gemma's normalizer is a tensor of the embedding dtype: √hidden is rounded to bf16 in a bf16 model.
+        return _config.ScaleEmbeddings ? h.mul(tensor(Math.Sqrt(_config.HiddenSize), h.dtype, h.device)) : h;
+    }
+
+    Tensor Head(Tensor h)
+    {
+        var logits = nn.functional.linear(Model.Norm.forward(h), LmHead ?? Model.EmbedTokens);
+        return _config.FinalLogitSoftcap is double cap ? logits.Over(cap).tanh().Times(cap) : logits;
+    }
+
+    /// <summary>
+    /// Sliding-window layers are not masked here; up to the window (a query sees itself and the window − 1 keys before it,
+    /// transformers' sliding_window_causal) no key is hidden, so the logits are exact; beyond it they would not be.
+    /// </summary>
+    void RefuseBeyondWindow(long length)
+    {
+        if (_config.SlidingWindow is long window && length > window)
+            throw new Errors.CheckpointFormatException(Errors.FormatErrorReason.Unsupported, "config.json", null,
+                $"sliding_window {window} is not implemented for sequences longer than the window ({length} tokens)",
+                $"at most {window} tokens", $"{length}");
     }
 }

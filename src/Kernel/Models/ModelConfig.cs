@@ -5,7 +5,7 @@ using Ckpt.Storage;
 
 namespace Ckpt.Models;
 
-/// <summary>The architecture a HF `config.json` describes: the subset the LLaMA and GPT-2 modules need.</summary>
+/// <summary>The architecture a HF `config.json` describes: the subset the LLaMA-style decoder and GPT-2 modules need.</summary>
 public abstract record ModelConfig
 {
     public required string ModelType { get; init; }
@@ -39,10 +39,10 @@ public abstract record ModelConfig
         var type = root.TryGetProperty("model_type", out var t) ? t.GetString() : null;
         return type switch
         {
-            "llama" or "mistral" => LlamaConfig.FromJson(root, source),
             "gpt2" => Gpt2Config.FromJson(root, source),
+            _ when LlamaConfig.Families.Contains(type) => LlamaConfig.FromJson(root, source),
             _ => throw new CheckpointFormatException(FormatErrorReason.Unsupported, source, null,
-                "only LLaMA-family and GPT-2 models can be built", "model_type llama or gpt2", type ?? "none"),
+                $"model_type {type ?? "none"} cannot be built", $"model_type {string.Join(", ", LlamaConfig.Families)} or gpt2", type ?? "none"),
         };
     }
 
@@ -58,57 +58,6 @@ public abstract record ModelConfig
 
     internal static bool OptionalBool(JsonElement root, string key, bool fallback) =>
         root.TryGetProperty(key, out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : fallback;
-}
-
-/// <summary>LLaMA family (transformers LlamaConfig): GQA, RoPE with rope_theta, RMSNorm, SwiGLU.</summary>
-public sealed record LlamaConfig : ModelConfig
-{
-    public required long IntermediateSize { get; init; }
-    public required int NumKeyValueHeads { get; init; }
-    public required long HeadDim { get; init; }
-    public double RmsNormEps { get; init; } = 1e-6;
-    public double RopeTheta { get; init; } = 10000;
-    /// <summary>Linear RoPE scaling divides positions by this factor (1 = none).</summary>
-    public double RopeLinearFactor { get; init; } = 1;
-    public bool AttentionBias { get; init; }
-    public bool MlpBias { get; init; }
-
-    internal static LlamaConfig FromJson(JsonElement root, string source)
-    {
-        long hidden = Required(root, "hidden_size", source);
-        int heads = (int)Required(root, "num_attention_heads", source);
-        double theta = OptionalDouble(root, "rope_theta") ?? 10000;
-        double factor = 1;
-        // transformers 5 moved rope_theta (and the scaling) into rope_parameters; 4.x used rope_theta + rope_scaling.
-        foreach (var key in new[] { "rope_parameters", "rope_scaling" })
-        {
-            if (!root.TryGetProperty(key, out var rope) || rope.ValueKind != JsonValueKind.Object) continue;
-            theta = OptionalDouble(rope, "rope_theta") ?? theta;
-            var kind = rope.TryGetProperty("rope_type", out var rt) ? rt.GetString()
-                : rope.TryGetProperty("type", out var ty) ? ty.GetString() : "default";
-            if (kind == "linear") factor = OptionalDouble(rope, "factor") ?? 1;
-            else if (kind != "default")
-                throw new CheckpointFormatException(FormatErrorReason.Unsupported, source, null,
-                    "this RoPE scaling is not implemented", "default or linear", kind);
-        }
-        return new LlamaConfig
-        {
-            ModelType = root.GetProperty("model_type").GetString()!,
-            VocabSize = Required(root, "vocab_size", source),
-            HiddenSize = hidden,
-            NumLayers = (int)Required(root, "num_hidden_layers", source),
-            NumHeads = heads,
-            NumKeyValueHeads = (int)(Optional(root, "num_key_value_heads") ?? heads),
-            HeadDim = Optional(root, "head_dim") ?? hidden / heads,
-            IntermediateSize = Required(root, "intermediate_size", source),
-            RmsNormEps = OptionalDouble(root, "rms_norm_eps") ?? 1e-6,
-            RopeTheta = theta,
-            RopeLinearFactor = factor,
-            AttentionBias = OptionalBool(root, "attention_bias", false),
-            MlpBias = OptionalBool(root, "mlp_bias", false),
-            TieWordEmbeddings = OptionalBool(root, "tie_word_embeddings", false),
-        };
-    }
 }
 
 /// <summary>GPT-2 (transformers GPT2Config): learned positions, pre-LN blocks, gelu_new, tied head.</summary>

@@ -51,16 +51,7 @@ public class GenerationTests(ITestOutputHelper output)
         Assert.Equal(24, generated.Tokens.Length);
         Assert.Equal("length", generated.FinishReason);
 
-        using var noGrad = no_grad();
-        using var ids = tensor(prompt.Concat(generated.Tokens[..^1]).Select(i => (long)i).ToArray()).view(1, -1);
-        using var full = model.Forward(ids);
-        double worst = 0;
-        for (int step = 0; step < generated.Tokens.Length; step++)
-        {
-            using var expected = full.select(0, 0).select(0, prompt.Length - 1 + step);
-            using var cached = tensor(generated.Logits![step]);
-            worst = Math.Max(worst, ReferenceTensors.MaxAbsDiff(cached, expected));
-        }
+        var worst = CachedLogits.WorstDifferenceFromFullForward(model, prompt, generated);
         output.WriteLine($"{name}: {generated.Tokens.Length} cached steps, max abs difference from the full forward {worst:E3}; tokens {string.Join(" ", generated.Tokens)}");
         Assert.True(worst < 1e-4, $"max abs difference {worst:E3}");
     }
@@ -73,16 +64,7 @@ public class GenerationTests(ITestOutputHelper output)
         model.eval();
         var prompt = FixturePrompt(Llama);
         var generated = Generation.Generate(model, prompt, new GenerationSettings { MaxNewTokens = 8, KeepLogits = true });
-        using var noGrad = no_grad();
-        using var ids = tensor(prompt.Concat(generated.Tokens[..^1]).Select(i => (long)i).ToArray()).view(1, -1);
-        using var full = model.Forward(ids).to(ScalarType.Float32);
-        double worst = 0;
-        for (int step = 0; step < generated.Tokens.Length; step++)
-        {
-            using var expected = full.select(0, 0).select(0, prompt.Length - 1 + step);
-            using var cached = tensor(generated.Logits![step]);
-            worst = Math.Max(worst, ReferenceTensors.MaxAbsDiff(cached, expected));
-        }
+        var worst = CachedLogits.WorstDifferenceFromFullForward(model, prompt, generated, ScalarType.Float32);
         output.WriteLine($"bf16: max abs difference between cached and full-forward logits {worst:E3}");
         // bf16 rounds each product to 8 mantissa bits, and the two paths multiply matrices of different shapes.
         Assert.True(worst < 0.05, $"max abs difference {worst:E3}");
