@@ -27,7 +27,7 @@ sealed class JupyterRun
     // moment pick the same port and one dies with "address already in use" before it answers kernel_info. The test
     // classes run in parallel, so notebook runs take turns, and a run that still loses that race (to a kernel some
     // other process started) is tried again.
-    static readonly object Turn = new();
+    internal static readonly object Turn = new();
     const int Attempts = 3;
 
     public static JupyterRun Execute(string notebookRelativePath)
