@@ -12,8 +12,10 @@ sealed class JupyterRun
 {
     public IReadOnlyList<ExecutedCell> Cells { get; }
     public string Log { get; }
+    /// <summary>The size of the executed .ipynb as nbconvert wrote it.</summary>
+    public long NotebookBytes { get; }
 
-    JupyterRun(IReadOnlyList<ExecutedCell> cells, string log) { Cells = cells; Log = log; }
+    JupyterRun(IReadOnlyList<ExecutedCell> cells, string log, long notebookBytes) { Cells = cells; Log = log; NotebookBytes = notebookBytes; }
 
     /// <summary>"source -> error" for every cell that failed; empty when the notebook ran clean.</summary>
     public string[] CellErrors() =>
@@ -85,13 +87,14 @@ sealed class JupyterRun
         if (process.ExitCode != 0 || !File.Exists(executed))
             throw new InvalidOperationException($"nbconvert failed on {notebookRelativePath} (exit {process.ExitCode}):\n{Tail(log)}");
 
+        var bytes = new FileInfo(executed).Length;
         using var doc = JsonDocument.Parse(File.ReadAllText(executed));
         var cells = doc.RootElement.GetProperty("cells").EnumerateArray()
             .Where(c => c.GetProperty("cell_type").GetString() == "code")
             .Select(ExecutedCell.From)
             .ToArray();
         try { Directory.Delete(output, recursive: true); } catch (IOException) { }
-        return new JupyterRun(cells, log);
+        return new JupyterRun(cells, log, bytes);
     }
 
     static string Tail(string s) => s.Length <= 4000 ? s : s[^4000..];
