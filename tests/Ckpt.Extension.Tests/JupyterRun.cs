@@ -14,8 +14,11 @@ sealed class JupyterRun
     public string Log { get; }
     /// <summary>The size of the executed .ipynb as nbconvert wrote it.</summary>
     public long NotebookBytes { get; }
+    /// <summary>The executed notebook, kept under artifacts/executed.</summary>
+    public string ExecutedPath { get; }
 
-    JupyterRun(IReadOnlyList<ExecutedCell> cells, string log, long notebookBytes) { Cells = cells; Log = log; NotebookBytes = notebookBytes; }
+    JupyterRun(IReadOnlyList<ExecutedCell> cells, string log, long notebookBytes, string executedPath) =>
+        (Cells, Log, NotebookBytes, ExecutedPath) = (cells, log, notebookBytes, executedPath);
 
     /// <summary>"source -> error" for every cell that failed; empty when the notebook ran clean.</summary>
     public string[] CellErrors() =>
@@ -93,8 +96,12 @@ sealed class JupyterRun
             .Where(c => c.GetProperty("cell_type").GetString() == "code")
             .Select(ExecutedCell.From)
             .ToArray();
+        // Kept for a look (and for the HTML export test): artifacts/executed/<notebook>.ipynb.
+        var kept = Path.Combine(repo, "artifacts", "executed", Path.GetFileName(notebookRelativePath));
+        Directory.CreateDirectory(Path.GetDirectoryName(kept)!);
+        File.Copy(executed, kept, overwrite: true);
         try { Directory.Delete(output, recursive: true); } catch (IOException) { }
-        return new JupyterRun(cells, log, bytes);
+        return new JupyterRun(cells, log, bytes, kept);
     }
 
     static string Tail(string s) => s.Length <= 4000 ? s : s[^4000..];

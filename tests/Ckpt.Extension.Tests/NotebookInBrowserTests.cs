@@ -20,7 +20,7 @@ public sealed class NotebookInBrowserTests
     static string Repo => TestPaths.RepoRoot;
 
     /// <summary>What the machine lacks (scripts/test.sh installs all of it), or null.</summary>
-    static string? Missing()
+    internal static string? Missing()
     {
         var needs = new (string Path, string What)[]
         {
@@ -36,12 +36,6 @@ public sealed class NotebookInBrowserTests
 
     static string? FindOnPath(string name) => (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':')
         .Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
-
-    sealed class BrowserFactAttribute : FactAttribute
-    {
-        // Outside CI a machine without the browser stack skips; under CI the test runs and fails on what is missing.
-        public BrowserFactAttribute() => Skip = string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI")) ? Missing() : null;
-    }
 
     [BrowserFact]
     public void Notebook_02_runs_from_the_classic_notebook_ui_with_every_chart_drawn()
@@ -109,7 +103,7 @@ public sealed class NotebookInBrowserTests
         return server;
     }
 
-    static (int Code, string Output) Node(params string[] args)
+    internal static (int Code, string Output) Node(params string[] args)
     {
         var psi = new ProcessStartInfo(FindOnPath("node")!) { WorkingDirectory = Repo, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) psi.ArgumentList.Add(a);
@@ -132,4 +126,10 @@ public sealed class NotebookInBrowserTests
     }
 
     static string Tail(string s) => s.Length <= 3000 ? s : s[^3000..];
+}
+
+/// <summary>A test that needs the browser stack: outside CI a machine without it skips; under CI the test runs and fails on what is missing.</summary>
+sealed class BrowserFactAttribute : FactAttribute
+{
+    public BrowserFactAttribute() => Skip = string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI")) ? NotebookInBrowserTests.Missing() : null;
 }

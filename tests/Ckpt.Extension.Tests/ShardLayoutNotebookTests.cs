@@ -62,6 +62,32 @@ public sealed class ShardLayoutNotebookTests(ShardLayoutNotebookRun run) : IClas
         Assert.True(Notebook.NotebookBytes < 2_000_000, $"executed notebook 02 is {Notebook.NotebookBytes:N0} bytes");
     }
 
+    [BrowserFact]
+    public void Its_nbconvert_html_export_draws_every_chart_in_chromium_with_no_network()
+    {
+        var missing = NotebookInBrowserTests.Missing();
+        Assert.True(missing is null, missing);
+        var charts = Notebook.Cells.Sum(c => c.Figures().Count);
+        var folder = Path.Combine(TestPaths.RepoRoot, "artifacts", "browser", "02-shard-layout-html");
+        Directory.CreateDirectory(folder);
+        var psi = new System.Diagnostics.ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "-m", "nbconvert", "--to", "html", "--output-dir", folder, "--output", "02-shard-layout", Notebook.ExecutedPath })
+            psi.ArgumentList.Add(a);
+        using (var p = System.Diagnostics.Process.Start(psi)!)
+        {
+            var err = p.StandardError.ReadToEndAsync();
+            p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            Assert.True(p.ExitCode == 0, err.Result);
+        }
+        var (code, output) = NotebookInBrowserTests.Node(Path.Combine(TestPaths.RepoRoot, "tests", "browser", "render-html.mjs"),
+            Path.Combine(folder, "02-shard-layout.html"), Path.Combine(folder, "page.png"));
+        Assert.True(code == 0, output);
+        using var result = JsonDocument.Parse(output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last(l => l.StartsWith('{')));
+        Assert.Equal(charts, result.RootElement.GetProperty("plots").GetInt32());
+        Assert.Equal(charts, result.RootElement.GetProperty("drawn").GetInt32());
+    }
+
     [Fact]
     public void The_diff_cell_reports_every_tensor_of_the_micro_llama_compared()
     {
