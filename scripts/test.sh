@@ -11,10 +11,13 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_INTERACTIVE_CLI_TELEMETRY_OPTOUT=1 D
 # (the parity tests write torch.save files and read what ckpt writes with it), and jinja2 (chat templates are
 # rendered by it and by ckpt's interpreter and compared).
 # chromium: the chart HTML is rendered headless and judged from its screenshot (tests/Ckpt.Kernel.Tests/Charts).
+# jupyter-notebook, node, npm: notebook 02 is run from the classic Notebook's UI in Chromium (NotebookInBrowserTests).
 missing=()
-for pkg in patchelf python3-nbconvert python3-nbclient python3-ipykernel python3-torch python3-jinja2 chromium; do
+for pkg in patchelf python3-nbconvert python3-nbclient python3-ipykernel python3-torch python3-jinja2 chromium jupyter-notebook; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
+# node and npm, from Debian unless some node (with its npm) is installed already.
+command -v npm >/dev/null || missing+=(nodejs npm)
 if ((${#missing[@]})); then
   echo "Installing ${missing[*]}"
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -22,19 +25,12 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The .NET Interactive tool (.config/dotnet-tools.json) and its Jupyter kernelspec, local to this checkout.
-dotnet tool restore >/dev/null
-mkdir -p "$repo/.jupyter/kernels"
-dotnet interactive jupyter install --path "$repo/.jupyter/kernels" >/dev/null
-# The kernel serves HTTP for browser frontends; bind it to loopback only.
-/usr/bin/python3 - "$repo/.jupyter/kernels/.net-csharp/kernel.json" <<'PY'
-import json, sys
-path = sys.argv[1]
-spec = json.load(open(path))
-if "--http-local-only" not in spec["argv"]:
-    spec["argv"].append("--http-local-only")
-json.dump(spec, open(path, "w"), indent=2)
-PY
+# The .NET Interactive tool and its Jupyter kernelspec, local to this checkout.
+bash scripts/jupyter-kernelspec.sh
+
+# The browser test's driver: playwright-core from npm, pinned by tests/browser/package-lock.json. It drives Debian's
+# Chromium (above); it never downloads a browser.
+PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix tests/browser --no-audit --no-fund >/dev/null
 
 # The notebooks load the extension from the local feed artifacts/feed (their NuGet.config names it). The notebook
 # tests pack it from the build under test and evict the fixed version from the global package cache first

@@ -12,12 +12,5 @@ static class Palette
 
     public static string Of(int i) => Colors[((i % Colors.Length) + Colors.Length) % Colors.Length];
 
-    public static string Bytes(long n)
-    {
-        string[] units = ["B", "KB", "MB", "GB", "TB"];
-        double v = n;
-        int u = 0;
-        while (Math.Abs(v) >= 1024 && u < units.Length - 1) { v /= 1024; u++; }
-        return u == 0 ? $"{n} B" : $"{v:0.##} {units[u]}";
-    }
+    public static string Bytes(long n) => Ckpt.Conversion.SizeText.Format(n);
 }

@@ -12,8 +12,13 @@ sealed class JupyterRun
 {
     public IReadOnlyList<ExecutedCell> Cells { get; }
     public string Log { get; }
+    /// <summary>The size of the executed .ipynb as nbconvert wrote it.</summary>
+    public long NotebookBytes { get; }
+    /// <summary>The executed notebook, kept under artifacts/executed.</summary>
+    public string ExecutedPath { get; }
 
-    JupyterRun(IReadOnlyList<ExecutedCell> cells, string log) { Cells = cells; Log = log; }
+    JupyterRun(IReadOnlyList<ExecutedCell> cells, string log, long notebookBytes, string executedPath) =>
+        (Cells, Log, NotebookBytes, ExecutedPath) = (cells, log, notebookBytes, executedPath);
 
     /// <summary>"source -> error" for every cell that failed; empty when the notebook ran clean.</summary>
     public string[] CellErrors() =>
@@ -27,7 +32,7 @@ sealed class JupyterRun
     // moment pick the same port and one dies with "address already in use" before it answers kernel_info. The test
     // classes run in parallel, so notebook runs take turns, and a run that still loses that race (to a kernel some
     // other process started) is tried again.
-    static readonly object Turn = new();
+    internal static readonly object Turn = new();
     const int Attempts = 3;
 
     public static JupyterRun Execute(string notebookRelativePath)
@@ -85,13 +90,18 @@ sealed class JupyterRun
         if (process.ExitCode != 0 || !File.Exists(executed))
             throw new InvalidOperationException($"nbconvert failed on {notebookRelativePath} (exit {process.ExitCode}):\n{Tail(log)}");
 
+        var bytes = new FileInfo(executed).Length;
         using var doc = JsonDocument.Parse(File.ReadAllText(executed));
         var cells = doc.RootElement.GetProperty("cells").EnumerateArray()
             .Where(c => c.GetProperty("cell_type").GetString() == "code")
             .Select(ExecutedCell.From)
             .ToArray();
+        // Kept for a look (and for the HTML export test): artifacts/executed/<notebook>.ipynb.
+        var kept = Path.Combine(repo, "artifacts", "executed", Path.GetFileName(notebookRelativePath));
+        Directory.CreateDirectory(Path.GetDirectoryName(kept)!);
+        File.Copy(executed, kept, overwrite: true);
         try { Directory.Delete(output, recursive: true); } catch (IOException) { }
-        return new JupyterRun(cells, log);
+        return new JupyterRun(cells, log, bytes, kept);
     }
 
     static string Tail(string s) => s.Length <= 4000 ? s : s[^4000..];

@@ -64,7 +64,7 @@ abstract class LiveChart<T>(KernelInvocationContext context, string kind) : IPro
         }
         var rendered = ChartRendering.Render(kind, input);
         var chart = rendered.Charts[0];
-        var html = (withPlotly ? ChartOutput.PlotlyLoader() : "") + rendered.SummaryHtml + chart.Html;
+        var html = (withPlotly ? ChartOutput.PlotlyLoader() : "") + rendered.SummaryHtml + ChartOutput.WhenPlotly(chart.Html);
         FormattedValue[] values =
         [
             new(ChartOutput.PlotlyMimeType, chart.Figure.ToJsonString()),

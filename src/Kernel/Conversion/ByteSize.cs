@@ -30,12 +30,6 @@ public static class ByteSize
     public static long Parse(string text) => TryParse(text, out var b) ? b
         : throw new FormatException($"'{text}' is not a size (examples: 100KB, 2GB, 512MiB)");
 
-    public static string Format(long bytes)
-    {
-        string[] units = ["B", "KB", "MB", "GB", "TB"];
-        double v = bytes;
-        int u = 0;
-        while (v >= 1000 && u < units.Length - 1) { v /= 1000; u++; }
-        return u == 0 ? $"{bytes} B" : $"{v.ToString(v >= 100 ? "F0" : "F1", CultureInfo.InvariantCulture)} {units[u]}";
-    }
+    /// <summary>Decimal units, three significant figures: see <see cref="SizeText"/>.</summary>
+    public static string Format(long bytes) => SizeText.Format(bytes);
 }

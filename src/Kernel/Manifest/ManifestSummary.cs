@@ -27,14 +27,5 @@ public static class ManifestSummary
 
     public static string Count(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
 
-    /// <summary>Binary units, three significant figures: `978.3 KiB`, `1.2 GiB`; exact below 1 KiB.</summary>
-    public static string Bytes(long n)
-    {
-        if (n < 1024) return $"{n} B";
-        string[] units = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-        double v = n;
-        int u = -1;
-        while (v >= 1024 && u < units.Length - 1) { v /= 1024; u++; }
-        return v.ToString(v >= 100 ? "0" : "0.0", CultureInfo.InvariantCulture) + " " + units[u];
-    }
+    public static string Bytes(long n) => Conversion.SizeText.Format(n);
 }
