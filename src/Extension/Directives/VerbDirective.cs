@@ -22,8 +22,8 @@ static class VerbDirective
             int occurrences = o.Many || o.Positional ? int.MaxValue : 1;
             // TypeHint is init-only and its unset value is the library's own, so it is set only for paths.
             directive.Parameters.Add(o.Kind == OptionKind.Path
-                ? new KernelDirectiveParameter(o.Name, o.HelpWithDefault) { Required = o.Required, AllowImplicitName = o.Positional, MaxOccurrences = occurrences, TypeHint = "file" }
-                : new KernelDirectiveParameter(o.Name, o.HelpWithDefault) { Flag = o.Flag, Required = o.Required, AllowImplicitName = o.Positional, MaxOccurrences = occurrences });
+                ? new KernelDirectiveParameter(o.Name, o.HelpWithDefault) { Required = o.Required && !o.Positional, AllowImplicitName = o.Positional, MaxOccurrences = occurrences, TypeHint = "file" }
+                : new KernelDirectiveParameter(o.Name, o.HelpWithDefault) { Flag = o.Flag, Required = o.Required && !o.Positional, AllowImplicitName = o.Positional, MaxOccurrences = occurrences });
         }
         return directive;
     }
@@ -53,6 +53,16 @@ static class VerbDirective
             list.Add(value);
         }
         return values.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)kv.Value, StringComparer.Ordinal);
+    }
+
+    /// <summary>The verb's one positional value; none or several fail with the magic's own sentence and usage line
+    /// (.NET Interactive would bind none of several, or take a value after a flag as the flag's).</summary>
+    public static string Positional(Verb verb, IReadOnlyDictionary<string, IReadOnlyList<string>> values)
+    {
+        var option = verb.Options.Single(o => o.Positional);
+        var given = values.TryGetValue(option.Name, out var v) ? v.Where(x => !string.IsNullOrWhiteSpace(x)).ToList() : [];
+        if (given.Count == 1) return given[0];
+        throw new ArgumentException($"{verb.Magic} needs one {option.Noun} and was given {DirectivePositionals.Count(given.Count)}: {verb.MagicUsage}");
     }
 
     /// <summary>The last value of <paramref name="name"/>, or null: for a magic-only option the Kernel does not bind.</summary>

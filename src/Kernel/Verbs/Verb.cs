@@ -6,6 +6,9 @@ namespace Ckpt.Verbs;
 /// </summary>
 public sealed record Verb(string Name, string? Magic, string Summary, IReadOnlyList<VerbOption> Options)
 {
+    /// <summary>The magic's one-line synopsis, quoted when its positional value is missing or given twice.</summary>
+    public string? MagicUsage { get; init; }
+
     public VerbOption this[string name] =>
         Options.FirstOrDefault(o => o.Name == name) ?? throw new ArgumentException($"{Name} has no option {name}");
 

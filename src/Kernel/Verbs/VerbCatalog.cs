@@ -6,5 +6,11 @@ namespace Ckpt.Verbs;
 /// </summary>
 public static class VerbCatalog
 {
-    public static IReadOnlyList<Verb> All { get; } = [Training.FineTuningVerb.Definition];
+    public static IReadOnlyList<Verb> All { get; } = 
+    [
+        Conversion.ConvertVerb.Definition,
+        Resharding.ReshardVerb.Definition,
+        Merging.MergeVerb.Definition,
+        Training.FineTuningVerb.Definition,
+    ];
 }

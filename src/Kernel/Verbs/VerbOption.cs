@@ -26,6 +26,9 @@ public sealed record VerbOption(string Name, string Help, OptionKind Kind = Opti
     /// <summary>The values may also be given without the option's name (`ckpt inspect path`).</summary>
     public bool Positional { get; init; }
 
+    /// <summary>What a positional value is, for the magic's count sentence: "checkpoint".</summary>
+    public string? Noun { get; init; }
+
     public OptionSurface Surface { get; init; } = OptionSurface.Both;
 
     public bool Flag => Kind == OptionKind.Flag;

@@ -48,6 +48,10 @@ public sealed class VerbValues
         ? long.TryParse(text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : throw NotA(name, "an integer", text)
         : null;
 
+    public ulong? Unsigned(string name) => Text(name) is { } text
+        ? ulong.TryParse(text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : throw NotA(name, "a non-negative integer", text)
+        : null;
+
     public double? Number(string name) => Text(name) is { } text
         ? double.TryParse(text.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : throw NotA(name, "a number", text)
         : null;
