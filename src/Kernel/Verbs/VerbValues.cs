@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 
 namespace Ckpt.Verbs;
 
@@ -40,21 +41,19 @@ public sealed class VerbValues
 
     public bool Flag(string name) => Text(name) is { } text && (text.Length == 0 || !text.Equals("false", StringComparison.OrdinalIgnoreCase));
 
-    public int? Integer(string name) => Text(name) is { } text
-        ? int.TryParse(text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : throw NotA(name, "an integer", text)
-        : null;
+    public int? Integer(string name) => Parsed<int>(name, "an integer", NumberStyles.Integer);
 
-    public long? Long(string name) => Text(name) is { } text
-        ? long.TryParse(text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : throw NotA(name, "an integer", text)
-        : null;
+    public long? Long(string name) => Parsed<long>(name, "an integer", NumberStyles.Integer);
 
-    public ulong? Unsigned(string name) => Text(name) is { } text
-        ? ulong.TryParse(text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : throw NotA(name, "a non-negative integer", text)
-        : null;
+    public ulong? Unsigned(string name) => Parsed<ulong>(name, "a non-negative integer", NumberStyles.Integer);
 
-    public double? Number(string name) => Text(name) is { } text
-        ? double.TryParse(text.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : throw NotA(name, "a number", text)
-        : null;
+    public double? Number(string name) => Parsed<double>(name, "a number", NumberStyles.Float);
+
+    /// <summary>Invariant culture, so `2e-4` and `0.5` read the same on every machine.</summary>
+    T? Parsed<T>(string name, string what, NumberStyles style) where T : struct, INumberBase<T> =>
+        Text(name) is not { } text ? null
+        : T.TryParse(text.Trim(), style, CultureInfo.InvariantCulture, out var v) ? v
+        : throw NotA(name, what, text);
 
     static ArgumentException NotA(string name, string what, string text) => new($"{name} must be {what}, not '{text}'");
 }
