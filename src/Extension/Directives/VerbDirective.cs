@@ -55,14 +55,15 @@ static class VerbDirective
         return values.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)kv.Value, StringComparer.Ordinal);
     }
 
-    /// <summary>The verb's one positional value; none or several fail with the magic's own sentence and usage line
-    /// (.NET Interactive would bind none of several, or take a value after a flag as the flag's).</summary>
-    public static string Positional(Verb verb, IReadOnlyDictionary<string, IReadOnlyList<string>> values)
+    /// <summary>The verb's positional values: one, or at least one where it takes several; otherwise the magic's own
+    /// sentence and usage line (.NET Interactive would bind none of several, or take a value after a flag as the flag's).</summary>
+    public static IReadOnlyList<string> Positional(Verb verb, IReadOnlyDictionary<string, IReadOnlyList<string>> values)
     {
         var option = verb.Options.Single(o => o.Positional);
         var given = values.TryGetValue(option.Name, out var v) ? v.Where(x => !string.IsNullOrWhiteSpace(x)).ToList() : [];
-        if (given.Count == 1) return given[0];
-        throw new ArgumentException($"{verb.Magic} needs one {option.Noun} and was given {DirectivePositionals.Count(given.Count)}: {verb.MagicUsage}");
+        if (given.Count == 1 || (option.Many && given.Count > 1)) return given;
+        var needs = option.Many ? option.Noun : $"one {option.Noun}";
+        throw new ArgumentException($"{verb.Magic} needs {needs} and was given {DirectivePositionals.Count(given.Count)}: {verb.MagicUsage}");
     }
 
     /// <summary>The last value of <paramref name="name"/>, or null: for a magic-only option the Kernel does not bind.</summary>

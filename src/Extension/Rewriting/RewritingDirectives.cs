@@ -28,23 +28,9 @@ public static class RewritingDirectives
         kernel.AddMagic<MergeCheckpoints>(VerbDirective.Create(MergeVerb.Definition,
             "Merges checkpoints tensor by tensor into sharded safetensors (as `ckpt merge`): " + MergeMethods.CliNames + ", or a mergekit YAML."), HandleMerge);
 
-        kernel.AddMagic<SearchCombination>(new KernelActionDirective("#!ckpt-lcsc",
-            "Searches linear combinations of saved checkpoints (LCSC; coefficients sum to 1) for the lowest metric, with a live chart. --eval " + CombinationMetrics.Syntax + ".")
-        {
-            Parameters =
-            {
-                new KernelDirectiveParameter("--checkpoints", "A folder of checkpoints, a glob (run/step-*.safetensors), or a list: comma-separated or one value each.") { AllowImplicitName = true, MaxOccurrences = int.MaxValue, TypeHint = "file" },
-                new KernelDirectiveParameter("--eval", "eval-loss:<batch.safetensors>[#key]: causal-LM eval loss of the combination on the batch's input_ids or eval_input_ids " +
-                    "(config.json beside the first checkpoint; needs LibTorch); mse:<checkpoint>: mean squared difference to that checkpoint.") { Required = true },
-                new KernelDirectiveParameter("--budget", "Metric evaluations, the uniform start included (default 200)."),
-                new KernelDirectiveParameter("--seed", "Search seed (default 0): the same seed gives the same result."),
-                new KernelDirectiveParameter("--last", "Combine only the last N checkpoints (in name order)."),
-                new KernelDirectiveParameter("--out", "Write the best combination (safetensors) and lcsc_log.json here.") { TypeHint = "file" },
-                new KernelDirectiveParameter("--overwrite", Outputs.OutputFolder.OverwriteHelp) { Flag = true },
-                new KernelDirectiveParameter("--dtype", "Dtype of the written combination: F32, BF16, F16, F64."),
-                new KernelDirectiveParameter("--name", "Bind the search result to this C# variable."),
-            },
-        }, SearchCombinationHandler.HandleAsync);
+        kernel.AddMagic<SearchCombination>(VerbDirective.Create(LcscVerb.Definition,
+            "Searches linear combinations of saved checkpoints (LCSC; coefficients sum to 1) for the lowest metric, with a live chart. --eval " + CombinationMetrics.Syntax + "."),
+            SearchCombinationHandler.HandleAsync);
     }
 
     static Task HandleReshard(ReshardCheckpoint command, KernelInvocationContext context)

@@ -11,6 +11,7 @@ public static class VerbCatalog
         Conversion.ConvertVerb.Definition,
         Resharding.ReshardVerb.Definition,
         Merging.MergeVerb.Definition,
+        Merging.LcscVerb.Definition,
         Training.FineTuningVerb.Definition,
     ];
 }
