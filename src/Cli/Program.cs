@@ -8,10 +8,10 @@ public static class Program
 {
     public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
 
-    /// <summary>Runs the CLI with the given writers; tests call this in-process.</summary>
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <summary>Every verb's command, as `ckpt --help` lists them; the surface parity test walks it.</summary>
+    public static RootCommand Root(TextWriter stdout, TextWriter stderr)
     {
-        var root = new RootCommand("ckpt: open, inspect, convert and benchmark PyTorch-family checkpoints (safetensors, torch.save, DCP).");
+        var root = new RootCommand("ckpt: open, inspect, convert and benchmark PyTorch-family checkpoints (safetensors, HF sharded indexes, torch.save, PyTorch DCP, Megatron-LM, DeepSpeed ZeRO/UCP, ByteCheckpoint).");
         root.Subcommands.Add(InspectCommand.Create(stdout));
         root.Subcommands.Add(ConvertCommand.Create(stdout));
         root.Subcommands.Add(BenchCommand.Create(stdout));
@@ -23,6 +23,13 @@ public static class Program
         root.Subcommands.Add(DiffCommand.Create(stdout));
         root.Subcommands.Add(FinetuneCommand.Create(stdout, stderr));
         root.Subcommands.Add(LcscCommand.Create(stdout));
+        return root;
+    }
+
+    /// <summary>Runs the CLI with the given writers; tests call this in-process.</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var root = Root(stdout, stderr);
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try
         {

@@ -16,10 +16,17 @@ namespace Ckpt.Extension;
 /// </summary>
 static class SingleValueOptions
 {
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<string, IReadOnlySet<string>> Declared = new(StringComparer.Ordinal);
+
+    /// <summary>The options <paramref name="magic"/> declared with one value, which its registered directive no longer
+    /// shows (they are re-declared repeatable); the surface parity test compares them with the CLI's.</summary>
+    internal static IReadOnlySet<string> OnceOptions(string magic) => Declared.TryGetValue(magic, out var names) ? names : new HashSet<string>();
+
     public static void AddMagic<T>(this Kernel kernel, KernelActionDirective directive, Func<T, KernelInvocationContext, Task> handler)
         where T : KernelDirectiveCommand
     {
         var onceNames = directive.Parameters.Where(p => p.MaxOccurrences == 1).Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        Declared[directive.Name] = onceNames;
         if (directive.Subcommands.Count > 0) throw new NotSupportedException($"{directive.Name}: subcommands are not re-declared");
         var declaredAsRepeatable = new KernelActionDirective(directive.Name, directive.Description) { Hidden = directive.Hidden };
         foreach (var p in directive.Parameters) declaredAsRepeatable.Parameters.Add(onceNames.Contains(p.Name) ? Repeatable(p) : p);

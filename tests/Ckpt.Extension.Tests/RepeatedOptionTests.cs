@@ -82,14 +82,14 @@ public sealed class RepeatedOptionTests : IDisposable
     }
 
     /// <summary>Every option of every ckpt magic, declared as taking one value, given twice with the magic's required
-    /// options present once; the options that take several values on purpose (the positional values, and
-    /// `#!ckpt-merge --model`, one per input) are the only ones left out.</summary>
+    /// options present once; the options that take several values on purpose (the positional values, and those a
+    /// verb's Kernel definition declares Many: `#!ckpt-merge --model`, `--only`) are the only ones left out.</summary>
     public static TheoryData<string, string> SingleValueOptions()
     {
         using var harness = new KernelHarness();
         var data = new TheoryData<string, string>();
         foreach (var directive in harness.Kernel.KernelInfo.SupportedDirectives.OfType<KernelActionDirective>().Where(d => d.Name.StartsWith("#!ckpt-")))
-            foreach (var p in directive.Parameters.Where(p => !p.AllowImplicitName && !p.Flag && !(directive.Name == "#!ckpt-merge" && p.Name == "--model")))
+            foreach (var p in directive.Parameters.Where(p => !p.AllowImplicitName && !p.Flag && Extension.SingleValueOptions.OnceOptions(directive.Name).Contains(p.Name)))
                 data.Add(directive.Name, p.Name);
         return data;
     }

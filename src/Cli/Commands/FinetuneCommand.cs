@@ -8,93 +8,14 @@ namespace Ckpt.Cli.Commands;
 /// <summary>`ckpt finetune`: parses options, calls <see cref="FineTuning.Run"/>, shows progress and a summary.</summary>
 static class FinetuneCommand
 {
-    public static Command Create(TextWriter stdout, TextWriter stderr)
-    {
-        var recipe = new Option<string>("--recipe") { Description = "sft or dpo", Required = true };
-        var model = new Option<string>("--model") { Description = "checkpoint file or folder of a LLaMA-family or GPT-2 model (config.json beside it)", Required = true };
-        var data = new Option<string>("--data") { Description = "JSONL: SFT {prompt,completion}, {instruction,input,output} or conversational {messages}; DPO {prompt,chosen,rejected} (text or message lists); or pre-tokenized *_input_ids", Required = true };
-        var evalData = new Option<string?>("--eval-data") { Description = "held-out JSONL in the same format: eval_loss (and DPO's eval_rewards/*) every --eval-every steps and after the last" };
-        var evalEvery = new Option<int>("--eval-every") { Description = "steps between evaluations (0: after the last step only)", DefaultValueFactory = _ => 0 };
-        var qlora = new Option<bool>("--qlora") { Description = "store the base linear weights as NF4 (double-quantized), train LoRA on top" };
-        var gradientCheckpointing = new Option<bool>("--gradient-checkpointing")
+    public static Command Create(TextWriter stdout, TextWriter stderr) =>
+        VerbCommand.Create(FineTuningVerb.Definition, (given, cancellationToken) =>
         {
-            Description = "recompute each decoder layer in backward instead of keeping its activations (less memory, about one more forward)",
-        };
-        var loraR = new Option<int>("--lora-r") { DefaultValueFactory = _ => 16 };
-        var loraAlpha = new Option<double>("--lora-alpha") { DefaultValueFactory = _ => 32 };
-        var loraDropout = new Option<double>("--lora-dropout") { DefaultValueFactory = _ => 0 };
-        var loraTargets = new Option<string>("--lora-targets") { Description = "comma-separated module names", DefaultValueFactory = _ => "q_proj,v_proj" };
-        var steps = new Option<int?>("--steps") { Description = "optimizer steps" };
-        var epochs = new Option<double?>("--epochs") { Description = "passes over the data (instead of --steps)" };
-        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 2e-4 };
-        var warmup = new Option<int>("--warmup") { Description = "linear warm-up steps (from lr 0 at the first step)", DefaultValueFactory = _ => 0 };
-        var warmupRatio = new Option<double>("--warmup-ratio") { Description = "warm-up as a fraction of the steps (HF's warmup_ratio), when --warmup is 0", DefaultValueFactory = _ => 0 };
-        var schedule = new Option<string>("--lr-scheduler") { Description = "constant (default, as QLoRA), linear or cosine (decay to 0, as HF's Trainer)", DefaultValueFactory = _ => "constant" };
-        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8 };
-        var gradAccum = new Option<int>("--grad-accum") { Description = "micro-batches of --batch per optimizer step", DefaultValueFactory = _ => 1 };
-        var beta = new Option<double>("--beta") { Description = "DPO β", DefaultValueFactory = _ => 0.1 };
-        var dpoLoss = new Option<string>("--dpo-loss") { Description = "DPO loss as TRL's loss_type: sigmoid (default), ipo (per-token log-probs), hinge or robust", DefaultValueFactory = _ => "sigmoid" };
-        var labelSmoothing = new Option<double>("--label-smoothing") { Description = "DPO label smoothing ε in [0, 0.5]: conservative DPO with sigmoid, or robust DPO", DefaultValueFactory = _ => 0 };
-        var maxLength = new Option<int>("--max-length") { Description = "tokens per example, and per row with --packing", DefaultValueFactory = _ => 1024 };
-        var packing = new Option<bool>("--packing") { Description = "SFT: pack whole examples into rows of --max-length tokens (TRL's bfd), each attending only to itself; --batch counts rows" };
-        var template = new Option<string>("--template") { Description = "auto (Alpaca for instruction records, the chat template for conversations), alpaca or none", DefaultValueFactory = _ => "auto" };
-        var chatTemplate = new Option<string?>("--chat-template") { Description = "Jinja chat template file for conversational records (default: the model's tokenizer_config.json chat_template)" };
-        var output = new Option<string>("--out") { Description = "output folder (adapter at its root, resumable state in checkpoints/)", DefaultValueFactory = _ => FineTuningRequest.DefaultOutput };
-        var device = new Option<string>("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
-        var dtype = new Option<string?>("--dtype") { Description = "compute dtype of the base: f32, bf16, f16 (default: the checkpoint's)" };
-        var saveEvery = new Option<int>("--save-every") { Description = "commit resumable state every N steps (async)", DefaultValueFactory = _ => 0 };
-        var resume = new Option<bool>("--resume") { Description = "continue from the newest complete checkpoint in --out" };
-        var overwrite = new Option<bool>("--overwrite") { Description = Outputs.RunFolder.OverwriteHelp };
-        var threads = new Option<int?>("--threads") { Description = "CPU threads for LibTorch (default: LibTorch's choice)" };
-        var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 42 };
-        var json = new Option<bool>("--json") { Description = "one JSON line per step, then one summary line" };
-        var trace = new Option<bool>("--trace") { Description = "write each set-up phase and the first step's phases to stderr (to locate a crash)" };
-
-        var command = new Command("finetune", "Fine-tune a causal LM with LoRA or QLoRA: SFT (completion-only loss) or DPO (reference = adapters off).")
-        {
-            recipe, model, data, evalData, evalEvery, qlora, gradientCheckpointing, loraR, loraAlpha, loraDropout, loraTargets, steps, epochs, lr, warmup, warmupRatio, schedule, batch, gradAccum, beta, dpoLoss, labelSmoothing, maxLength,
-            packing, template, chatTemplate, output, device, dtype, threads, saveEvery, resume, overwrite, seed, json, trace,
-        };
-        command.SetAction((parse, cancellationToken) =>
-        {
-            var options = new FineTuningRequest
+            var options = FineTuningVerb.Bind(given).ToOptions() with
             {
-                Recipe = parse.GetValue(recipe)!,
-                Model = parse.GetValue(model)!,
-                Data = parse.GetValue(data)!,
-                EvalData = parse.GetValue(evalData),
-                EvalEvery = parse.GetValue(evalEvery),
-                Output = parse.GetValue(output)!,
-                QLora = parse.GetValue(qlora),
-                GradientCheckpointing = parse.GetValue(gradientCheckpointing),
-                LoraR = parse.GetValue(loraR),
-                LoraAlpha = parse.GetValue(loraAlpha),
-                LoraDropout = parse.GetValue(loraDropout),
-                LoraTargets = parse.GetValue(loraTargets)!,
-                Steps = parse.GetValue(steps),
-                Epochs = parse.GetValue(epochs),
-                LearningRate = parse.GetValue(lr),
-                WarmupSteps = parse.GetValue(warmup),
-                WarmupRatio = parse.GetValue(warmupRatio),
-                Schedule = parse.GetValue(schedule)!,
-                BatchSize = parse.GetValue(batch),
-                GradientAccumulation = parse.GetValue(gradAccum),
-                Beta = parse.GetValue(beta),
-                DpoLoss = parse.GetValue(dpoLoss)!,
-                LabelSmoothing = parse.GetValue(labelSmoothing),
-                MaxLength = parse.GetValue(maxLength),
-                Packing = parse.GetValue(packing),
-                Template = parse.GetValue(template)!,
-                ChatTemplate = parse.GetValue(chatTemplate),
-                Device = parse.GetValue(device)!,
-                DType = parse.GetValue(dtype),
-                SaveEvery = parse.GetValue(saveEvery),
-                Resume = parse.GetValue(resume),
-                Overwrite = parse.GetValue(overwrite),
-                Seed = parse.GetValue(seed),
-                Threads = parse.GetValue(threads),
-            }.ToOptions() with { Trace = parse.GetValue(trace) ? line => Trace(stderr, line) : null };
-            bool asJson = parse.GetValue(json);
+                Trace = VerbCommand.Flag(given, "--trace") ? line => Trace(stderr, line) : null,
+            };
+            bool asJson = VerbCommand.Flag(given, "--json");
             var bar = !asJson && ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected ? new ProgressBar(stdout) : null;
             var progress = new Reporter(p =>
             {
@@ -107,8 +28,6 @@ static class FinetuneCommand
             else WriteSummary(stdout, result);
             return Task.FromResult(result.Cancelled ? 130 : 0);
         });
-        return command;
-    }
 
     /// <summary>Unbuffered, so the last line before a native crash is on the terminal.</summary>
     static void Trace(TextWriter stderr, string line)

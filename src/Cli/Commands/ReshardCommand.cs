@@ -2,45 +2,61 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using Ckpt.Conversion;
 using Ckpt.Manifest;
-using Ckpt.Outputs;
 using Ckpt.Resharding;
 
 namespace Ckpt.Cli.Commands;
 
 static class ReshardCommand
 {
-    public static Command Create(TextWriter stdout)
+    public static Command Create(TextWriter stdout) => VerbCommand.Create(ReshardVerb.Definition, (given, _) =>
     {
-        var path = new Argument<string>("path") { Description = "checkpoint file or folder, any readable format" };
-        var worldSize = new Option<int?>("--world-size") { Description = "number of target ranks (the mesh product when --mesh is given)" };
-        var mesh = new Option<string?>("--mesh") { Description = "device mesh, e.g. 2x2 (ranks row-major)" };
-        var placements = new Option<string?>("--placements") { Description = "one per mesh dim, e.g. \"Shard(0),Replicate()\" (default Shard(0) on a 1-D mesh)" };
-        var layoutKind = new Option<string>("--layout") { Description = "dtensor (placements), flat (FSDP flat shards) or tp (Megatron tensor-parallel rules)", DefaultValueFactory = _ => "dtensor" };
-        var gated = new Option<bool>("--gated") { Description = "with --layout tp: fc1 holds [gate; up] halves (SwiGLU)" };
-        var output = new Option<string>("--out") { Description = "output folder for the DCP checkpoint", Required = true };
-        var overwrite = new Option<bool>("--overwrite") { Description = OutputFolder.OverwriteHelp };
-        var only = new Option<string[]>("--only") { Description = "tensor name globs to keep", AllowMultipleArgumentsPerToken = true };
-        var json = new Option<bool>("--json") { Description = "print a JSON report: per rank bytes read vs needed, per phase times" };
-        var command = new Command("reshard", "Rewrite a checkpoint as a PyTorch DCP checkpoint for a target parallel layout, reading only what each rank needs.")
-            { path, worldSize, mesh, placements, layoutKind, gated, output, overwrite, only, json };
-        command.SetAction(parse =>
+        var request = ReshardVerb.Bind(given);
+        var layout = request.Layout.Resolve();
+        bool asJson = VerbCommand.Flag(given, "--json");
+        using var ckpt = Checkpoint.Open(request.Path);
+        if (request.Output is null)
         {
-            var layout = new LayoutRequest(parse.GetValue(layoutKind)!, parse.GetValue(worldSize), parse.GetValue(mesh), parse.GetValue(placements), parse.GetValue(gated)).Resolve();
-            using var ckpt = Checkpoint.Open(parse.GetValue(path)!);
-            var result = Resharder.Reshard(ckpt, new ReshardOptions(layout, parse.GetValue(output)!, parse.GetValue(only) ?? [], parse.GetValue(overwrite)));
-            if (parse.GetValue(json)) stdout.WriteLine(ManifestJson.Serialize(Report(result)));
+            layout.RequireFits(ckpt.Manifest, ckpt.Path);
+            var plans = ReshardVerb.Plan(ckpt.Manifest, layout, request.Only);
+            if (asJson) stdout.WriteLine(ManifestJson.Serialize(PlanReport(layout, plans)));
             else
             {
-                stdout.WriteLine($"wrote {layout.Description}: {result.Written.ChunkCount} chunks, {ByteSize.Format(result.Written.BytesWritten)}, to {result.Written.Files.Count} file(s) in {result.Written.Directory}");
-                foreach (var r in result.Ranks)
-                    stdout.WriteLine($"  rank {r.Rank}: needs {ByteSize.Format(r.BytesNeeded)}, reads {ByteSize.Format(r.BytesRead)} in {r.ReadCount} reads; wrote {r.ChunksWritten} chunks");
-                if (result.SkippedObjects.Count > 0)
-                    stdout.WriteLine($"skipped {result.SkippedObjects.Count} non-tensor values that are not plain data: {string.Join(", ", result.SkippedObjects.Take(5))}");
+                stdout.WriteLine($"planned {layout.Description}; nothing written: give --out to write the DCP checkpoint");
+                foreach (var (plan, _) in plans)
+                    stdout.WriteLine($"  rank {plan.Rank}: needs {ByteSize.Format(plan.BytesNeeded)}, reads {ByteSize.Format(plan.BytesRead)} in {plan.ReadCount} reads");
             }
-            return 0;
-        });
-        return command;
-    }
+            return Task.FromResult(0);
+        }
+        var result = Resharder.Reshard(ckpt, new ReshardOptions(layout, request.Output, request.Only, request.Overwrite));
+        if (asJson) stdout.WriteLine(ManifestJson.Serialize(Report(result)));
+        else
+        {
+            stdout.WriteLine($"wrote {layout.Description}: {result.Written.ChunkCount} chunks, {ByteSize.Format(result.Written.BytesWritten)}, to {result.Written.Files.Count} file(s) in {result.Written.Directory}");
+            foreach (var r in result.Ranks)
+                stdout.WriteLine($"  rank {r.Rank}: needs {ByteSize.Format(r.BytesNeeded)}, reads {ByteSize.Format(r.BytesRead)} in {r.ReadCount} reads; wrote {r.ChunksWritten} chunks");
+            if (result.SkippedObjects.Count > 0)
+                stdout.WriteLine($"skipped {result.SkippedObjects.Count} non-tensor values that are not plain data: {string.Join(", ", result.SkippedObjects.Take(5))}");
+        }
+        return Task.FromResult(0);
+    });
+
+    /// <summary>A plan-only run (no --out): the keys of <see cref="Report"/> that a plan has, with `planOnly` true.</summary>
+    static JsonObject PlanReport(TargetLayout layout, IReadOnlyList<(RankPlan Plan, double Seconds)> plans) => new()
+    {
+        ["layout"] = layout.Description,
+        ["worldSize"] = layout.WorldSize,
+        ["mesh"] = new JsonArray(layout.Mesh.Select(m => (JsonNode)m).ToArray()),
+        ["planOnly"] = true,
+        ["ranks"] = new JsonArray(plans.Select(p => (JsonNode)new JsonObject
+        {
+            ["rank"] = p.Plan.Rank,
+            ["tensors"] = p.Plan.Tensors.Count(t => !t.Shard.IsEmpty),
+            ["bytesNeeded"] = p.Plan.BytesNeeded,
+            ["bytesRead"] = p.Plan.BytesRead,
+            ["reads"] = p.Plan.ReadCount,
+            ["seconds"] = new JsonObject { ["plan"] = p.Seconds },
+        }).ToArray()),
+    };
 
     static JsonObject Report(ReshardResult r) => new()
     {

@@ -1,4 +1,5 @@
 using Ckpt.Errors;
+using Ckpt.Extension.Directives;
 using Ckpt.Extension.Visualisation;
 using Ckpt.Training;
 using Microsoft.DotNet.Interactive;
@@ -18,7 +19,9 @@ static class FineTuneHandler
 {
     public static async Task HandleAsync(FineTuneModel command, KernelInvocationContext context)
     {
-        if (command.Name is { } name && !VariableName.IsValid(name))
+        var values = VerbDirective.Values(FineTuningVerb.Definition, command);
+        var variable = VerbDirective.Text(values, "--name");
+        if (variable is { } name && !VariableName.IsValid(name))
         {
             context.Fail(command, message: $"'{name}' is not a valid C# variable name for --name.");
             return;
@@ -26,7 +29,8 @@ static class FineTuneHandler
         FineTuningOptions options;
         try
         {
-            options = (await RequestAsync(command, context)).ToOptions();
+            var request = FineTuningVerb.Bind(values);
+            options = (request with { Model = await CheckpointTarget.PathAsync(request.Model, context) }).ToOptions();
             options.Validate();
             Ckpt.Models.TorchNativeLibraries.Require("fine-tuning", "ckpt finetune");
         }
@@ -61,49 +65,6 @@ static class FineTuneHandler
         }
         chart.Finish(result.Cancelled ? "stopped" : "done");
         context.DisplayAs(FineTuningHtml.Summary(result), HtmlFormatter.MimeType);
-        await CSharpVariable.BindForMagicAsync(command, context, command.Name, result);
-    }
-
-    static async Task<FineTuningRequest> RequestAsync(FineTuneModel c, KernelInvocationContext context)
-    {
-        if (string.IsNullOrWhiteSpace(c.Recipe)) throw new ArgumentException("#!ckpt-finetune needs --recipe sft|dpo");
-        if (string.IsNullOrWhiteSpace(c.Model)) throw new ArgumentException("#!ckpt-finetune needs --model <variable|checkpoint path>");
-        if (string.IsNullOrWhiteSpace(c.Data)) throw new ArgumentException("#!ckpt-finetune needs --data <file.jsonl>");
-        var defaults = new FineTuningRequest { Recipe = c.Recipe, Model = c.Model, Data = c.Data };
-        return defaults with
-        {
-            Model = await CheckpointTarget.PathAsync(c.Model, context),
-            Output = c.Out ?? defaults.Output,
-            QLora = c.QLora,
-            GradientCheckpointing = c.GradientCheckpointing,
-            LoraR = c.LoraR ?? defaults.LoraR,
-            LoraAlpha = c.LoraAlpha ?? defaults.LoraAlpha,
-            LoraDropout = c.LoraDropout ?? defaults.LoraDropout,
-            LoraTargets = c.LoraTargets ?? defaults.LoraTargets,
-            EvalData = c.EvalData,
-            EvalEvery = c.EvalEvery ?? defaults.EvalEvery,
-            Steps = c.Steps,
-            Epochs = c.Epochs,
-            LearningRate = c.Lr ?? defaults.LearningRate,
-            WarmupSteps = c.Warmup ?? defaults.WarmupSteps,
-            WarmupRatio = c.WarmupRatio ?? defaults.WarmupRatio,
-            Schedule = c.LrScheduler ?? defaults.Schedule,
-            BatchSize = c.Batch ?? defaults.BatchSize,
-            GradientAccumulation = c.GradAccum ?? defaults.GradientAccumulation,
-            Beta = c.Beta ?? defaults.Beta,
-            DpoLoss = c.DpoLoss ?? defaults.DpoLoss,
-            LabelSmoothing = c.LabelSmoothing ?? defaults.LabelSmoothing,
-            MaxLength = c.MaxLength ?? defaults.MaxLength,
-            Packing = c.Packing,
-            Template = c.Template ?? defaults.Template,
-            ChatTemplate = c.ChatTemplate,
-            Device = c.Device ?? defaults.Device,
-            DType = c.DType,
-            SaveEvery = c.SaveEvery ?? defaults.SaveEvery,
-            Resume = c.Resume,
-            Overwrite = c.Overwrite,
-            Seed = c.Seed ?? defaults.Seed,
-            Threads = c.Threads,
-        };
+        await CSharpVariable.BindForMagicAsync(command, context, variable, result);
     }
 }

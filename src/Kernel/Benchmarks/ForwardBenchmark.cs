@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Ckpt.Models;
+using Ckpt.Tensors;
 using static TorchSharp.torch;
 
 namespace Ckpt.Benchmarks;
@@ -18,14 +19,7 @@ public static class ForwardBenchmark
         if (batch < 1 || sequence < 1 || iterations < 1)
             throw new ArgumentException($"--batch {batch}, --seq {sequence} and --iters {iterations} must each be at least 1");
         var dev = device is null ? CPU : new Device(device);
-        ScalarType? compute = dtype?.ToLowerInvariant() switch
-        {
-            null => null,
-            "bf16" or "bfloat16" => ScalarType.BFloat16,
-            "f16" or "fp16" => ScalarType.Float16,
-            "f32" or "fp32" => ScalarType.Float32,
-            _ => throw new ArgumentException($"unknown dtype '{dtype}' (f32, bf16, f16)"),
-        };
+        var compute = DTypeNames.Compute(dtype);
         var clock = Stopwatch.StartNew();
         using var ckpt = Checkpoint.Open(modelPath);
         var config = ModelConfig.Read(ckpt);

@@ -19,7 +19,5 @@ public static class OptionValues
 
     /// <summary>A floating dtype code (`F32`, `bf16`), or null for none.</summary>
     /// <exception cref="FormatException">Not a dtype code; the message names it.</exception>
-    public static DType? DType(string? code) => code is null ? null
-        : DTypes.TryParseCode(code.Trim().ToUpperInvariant(), out var d) ? d
-        : throw new FormatException($"--dtype {code} is not a dtype code (F32, BF16, F16, F64)");
+    public static DType? DType(string? code) => DTypeNames.ParseOptional(code);
 }

@@ -166,14 +166,7 @@ public static class MergeConfigParser
         _ => throw Invalid(source, key, "must be true or false", found: text),
     };
 
-    static DType? ParseDType(string text) => text.Trim().ToLowerInvariant() switch
-    {
-        "float32" or "fp32" or "f32" => DType.F32,
-        "bfloat16" or "bf16" => DType.BF16,
-        "float16" or "fp16" or "f16" or "half" => DType.F16,
-        "float64" or "fp64" or "f64" => DType.F64,
-        _ => null,
-    };
+    static DType? ParseDType(string text) => DTypeNames.TryParse(text, out var d) && d is DType.F32 or DType.BF16 or DType.F16 or DType.F64 ? d : null;
 
     static string Resolve(string path, string? baseDirectory) =>
         baseDirectory is null || Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(baseDirectory, path));

@@ -60,7 +60,7 @@ public static class FineTuning
         }
 
         using var checkpoint = Checkpoint.Open(options.Model, cancellationToken);
-        using var model = CausalLanguageModel.Load(checkpoint, device: device, dtype: ParseDType(options.DType), cancellationToken: cancellationToken);
+        using var model = CausalLanguageModel.Load(checkpoint, device: device, dtype: DTypeNames.Compute(options.DType), cancellationToken: cancellationToken);
         Trace($"model: {model.Config.GetType().Name}, {model.parameters().Sum(p => p.numel()):N0} parameters on {device}");
         CheckVocabulary(model.Config.VocabSize, sft, preferences, options.Data);
         if (options.EvalData is { } evalPath) CheckVocabulary(model.Config.VocabSize, evalSft, evalPreferences, evalPath);
@@ -312,13 +312,4 @@ public static class FineTuning
         using var s = random.get_rng_state();
         s.bytes.CopyTo(destination);
     }
-
-    static ScalarType? ParseDType(string? name) => name?.ToLowerInvariant() switch
-    {
-        null => null,
-        "f32" or "fp32" or "float32" => ScalarType.Float32,
-        "bf16" or "bfloat16" => ScalarType.BFloat16,
-        "f16" or "fp16" or "float16" => ScalarType.Float16,
-        _ => throw new ArgumentException($"unknown compute dtype '{name}' (f32, bf16, f16)"),
-    };
 }

@@ -148,8 +148,7 @@ public sealed record FineTuningOptions
         if (KeepLast is <= 0) throw new ArgumentException("keep-last must be positive");
         if (!Device.StartsWith("cpu", StringComparison.OrdinalIgnoreCase) && !Device.StartsWith("cuda", StringComparison.OrdinalIgnoreCase))
             throw new ArgumentException($"--device must be cpu or cuda, not '{Device}'");
-        if (DType is not null and not ("f32" or "fp32" or "float32" or "bf16" or "bfloat16" or "f16" or "fp16" or "float16"))
-            throw new ArgumentException($"unknown compute dtype '{DType}' (f32, bf16, f16)");
+        Tensors.DTypeNames.Compute(DType);
         // Last, as it is the only check that looks at the disk beyond existence: the output folder must be new, or this run's own.
         Outputs.RunFolder.Check(Output, Inputs, Resume, Overwrite);
     }

@@ -27,6 +27,20 @@ public class ReshardCommandTests
         Assert.True(File.Exists(Path.Combine(dir, ".metadata")));
     }
 
+    [Fact]
+    public void Reshard_without_out_plans_every_rank_and_writes_nothing_as_the_magic_does()
+    {
+        var (code, stdout, stderr) = Run("reshard", TestPaths.Fixture("dcp-dtensor1d-4rank"), "--world-size", "3", "--json");
+        Assert.True(code == 0, stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        Assert.True(doc.RootElement.GetProperty("planOnly").GetBoolean());
+        var ranks = doc.RootElement.GetProperty("ranks").EnumerateArray().ToArray();
+        Assert.Equal([0, 1, 2], ranks.Select(r => r.GetProperty("rank").GetInt32()));
+        Assert.All(ranks, r => Assert.Equal(r.GetProperty("bytesNeeded").GetInt64(), r.GetProperty("bytesRead").GetInt64()));
+        var (_, text, _) = Run("reshard", TestPaths.Fixture("dcp-dtensor1d-4rank"), "--world-size", "3");
+        Assert.Contains("nothing written", text);
+    }
+
     [Theory]
     [InlineData("--mesh", "2x2")]
     [InlineData("--world-size", "0")]

@@ -1,0 +1,73 @@
+using Ckpt.Extension.Visualisation;
+using Ckpt.Verbs;
+using Microsoft.DotNet.Interactive.Commands;
+using Microsoft.DotNet.Interactive.Directives;
+
+namespace Ckpt.Extension.Directives;
+
+/// <summary>
+/// The one adapter from a Kernel <see cref="Verb"/> to a magic: its parameters are declared from the verb's options
+/// (CLI-only ones left out) and its values are read from the command's own line as raw text, which the verb's Kernel
+/// binding types and validates as it does for the CLI. The line is read rather than the command's bound properties
+/// because .NET Interactive binds no value of an option given twice (<see cref="DirectivePositionals"/>), so a
+/// magic's command type carries no copy of the options and their defaults.
+/// </summary>
+static class VerbDirective
+{
+    public static KernelActionDirective Create(Verb verb, string description)
+    {
+        var directive = new KernelActionDirective(verb.Magic ?? throw new ArgumentException($"{verb.Name} has no magic"), description);
+        foreach (var o in verb.Options.Where(o => o.Surface != OptionSurface.CliOnly))
+        {
+            int occurrences = o.Many || o.Positional ? int.MaxValue : 1;
+            // TypeHint is init-only and its unset value is the library's own, so it is set only for paths.
+            directive.Parameters.Add(o.Kind == OptionKind.Path
+                ? new KernelDirectiveParameter(o.Name, o.HelpWithDefault) { Required = o.Required && !o.Positional, AllowImplicitName = o.Positional, MaxOccurrences = occurrences, TypeHint = "file" }
+                : new KernelDirectiveParameter(o.Name, o.HelpWithDefault) { Flag = o.Flag, Required = o.Required && !o.Positional, AllowImplicitName = o.Positional, MaxOccurrences = occurrences });
+        }
+        return directive;
+    }
+
+    /// <summary>Each option's values as the command's line gives them (a flag as "true"), positional values under the
+    /// verb's positional option; magic-only options such as `--name` are read by the handler with <see cref="Text"/>.</summary>
+    public static Dictionary<string, IReadOnlyList<string>> Values(Verb verb, KernelCommand command)
+    {
+        var magic = verb.Magic!;
+        var tokens = DirectivePositionals.LineTokens(command, magic);
+        var values = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        var positional = verb.Options.FirstOrDefault(o => o.Positional);
+        for (int i = 0; i < tokens.Count; i++)
+        {
+            var option = verb.Options.FirstOrDefault(o => o.Name == tokens[i] && o.Surface != OptionSurface.CliOnly);
+            string name;
+            string value;
+            if (option is null)
+            {
+                if (positional is null) continue; // .NET Interactive has refused an unknown option before the handler
+                (name, value) = (positional.Name, tokens[i]);
+            }
+            else if (option.Flag) (name, value) = (option.Name, "true");
+            else if (i + 1 < tokens.Count) (name, value) = (option.Name, tokens[++i]);
+            else continue;
+            if (!values.TryGetValue(name, out var list)) values[name] = list = [];
+            list.Add(value);
+        }
+        return values.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)kv.Value, StringComparer.Ordinal);
+    }
+
+    /// <summary>The verb's positional values: one, or at least one where it takes several; otherwise the magic's own
+    /// sentence and usage line (.NET Interactive would bind none of several, or take a value after a flag as the flag's).</summary>
+    public static IReadOnlyList<string> Positional(Verb verb, IReadOnlyDictionary<string, IReadOnlyList<string>> values)
+    {
+        var option = verb.Options.Single(o => o.Positional);
+        var given = values.TryGetValue(option.Name, out var v) ? v.Where(x => !string.IsNullOrWhiteSpace(x)).ToList() : [];
+        if (given.Count == 1 || (option.Many && given.Count > 1)) return given;
+        var needs = option.Many ? option.Noun : $"one {option.Noun}";
+        throw new ArgumentException($"{verb.Magic} needs {needs} and was given {DirectivePositionals.Count(given.Count)}: {verb.MagicUsage}");
+    }
+
+    /// <summary>The last value of <paramref name="name"/>, or null: for a magic-only option the Kernel does not bind.</summary>
+    public static string? Text(IReadOnlyDictionary<string, IReadOnlyList<string>> values, string name) =>
+        values.TryGetValue(name, out var v) && v.Count > 0 ? v[^1] : null;
+
+}
