@@ -41,6 +41,8 @@ public enum FormatErrorReason
     OptionOutOfRange,
     /// <summary>An output path that would overwrite, delete or overlap something Ckpt must not touch.</summary>
     OutputRefused,
+    /// <summary>A folder of several checkpoints (a <see cref="Ckpt.CheckpointSet"/>) given where one checkpoint is needed.</summary>
+    CheckpointSet,
 }
 
 /// <summary>
