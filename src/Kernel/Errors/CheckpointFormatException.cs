@@ -43,6 +43,8 @@ public enum FormatErrorReason
     OutputRefused,
     /// <summary>A folder of several checkpoints (a <see cref="Ckpt.CheckpointSet"/>) given where one checkpoint is needed.</summary>
     CheckpointSet,
+    /// <summary>A checkpoint's tensors do not fit a module's state: missing, unexpected or mis-shaped keys.</summary>
+    StateDictMismatch,
 }
 
 /// <summary>
