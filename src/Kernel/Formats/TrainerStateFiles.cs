@@ -30,10 +30,7 @@ static class TrainerStateFiles
 
     static string? GlobalStep(ICheckpointStorage storage, string path)
     {
-        long length = storage.Length(path);
-        if (length > 16 * 1024 * 1024) return null;
-        var bytes = new byte[length];
-        storage.Read(path, 0, bytes, IoCategory.Metadata);
+        if (SmallFile.Read(storage, path, 16 * 1024 * 1024) is not { } bytes) return null;
         try
         {
             using var doc = JsonLimits.Parse(bytes, path, FormatErrorReason.MetadataInvalid);

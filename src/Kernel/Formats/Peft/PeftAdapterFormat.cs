@@ -51,11 +51,8 @@ public sealed class PeftAdapterFormat : ICheckpointFormat
 
     static Dictionary<string, string> ReadConfig(ICheckpointStorage storage)
     {
-        long length = storage.Length(ConfigFile);
-        if (length > 4 * 1024 * 1024)
-            throw new CheckpointFormatException(FormatErrorReason.TooLarge, ConfigFile, null, "the adapter config is larger than 4 MiB");
-        var bytes = new byte[length];
-        storage.Read(ConfigFile, 0, bytes, IoCategory.Metadata);
+        var bytes = SmallFile.Read(storage, ConfigFile, 4 * 1024 * 1024)
+            ?? throw new CheckpointFormatException(FormatErrorReason.TooLarge, ConfigFile, null, "the adapter config is larger than 4 MiB");
         using var doc = JsonLimits.Parse(bytes, ConfigFile, FormatErrorReason.MetadataInvalid);
         if (doc.RootElement.ValueKind != JsonValueKind.Object)
             throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, ConfigFile, null, "the adapter config is not a JSON object",
