@@ -14,6 +14,7 @@ static class InspectCommand
         var command = new Command("inspect", "Describe a checkpoint from its headers and metadata; reads no tensor bytes.") { path, json, limit };
         command.SetAction(parse =>
         {
+            if (Inspection.CheckpointSetListing.TryWrite(parse.GetValue(path)!, parse.GetValue(json), stdout)) return 0;
             using var ckpt = Checkpoint.Open(parse.GetValue(path)!);
             if (parse.GetValue(json))
                 stdout.WriteLine(ManifestJson.Serialize(ManifestJson.ToJson(ckpt.Manifest, ckpt.Path)));

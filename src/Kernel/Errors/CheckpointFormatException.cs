@@ -41,6 +41,10 @@ public enum FormatErrorReason
     OptionOutOfRange,
     /// <summary>An output path that would overwrite, delete or overlap something Ckpt must not touch.</summary>
     OutputRefused,
+    /// <summary>A folder of several checkpoints (a <see cref="Ckpt.CheckpointSet"/>) given where one checkpoint is needed.</summary>
+    CheckpointSet,
+    /// <summary>A checkpoint's tensors do not fit a module's state: missing, unexpected or mis-shaped keys.</summary>
+    StateDictMismatch,
 }
 
 /// <summary>

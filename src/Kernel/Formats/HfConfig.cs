@@ -13,10 +13,7 @@ static class HfConfig
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
         var path = directory.Length == 0 ? "config.json" : directory + "/config.json";
         if (!storage.Exists(path)) return result;
-        long length = storage.Length(path);
-        if (length > 4 * 1024 * 1024) return result;
-        var bytes = new byte[length];
-        storage.Read(path, 0, bytes, IoCategory.Metadata);
+        if (SmallFile.Read(storage, path, 4 * 1024 * 1024) is not { } bytes) return result;
         try
         {
             using var doc = JsonLimits.Parse(bytes, path, FormatErrorReason.MetadataInvalid);

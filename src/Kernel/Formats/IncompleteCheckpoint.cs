@@ -39,7 +39,8 @@ internal static partial class IncompleteCheckpoint
         if (!files.Contains(".metadata") && files.FirstOrDefault(f => f.EndsWith(".distcp", StringComparison.Ordinal)) is { } data)
             throw Incomplete(storage.Root, $"the folder holds {data} but not the .metadata that is written after the data files", ".metadata", "no .metadata");
         // With the index present, its reader names any shard it lists that is missing (MissingFile).
-        foreach (var shard in files.Select(f => ShardName().Match(f)).Where(m => m.Success))
+        // torch DCP's Hugging Face layer writes one `shard-RRRRR-model-…` file per rank and no index (save_sharded).
+        foreach (var shard in files.Where(f => !Dcp.DcpHuggingFaceFormat.IsRankFile(f)).Select(f => ShardName().Match(f)).Where(m => m.Success))
         {
             var (prefix, ext) = (shard.Groups["prefix"].Value, shard.Groups["ext"].Value);
             var index = $"{prefix}.{ext}.index.json";

@@ -20,6 +20,7 @@ public sealed class TorchSaveFormat : ICheckpointFormat
         var dir = Path.GetDirectoryName(file)?.Replace('\\', '/') ?? "";
         var metadata = new Dictionary<string, string>(contents.Metadata, StringComparer.Ordinal);
         foreach (var kv in HfConfig.Describe(storage, dir)) metadata[kv.Key] = kv.Value;
+        foreach (var kv in TrainerStateFiles.Describe(storage, dir)) metadata[kv.Key] = kv.Value;
         return new CheckpointManifest
         {
             Format = format,
