@@ -12,7 +12,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_INTERACTIVE_CLI_TELEMETRY_OPTOUT=1 D
 # rendered by it and by ckpt's interpreter and compared).
 # chromium: the chart HTML is rendered headless and judged from its screenshot (tests/Ckpt.Kernel.Tests/Charts).
 missing=()
-for pkg in patchelf python3-nbconvert python3-nbclient python3-ipykernel python3-torch python3-jinja2 chromium; do
+# nodejs, npm: the object-store servers the storage tests start (tests/servers: s3rver and Azurite).
+for pkg in patchelf python3-nbconvert python3-nbclient python3-ipykernel python3-torch python3-jinja2 chromium nodejs npm; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
@@ -20,6 +21,14 @@ if ((${#missing[@]})); then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The S3 and Azure Blob servers, pinned by tests/servers/package-lock.json; the tests start them on 127.0.0.1
+# (tests/Ckpt.Kernel.Tests/ObjectStores/ObjectStoreServers.cs). Reinstalled only when the lock file changed.
+servers="$repo/tests/servers"
+if ! cmp -s "$servers/package-lock.json" "$servers/node_modules/.ckpt-installed-lock" 2>/dev/null; then
+  (cd "$servers" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  cp "$servers/package-lock.json" "$servers/node_modules/.ckpt-installed-lock"
 fi
 
 # The .NET Interactive tool (.config/dotnet-tools.json) and its Jupyter kernelspec, local to this checkout.

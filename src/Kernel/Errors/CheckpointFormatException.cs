@@ -41,6 +41,8 @@ public enum FormatErrorReason
     OptionOutOfRange,
     /// <summary>An output path that would overwrite, delete or overlap something Ckpt must not touch.</summary>
     OutputRefused,
+    /// <summary>An object store refused or failed a request (missing bucket or credentials, unreachable after retries).</summary>
+    StorageUnavailable,
 }
 
 /// <summary>
