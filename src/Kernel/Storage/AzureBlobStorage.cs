@@ -62,6 +62,15 @@ public sealed class AzureBlobStorage : ObjectStorage
         return done;
     }
 
+    protected override void UploadObject(string key, string file) =>
+        // The SDK stages blocks and commits the block list at the end: the blob appears whole or not at all.
+        _container.GetBlobClient(key).Upload(file, new BlobUploadOptions
+        {
+            TransferOptions = new Azure.Storage.StorageTransferOptions { MaximumConcurrency = 4, MaximumTransferSize = 64L << 20, InitialTransferSize = 64L << 20 },
+        });
+
+    protected override void DeleteObject(string key) => _container.GetBlobClient(key).DeleteIfExists();
+
     protected override bool IsTransient(Exception e) => e switch
     {
         RequestFailedException { Status: 429 or >= 500 } => true,

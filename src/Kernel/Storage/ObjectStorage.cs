@@ -37,6 +37,16 @@ public abstract class ObjectStorage : ICheckpointStorage, IDisposable
     /// <summary>The sentence for a failure that is not retried or outlived its retries; null to let it through.</summary>
     protected abstract string? Describe(Exception e);
 
+    /// <summary>Uploads the local file <paramref name="file"/> as <paramref name="relative"/> (multipart when large); replaces an object of that name.</summary>
+    protected abstract void UploadObject(string key, string file);
+
+    protected abstract void DeleteObject(string key);
+
+    /// <summary>Uploads <paramref name="file"/> to <paramref name="relative"/>, with the read path's retries.</summary>
+    public void Upload(string relative, string file) => Retry($"{Root}/{relative}", () => { UploadObject(Url.Key(Check(relative)), file); return 0; });
+
+    public void Delete(string relative) => Retry($"{Root}/{relative}", () => { DeleteObject(Url.Key(Check(relative))); return 0; });
+
     public IReadOnlyDictionary<string, long> Objects => _objects.Value;
 
     public bool Exists(string path) => Objects.ContainsKey(Check(path));

@@ -85,6 +85,51 @@ public sealed class S3Storage : ObjectStorage
         return done;
     }
 
+    /// <summary>Objects above this go up in parts of this size (S3 allows 10,000 parts of at least 5 MiB).</summary>
+    const long PartBytes = 64L << 20;
+
+    protected override void UploadObject(string key, string file)
+    {
+        long length = new FileInfo(file).Length;
+        // UseChunkEncoding off: over plain http the SDK would otherwise send an aws-chunked body that some
+        // S3-compatible servers (s3rver) store as the content itself, wrapper and all.
+        if (length <= PartBytes)
+        {
+            _client.PutObjectAsync(new PutObjectRequest { BucketName = Url.Bucket, Key = key, FilePath = file, UseChunkEncoding = false })
+                .GetAwaiter().GetResult();
+            return;
+        }
+        var upload = _client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = Url.Bucket, Key = key }).GetAwaiter().GetResult();
+        try
+        {
+            var parts = new PartETag[(int)((length + PartBytes - 1) / PartBytes)];
+            Parallel.For(0, parts.Length, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
+            {
+                long at = i * PartBytes;
+                var part = _client.UploadPartAsync(new UploadPartRequest
+                {
+                    BucketName = Url.Bucket, Key = key, UploadId = upload.UploadId, PartNumber = i + 1,
+                    FilePath = file, FilePosition = at, PartSize = Math.Min(PartBytes, length - at), UseChunkEncoding = false,
+                }).GetAwaiter().GetResult();
+                parts[i] = new PartETag(i + 1, part.ETag);
+            });
+            _client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
+            {
+                BucketName = Url.Bucket, Key = key, UploadId = upload.UploadId, PartETags = [.. parts],
+            }).GetAwaiter().GetResult();
+        }
+        catch
+        {
+            // An unfinished multipart upload is invisible to readers; aborting frees its parts.
+            try { _client.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = Url.Bucket, Key = key, UploadId = upload.UploadId }).GetAwaiter().GetResult(); }
+            catch (AmazonClientException) { }
+            throw;
+        }
+    }
+
+    protected override void DeleteObject(string key) =>
+        _client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = Url.Bucket, Key = key }).GetAwaiter().GetResult();
+
     protected override bool IsTransient(Exception e) => e switch
     {
         AmazonServiceException { StatusCode: HttpStatusCode.TooManyRequests or >= HttpStatusCode.InternalServerError } => true,
