@@ -52,14 +52,7 @@ public sealed class AzureBlobStorage : ObjectStorage
     {
         var options = new BlobDownloadOptions { Range = new HttpRange(offset, destination.Length) };
         using var result = _container.GetBlobClient(key).DownloadStreaming(options).Value;
-        int done = 0;
-        while (done < destination.Length)
-        {
-            int n = result.Content.Read(destination[done..]);
-            if (n == 0) break;
-            done += n;
-        }
-        return done;
+        return Fill(result.Content, destination);
     }
 
     protected override void UploadObject(string key, string file) =>

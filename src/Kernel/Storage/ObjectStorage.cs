@@ -54,12 +54,7 @@ public abstract class ObjectStorage : ICheckpointStorage, IDisposable
     public long Length(string path) => Objects.TryGetValue(Check(path), out var n) ? n
         : throw new CheckpointFormatException(FormatErrorReason.MissingFile, path, null, $"no such object under {Root}");
 
-    public IReadOnlyList<string> List(string directory = "")
-    {
-        var prefix = directory.Length == 0 ? "" : Check(directory).TrimEnd('/') + "/";
-        return Objects.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal) && !k[prefix.Length..].Contains('/'))
-            .Order(StringComparer.Ordinal).ToArray();
-    }
+    public IReadOnlyList<string> List(string directory = "") => FlatKeys.List(Objects.Keys, directory);
 
     public void Read(string path, long offset, Span<byte> destination, IoCategory category)
     {
@@ -123,11 +118,19 @@ public abstract class ObjectStorage : ICheckpointStorage, IDisposable
             ? $"{first} ({inner.Message.Split('\n')[0].Trim().TrimEnd('.')})" : first;
     }
 
-    static string Check(string path)
+    static string Check(string path) => FlatKeys.Check(path);
+
+    /// <summary>Reads <paramref name="body"/> into <paramref name="destination"/> until it is full or the body ends; returns the bytes read.</summary>
+    protected static int Fill(Stream body, Span<byte> destination)
     {
-        if (path.StartsWith('/') || path.Contains('\\') || path.Contains('\0') || path.Split('/').Contains(".."))
-            throw new CheckpointFormatException(FormatErrorReason.PathEscapesCheckpoint, path, null, "the path leaves the checkpoint");
-        return path;
+        int done = 0;
+        while (done < destination.Length)
+        {
+            int n = body.Read(destination[done..]);
+            if (n == 0) break;
+            done += n;
+        }
+        return done;
     }
 
     public abstract void Dispose();

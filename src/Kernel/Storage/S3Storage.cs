@@ -75,14 +75,7 @@ public sealed class S3Storage : ObjectStorage
     {
         var request = new GetObjectRequest { BucketName = Url.Bucket, Key = key, ByteRange = new ByteRange(offset, offset + destination.Length - 1) };
         using var response = _client.GetObjectAsync(request).GetAwaiter().GetResult();
-        int done = 0;
-        while (done < destination.Length)
-        {
-            int n = response.ResponseStream.Read(destination[done..]);
-            if (n == 0) break;
-            done += n;
-        }
-        return done;
+        return Fill(response.ResponseStream, destination);
     }
 
     /// <summary>Objects above this go up in parts of this size (S3 allows 10,000 parts of at least 5 MiB).</summary>
