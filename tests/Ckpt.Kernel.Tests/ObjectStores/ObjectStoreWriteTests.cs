@@ -100,7 +100,7 @@ public class ObjectStoreWriteTests(ObjectStoreServers servers)
         Assert.Throws<CheckpointFormatException>(() => Checkpoint.Open(url.ToString()));
     }
 
-    static string Download(string url)
+    internal static string Download(string url)
     {
         var dir = TestPaths.TempDirectory("download");
         using var s = ObjectStorage.Open(ObjectUrl.Parse(url));
