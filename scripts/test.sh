@@ -25,6 +25,14 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The S3 and Azure Blob servers, pinned by tests/servers/package-lock.json; the tests start them on 127.0.0.1
+# (tests/Ckpt.Kernel.Tests/ObjectStores/ObjectStoreServers.cs). Reinstalled only when the lock file changed.
+servers="$repo/tests/servers"
+if ! cmp -s "$servers/package-lock.json" "$servers/node_modules/.ckpt-installed-lock" 2>/dev/null; then
+  (cd "$servers" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  cp "$servers/package-lock.json" "$servers/node_modules/.ckpt-installed-lock"
+fi
+
 # The .NET Interactive tool and its Jupyter kernelspec, local to this checkout.
 bash scripts/jupyter-kernelspec.sh
 

@@ -31,6 +31,7 @@ public sealed class Checkpoint : IDisposable
     /// <summary>Opens a checkpoint file or folder in any supported format, reading headers and metadata only.</summary>
     public static Checkpoint Open(string path, CancellationToken cancellationToken = default)
     {
+        if (ObjectUrl.IsObjectUrl(path)) return OpenObjects(ObjectUrl.Parse(path), path, cancellationToken);
         var full = System.IO.Path.GetFullPath(path);
         string root, entry;
         if (Directory.Exists(full)) { root = full; entry = ""; }
@@ -45,6 +46,30 @@ public sealed class Checkpoint : IDisposable
         var storage = new LocalStorage(root);
         try
         {
+            return Open(storage, entry, path, cancellationToken);
+        }
+        catch
+        {
+            storage.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>`s3://bucket/prefix` or `az://container/prefix`: a folder of objects, or else one object in its parent's.</summary>
+    static Checkpoint OpenObjects(ObjectUrl url, string path, CancellationToken cancellationToken)
+    {
+        ObjectStorage storage = ObjectStorage.Open(url);
+        string entry = "";
+        try
+        {
+            if (storage.Objects.Count == 0 && url.Parent() is { } parent)
+            {
+                var folder = ObjectStorage.Open(parent);
+                if (folder.Exists(url.Name)) { storage.Dispose(); storage = folder; entry = url.Name; }
+                else folder.Dispose();
+            }
+            if (storage.Objects.Count == 0)
+                throw new CheckpointFormatException(FormatErrorReason.MissingFile, path, null, "no object has that name or prefix");
             return Open(storage, entry, path, cancellationToken);
         }
         catch

@@ -45,6 +45,8 @@ public enum FormatErrorReason
     CheckpointSet,
     /// <summary>A checkpoint's tensors do not fit a module's state: missing, unexpected or mis-shaped keys.</summary>
     StateDictMismatch,
+    /// <summary>An object store refused or failed a request (missing bucket or credentials, unreachable after retries).</summary>
+    StorageUnavailable,
 }
 
 /// <summary>

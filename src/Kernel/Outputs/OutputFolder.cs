@@ -1,3 +1,4 @@
+using Ckpt.Storage;
 using Ckpt.Resilience;
 
 namespace Ckpt.Outputs;
@@ -18,10 +19,12 @@ public sealed class OutputFolder : IDisposable
     const string StagingInfix = ".ckpt-staging-";
     const string SetAsideSuffix = "-old";
     readonly bool _overwrite;
+    readonly RemoteOutput? _remote;
     bool _committed;
 
-    OutputFolder(string target, string staging, bool overwrite)
+    OutputFolder(string target, string staging, bool overwrite, RemoteOutput? remote = null)
     {
+        _remote = remote;
         Target = target;
         Staging = staging;
         _overwrite = overwrite;
@@ -36,6 +39,11 @@ public sealed class OutputFolder : IDisposable
     /// <summary>Checks <paramref name="output"/> (see the class summary) without creating anything; returns its resolved path.</summary>
     public static string Check(string output, IEnumerable<string?> inputs, bool overwrite)
     {
+        if (RemoteOutput.Is(output))
+        {
+            RemoteOutput.Check(output, inputs, overwrite);
+            return output;
+        }
         var target = OutputPaths.Check(output, inputs);
         if (File.Exists(target))
             throw OutputPaths.Refused(output, "the output names a file; name a folder", "a folder", "a file");
@@ -53,6 +61,14 @@ public sealed class OutputFolder : IDisposable
     /// <summary>Checks the output, removes a killed run's leftovers and creates the staging folder.</summary>
     public static OutputFolder Begin(string output, IEnumerable<string?> inputs, bool overwrite)
     {
+        if (RemoteOutput.Is(output))
+        {
+            // Object stores have no rename: the output is staged on local disk and uploaded index-last on Commit.
+            var remote = RemoteOutput.Check(output, inputs, overwrite);
+            var local = Path.Combine(Path.GetTempPath(), $".ckpt-remote{StagingInfix}{Guid.NewGuid().ToString("N")[..12]}");
+            Directory.CreateDirectory(local);
+            return new OutputFolder(ObjectUrl.Parse(output).ToString(), local, overwrite, remote);
+        }
         var target = Check(output, inputs, overwrite);
         var parent = Path.GetDirectoryName(target)!;
         Directory.CreateDirectory(parent);
@@ -69,12 +85,20 @@ public sealed class OutputFolder : IDisposable
         Path.GetFileName(Path.TrimEndingDirectorySeparator(path)) is { } name && name.StartsWith('.') && name.Contains(StagingInfix, StringComparison.Ordinal);
 
     /// <summary>Where a file written at <paramref name="stagedPath"/> lies once committed.</summary>
-    public string Final(string stagedPath) => Path.Combine(Target, Path.GetRelativePath(Staging, stagedPath));
+    public string Final(string stagedPath) => _remote is null ? Path.Combine(Target, Path.GetRelativePath(Staging, stagedPath))
+        : $"{Target}/{Path.GetRelativePath(Staging, stagedPath).Replace('\\', '/')}";
 
     /// <summary>Lists what was written in the marker, makes it durable and moves it into place.</summary>
     public void Commit()
     {
         if (_committed) throw new InvalidOperationException("the output is already committed");
+        if (_remote is not null)
+        {
+            _remote.Commit(Staging, _overwrite);
+            _committed = true;
+            try { Directory.Delete(Staging, recursive: true); } catch (IOException) { }
+            return;
+        }
         OutputMarker.Write(Staging, Directory.EnumerateFileSystemEntries(Staging).Select(e => Path.GetFileName(e)!));
         DurableFiles.SyncDirectory(Staging);
         var parent = Path.GetDirectoryName(Target)!;

@@ -15,12 +15,7 @@ public sealed class MemoryStorage(IReadOnlyDictionary<string, byte[]> files, str
 
     public long Length(string path) => Get(path).LongLength;
 
-    public IReadOnlyList<string> List(string directory = "")
-    {
-        var prefix = directory.Length == 0 ? "" : Check(directory).TrimEnd('/') + "/";
-        return files.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal) && !k[prefix.Length..].Contains('/'))
-            .Order(StringComparer.Ordinal).ToArray();
-    }
+    public IReadOnlyList<string> List(string directory = "") => FlatKeys.List(files.Keys, directory);
 
     public void Read(string path, long offset, Span<byte> destination, IoCategory category)
     {
@@ -36,12 +31,7 @@ public sealed class MemoryStorage(IReadOnlyDictionary<string, byte[]> files, str
     byte[] Get(string path) => files.TryGetValue(Check(path), out var b) ? b
         : throw new CheckpointFormatException(FormatErrorReason.MissingFile, path, null, "the file does not exist");
 
-    static string Check(string path)
-    {
-        if (path.StartsWith('/') || path.Contains('\\') || path.Contains('\0') || path.Split('/').Contains(".."))
-            throw new CheckpointFormatException(FormatErrorReason.PathEscapesCheckpoint, path, null, "the path leaves the checkpoint");
-        return path;
-    }
+    static string Check(string path) => FlatKeys.Check(path);
 
     /// <summary>Loads every file under <paramref name="directory"/> (hidden ones too) into memory.</summary>
     public static MemoryStorage FromDirectory(string directory) =>

@@ -1,0 +1,106 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Ckpt.Storage;
+
+namespace Ckpt.Outputs;
+
+/// <summary>
+/// An `--out` that is an object-store prefix (`s3://bucket/prefix`, `az://container/prefix`). The verb writes into a
+/// local staging folder as for any output; <see cref="Commit"/> then uploads it in an order that never shows a reader
+/// something complete before it is: the marker first (listing every object about to be written, so a killed upload
+/// leaves a prefix `--overwrite` may replace), the data objects, and the index objects (`.metadata`,
+/// `*.index.json`) last, which are what every reader requires before it accepts a checkpoint. Object stores have no
+/// rename, so this ordering is the commit. The same rules as a local folder apply first: a non-empty prefix is refused
+/// unless `--overwrite`, and then only when Ckpt's marker lists every object there; a prefix overlapping an input is refused.
+/// </summary>
+internal sealed class RemoteOutput
+{
+    readonly ObjectUrl _url;
+
+    RemoteOutput(ObjectUrl url) => _url = url;
+
+    public static bool Is(string output) => ObjectUrl.IsObjectUrl(output);
+
+    /// <summary>Checks <paramref name="output"/> against the inputs and what the prefix holds; returns the URL as written back.</summary>
+    public static RemoteOutput Check(string output, IEnumerable<string?> inputs, bool overwrite)
+    {
+        var url = ObjectUrl.Parse(output);
+        foreach (var input in inputs)
+        {
+            if (!ObjectUrl.IsObjectUrl(input)) continue;
+            var other = ObjectUrl.Parse(input!);
+            if (other.Scheme != url.Scheme || other.Bucket != url.Bucket) continue;
+            if (other.Prefix == url.Prefix)
+                throw OutputPaths.Refused(output, $"the output is the input {input}; write to another prefix");
+            if (Inside(url.Prefix, other.Prefix))
+                throw OutputPaths.Refused(output, $"the output lies inside the input {input}; write to another prefix");
+            if (Inside(other.Prefix, url.Prefix))
+                throw OutputPaths.Refused(output, $"the output contains the input {input}; write to another prefix");
+        }
+        using var storage = ObjectStorage.Open(url);
+        var existing = storage.Objects.Keys.Order(StringComparer.Ordinal).ToArray();
+        if (existing.Length == 0) return new RemoteOutput(url);
+        if (!overwrite)
+            throw OutputPaths.Refused(output, "the output prefix is not empty; pass --overwrite to replace an output Ckpt wrote",
+                "an empty or new prefix", OutputFolder.Show(existing));
+        var listed = ReadMarker(storage);
+        var foreign = existing.Where(k => k != OutputMarker.FileName && (listed is null || !listed.Contains(k))).ToArray();
+        if (foreign.Length > 0)
+            throw OutputPaths.Refused(output, "--overwrite replaces only an output Ckpt wrote, and this prefix holds objects it did not write",
+                "only objects listed in " + OutputMarker.FileName, OutputFolder.Show(foreign));
+        return new RemoteOutput(url);
+    }
+
+    static bool Inside(string prefix, string folder) => folder.Length == 0 || prefix.StartsWith(folder + "/", StringComparison.Ordinal);
+
+    /// <summary>Whether readers need <paramref name="relative"/> before accepting a checkpoint: uploaded last.</summary>
+    static bool IsIndex(string relative) =>
+        relative == ".metadata" || relative.EndsWith(".index.json", StringComparison.Ordinal) || relative.EndsWith("/.metadata", StringComparison.Ordinal);
+
+    /// <summary>Uploads the staged folder (see the class summary) and removes objects of a replaced output that the new one lacks.</summary>
+    public void Commit(string staging, bool overwrite)
+    {
+        var files = Directory.EnumerateFiles(staging, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(staging, f).Replace('\\', '/'))
+            .Where(f => f != OutputMarker.FileName).Order(StringComparer.Ordinal).ToArray();
+        using var storage = ObjectStorage.Open(_url);
+        // Checked again right before writing: someone may have put objects there while the verb ran.
+        var old = Check(_url.ToString(), [], overwrite) is not null ? storage.Objects.Keys.ToArray() : [];
+        var listed = (ReadMarker(storage) ?? new HashSet<string>(StringComparer.Ordinal)).Union(files).ToArray();
+        UploadMarker(storage, staging, listed);
+        // A replaced output stops looking complete before any of its objects changes.
+        foreach (var index in old.Where(IsIndex)) storage.Delete(index);
+        Parallel.ForEach(files.Where(f => !IsIndex(f)), new ParallelOptions { MaxDegreeOfParallelism = 4 },
+            f => storage.Upload(f, Path.Combine(staging, f)));
+        foreach (var f in files.Where(IsIndex)) storage.Upload(f, Path.Combine(staging, f));
+        foreach (var stale in old.Where(k => k != OutputMarker.FileName && !files.Contains(k))) storage.Delete(stale);
+        UploadMarker(storage, staging, files);
+    }
+
+    static void UploadMarker(ObjectStorage storage, string staging, IEnumerable<string> entries)
+    {
+        var json = new JsonObject
+        {
+            ["writtenBy"] = "ckpt",
+            ["staging"] = false,
+            ["entries"] = new JsonArray(entries.Order(StringComparer.Ordinal).Select(e => (JsonNode)e).ToArray()),
+        };
+        var file = Path.Combine(staging, OutputMarker.FileName);
+        File.WriteAllBytes(file, JsonSerializer.SerializeToUtf8Bytes(json, new JsonSerializerOptions { WriteIndented = true }));
+        storage.Upload(OutputMarker.FileName, file);
+    }
+
+    /// <summary>The objects Ckpt's marker lists, or null when the prefix has no readable marker.</summary>
+    static HashSet<string>? ReadMarker(ObjectStorage storage)
+    {
+        if (!storage.Exists(OutputMarker.FileName) || storage.Length(OutputMarker.FileName) > 16 << 20) return null;
+        var bytes = new byte[storage.Length(OutputMarker.FileName)];
+        storage.Read(OutputMarker.FileName, 0, bytes, IoCategory.Metadata);
+        try
+        {
+            return JsonNode.Parse(bytes) is JsonObject { } root && root["writtenBy"]?.GetValue<string>() == "ckpt" && root["entries"] is JsonArray entries
+                ? entries.Select(e => e?.GetValue<string>()).OfType<string>().ToHashSet(StringComparer.Ordinal) : null;
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException) { return null; }
+    }
+}

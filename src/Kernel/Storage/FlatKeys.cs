@@ -1,0 +1,23 @@
+using Ckpt.Errors;
+
+namespace Ckpt.Storage;
+
+/// <summary>The path rules and folder listing of a storage whose files are flat '/'-separated keys (memory, object stores).</summary>
+internal static class FlatKeys
+{
+    /// <summary>Refuses a key that is absolute, has a backslash or NUL, or a '..' part: it would leave the checkpoint.</summary>
+    public static string Check(string path)
+    {
+        if (path.StartsWith('/') || path.Contains('\\') || path.Contains('\0') || path.Split('/').Contains(".."))
+            throw new CheckpointFormatException(FormatErrorReason.PathEscapesCheckpoint, path, null, "the path leaves the checkpoint");
+        return path;
+    }
+
+    /// <summary>The keys directly inside <paramref name="directory"/> ("" for the root), in ordinal order.</summary>
+    public static IReadOnlyList<string> List(IEnumerable<string> keys, string directory)
+    {
+        var prefix = directory.Length == 0 ? "" : Check(directory).TrimEnd('/') + "/";
+        return keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal) && !k[prefix.Length..].Contains('/'))
+            .Order(StringComparer.Ordinal).ToArray();
+    }
+}

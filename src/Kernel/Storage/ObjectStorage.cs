@@ -1,0 +1,140 @@
+using Ckpt.Errors;
+
+namespace Ckpt.Storage;
+
+/// <summary>
+/// A checkpoint under an object-store prefix. The prefix is listed once when opened (one paged LIST instead of a
+/// HEAD per Exists/Length), so the checkpoint is the snapshot of that moment; reads are ranged GETs, retried with
+/// exponential backoff on throttling, 5xx and dropped connections, then refused in one sentence naming the object.
+/// </summary>
+public abstract class ObjectStorage : ICheckpointStorage, IDisposable
+{
+    /// <summary>Attempts per request; backoff 0.2 s, 0.4 s, 0.8 s, 1.6 s between them (about 3 s in all).</summary>
+    public const int Attempts = 5;
+    static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(200);
+
+    readonly Lazy<IReadOnlyDictionary<string, long>> _objects;
+
+    protected ObjectStorage(ObjectUrl url)
+    {
+        Url = url;
+        _objects = new(() => Retry(Url.ToString(), ListAll));
+    }
+
+    public ObjectUrl Url { get; }
+    public string Root => Url.ToString();
+    public IoStatistics Statistics { get; } = new();
+
+    /// <summary>Every object under the prefix: key relative to the prefix → length.</summary>
+    protected abstract IReadOnlyDictionary<string, long> ListAll();
+
+    /// <summary>Reads <paramref name="destination"/>.Length bytes of <paramref name="key"/> at <paramref name="offset"/>; returns how many came.</summary>
+    protected abstract int ReadRange(string key, long offset, Span<byte> destination);
+
+    /// <summary>Whether a failed request is worth repeating (throttled, 5xx, timeout, connection dropped).</summary>
+    protected abstract bool IsTransient(Exception e);
+
+    /// <summary>The sentence for a failure that is not retried or outlived its retries; null to let it through.</summary>
+    protected abstract string? Describe(Exception e);
+
+    /// <summary>Uploads the local file <paramref name="file"/> as <paramref name="relative"/> (multipart when large); replaces an object of that name.</summary>
+    protected abstract void UploadObject(string key, string file);
+
+    protected abstract void DeleteObject(string key);
+
+    /// <summary>Uploads <paramref name="file"/> to <paramref name="relative"/>, with the read path's retries.</summary>
+    public void Upload(string relative, string file) => Retry($"{Root}/{relative}", () => { UploadObject(Url.Key(Check(relative)), file); return 0; });
+
+    public void Delete(string relative) => Retry($"{Root}/{relative}", () => { DeleteObject(Url.Key(Check(relative))); return 0; });
+
+    public IReadOnlyDictionary<string, long> Objects => _objects.Value;
+
+    public bool Exists(string path) => Objects.ContainsKey(Check(path));
+
+    public long Length(string path) => Objects.TryGetValue(Check(path), out var n) ? n
+        : throw new CheckpointFormatException(FormatErrorReason.MissingFile, path, null, $"no such object under {Root}");
+
+    public IReadOnlyList<string> List(string directory = "") => FlatKeys.List(Objects.Keys, directory);
+
+    public void Read(string path, long offset, Span<byte> destination, IoCategory category)
+    {
+        long length = Length(path);
+        if (offset < 0 || offset + destination.Length > length)
+            throw new CheckpointFormatException(FormatErrorReason.Truncated, path, null,
+                $"the file ends before byte {offset + destination.Length}",
+                expected: $"{offset + destination.Length} bytes", found: $"{length} bytes");
+        if (destination.Length == 0) return;
+        int done = 0;
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                while (done < destination.Length)
+                {
+                    int n = ReadRange(Url.Key(path), offset + done, destination[done..]);
+                    if (n == 0)
+                        throw new CheckpointFormatException(FormatErrorReason.Truncated, path, null,
+                            $"the object ended before byte {offset + destination.Length}; it changed while being read",
+                            expected: $"{offset + destination.Length} bytes", found: $"{offset + done} bytes");
+                    done += n;
+                }
+                break;
+            }
+            catch (Exception e) when (e is not CheckpointFormatException && e is not OperationCanceledException)
+            {
+                if (attempt >= Attempts || !IsTransient(e)) throw Failed($"{Root}/{path}", e, attempt);
+                Thread.Sleep(FirstBackoff * (1 << (attempt - 1)));
+            }
+        }
+        Statistics.Record(category, destination.Length);
+    }
+
+    /// <summary>Runs one request with the same retries as reads.</summary>
+    protected T Retry<T>(string name, Func<T> request)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try { return request(); }
+            catch (Exception e) when (e is not CheckpointFormatException && e is not OperationCanceledException)
+            {
+                if (attempt >= Attempts || !IsTransient(e)) throw Failed(name, e, attempt);
+                Thread.Sleep(FirstBackoff * (1 << (attempt - 1)));
+            }
+        }
+    }
+
+    CheckpointFormatException Failed(string name, Exception e, int attempts)
+    {
+        var why = Describe(e) ?? Flatten(e);
+        var tries = attempts > 1 ? $" after {attempts} attempts" : "";
+        return new CheckpointFormatException(FormatErrorReason.StorageUnavailable, name, null, $"the object store failed{tries}: {why}", inner: e);
+    }
+
+    protected static string Flatten(Exception e)
+    {
+        while (e.InnerException is not null && (e is AggregateException || string.IsNullOrWhiteSpace(e.Message))) e = e.InnerException;
+        var first = e.Message.Split('\n')[0].Trim().TrimEnd('.');
+        return e.InnerException is { } inner && inner.Message.Length > 0 && !first.Contains(inner.Message.TrimEnd('.'), StringComparison.Ordinal)
+            ? $"{first} ({inner.Message.Split('\n')[0].Trim().TrimEnd('.')})" : first;
+    }
+
+    static string Check(string path) => FlatKeys.Check(path);
+
+    /// <summary>Reads <paramref name="body"/> into <paramref name="destination"/> until it is full or the body ends; returns the bytes read.</summary>
+    protected static int Fill(Stream body, Span<byte> destination)
+    {
+        int done = 0;
+        while (done < destination.Length)
+        {
+            int n = body.Read(destination[done..]);
+            if (n == 0) break;
+            done += n;
+        }
+        return done;
+    }
+
+    public abstract void Dispose();
+
+    /// <summary>The storage for <paramref name="url"/>: S3 or Azure Blob, configured from the environment.</summary>
+    public static ObjectStorage Open(ObjectUrl url) => url.Scheme == ObjectUrl.S3 ? new S3Storage(url) : new AzureBlobStorage(url);
+}
