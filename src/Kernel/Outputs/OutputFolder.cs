@@ -163,10 +163,8 @@ public sealed class OutputFolder : IDisposable
 
     internal static string Show(IReadOnlyList<string> names)
     {
-        var shown = string.Join(", ", names.Take(3).Select(Printable));
+        // Control characters in names are escaped where the refusal's sentence is built (CheckpointFormatException).
+        var shown = string.Join(", ", names.Take(3));
         return names.Count > 3 ? $"{shown} and {names.Count - 3} more" : shown;
     }
-
-    static string Printable(string name) =>
-        string.Concat(name.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
 }
