@@ -26,7 +26,7 @@ public static class CausalLmForward
         bool overwrite = false)
     {
         Outputs.OutputFile.Check(outputPath, [modelPath, inputIdsPath, configPath, adapterPath], overwrite);
-        var dtype = ParseDType(computeDType);
+        var dtype = Tensors.DTypeNames.Compute(computeDType);
         var dev = device is null ? CPU : new Device(device);
         var clock = Stopwatch.StartNew();
 
@@ -62,14 +62,4 @@ public static class CausalLmForward
         using var t = data.ToTorch();
         return t.to(ScalarType.Int64);
     }
-
-    internal static ScalarType? ParseDType(string? name) => name?.ToLowerInvariant() switch
-    {
-        null => null,
-        "f32" or "fp32" or "float32" => ScalarType.Float32,
-        "bf16" or "bfloat16" => ScalarType.BFloat16,
-        "f16" or "fp16" or "float16" => ScalarType.Float16,
-        "f64" or "float64" => ScalarType.Float64,
-        _ => throw new ArgumentException($"unknown compute dtype '{name}' (f32, bf16, f16, f64)"),
-    };
 }

@@ -106,7 +106,7 @@ public static class Generation
         var device = request.Device is null ? CPU : new Device(request.Device);
         using var ckpt = Checkpoint.Open(request.Model, cancellationToken);
         var config = ModelConfig.Read(ckpt);
-        using var model = CausalLanguageModel.Load(ckpt, config, device, CausalLmForward.ParseDType(request.DType), cancellationToken);
+        using var model = CausalLanguageModel.Load(ckpt, config, device, Tensors.DTypeNames.Compute(request.DType), cancellationToken);
         if (request.Adapter is not null) Training.PeftLora.Load(model, request.Adapter, cancellationToken);
         model.eval();
         var loaded = clock.Elapsed;

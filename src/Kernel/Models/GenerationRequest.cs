@@ -49,7 +49,7 @@ public sealed record GenerationRequest
         if (Threads is <= 0) throw new ArgumentException($"--threads must be positive, not {Threads}");
         if (Device is not null && !(Device is "cpu" or "cuda" || Device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(Device[5..], out var n) && n >= 0))
             throw new ArgumentException($"--device must be cpu, cuda or cuda:N, not '{Device}'");
-        _ = CausalLmForward.ParseDType(DType);
+        _ = Tensors.DTypeNames.Compute(DType);
     }
 
     /// <summary>The sampling settings: explicit options, then the model's generation_config.json, then transformers' defaults.</summary>
