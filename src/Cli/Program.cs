@@ -17,6 +17,7 @@ public static class Program
         root.Subcommands.Add(BenchCommand.Create(stdout));
         root.Subcommands.Add(MergeCommand.Create(stdout));
         root.Subcommands.Add(ReshardCommand.Create(stdout));
+        root.Subcommands.Add(FinalizeCommand.Create(stdout));
         root.Subcommands.Add(ForwardCommand.Create(stdout));
         root.Subcommands.Add(GenerateCommand.Create(stdout));
         root.Subcommands.Add(LayoutCommand.Create(stdout));

@@ -31,6 +31,8 @@ static class ConvertCommand
         }
         else
         {
+            if (options.Share is { } share)
+                stdout.WriteLine($"wrote part {share.Rank} of {share.Ranks}; `ckpt finalize {options.OutputDirectory}` commits the output once every part exists");
             stdout.WriteLine($"wrote {result.TensorCount} tensors, {ByteSize.Format(result.BytesWritten)}, to {result.Files.Count} file(s) in {options.OutputDirectory}");
             if (result.MergedWeights > 0)
                 stdout.WriteLine($"merged the LoRA adapter {options.MergeAdapter} into {result.MergedWeights} weights");

@@ -27,10 +27,12 @@ static class ReshardCommand
             }
             return Task.FromResult(0);
         }
-        var result = Resharder.Reshard(ckpt, new ReshardOptions(layout, request.Output, request.Only, request.Overwrite));
+        var result = Resharder.Reshard(ckpt, new ReshardOptions(layout, request.Output, request.Only, request.Overwrite, request.Share));
         if (asJson) stdout.WriteLine(ManifestJson.Serialize(Report(result)));
         else
         {
+            if (request.Share is { } share)
+                stdout.WriteLine($"wrote part {share.Rank} of {share.Ranks}; `ckpt finalize {request.Output}` commits the output once every part exists");
             stdout.WriteLine($"wrote {layout.Description}: {result.Written.ChunkCount} chunks, {ByteSize.Format(result.Written.BytesWritten)}, to {result.Written.Files.Count} file(s) in {result.Written.Directory}");
             foreach (var r in result.Ranks)
                 stdout.WriteLine($"  rank {r.Rank}: needs {ByteSize.Format(r.BytesNeeded)}, reads {ByteSize.Format(r.BytesRead)} in {r.ReadCount} reads; wrote {r.ChunksWritten} chunks");

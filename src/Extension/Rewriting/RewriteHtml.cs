@@ -78,6 +78,9 @@ static class RewriteHtml
         return html.ToString();
     }
 
+    public static string Finalized(Ckpt.Outputs.FinalizedOutput r) =>
+        Summary($"Finalized the {r.Verb} output of {r.Parts} parts ({r.Files.Count} file(s), {ByteSize.Format(r.BytesWritten)}, index {string.Join(", ", r.IndexFiles.Select(f => f[(f.LastIndexOfAny(['/', '\\']) + 1)..]))}) in ", r.Output, ".");
+
     public static string Merge(MergeReport r, string output)
     {
         var html = new StringBuilder(Summary($"{r.Method}: merged {r.Tensors} tensors ({r.Elements.ToString("N0", Invariant)} elements) of {r.Models.Count} models into ", output,

@@ -1,3 +1,4 @@
+using Ckpt.Cluster;
 using Ckpt.Conversion;
 using Ckpt.Errors;
 using Ckpt.Extension.Directives;
@@ -25,6 +26,8 @@ public static class RewritingDirectives
             "Reshards a checkpoint for a target layout (as `ckpt reshard`): shows per rank the tensors, bytes needed and read, and time per phase; writes PyTorch DCP with --out."), HandleReshard);
         kernel.AddMagic<ConvertCheckpoint>(VerbDirective.Create(ConvertVerb.Definition,
             "Converts a checkpoint one tensor at a time (as `ckpt convert`) to safetensors, PyTorch DCP or torch.save, and shows what it wrote."), HandleConvert);
+        kernel.AddMagic<FinalizeOutput>(VerbDirective.Create(FinalizeVerb.Definition,
+            "Commits an output written in parts by reshard or convert --rank r --ranks N (as `ckpt finalize`): writes its index once every part exists."), HandleFinalize);
         kernel.AddMagic<MergeCheckpoints>(VerbDirective.Create(MergeVerb.Definition,
             "Merges checkpoints tensor by tensor into sharded safetensors (as `ckpt merge`): " + MergeMethods.CliNames + ", or a mergekit YAML."), HandleMerge);
 
@@ -49,7 +52,7 @@ public static class RewritingDirectives
                 context.DisplayAs(RewriteHtml.Plan(layout, planned), HtmlFormatter.MimeType);
                 return planned.Select(p => p.Plan).ToArray();
             }
-            var result = await Task.Run(() => Resharder.Reshard(ckpt, new ReshardOptions(layout, request.Output, request.Only, request.Overwrite), context.CancellationToken), context.CancellationToken);
+            var result = await Task.Run(() => Resharder.Reshard(ckpt, new ReshardOptions(layout, request.Output, request.Only, request.Overwrite, request.Share), context.CancellationToken), context.CancellationToken);
             context.DisplayAs(RewriteHtml.Reshard(result), HtmlFormatter.MimeType);
             return result;
         });
@@ -65,6 +68,19 @@ public static class RewritingDirectives
             using var ckpt = await Task.Run(() => Checkpoint.Open(path, context.CancellationToken), context.CancellationToken);
             var result = await Task.Run(() => CheckpointConverter.Convert(ckpt, options, context.CancellationToken), context.CancellationToken);
             context.DisplayAs(RewriteHtml.Conversion(result, options.OutputDirectory, options.To), HtmlFormatter.MimeType);
+            return result;
+        });
+    }
+
+    static Task HandleFinalize(FinalizeOutput command, KernelInvocationContext context)
+    {
+        var values = VerbDirective.Values(FinalizeVerb.Definition, command);
+        return Guarded(command, context, "#!ckpt-finalize", VerbDirective.Text(values, "--name"), async () =>
+        {
+            VerbDirective.Positional(FinalizeVerb.Definition, values);
+            var (output, overwrite) = FinalizeVerb.Bind(values);
+            var result = await Task.Run(() => FinalizeVerb.Finalize(output, overwrite), context.CancellationToken);
+            context.DisplayAs(RewriteHtml.Finalized(result), HtmlFormatter.MimeType);
             return result;
         });
     }

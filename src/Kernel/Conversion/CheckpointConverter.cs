@@ -24,6 +24,7 @@ public static class CheckpointConverter
     /// <summary>Writes into a staging sibling of the output and moves it into place when complete (<see cref="OutputFolder"/>).</summary>
     public static ConversionResult Convert(Checkpoint source, ConvertOptions options, CancellationToken cancellationToken = default)
     {
+        if (options.Share is not null) return ConvertPart(source, options, cancellationToken);
         using var output = OutputFolder.Begin(options.OutputDirectory, [source.Path, options.MergeAdapter], options.Overwrite);
         using var merge = options.MergeAdapter is { } adapter ? Training.LoraMerge.Open(adapter, source.Manifest, cancellationToken) : null;
         var result = Write(source, options with { OutputDirectory = output.Staging }, merge, cancellationToken);
@@ -53,7 +54,65 @@ public static class CheckpointConverter
         return copied;
     }
 
-    static ConversionResult Write(Checkpoint source, ConvertOptions options, Training.LoraMerge? merge, CancellationToken cancellationToken)
+    /// <summary>
+    /// This process's part of a conversion on a cluster (<see cref="ConvertOptions.Share"/>): the safetensors shards i with
+    /// i mod N = rank, or for DCP the one data file (part 0); `ckpt finalize` writes the index. A torch.save output, and
+    /// safetensors that fit one shard, are one file a reader accepts alone, so they are refused here.
+    /// </summary>
+    static ConversionResult ConvertPart(Checkpoint source, ConvertOptions options, CancellationToken cancellationToken)
+    {
+        var share = options.Share!;
+        if (options.To == TargetFormat.Torch)
+            throw new CheckpointFormatException(FormatErrorReason.Unsupported, options.OutputDirectory, null,
+                "--to torch writes one file (model.pt), which cannot be split between --ranks processes; convert it in one process");
+        using var merge = options.MergeAdapter is { } adapter ? Training.LoraMerge.Open(adapter, source.Manifest, cancellationToken) : null;
+        var timeline = new OperationTimeline("convert");
+        var (sources, skipped) = Sources(source, options, merge, timeline, cancellationToken);
+        string[] inputs = options.MergeAdapter is { } a ? [source.Path, a] : [source.Path];
+        if (options.To == TargetFormat.Dcp)
+        {
+            var (tensors, objects) = DcpItems(source, sources);
+            using var part = OutputParts.Begin(options.OutputDirectory, inputs, options.Overwrite, "convert", share.Rank, share.Ranks,
+                Cluster.PartIndex.Dcp(tensors, objects, null));
+            var files = DcpWriter.WriteData(part.Staging, tensors, objects, share.Owns, 1, timeline, cancellationToken);
+            var copied = share.Rank == 0 ? CopyModelFiles(source.Path, part.Staging) : [];
+            var names = files.Select(f => f.File).Concat(copied.Select(Path.GetFileName)).ToArray();
+            long bytes = names.Sum(f => new FileInfo(Path.Combine(part.Staging, f!)).Length);
+            var paths = part.Commit(names!, Cluster.PartIndex.Stored(files));
+            return new ConversionResult(paths.Take(files.Count).ToArray(), null, files.Sum(f => f.Items.Count(i => i.Offsets is not null)), bytes,
+                skipped.Except(objects.Select(o => o.Fqn)).ToArray(), timeline) { CopiedFiles = paths.Skip(files.Count).ToArray() };
+        }
+        var shards = ShardedSafetensorsWriter.Split(sources, options.MaxShardBytes);
+        if (shards.Count <= 1)
+            throw new CheckpointFormatException(FormatErrorReason.Unsupported, options.OutputDirectory, null,
+                $"the output fits one safetensors file under --max-shard-size {ByteSize.Format(options.MaxShardBytes)}, which cannot be split between --ranks processes; lower --max-shard-size or convert it in one process");
+        var weightMap = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (int i = 0; i < shards.Count; i++)
+            foreach (var t in shards[i]) weightMap[t.Name] = ShardedSafetensorsWriter.ShardName("model", i, shards.Count);
+        const string indexName = "model.safetensors.index.json";
+        using (var part = OutputParts.Begin(options.OutputDirectory, inputs, options.Overwrite, "convert", share.Rank, share.Ranks,
+            Cluster.PartIndex.Safetensors(indexName, sources.Sum(t => Manifest.Shapes.ElementCount(t.Shape)), sources.Sum(t => t.ByteCount), weightMap)))
+        {
+            var written = new List<string>();
+            int tensorCount = 0;
+            for (int i = 0; i < shards.Count; i++)
+            {
+                if (!share.Owns(i)) continue;
+                var name = ShardedSafetensorsWriter.ShardName("model", i, shards.Count);
+                SafetensorsWriter.Write(Path.Combine(part.Staging, name), shards[i], new Dictionary<string, string> { ["format"] = "pt" }, timeline, cancellationToken);
+                written.Add(name);
+                tensorCount += shards[i].Count;
+            }
+            var copied = share.Rank == 0 ? CopyModelFiles(source.Path, part.Staging) : [];
+            var names = written.Concat(copied.Select(c => Path.GetFileName(c))).ToArray();
+            long bytes = names.Sum(f => new FileInfo(Path.Combine(part.Staging, f)).Length);
+            var paths = part.Commit(names, []);
+            return new ConversionResult(paths.Take(written.Count).ToArray(), null, tensorCount, bytes, skipped, timeline) { CopiedFiles = paths.Skip(written.Count).ToArray() };
+        }
+    }
+
+    static (TensorSource[] Sources, string[] Skipped) Sources(Checkpoint source, ConvertOptions options, Training.LoraMerge? merge,
+        OperationTimeline timeline, CancellationToken cancellationToken)
     {
         if (options.MaxShardBytes <= 0)
             throw new ArgumentOutOfRangeException(nameof(options), "max shard size must be positive");
@@ -67,7 +126,6 @@ public static class CheckpointConverter
             foreach (var t in selected.Where(t => !DTypeConversion.CanConvert(t.DType, to) && t.DType.IsFloatingPoint()))
                 throw new CheckpointFormatException(FormatErrorReason.Unsupported, source.Path, t.Name, $"cannot cast {t.DType} to {to}");
 
-        var timeline = new OperationTimeline("convert");
         var sources = selected.Select(t =>
         {
             var target = options.DType is { } d && t.DType.IsFloatingPoint() ? d : t.DType;
@@ -89,18 +147,26 @@ public static class CheckpointConverter
             throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, source.Path, duplicate.Key,
                 "two tensors map to this name after --strip-prefix");
 
-        var skipped = source.Manifest.Objects.Select(o => o.Name).ToArray();
+        return (sources, source.Manifest.Objects.Select(o => o.Name).ToArray());
+    }
+
+    /// <summary>One writer rank, each tensor one whole chunk; plain-data values travel as bytes items.</summary>
+    static (DcpTensorWrite[] Tensors, DcpBytesWrite[] Objects) DcpItems(Checkpoint source, IReadOnlyList<TensorSource> sources) => (
+        sources.Select(s => new DcpTensorWrite(s.Name, s.DType, s.Shape, [new DcpChunkWrite(0, Box.Whole(s.Shape), s.Load)])).ToArray(),
+        source.Manifest.Objects
+            .Where(o => !o.Name.StartsWith(".metadata/", StringComparison.Ordinal) && PickleWriter.CanWrite(o.Value))
+            .Select(o => new DcpBytesWrite(o.Name, 0, TorchSaveWriter.SaveObject(o.Value))).ToArray());
+
+    static ConversionResult Write(Checkpoint source, ConvertOptions options, Training.LoraMerge? merge, CancellationToken cancellationToken)
+    {
+        var timeline = new OperationTimeline("convert");
+        var (sources, skipped) = Sources(source, options, merge, timeline, cancellationToken);
         switch (options.To)
         {
             case TargetFormat.Dcp:
             {
-                // One writer rank, each tensor one whole chunk; plain-data values travel as bytes items.
                 Directory.CreateDirectory(options.OutputDirectory);
-                var tensors = sources.Select(s => new DcpTensorWrite(s.Name, s.DType, s.Shape,
-                    [new DcpChunkWrite(0, Box.Whole(s.Shape), s.Load)])).ToArray();
-                var objects = source.Manifest.Objects
-                    .Where(o => !o.Name.StartsWith(".metadata/", StringComparison.Ordinal) && PickleWriter.CanWrite(o.Value))
-                    .Select(o => new DcpBytesWrite(o.Name, 0, TorchSaveWriter.SaveObject(o.Value))).ToArray();
+                var (tensors, objects) = DcpItems(source, sources);
                 var dcp = DcpWriter.Write(options.OutputDirectory, tensors, objects, null, 1, timeline, cancellationToken);
                 return new ConversionResult(dcp.Files, Path.Combine(options.OutputDirectory, DcpWriter.MetadataFileName), sources.Length,
                     dcp.BytesWritten, skipped.Except(objects.Select(o => o.Fqn)).ToArray(), timeline);

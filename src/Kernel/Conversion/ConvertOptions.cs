@@ -7,7 +7,8 @@ public enum TargetFormat { Safetensors, Dcp, Torch }
 /// <summary>
 /// What `ckpt convert` / `#!ckpt-convert` is asked to do; validated before any byte is read. <paramref name="MergeAdapter"/>
 /// names a PEFT LoRA adapter folder to fold into the weights as they stream (see <see cref="Training.LoraMerge"/>);
-/// <paramref name="Overwrite"/> lets the output replace a folder Ckpt wrote before (see <see cref="Outputs.OutputFolder"/>).
+/// <paramref name="Overwrite"/> lets the output replace a folder Ckpt wrote before (see <see cref="Outputs.OutputFolder"/>);
+/// <paramref name="Share"/> makes this process write only its part of the output (see <see cref="Outputs.OutputParts"/>).
 /// </summary>
 public sealed record ConvertOptions(
     TargetFormat To,
@@ -17,7 +18,8 @@ public sealed record ConvertOptions(
     DType? DType = null,
     string? StripPrefix = null,
     string? MergeAdapter = null,
-    bool Overwrite = false);
+    bool Overwrite = false,
+    Cluster.WorkShare? Share = null);
 
 /// <summary>What a conversion wrote.</summary>
 public sealed record ConversionResult(

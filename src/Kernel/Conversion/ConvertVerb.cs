@@ -17,6 +17,8 @@ public static class ConvertVerb
             new("--only", "Tensor name globs to keep, e.g. 'model.**'.") { Many = true },
             new("--dtype", "Cast floating tensors: " + DTypeNames.Help + "."),
             new("--strip-prefix", "Remove this prefix from tensor names, e.g. 'model.'."),
+            new("--rank", Cluster.WorkShare.RankHelp, OptionKind.Integer),
+            new("--ranks", Cluster.WorkShare.RanksHelp, OptionKind.Integer),
             new("--merge-adapter", "PEFT LoRA adapter folder to merge into the weights as they are written (W + scaling·B·A).", OptionKind.Path),
             new("--json", "Print a JSON report.", OptionKind.Flag) { Surface = OptionSurface.CliOnly },
             new("--name", "Bind the result to this C# variable.") { Surface = OptionSurface.MagicOnly },
@@ -30,7 +32,8 @@ public static class ConvertVerb
     {
         var v = Definition.Read(given);
         var options = new ConvertOptions(OptionValues.TargetFormat(v.Required("--to")), v.Required("--out"), ByteSize.Parse(v.Required("--max-shard-size")),
-            v.All("--only").ToArray(), DTypeNames.ParseOptional(v.Text("--dtype")), v.Text("--strip-prefix"), v.Text("--merge-adapter"), v.Flag("--overwrite"));
+            v.All("--only").ToArray(), DTypeNames.ParseOptional(v.Text("--dtype")), v.Text("--strip-prefix"), v.Text("--merge-adapter"), v.Flag("--overwrite"),
+            Cluster.WorkShare.From(v.Integer("--rank"), v.Integer("--ranks")));
         return (v.Required("--path"), options);
     }
 }

@@ -25,6 +25,9 @@ internal static partial class IncompleteCheckpoint
     {
         if (OutputFolder.IsStaging(storage.Root) || entry.Split('/').Any(OutputFolder.IsStaging))
             throw Incomplete(entry.Length == 0 ? storage.Root : entry, "this is the staging folder of an unfinished Ckpt write, not a checkpoint");
+        if (OutputParts.IsArea(storage.Root) || entry.Split('/').Any(OutputParts.IsArea) || Path.GetFileName(Path.TrimEndingDirectorySeparator(storage.Root)) == OutputParts.RemoteFolder
+            || Path.GetFileName(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(storage.Root)) ?? "") is { } up && OutputParts.IsArea(up))
+            throw Incomplete(entry.Length == 0 ? storage.Root : entry, "this is a part of an unfinished per-rank write (--rank, --ranks), not a checkpoint; ckpt finalize commits it");
         // A training step being committed (`step-N.tmp-<guid>/`) or any temp file a writer had not renamed yet.
         if (TemporaryName().IsMatch(Path.GetFileName(Path.TrimEndingDirectorySeparator(storage.Root))))
             throw Incomplete(storage.Root, "this is the temporary folder of an unfinished write, not a checkpoint");

@@ -7,7 +7,7 @@ using Ckpt.Verbs;
 namespace Ckpt.Resharding;
 
 /// <summary>What `ckpt reshard` / `#!ckpt-reshard` was asked; without <see cref="Output"/> a run only plans.</summary>
-public sealed record ReshardRequest(string Path, LayoutRequest Layout, string? Output, IReadOnlyList<string> Only, bool Overwrite);
+public sealed record ReshardRequest(string Path, LayoutRequest Layout, string? Output, IReadOnlyList<string> Only, bool Overwrite, Cluster.WorkShare? Share = null);
 
 /// <summary>
 /// `ckpt reshard` and `#!ckpt-reshard`: every option once, and the one binding to <see cref="ReshardRequest"/>. Both
@@ -27,6 +27,8 @@ public static class ReshardVerb
             new("--out", "Output folder for the DCP checkpoint; without it, only plan (nothing is read or written).", OptionKind.Path),
             new("--overwrite", OutputFolder.OverwriteHelp, OptionKind.Flag),
             new("--only", "Tensor name globs to keep, e.g. model.**") { Many = true },
+            new("--rank", Cluster.WorkShare.RankHelp, OptionKind.Integer),
+            new("--ranks", Cluster.WorkShare.RanksHelp, OptionKind.Integer),
             new("--json", "Print a JSON report: per rank bytes read vs needed, per phase times.", OptionKind.Flag) { Surface = OptionSurface.CliOnly },
             new("--name", "Bind the result (the rank plans when nothing is written) to this C# variable.") { Surface = OptionSurface.MagicOnly },
         ])
@@ -39,7 +41,9 @@ public static class ReshardVerb
     {
         var v = Definition.Read(given);
         var layout = new LayoutRequest(v.Required("--layout"), v.Integer("--world-size"), v.Text("--mesh"), v.Text("--placements"), v.Flag("--gated"));
-        return new ReshardRequest(v.Required("--path"), layout, v.Text("--out"), v.All("--only").ToArray(), v.Flag("--overwrite"));
+        var share = Cluster.WorkShare.From(v.Integer("--rank"), v.Integer("--ranks"));
+        if (share is not null && v.Text("--out") is null) throw new ArgumentException("--rank and --ranks need --out: each process writes its part of it");
+        return new ReshardRequest(v.Required("--path"), layout, v.Text("--out"), v.All("--only").ToArray(), v.Flag("--overwrite"), share);
     }
 
     /// <summary>Every rank's plan and the seconds planning it took: a run without `--out`.</summary>

@@ -9,7 +9,9 @@ using Ckpt.Tensors;
 namespace Ckpt.Resharding;
 
 /// <summary>What `ckpt reshard` / `#!ckpt-reshard` is asked to do; <paramref name="Overwrite"/> lets the output replace a folder Ckpt wrote.</summary>
-public sealed record ReshardOptions(TargetLayout Layout, string OutputDirectory, IReadOnlyList<string>? Only = null, bool Overwrite = false);
+/// <paramref name="Share"/> makes this process write only the data files of its target ranks, as a part `ckpt finalize` commits.
+public sealed record ReshardOptions(TargetLayout Layout, string OutputDirectory, IReadOnlyList<string>? Only = null, bool Overwrite = false,
+    Cluster.WorkShare? Share = null);
 
 /// <summary>One target rank: what loading its shards needs and reads, and what it wrote.</summary>
 /// <param name="PhaseSeconds">Seconds this rank spent per phase: `plan` (its read plan), `load` (reading and decoding the
@@ -37,7 +39,8 @@ public static class Resharder
 {
     public static ReshardResult Reshard(Checkpoint source, ReshardOptions options, CancellationToken cancellationToken = default)
     {
-        using var output = Outputs.OutputFolder.Begin(options.OutputDirectory, [source.Path], options.Overwrite);
+        // A part's output is checked once its index is planned (OutputParts.Begin), still before any tensor byte is read.
+        using var output = options.Share is null ? Outputs.OutputFolder.Begin(options.OutputDirectory, [source.Path], options.Overwrite) : null;
         var layout = options.Layout;
         layout.RequireFits(source.Manifest, source.Path);
         var filter = new TensorFilter(options.Only ?? []);
@@ -91,10 +94,25 @@ public static class Resharder
 
         var (objects, written, skipped) = Objects(source.Manifest);
         long before = source.Storage.Statistics.TensorBytesRead;
-        var staged = DcpWriter.Write(output.Staging, writes, objects, PlannerData(source.Manifest), 0, timeline, cancellationToken);
+        DcpWriteResult result;
+        if (options.Share is { } share)
+        {
+            var plannerData = PlannerData(source.Manifest);
+            using var part = Outputs.OutputParts.Begin(options.OutputDirectory, [source.Path], options.Overwrite, "reshard", share.Rank, share.Ranks,
+                Cluster.PartIndex.Dcp(writes, objects, plannerData));
+            var files = DcpWriter.WriteData(part.Staging, writes, objects, share.Owns, 0, timeline, cancellationToken);
+            long bytes = files.Sum(f => new FileInfo(Path.Combine(part.Staging, f.File)).Length);
+            var paths = part.Commit(files.Select(f => f.File).ToArray(), Cluster.PartIndex.Stored(files));
+            result = new DcpWriteResult(options.OutputDirectory, paths, bytes, files.Sum(f => f.Items.Count(i => i.Offsets is not null)));
+            plans = plans.Where(p => share.Owns(p.Rank)).ToArray();
+        }
+        else
+        {
+            var staged = DcpWriter.Write(output!.Staging, writes, objects, PlannerData(source.Manifest), 0, timeline, cancellationToken);
+            output.Commit();
+            result = staged with { Directory = output.Target, Files = staged.Files.Select(output.Final).ToArray() };
+        }
         long read = source.Storage.Statistics.TensorBytesRead - before;
-        output.Commit();
-        var result = staged with { Directory = output.Target, Files = staged.Files.Select(output.Final).ToArray() };
 
         var writeSeconds = timeline.Events.Where(e => e.Phase == "write").GroupBy(e => e.Subject)
             .ToDictionary(g => g.Key, g => g.Sum(e => (e.End - e.Start).TotalSeconds));

@@ -10,6 +10,7 @@ public static class VerbCatalog
     [
         Conversion.ConvertVerb.Definition,
         Resharding.ReshardVerb.Definition,
+        Cluster.FinalizeVerb.Definition,
         Merging.MergeVerb.Definition,
         Merging.LcscVerb.Definition,
         Training.FineTuningVerb.Definition,

@@ -14,3 +14,6 @@ public sealed record DcpBytesWrite(string Fqn, int Rank, byte[] Payload);
 
 /// <summary>What a DCP write produced.</summary>
 public sealed record DcpWriteResult(string Directory, IReadOnlyList<string> Files, long BytesWritten, int ChunkCount);
+
+/// <summary>One rank's data file and the items it holds, in file order.</summary>
+public sealed record DcpRankFile(int Rank, string File, IReadOnlyList<DcpStoredItem> Items);

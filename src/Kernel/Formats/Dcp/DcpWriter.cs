@@ -23,45 +23,49 @@ public static class DcpWriter
         OperationTimeline? timeline = null, CancellationToken cancellationToken = default)
     {
         bytesItems ??= [];
-        foreach (var t in tensors) Validate(t);
-        var duplicate = tensors.Select(t => t.Fqn).Concat(bytesItems.Select(b => b.Fqn)).GroupBy(f => f).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null) throw new ArgumentException($"'{duplicate.Key}' is written twice");
+        var written = WriteData(directory, tensors, bytesItems, null, parallelism, timeline, cancellationToken);
+        var metadataPath = WriteMetadata(directory, tensors, bytesItems, written.SelectMany(w => w.Items).ToArray(), plannerData, timeline);
+        var files = written.Select(w => Path.Combine(directory, w.File)).Append(metadataPath).ToArray();
+        return new DcpWriteResult(directory, files, files.Sum(f => new FileInfo(f).Length), written.Sum(w => w.Items.Count(s => s.Offsets is not null)));
+    }
 
+    /// <summary>
+    /// Writes the data files of the ranks <paramref name="writes"/> accepts (every rank when null) and returns what each
+    /// holds, in rank order; no `.metadata`. Per-rank work on a cluster (Cluster/PartWriter) writes a share of the ranks
+    /// per process and <see cref="WriteMetadata"/> once every share exists.
+    /// </summary>
+    public static IReadOnlyList<DcpRankFile> WriteData(string directory, IReadOnlyList<DcpTensorWrite> tensors, IReadOnlyList<DcpBytesWrite> bytesItems,
+        Func<int, bool>? writes, int parallelism = 0, OperationTimeline? timeline = null, CancellationToken cancellationToken = default)
+    {
+        var jobs = Jobs(tensors, bytesItems);
         Directory.CreateDirectory(directory);
-        var metadataPath = Path.Combine(directory, MetadataFileName);
         // Data files of an earlier save (a larger world size) would linger beside ours; never delete them, refuse
         // (the verbs write into a fresh staging folder, see Outputs.OutputFolder).
-        if (File.Exists(metadataPath) || Directory.EnumerateFiles(directory, "__*_*.distcp").Any())
+        if (File.Exists(Path.Combine(directory, MetadataFileName)) || Directory.EnumerateFiles(directory, "__*_*.distcp").Any())
             throw new IOException($"{directory} already holds a DCP checkpoint; write into a new folder");
 
-        // Per rank, in state-dict order: tensor chunks, then bytes items.
-        var jobs = new SortedDictionary<int, List<(string Fqn, DcpChunkWrite? Chunk, byte[]? Bytes)>>();
-        foreach (var t in tensors)
-        {
-            var listed = DcpMetadataWriter.Chunks(t);
-            foreach (var c in t.Chunks.Where(c => listed.Contains(c.Box)))
-                Add(c.Rank, (t.Fqn, c, null));
-        }
-        foreach (var b in bytesItems) Add(b.Rank, (b.Fqn, null, b.Payload));
-        void Add(int rank, (string, DcpChunkWrite?, byte[]?) job)
-        {
-            if (rank < 0) throw new ArgumentException($"rank {rank} for '{job.Item1}'");
-            if (!jobs.TryGetValue(rank, out var list)) jobs[rank] = list = [];
-            list.Add(job);
-        }
-
-        var stored = new List<DcpStoredItem>[jobs.Count];
-        var ranks = jobs.Keys.ToArray();
+        var ranks = jobs.Keys.Where(r => writes?.Invoke(r) ?? true).ToArray();
+        var stored = new List<DcpStoredItem>[ranks.Length];
         var options = new ParallelOptions
         {
             MaxDegreeOfParallelism = parallelism > 0 ? parallelism : Math.Max(1, Environment.ProcessorCount),
             CancellationToken = cancellationToken,
         };
         Parallel.For(0, ranks.Length, options, i => stored[i] = WriteRank(directory, ranks[i], jobs[ranks[i]], timeline, cancellationToken));
+        return ranks.Select((r, i) => new DcpRankFile(r, DataFileName(r), stored[i])).ToArray();
+    }
 
-        var items = stored.SelectMany(s => s).ToArray();
+    /// <summary>The ranks that write a data file (those holding a chunk or a bytes item), ascending.</summary>
+    public static IReadOnlyList<int> WritingRanks(IReadOnlyList<DcpTensorWrite> tensors, IReadOnlyList<DcpBytesWrite> bytesItems) =>
+        Jobs(tensors, bytesItems).Keys.ToArray();
+
+    /// <summary>Writes `.metadata` (temp file, fsync, rename) for data files already in <paramref name="directory"/>; returns its path.</summary>
+    public static string WriteMetadata(string directory, IReadOnlyList<DcpTensorWrite> tensors, IReadOnlyList<DcpBytesWrite> bytesItems,
+        IReadOnlyList<DcpStoredItem> stored, IReadOnlyDictionary<string, IReadOnlyList<object>>? plannerData, OperationTimeline? timeline = null)
+    {
+        var metadataPath = Path.Combine(directory, MetadataFileName);
         var start = timeline?.Now;
-        var pickle = DcpMetadataWriter.Pickle(tensors, bytesItems, items, plannerData);
+        var pickle = DcpMetadataWriter.Pickle(tensors, bytesItems, stored, plannerData);
         var tmp = metadataPath + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
         using (var stream = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
         {
@@ -70,9 +74,31 @@ public static class DcpWriter
         }
         File.Move(tmp, metadataPath);
         timeline?.Record("metadata", MetadataFileName, start!.Value, pickle.Length);
+        return metadataPath;
+    }
 
-        var files = ranks.Select(r => Path.Combine(directory, DataFileName(r))).Append(metadataPath).ToArray();
-        return new DcpWriteResult(directory, files, files.Sum(f => new FileInfo(f).Length), items.Count(s => s.Offsets is not null));
+    /// <summary>Per rank, in state-dict order: tensor chunks, then bytes items.</summary>
+    static SortedDictionary<int, List<(string Fqn, DcpChunkWrite? Chunk, byte[]? Bytes)>> Jobs(IReadOnlyList<DcpTensorWrite> tensors, IReadOnlyList<DcpBytesWrite> bytesItems)
+    {
+        foreach (var t in tensors) Validate(t);
+        var duplicate = tensors.Select(t => t.Fqn).Concat(bytesItems.Select(b => b.Fqn)).GroupBy(f => f).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null) throw new ArgumentException($"'{duplicate.Key}' is written twice");
+        var jobs = new SortedDictionary<int, List<(string Fqn, DcpChunkWrite? Chunk, byte[]? Bytes)>>();
+        foreach (var t in tensors)
+        {
+            var listed = DcpMetadataWriter.Chunks(t);
+            foreach (var c in t.Chunks.Where(c => listed.Contains(c.Box)))
+                Add(c.Rank, (t.Fqn, c, null));
+        }
+        foreach (var b in bytesItems) Add(b.Rank, (b.Fqn, null, b.Payload));
+        return jobs;
+
+        void Add(int rank, (string, DcpChunkWrite?, byte[]?) job)
+        {
+            if (rank < 0) throw new ArgumentException($"rank {rank} for '{job.Item1}'");
+            if (!jobs.TryGetValue(rank, out var list)) jobs[rank] = list = [];
+            list.Add(job);
+        }
     }
 
     static List<DcpStoredItem> WriteRank(string directory, int rank, List<(string Fqn, DcpChunkWrite? Chunk, byte[]? Bytes)> jobs,

@@ -36,12 +36,22 @@ public static class ShardedSafetensorsWriter
         var weightMap = new SortedDictionary<string, string>(StringComparer.Ordinal);
         for (int i = 0; i < shards.Count; i++)
         {
-            var name = $"{prefix}-{i + 1:D5}-of-{shards.Count:D5}.safetensors";
+            var name = ShardName(prefix, i, shards.Count);
             var path = Path.Combine(directory, name);
             SafetensorsWriter.Write(path, shards[i], metadata ?? new Dictionary<string, string> { ["format"] = "pt" }, timeline, cancellationToken);
             files.Add(path);
             foreach (var t in shards[i]) weightMap[t.Name] = name;
         }
+        WriteIndex(indexPath, totalParams, totalBytes, weightMap);
+        return new ShardedWriteResult(files, indexPath, totalBytes, totalParams);
+    }
+
+    /// <summary>`model-00002-of-00005.safetensors`: shard <paramref name="index"/> (from 0) of <paramref name="count"/>.</summary>
+    public static string ShardName(string prefix, int index, int count) => $"{prefix}-{index + 1:D5}-of-{count:D5}.safetensors";
+
+    /// <summary>Writes `{prefix}.safetensors.index.json` as save_pretrained does (temp file, fsync, rename): written after the shards.</summary>
+    public static void WriteIndex(string indexPath, long totalParams, long totalBytes, IReadOnlyDictionary<string, string> weightMap)
+    {
         var tmp = indexPath + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
         using (var stream = File.Create(tmp))
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
@@ -52,14 +62,13 @@ public static class ShardedSafetensorsWriter
             w.WriteNumber("total_size", totalBytes);
             w.WriteEndObject();
             w.WriteStartObject("weight_map");
-            foreach (var kv in weightMap) w.WriteString(kv.Key, kv.Value);
+            foreach (var kv in weightMap.OrderBy(kv => kv.Key, StringComparer.Ordinal)) w.WriteString(kv.Key, kv.Value);
             w.WriteEndObject();
             w.WriteEndObject();
             w.Flush();
             stream.Flush(flushToDisk: true);
         }
         File.Move(tmp, indexPath);
-        return new ShardedWriteResult(files, indexPath, totalBytes, totalParams);
     }
 
     public static List<List<TensorSource>> Split(IReadOnlyList<TensorSource> tensors, long maxShardBytes)
