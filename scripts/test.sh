@@ -12,8 +12,10 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_INTERACTIVE_CLI_TELEMETRY_OPTOUT=1 D
 # rendered by it and by ckpt's interpreter and compared).
 # chromium: the chart HTML is rendered headless and judged from its screenshot (tests/Ckpt.Kernel.Tests/Charts).
 # jupyter-notebook, node, npm: notebook 02 is run from the classic Notebook's UI in Chromium (NotebookInBrowserTests).
+# slurm-wlm: scripts/cluster/slurm-reshard.sh runs as a 4-task job array on a one-node cluster the test starts
+# (tests/Ckpt.Kernel.Tests/Cluster/SlurmCluster.cs: slurmctld and slurmd, auth/none, no munge daemon).
 missing=()
-for pkg in patchelf python3-nbconvert python3-nbclient python3-ipykernel python3-torch python3-jinja2 chromium jupyter-notebook; do
+for pkg in patchelf python3-nbconvert python3-nbclient python3-ipykernel python3-torch python3-jinja2 chromium jupyter-notebook slurm-wlm; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 # node and npm, from Debian unless some node (with its npm) is installed already.
