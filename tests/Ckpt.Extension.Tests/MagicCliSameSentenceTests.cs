@@ -60,6 +60,17 @@ public sealed class MagicCliSameSentenceTests : IDisposable
         Assert.Equal(magic, planOnly);
     }
 
+    [Fact]
+    public async Task Finalize_with_a_part_missing_is_refused_alike_by_the_magic_and_the_cli()
+    {
+        var source = TestPaths.Fixture("dcp-fsdp2-4rank");
+        var output = Path.Combine(_temp, "parts");
+        Assert.Equal(0, Ckpt.Cli.Program.Run(["reshard", source, "--world-size", "2", "--out", output, "--rank", "1", "--ranks", "2"], TextWriter.Null, TextWriter.Null));
+        var magic = await _harness.FailureOfAsync($"#!ckpt-finalize \"{output}\"");
+        Assert.Equal(Cli("finalize", output), magic);
+        Assert.Contains("1 of the 2 parts is missing: part-00000-of-00002", magic);
+    }
+
     public void Dispose()
     {
         _harness.Dispose();

@@ -60,6 +60,24 @@ public sealed class RewritingMagicTests : IDisposable
     }
 
     [Fact]
+    public async Task Reshard_magic_parts_then_finalize_magic_commit_the_output_one_reshard_writes()
+    {
+        var source = TestPaths.Fixture("dcp-fsdp2-4rank");
+        var output = Path.Combine(_out, "parts");
+        for (int r = 0; r < 2; r++)
+            KernelHarness.AssertSucceeded(await _harness.SubmitAsync($"#!ckpt-reshard \"{source}\" --world-size 2 --out \"{output}\" --rank {r} --ranks 2"));
+        Assert.False(Directory.Exists(output));
+        var result = await _harness.SubmitAsync($"#!ckpt-finalize \"{output}\" --name finalized");
+        KernelHarness.AssertSucceeded(result);
+        Assert.Contains("Finalized the reshard output of 2 parts", KernelHarness.Html(result));
+        var bound = await _harness.SubmitAsync("finalized.IndexFiles.Count");
+        KernelHarness.AssertSucceeded(bound);
+        Assert.Equal(1, KernelHarness.ReturnValue(bound));
+        using var written = Checkpoint.Open(output);
+        Assert.Equal(2, written.Manifest.Layout.WorldSize);
+    }
+
+    [Fact]
     public async Task Reshard_magic_without_out_plans_a_2x2_mesh_and_writes_nothing()
     {
         var result = await _harness.SubmitAsync($"#!ckpt-reshard \"{TestPaths.Fixture("dcp-dtensor1d-4rank")}\" --mesh 2x2 --placements \"Shard(0),Shard(1)\"");
