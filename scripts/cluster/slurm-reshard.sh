@@ -40,6 +40,8 @@ wait_flag=(); [ "${CKPT_WAIT:-0}" = 1 ] && wait_flag=(--wait)
 # The finalize job runs only once every task succeeded; a failed task leaves its part missing, and finalize would
 # name it. Rerun that task alone (sbatch --array=i ...), then finalize.
 printf -v finalize '%q ' finalize "$out"
+# Replacing an earlier output: the tasks were given --overwrite, so finalize is too.
+for arg in "$@"; do [ "$arg" = --overwrite ] && finalize+=" --overwrite"; done
 # shellcheck disable=SC2086
 final=$(sbatch --parsable ${CKPT_SBATCH:-} "${wait_flag[@]}" --dependency="afterok:$array" --kill-on-invalid-dep=yes \
   --job-name=ckpt-finalize --cpus-per-task=1 --wrap="$ckpt $finalize")

@@ -17,7 +17,18 @@ static class InspectCommand
             if (Inspection.CheckpointSetListing.TryWrite(parse.GetValue(path)!, parse.GetValue(json), stdout)) return 0;
             using var ckpt = Checkpoint.Open(parse.GetValue(path)!);
             if (parse.GetValue(json))
-                stdout.WriteLine(ManifestJson.Serialize(ManifestJson.ToJson(ckpt.Manifest, ckpt.Path)));
+            {
+                var report = ManifestJson.ToJson(ckpt.Manifest, ckpt.Path);
+                // What describing it cost: headers and metadata only (from a bucket, the bytes of its ranged GETs).
+                var io = ckpt.Storage.Statistics;
+                report["read"] = new System.Text.Json.Nodes.JsonObject
+                {
+                    ["metadataBytes"] = io.MetadataBytesRead,
+                    ["tensorBytes"] = io.TensorBytesRead,
+                    ["reads"] = io.ReadCalls,
+                };
+                stdout.WriteLine(ManifestJson.Serialize(report));
+            }
             else
                 WriteHuman(stdout, ckpt, parse.GetValue(limit));
             return 0;
