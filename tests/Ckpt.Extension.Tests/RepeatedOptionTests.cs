@@ -106,7 +106,7 @@ public sealed class RepeatedOptionTests : IDisposable
 
     [Fact]
     public void Every_ckpt_magic_has_single_value_options_to_check() =>
-        Assert.Equal(["#!ckpt-convert", "#!ckpt-diff", "#!ckpt-finetune", "#!ckpt-generate", "#!ckpt-layout", "#!ckpt-lcsc", "#!ckpt-load", "#!ckpt-merge", "#!ckpt-reshard", "#!ckpt-stats"],
+        Assert.Equal(["#!ckpt-convert", "#!ckpt-diff", "#!ckpt-finalize", "#!ckpt-finetune", "#!ckpt-generate", "#!ckpt-layout", "#!ckpt-lcsc", "#!ckpt-load", "#!ckpt-merge", "#!ckpt-reshard", "#!ckpt-stats"],
             SingleValueOptions().Select(row => (string)row[0]).Distinct().Order());
 
     public void Dispose()
