@@ -24,6 +24,7 @@ public static class Program
         root.Subcommands.Add(FinetuneCommand.Create(stdout, stderr));
         root.Subcommands.Add(LcscCommand.Create(stdout));
         root.Subcommands.Add(RestorCommand.Create(stdout, stderr));
+        root.Subcommands.Add(RestorToyCommand.Create(stdout, stderr));
         return root;
     }
 

@@ -12,7 +12,7 @@ static class RestorCommand
         {
             var request = RestorVerb.Bind(given);
             bool asJson = VerbCommand.Flag(given, "--json");
-            var report = RestorEvaluation.Run(request, cancellationToken, onModel: asJson ? null : label => stderr.WriteLine($"asking the {label} model"));
+            var report = RestorEvaluation.Run(request, cancellationToken);
             if (asJson) stdout.WriteLine(RestorJson.From(report).ToJsonString());
             else Write(stdout, report);
             return Task.FromResult(0);
@@ -26,7 +26,7 @@ static class RestorCommand
         foreach (var m in r.Models)
         {
             var u = r.Unlearned.FirstOrDefault(x => x.Label == m.Label && m.Role == RestorScoring.UnlearnedRole);
-            o.WriteLine(string.Create(inv, $"  {m.Label,-16} {m.Accuracy,9:P1} {m.CorruptedAccuracy,10:P1} {Ratio(u?.Recovery, u is null),9} {Ratio(u?.Forgetting, u is null),11}"));
+            o.WriteLine(string.Create(inv, $"  {m.Label,-16} {m.Accuracy,9:0.0%} {m.CorruptedAccuracy,10:0.0%} {Ratio(u?.Recovery, u is null),9} {Ratio(u?.Forgetting, u is null),11}"));
         }
         foreach (var u in r.Unlearned)
             o.WriteLine($"  {u.Label}: {u.Recovered} recovered, {u.NotRecovered} not recovered, {u.Kept} kept, {u.Lost} lost");

@@ -14,5 +14,6 @@ public static class VerbCatalog
         Merging.LcscVerb.Definition,
         Training.FineTuningVerb.Definition,
         Forensics.Restor.RestorVerb.Definition,
+        Forensics.Restor.Toy.RestorToyVerb.Definition,
     ];
 }

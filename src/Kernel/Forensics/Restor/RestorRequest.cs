@@ -38,7 +38,7 @@ public sealed record RestorRequest
         if (!File.Exists(path) && !Directory.Exists(path)) throw new ArgumentException($"{option} model {path} does not exist");
     }
 
-    /// <summary>Each unlearned model's name in the tables: its folder (or file) name, numbered where two are the same.</summary>
+    /// <summary>Each unlearned model's name in the tables: its folder (or file) name, followed by its place among --unlearned where it is taken or repeated.</summary>
     internal IReadOnlyList<string> UnlearnedLabels()
     {
         var names = Unlearned.Select(u => Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(u)))).ToList();
