@@ -28,6 +28,7 @@ public static class FineTuning
     public static FineTuningResult Run(FineTuningOptions options, IProgress<TrainingProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
+        if (options.Recipe is Recipe.Ga or Recipe.Kl or Recipe.Npo) return UnlearningRecipe.Run(options, progress, cancellationToken);
         options.Validate();
         var clock = Stopwatch.StartNew();
         void Trace(string phase) => options.Trace?.Invoke(string.Create(CultureInfo.InvariantCulture, $"{clock.Elapsed.TotalSeconds,8:F2} s  {phase}"));
