@@ -280,19 +280,19 @@ internal sealed class RecipeSession : IDisposable
     /// <summary>
     /// The trained weights at the output's root: the adapter in PEFT's layout, or with <c>--full</c> the whole model
     /// (model.safetensors in the parameters' dtype, with the input's config.json and tokenizer files) that loads as a model.
+    /// Not cancellable: a run stopped between steps still leaves the weights of its last step.
     /// </summary>
     public void SaveModel()
     {
         if (Lora is { } lora)
         {
-            PeftLora.Save(Model, lora, Options.Output, _cancellationToken);
+            PeftLora.Save(Model, lora, Options.Output);
             return;
         }
         var sources = Model.named_parameters()
             .Select(p => { var (name, parameter) = (p.name, p.parameter); return new TensorSource(name, TorchInterop.ToDType(parameter.dtype), parameter.shape, () => parameter.ToTensorData(name)); })
             .ToList();
-        SafetensorsWriter.Write(Path.Combine(Options.Output, ModelWeightsFile), sources, new Dictionary<string, string> { ["format"] = "pt" },
-            cancellationToken: _cancellationToken);
+        SafetensorsWriter.Write(Path.Combine(Options.Output, ModelWeightsFile), sources, new Dictionary<string, string> { ["format"] = "pt" });
         var config = Path.Combine(ModelFolder, ModelConfigFile);
         DurableFiles.WriteAtomically(Path.Combine(Options.Output, ModelConfigFile), File.ReadAllBytes(config));
         foreach (var name in CarriedFiles)
