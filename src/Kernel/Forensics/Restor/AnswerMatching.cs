@@ -6,8 +6,9 @@ namespace Ckpt.Forensics.Restor;
 /// Whether a model's greedy continuation gives one of a fact's answers. RESTOR cuts each generation at its first
 /// newline (evaluation/eval_utils.py) and asks GPT-3.5 whether that output is "sufficiently relevant to at least one
 /// of the acceptable answers" (chat_gpt_prompts/v1.txt). Ckpt cannot call a judge, so it keeps the cut and replaces the
-/// judge by a rule that anyone can re-run: both texts are normalised as SQuAD's evaluation does (lower case,
-/// punctuation to spaces, the articles a/an/the dropped, whitespace collapsed), and the output is accepted when it
+/// judge by a rule that anyone can re-run: both texts are normalised much as SQuAD's evaluation does (lower
+/// case, the articles a/an/the dropped, whitespace collapsed; but every character that is not a letter or digit becomes
+/// a space, where SQuAD deletes punctuation, so "New-York" matches "new york"), and the output is accepted when it
 /// equals an acceptable answer or begins with one at a word boundary ("paris, the capital" gives "paris"; "parisian"
 /// does not). It is stricter than the judge: a paraphrase ("military personnel" for "military leader") is rejected.
 /// </summary>
