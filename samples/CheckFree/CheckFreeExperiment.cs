@@ -1,8 +1,14 @@
 // A sample, not part of the engine: the CheckFree experiment over Ckpt's recovery API (Ckpt.Resilience.CheckFreeRecovery,
 // PipelineStages, StageAdamW). Plain C# that is also a valid C# script, so that notebooks/04-checkfree-recovery.ipynb can
-// `#load` it and bench/Resilience and the tests compile it; hence no namespace (a script cannot declare one).
+// `#load` it and bench/Resilience and the tests compile it; hence no namespace (a script cannot declare one) and
+// every using spelled out (a script has no implicit usings).
 #pragma warning disable CA1050 // types in the global namespace: see above
+using System;
+using System.Collections.Generic;
 using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Threading;
 using System.Text.Json.Nodes;
 using Ckpt;
 using Ckpt.Models;
