@@ -52,7 +52,7 @@ static class FinetuneCommand
         ["trainable_parameters"] = r.TrainableParameters,
         ["total_parameters"] = r.TotalParameters,
         ["quantized_bytes_per_parameter"] = r.QuantizedBase?.BytesPerParameter,
-        ["adapter"] = r.AdapterDirectory,
+        [r.Saved] = r.AdapterDirectory,
         ["checkpoints"] = r.CheckpointDirectory,
         ["saves"] = r.Saves.Count,
         ["max_save_stall_ms"] = r.Saves.Count == 0 ? null : r.Saves.Max(s => s.Stall.TotalMilliseconds),
@@ -84,9 +84,7 @@ static class FinetuneCommand
         if (r.Saves.Count > 0)
             o.WriteLine(string.Create(inv, $"  saves             {r.Saves.Count}, longest stall {r.Saves.Max(s => s.Stall.TotalMilliseconds):F1} ms (a synchronous save: {r.Saves.Where(s => !s.Async).Select(s => s.Stall.TotalMilliseconds).LastOrDefault():F1} ms)"));
         if (r.DroppedExamples > 0) o.WriteLine($"  dropped           {r.DroppedExamples} examples whose prompt fills --max-length");
-        o.WriteLine(File.Exists(Path.Combine(r.AdapterDirectory, "model.safetensors"))
-            ? $"  model             {r.AdapterDirectory}"
-            : $"  adapter           {r.AdapterDirectory}");
+        o.WriteLine($"  {r.Saved,-17} {r.AdapterDirectory}");
         o.WriteLine($"  resumable state   {r.CheckpointDirectory}");
     }
 

@@ -45,7 +45,7 @@ public static class FineTuningVerb
             new("--packing", "SFT: pack whole examples into rows of --max-length tokens (TRL's bfd), each attending only to itself; --batch counts rows.", OptionKind.Flag),
             new("--template", "auto (Alpaca for instruction records, the chat template for conversations), alpaca or none.") { Default = Defaults.Template },
             new("--chat-template", "Jinja chat template file for conversational records (default: the model's tokenizer_config.json chat_template).", OptionKind.Path),
-            new("--out", "Output folder (adapter at its root, resumable state in checkpoints/).", OptionKind.Path) { Default = Defaults.Output },
+            new("--out", "Output folder (the adapter, or with --full the whole model, at its root; resumable state in checkpoints/).", OptionKind.Path) { Default = Defaults.Output },
             new("--device", "cpu or cuda.") { Default = Defaults.Device },
             new("--dtype", "Compute dtype of the base: f32, bf16, f16 (default: the checkpoint's)."),
             new("--threads", "CPU threads for LibTorch (default: LibTorch's choice).", OptionKind.Integer),

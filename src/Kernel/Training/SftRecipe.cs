@@ -81,6 +81,6 @@ public static class SftRecipe
 
         return new FineTuningResult(Recipe.Sft, Path.GetFullPath(options.Output), session.CheckpointRoot, session.Start, done - session.Start, total, cancelled,
             last, tokensPerSecond, sft.Count, dropped, session.TrainableCount, session.TotalCount, session.Quantized, session.Tokenizer?.Source,
-            session.Saves, session.Elapsed) { PackedRows = options.Packing ? packed.Length : null };
+            session.Saves, session.Elapsed) { PackedRows = options.Packing ? packed.Length : null, FullModel = options.Full };
     }
 }

@@ -125,7 +125,7 @@ public static class UnlearningRecipe
 
         return new FineTuningResult(options.Recipe, Path.GetFullPath(options.Output), session.CheckpointRoot, session.Start, done - session.Start, total, cancelled,
             last, tokensPerSecond, forget.Count, dropped, session.TrainableCount, session.TotalCount, session.Quantized, session.Tokenizer?.Source,
-            session.Saves, session.Elapsed);
+            session.Saves, session.Elapsed) { FullModel = options.Full };
     }
 
     static (IReadOnlyList<SftExample> Examples, int Dropped) Documents(RecipeSession session, string path) =>

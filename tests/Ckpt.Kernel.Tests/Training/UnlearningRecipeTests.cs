@@ -139,6 +139,28 @@ public sealed class UnlearningRecipeTests(ITestOutputHelper output) : IDisposabl
         Assert.Equal(expected, steps[1].Metrics["retain_kl"], 5);
     }
 
+    [Theory]
+    [InlineData(Recipe.Npo, true)]
+    [InlineData(Recipe.Kl, false)]
+    public void Four_steps_straight_give_the_losses_of_two_then_two_resumed_with_the_reference_still_the_start(Recipe recipe, bool full)
+    {
+        var forget = Documents("forget.jsonl", 0, 8);
+        var retain = Documents("retain.jsonl", 8, 8);
+        var options = Unlearn(recipe, forget, "straight", 4, full) with { Retain = retain, SaveEvery = 2 };
+        var (_, straight) = Train(options);
+        Train(options with { Output = P("resumed"), Steps = 2 });
+        var (resumed, after) = Train(options with { Output = P("resumed"), Resume = true });
+        Assert.Equal(2, resumed.StartStep);
+        Assert.Equal(2, after.Count);
+        for (int i = 0; i < 2; i++)
+        {
+            Assert.Equal(straight[2 + i].Loss, after[i].Loss, 5);
+            foreach (var key in straight[2 + i].Metrics.Keys) Assert.Equal(straight[2 + i].Metrics[key], after[i].Metrics[key], 5);
+        }
+        var e = Assert.Throws<ArgumentException>(() => FineTuning.Run(options with { Output = P("resumed"), Steps = 6, Resume = true, Gamma = 0.5 }));
+        Assert.EndsWith("it was trained with gamma = 1, this run has 0.5", e.Message);
+    }
+
     [Fact]
     public void Kl_without_a_retain_set_and_retain_with_sft_are_refused_before_any_file_is_read()
     {
