@@ -52,4 +52,19 @@ public class RestorChartTests
         Assert.Null(rendered["charts"]![1]!["figure"]!["data"]![0]!["y"]![0]);
         Assert.Contains("<td>undefined</td><td>undefined</td>", rendered["summaryHtml"]!.GetValue<string>());
     }
+
+    [Fact]
+    public void The_training_chart_draws_the_forget_loss_an_unlearning_run_logs()
+    {
+        var run = new JsonObject
+        {
+            ["recipe"] = "npo", ["totalSteps"] = 2, ["state"] = "finished",
+            ["steps"] = new JsonArray(
+                new JsonObject { ["step"] = 1, ["loss"] = 13.9, ["metrics"] = new JsonObject { ["forget_loss"] = 0.9 } },
+                new JsonObject { ["step"] = 2, ["loss"] = 12.1, ["metrics"] = new JsonObject { ["forget_loss"] = 1.7 } }),
+        };
+        var data = JsonNode.Parse(ChartRenderer.Render("finetune", run.ToJsonString()))!["charts"]![0]!["figure"]!["data"]!.AsArray();
+        Assert.Equal(["loss", "forget_loss"], data.Select(t => t!["name"]!.GetValue<string>()));
+        Assert.Equal([0.9, 1.7], data[1]!["y"]!.AsArray().Select(v => v!.GetValue<double>()));
+    }
 }
