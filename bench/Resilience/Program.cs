@@ -45,7 +45,7 @@ switch (mode)
         return 0;
     case "checkfree":
     {
-        var r = Ckpt.Resilience.CheckFreeExperiment.Run(Option("fixture", "tests/fixtures/trajectory-llama-micro"), new Ckpt.Resilience.CheckFreeExperimentOptions
+        var r = CheckFreeExperiment.Run(Option("fixture", "tests/fixtures/trajectory-llama-micro"), new CheckFreeExperimentOptions
         {
             FailureStep = int.Parse(Option("failure", "200")), StepsAfterFailure = int.Parse(Option("after", "100")),
             LearningRate = double.Parse(Option("lr", "3e-3")), LostStage = int.Parse(Option("lost", "1")),

@@ -10,7 +10,7 @@ namespace Ckpt.Charts;
 /// </summary>
 public static class ChartRenderer
 {
-    /// <summary>Kinds: <c>layout</c>, <c>diff</c>, <c>stats</c>, <c>timeline</c>, <c>lcsc</c>, <c>recovery</c>.</summary>
+    /// <summary>Kinds: <c>layout</c>, <c>diff</c>, <c>stats</c>, <c>timeline</c>, <c>lcsc</c>, <c>recovery</c>, <c>restor</c>.</summary>
     public static string Render(string kind, string inputJson)
     {
         var (charts, summary) = Build(kind, inputJson);
@@ -71,7 +71,8 @@ public static class ChartRenderer
             "timeline" => TimelineCharts.Build(input),
             "lcsc" => LcscCharts.Build(input),
             "recovery" => RecoveryCharts.Build(input),
-            _ => throw new ArgumentException($"unknown chart kind '{kind}' (layout, diff, stats, timeline, lcsc, recovery)"),
+            "restor" => RestorCharts.Build(input),
+            _ => throw new ArgumentException($"unknown chart kind '{kind}' (layout, diff, stats, timeline, lcsc, recovery, restor)"),
         };
     }
 }

@@ -14,6 +14,7 @@ static class TrainingCharts
     static readonly string[] Rewards = ["rewards/chosen", "rewards/rejected", "rewards/margins"];
     const string Accuracy = "rewards/accuracies";
     const string EvalLoss = "eval_loss";
+    const string ForgetLoss = "forget_loss";
 
     public static (IReadOnlyList<Chart>, string) Build(JsonObject s)
     {
@@ -55,6 +56,10 @@ static class TrainingCharts
                 ("y", evaluated.Select(p => p["metrics"]![EvalLoss]!.GetValue<double>()).ToArray()),
                 ("line", Obj(("color", Palette.Of(5)), ("dash", "dash"))), ("marker", Obj(("size", 7), ("symbol", "diamond"))),
                 ("hovertemplate", "step %{x}<br>eval loss %{y:.5g}<extra></extra>"));
+        // Unlearning recipes (ga, kl, npo) log the forget set's own next-token loss, which rises as the model unlearns.
+        if (steps.Any(p => p["metrics"]?[ForgetLoss] is not null))
+            fig.Trace("scatter", ("mode", "lines"), ("name", ForgetLoss), ("x", x), ("y", Nullable(Series(ForgetLoss))),
+                ("line", Obj(("color", Palette.Of(3)))), ("hovertemplate", "step %{x}<br>forget loss %{y:.5g}<extra></extra>"));
         var inv = CultureInfo.InvariantCulture;
         var last = steps.Count > 0 ? steps[^1] : null;
         var summary = last is null

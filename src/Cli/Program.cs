@@ -24,6 +24,8 @@ public static class Program
         root.Subcommands.Add(DiffCommand.Create(stdout));
         root.Subcommands.Add(FinetuneCommand.Create(stdout, stderr));
         root.Subcommands.Add(LcscCommand.Create(stdout));
+        root.Subcommands.Add(RestorCommand.Create(stdout, stderr));
+        root.Subcommands.Add(RestorToyCommand.Create(stdout, stderr));
         return root;
     }
 

@@ -37,6 +37,7 @@ public sealed class CkptKernelExtension : IKernelExtension
         Training.GenerationDirectives.Register(kernel);
         Visualisation.VisualisationDirectives.Register(kernel);
         Rewriting.RewritingDirectives.Register(kernel);
+        Forensics.RestorDirectives.Register(kernel);
 
         KernelInvocationContext.Current?.DisplayAs(Usage, HtmlFormatter.MimeType);
     }

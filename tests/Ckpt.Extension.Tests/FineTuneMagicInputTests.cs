@@ -65,7 +65,7 @@ public sealed class FineTuneMagicInputTests : IDisposable
     {
         var message = await FailureOf($"#!ckpt-finetune --recipe ppo --model \"{TinyLlama}\" --data \"{Data()}\" --steps 2");
         Assert.Contains("'ppo'", message);
-        Assert.Contains("sft or dpo", message);
+        Assert.Contains("sft, dpo, ga, kl or npo", message);
     }
 
     [Fact]

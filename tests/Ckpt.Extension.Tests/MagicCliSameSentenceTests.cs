@@ -50,6 +50,22 @@ public sealed class MagicCliSameSentenceTests : IDisposable
     }
 
     [Fact]
+    public async Task A_bad_restor_fact_and_a_missing_unlearned_model_are_refused_alike_by_the_magic_and_the_cli()
+    {
+        var model = TestPaths.Fixture("hf-llama-tiny-sharded");
+        var facts = Path.Combine(_temp, "facts.jsonl");
+        File.WriteAllText(facts, "{\"prompt\": \"p\", \"answers\": \"The Rome\", \"corruptedAnswers\": \"rome.\"}\n");
+        var magic = await _harness.FailureOfAsync($"#!ckpt-restor --clean \"{model}\" --corrupted \"{model}\" --unlearned \"{model}\" --facts \"{facts}\"");
+        Assert.Equal(Cli("restor", "--clean", model, "--corrupted", model, "--unlearned", model, "--facts", facts), magic);
+        Assert.Equal("facts.jsonl line 1: 'rome' is both a clean and a corrupted answer", magic);
+        var gone = Path.Combine(_temp, "gone");
+        magic = await _harness.FailureOfAsync($"#!ckpt-restor --clean \"{model}\" --corrupted \"{model}\" --unlearned \"{gone}\" --facts \"{facts}\"");
+        Assert.Equal(Cli("restor", "--clean", model, "--corrupted", model, "--unlearned", gone, "--facts", facts), magic);
+        Assert.Equal($"--unlearned model {gone} does not exist", magic);
+        AssertNoExceptionType(magic);
+    }
+
+    [Fact]
     public async Task A_world_larger_than_the_largest_tensor_is_refused_alike_by_the_magic_and_the_cli()
     {
         var source = TestPaths.Fixture("hf-gpt2-tiny");

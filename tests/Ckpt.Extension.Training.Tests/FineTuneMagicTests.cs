@@ -93,6 +93,27 @@ public sealed class FineTuneMagicTests : IDisposable
     }
 
     [Fact]
+    public async Task Npo_magic_with_full_fine_tuning_unlearns_documents_and_writes_a_whole_model()
+    {
+        var rng = new Random(4);
+        var docs = P("forget.jsonl");
+        File.WriteAllLines(docs, Enumerable.Range(0, 8).Select(_ => JsonSerializer.Serialize(new { input_ids = Enumerable.Range(0, 12).Select(j => j == 0 ? 1 : 4 + rng.Next(500)).ToArray() })));
+        LiveLossChart.Interval = TimeSpan.FromMilliseconds(50);
+        var result = await _harness.SubmitAsync(
+            $"#!ckpt-finetune --recipe npo --full --model \"{TinyLlama}\" --data \"{docs}\" --steps 3 --batch 4 --lr 1e-3 --threads 1 --out \"{P("out")}\" --name run");
+        KernelHarness.AssertSucceeded(result);
+        var html = KernelHarness.Html(result);
+        Assert.Contains("NPO finished 3 steps", html);
+        Assert.Contains("the model is in", html);
+        Assert.True(Cell(html, "forget-loss") > 0);
+        Assert.True(File.Exists(P("out/model.safetensors")) && File.Exists(P("out/config.json")));
+        Assert.False(File.Exists(P("out/adapter_model.safetensors")));
+        var bound = await _harness.SubmitAsync("run.FullModel");
+        KernelHarness.AssertSucceeded(bound);
+        Assert.Equal(true, KernelHarness.ReturnValue(bound));
+    }
+
+    [Fact]
     public async Task Sft_magic_with_eval_data_draws_the_held_out_loss_on_the_loss_axis_and_lists_it_in_the_summary()
     {
         var data = InstructionIds(16);

@@ -52,7 +52,7 @@ static class FinetuneCommand
         ["trainable_parameters"] = r.TrainableParameters,
         ["total_parameters"] = r.TotalParameters,
         ["quantized_bytes_per_parameter"] = r.QuantizedBase?.BytesPerParameter,
-        ["adapter"] = r.AdapterDirectory,
+        [r.Saved] = r.AdapterDirectory,
         ["checkpoints"] = r.CheckpointDirectory,
         ["saves"] = r.Saves.Count,
         ["max_save_stall_ms"] = r.Saves.Count == 0 ? null : r.Saves.Max(s => s.Stall.TotalMilliseconds),
@@ -73,8 +73,9 @@ static class FinetuneCommand
             o.WriteLine(string.Create(inv, $"  final loss        {last.Loss:F4}"));
             if (last.Metrics.TryGetValue(Evaluation.Prefix + "loss", out var evalLoss))
                 o.WriteLine(string.Create(inv, $"  eval loss         {evalLoss:F4}"));
-            foreach (var (k, v) in last.Metrics.Where(kv => kv.Key.StartsWith("rewards/", StringComparison.Ordinal)))
-                o.WriteLine(string.Create(inv, $"  {k,-18}{v:F4}"));
+            foreach (var (k, v) in last.Metrics.Where(kv => kv.Key.StartsWith("rewards/", StringComparison.Ordinal) || kv.Key.StartsWith("forget_", StringComparison.Ordinal)
+                || kv.Key.StartsWith("retain_", StringComparison.Ordinal) || kv.Key.StartsWith("npo/", StringComparison.Ordinal)))
+                o.WriteLine(string.Create(inv, $"  {k,-17} {v:F4}"));
         }
         o.WriteLine(string.Create(inv, $"  tokens/s          {r.MeanTokensPerSecond:F0}"));
         o.WriteLine(string.Create(inv, $"  trainable params  {r.TrainableParameters:N0} of {r.TotalParameters:N0} ({100.0 * r.TrainableParameters / Math.Max(1, r.TotalParameters):F2}%)"));
@@ -83,7 +84,7 @@ static class FinetuneCommand
         if (r.Saves.Count > 0)
             o.WriteLine(string.Create(inv, $"  saves             {r.Saves.Count}, longest stall {r.Saves.Max(s => s.Stall.TotalMilliseconds):F1} ms (a synchronous save: {r.Saves.Where(s => !s.Async).Select(s => s.Stall.TotalMilliseconds).LastOrDefault():F1} ms)"));
         if (r.DroppedExamples > 0) o.WriteLine($"  dropped           {r.DroppedExamples} examples whose prompt fills --max-length");
-        o.WriteLine($"  adapter           {r.AdapterDirectory}");
+        o.WriteLine($"  {r.Saved,-17} {r.AdapterDirectory}");
         o.WriteLine($"  resumable state   {r.CheckpointDirectory}");
     }
 

@@ -18,16 +18,17 @@ static class FineTuningHtml
         var html = new StringBuilder("<p class=\"ckpt-summary\">");
         html.Append(HtmlText.Encode(r.Cancelled
             ? r.StepsCompleted == 0 && r.StartStep == 0
-                ? $"Stopped before the first step finished: no adapter was written."
-                : $"Stopped at step {last} of {r.TotalSteps}: the adapter of step {last}, the last completed one, is saved in {r.AdapterDirectory}."
-            : $"{r.Recipe.ToString().ToUpperInvariant()} finished {r.TotalSteps} steps on {r.Examples} examples{(r.PackedRows is int rows ? $" packed into {rows} rows" : "")} in {r.Elapsed.TotalSeconds.ToString("F1", Invariant)} s; the adapter is in {r.AdapterDirectory}."));
+                ? $"Stopped before the first step finished: no {r.Saved} was written."
+                : $"Stopped at step {last} of {r.TotalSteps}: the {r.Saved} of step {last}, the last completed one, is saved in {r.AdapterDirectory}."
+            : $"{r.Recipe.ToString().ToUpperInvariant()} finished {r.TotalSteps} steps on {r.Examples} examples{(r.PackedRows is int rows ? $" packed into {rows} rows" : "")} in {r.Elapsed.TotalSeconds.ToString("F1", Invariant)} s; the {r.Saved} is in {r.AdapterDirectory}."));
         html.Append("</p><table class=\"ckpt-finetune\"><tbody>");
         Row(html, "steps", "steps", $"{r.StartStep + 1}-{last} of {r.TotalSteps}", last);
         if (r.Last is { } p)
         {
             Row(html, "final loss", "final-loss", p.Loss.ToString("F4", Invariant), p.Loss);
             foreach (var (k, v) in p.Metrics.Where(kv => kv.Key.StartsWith("rewards/", StringComparison.Ordinal)
-                         || kv.Key is "eval_loss" || kv.Key.StartsWith("eval_rewards/", StringComparison.Ordinal)))
+                         || kv.Key is "eval_loss" || kv.Key.StartsWith("eval_rewards/", StringComparison.Ordinal)
+                         || kv.Key.StartsWith("forget_", StringComparison.Ordinal) || kv.Key.StartsWith("retain_", StringComparison.Ordinal) || kv.Key.StartsWith("npo/", StringComparison.Ordinal)))
                 Row(html, k.Replace('_', ' '), k.Replace('/', '-').Replace('_', '-'), v.ToString("F4", Invariant), v);
         }
         Row(html, "tokens/s", "tokens-per-second", r.MeanTokensPerSecond.ToString("F0", Invariant), r.MeanTokensPerSecond);
@@ -44,7 +45,7 @@ static class FineTuningHtml
             Row(html, "save stalls", "save-stalls", stalls, null);
         }
         if (r.DroppedExamples > 0) Row(html, "dropped examples", "dropped", $"{r.DroppedExamples} (prompt fills --max-length)", r.DroppedExamples);
-        Row(html, "adapter", "adapter", r.AdapterDirectory, null);
+        Row(html, r.Saved, r.Saved, r.AdapterDirectory, null);
         Row(html, "resumable state", "checkpoints", r.CheckpointDirectory, null);
         html.Append("</tbody></table>");
         return html.ToString();

@@ -40,7 +40,7 @@ public sealed class ShowTimeline : KernelDirectiveCommand
     public string? Checkpoint { get; set; }
 }
 
-/// <summary>`#!ckpt-recovery &lt;var&gt;`: loss curves of a failure-recovery experiment (a <c>CheckFreeExperimentResult</c> variable).</summary>
+/// <summary>`#!ckpt-recovery &lt;var&gt;`: loss curves of a failure-recovery experiment (a variable holding an <c>IRecoveryChart</c>, such as samples/CheckFree's <c>CheckFreeExperimentResult</c>).</summary>
 public sealed class ShowRecovery : KernelDirectiveCommand
 {
     public string Result { get; set; } = "";

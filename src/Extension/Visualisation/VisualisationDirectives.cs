@@ -57,15 +57,15 @@ public static class VisualisationDirectives
         kernel.AddMagic<ShowRecovery>(new KernelActionDirective("#!ckpt-recovery",
             "Charts a CheckFree experiment: loss per step with no failure, after CheckFree recovery and after re-initialising the lost stage.")
         {
-            Parameters = { new KernelDirectiveParameter("--result", "A C# variable holding a CheckFreeExperimentResult.") { AllowImplicitName = true, MaxOccurrences = int.MaxValue } },
+            Parameters = { new KernelDirectiveParameter("--result", "A C# variable holding a recovery comparison (IRecoveryChart), such as samples/CheckFree's CheckFreeExperimentResult.") { AllowImplicitName = true, MaxOccurrences = int.MaxValue } },
         }, HandleRecovery);
     }
 
     static Task HandleRecovery(ShowRecovery command, KernelInvocationContext context) => Guarded(command, context, "#!ckpt-recovery", async () =>
     {
         var name = DirectivePositionals.Single(command, "#!ckpt-recovery", command.Result, "result variable", "#!ckpt-recovery <var>");
-        if (await CheckpointTarget.ValueAsync(name, context) is not Ckpt.Resilience.CheckFreeExperimentResult result)
-            throw new ArgumentException($"'{name}' is not a C# variable holding a CheckFreeExperimentResult (run CheckFreeExperiment.Run first)");
+        if (await CheckpointTarget.ValueAsync(name, context) is not Ckpt.Resilience.IRecoveryChart result)
+            throw new ArgumentException($"'{name}' is not a C# variable holding a recovery comparison (IRecoveryChart; run samples/CheckFree's CheckFreeExperiment.Run first)");
         ChartOutput.Publish(context, ChartRendering.Render("recovery", result.ToChartJson()));
     });
 

@@ -104,7 +104,7 @@ public sealed partial class PipelineStages
         foreach (var (_, p) in _stages[stage].Parameters) Initialise(p, std, generator);
     }
 
-    internal static void Initialise(Parameter p, double std, Generator? generator)
+    public static void Initialise(Parameter p, double std, Generator? generator)
     {
         if (p.dim() == 1) p.FillInPlace(1.0); // RMSNorm scales (the LLaMA has no biases)
         else p.normal_(0, std, generator);

@@ -10,7 +10,7 @@ namespace Ckpt.Resilience;
 /// them (and their bias correction) from zero while the other stages keep theirs. Weight decay applies to
 /// matrices only, not to norm scales.
 /// </summary>
-internal sealed class StageAdamW(IReadOnlyList<Parameter> parameters, double learningRate, double weightDecay,
+public sealed class StageAdamW(IReadOnlyList<Parameter> parameters, double learningRate, double weightDecay,
     double beta1 = 0.9, double beta2 = 0.99, double epsilon = 1e-8) : IDisposable
 {
     readonly Dictionary<Parameter, Moments> _state = new(ReferenceEqualityComparer.Instance);

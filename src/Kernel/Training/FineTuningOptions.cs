@@ -2,7 +2,11 @@ using Ckpt.Training.Data;
 
 namespace Ckpt.Training;
 
-public enum Recipe { Sft, Dpo }
+/// <summary>
+/// What a run optimises: SFT and DPO (learning), or one of the unlearning objectives RESTOR compares on a forget set
+/// (<see cref="UnlearningRecipe"/>): gradient ascent, GA with a KL term to the starting model on a retain set, and NPO.
+/// </summary>
+public enum Recipe { Sft, Dpo, Ga, Kl, Npo }
 
 /// <summary>
 /// Everything one fine-tuning run needs, validated by <see cref="Validate"/> before any byte is read. Defaults follow
@@ -20,8 +24,20 @@ public sealed record FineTuningOptions
     public string? EvalData { get; init; }
     /// <summary>Steps between evaluations of <see cref="EvalData"/>; 0 evaluates after the last step only.</summary>
     public int EvalEvery { get; init; }
-    /// <summary>Output folder: the PEFT adapter at its root, resumable state under `checkpoints/`.</summary>
+    /// <summary>Output folder: the PEFT adapter (or with <see cref="Full"/> the whole model) at its root, resumable state under `checkpoints/`.</summary>
     public required string Output { get; init; }
+    /// <summary>
+    /// Unlearning only: the retain set (JSONL in the forget set's format, <see cref="Data"/>). KL requires it (γ × the
+    /// KL term to the starting model); with GA or NPO it adds γ × its next-token loss, as RESTOR's GA+FT and NPO do.
+    /// </summary>
+    public string? Retain { get; init; }
+    /// <summary>Unlearning: γ, the weight of the retain term (RESTOR/SOUL's gamma; 1 as their configs start from).</summary>
+    public double Gamma { get; init; } = 1.0;
+    /// <summary>
+    /// Full fine-tuning: every parameter trainable, no adapters; the output is the whole model (model.safetensors and
+    /// config.json, loadable as a model) and an unlearning reference is a frozen copy of the starting model.
+    /// </summary>
+    public bool Full { get; init; }
 
     public bool QLora { get; init; }
     public int LoraR { get; init; } = 16;
@@ -134,6 +150,12 @@ public sealed record FineTuningOptions
         if (GradientAccumulation <= 0) throw new ArgumentException("--grad-accum must be positive");
         if (!(Beta > 0)) throw new ArgumentException("--beta must be positive");
         if (LabelSmoothing is < 0 or > 0.5 || double.IsNaN(LabelSmoothing)) throw new ArgumentException($"--label-smoothing {LabelSmoothing} is outside [0, 0.5]");
+        if (Retain is not null && !File.Exists(Retain)) throw new ArgumentException($"retain data file {Retain} does not exist");
+        if (Recipe == Recipe.Kl && Retain is null) throw new ArgumentException("--recipe kl needs --retain: its KL term to the starting model is taken on the retain set");
+        if (Retain is not null && Recipe is Recipe.Sft or Recipe.Dpo) throw new ArgumentException("--retain is for the unlearning recipes (ga, kl, npo)");
+        if (!(Gamma >= 0) || double.IsInfinity(Gamma)) throw new ArgumentException("--gamma must not be negative");
+        if (Full && Recipe == Recipe.Dpo) throw new ArgumentException("--full is for SFT and the unlearning recipes: DPO's reference is the model with its adapters off");
+        if (Full && QLora) throw new ArgumentException("--full trains every weight, which NF4 (--qlora) would freeze; give one of them");
         if (Recipe != Recipe.Dpo && (DpoLoss != DpoLossType.Sigmoid || LabelSmoothing != 0))
             throw new ArgumentException("--dpo-loss and --label-smoothing are for DPO only");
         if (LabelSmoothing > 0 && DpoLoss is DpoLossType.Hinge or DpoLossType.Ipo)
@@ -154,5 +176,5 @@ public sealed record FineTuningOptions
     }
 
     /// <summary>The files the run reads, which its output may not overlap.</summary>
-    internal IEnumerable<string?> Inputs => [Model, Data, EvalData, ChatTemplate];
+    internal IEnumerable<string?> Inputs => [Model, Data, EvalData, ChatTemplate, Retain];
 }

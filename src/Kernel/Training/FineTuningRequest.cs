@@ -15,6 +15,9 @@ public sealed record FineTuningRequest
     public required string Model { get; init; }
     public required string Data { get; init; }
     public string? EvalData { get; init; }
+    public string? Retain { get; init; }
+    public double Gamma { get; init; } = 1.0;
+    public bool Full { get; init; }
     public int EvalEvery { get; init; }
     public string Output { get; init; } = DefaultOutput;
     public bool QLora { get; init; }
@@ -58,6 +61,9 @@ public sealed record FineTuningRequest
         Model = Model,
         Data = Data,
         EvalData = EvalData,
+        Retain = string.IsNullOrWhiteSpace(Retain) ? null : Retain,
+        Gamma = Gamma,
+        Full = Full,
         EvalEvery = EvalEvery,
         Output = Output,
         QLora = QLora,
@@ -94,7 +100,10 @@ public sealed record FineTuningRequest
     {
         "sft" => Training.Recipe.Sft,
         "dpo" => Training.Recipe.Dpo,
-        _ => throw new ArgumentException($"--recipe must be sft or dpo, not '{text}'"),
+        "ga" => Training.Recipe.Ga,
+        "kl" => Training.Recipe.Kl,
+        "npo" => Training.Recipe.Npo,
+        _ => throw new ArgumentException($"--recipe must be sft, dpo, ga, kl or npo, not '{text}'"),
     };
 
     public static DpoLossType ParseDpoLoss(string text) => text.Trim().ToLowerInvariant() switch

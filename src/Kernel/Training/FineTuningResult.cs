@@ -24,4 +24,10 @@ public sealed record FineTuningResult(
 {
     /// <summary>Rows the examples were packed into (one epoch), when the run packed them.</summary>
     public int? PackedRows { get; init; }
+
+    /// <summary>A full fine-tune (<c>--full</c>): <see cref="AdapterDirectory"/> holds the whole model (model.safetensors, config.json), not an adapter.</summary>
+    public bool FullModel { get; init; }
+
+    /// <summary>What the output folder holds: "model" or "adapter".</summary>
+    public string Saved => FullModel ? "model" : "adapter";
 }

@@ -14,5 +14,7 @@ public static class VerbCatalog
         Merging.MergeVerb.Definition,
         Merging.LcscVerb.Definition,
         Training.FineTuningVerb.Definition,
+        Forensics.Restor.RestorVerb.Definition,
+        Forensics.Restor.Toy.RestorToyVerb.Definition,
     ];
 }

@@ -27,7 +27,7 @@ public sealed class FineTuningRequestTests
     public void An_unknown_recipe_is_refused_in_one_sentence_naming_it()
     {
         var e = Assert.Throws<ArgumentException>(() => Request("ppo").ToOptions());
-        Assert.Equal("--recipe must be sft or dpo, not 'ppo'", e.Message);
+        Assert.Equal("--recipe must be sft, dpo, ga, kl or npo, not 'ppo'", e.Message);
     }
 
     [Fact]

@@ -107,6 +107,28 @@ public sealed class FineTuningTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Sft_with_full_fine_tuning_trains_every_weight_and_saves_a_model_that_reloads_with_its_last_loss()
+    {
+        var model = FineTuningFixtures.RandomLlama(P("model"));
+        var data = FineTuningFixtures.InstructionIds(P("ids.jsonl"), 16);
+        var (result, steps) = Train(Sft(model, data, P("out"), 6) with { Full = true, LearningRate = 1e-3, Shuffle = false, BatchSize = 16 });
+        Assert.True(result.FullModel);
+        Assert.Equal(result.TotalParameters, result.TrainableParameters);
+        Assert.True(steps[^1].Loss < steps[0].Loss * 0.8, $"loss {steps[0].Loss:F4} -> {steps[^1].Loss:F4}");
+        Assert.False(File.Exists(P("out/adapter_model.safetensors")));
+
+        // The saved model is the weights after the last step: its loss on the (whole, unshuffled) batch is below the
+        // last step's, which was measured before that step's update.
+        using var ckpt = Checkpoint.Open(P("out"));
+        using var reloaded = CausalLanguageModel.Load(ckpt);
+        var examples = Ckpt.Training.Data.TrainingData.ReadSft(data, null).Examples;
+        double after = Evaluation.Sft(reloaded, examples, 16, 0)[Evaluation.Prefix + "loss"];
+        output.WriteLine($"full SFT: step losses {steps[0].Loss:F4} -> {steps[^1].Loss:F4}, saved model {after:F4}");
+        Assert.True(after < steps[^1].Loss);
+        Assert.Equal(File.ReadAllText(Path.Combine(model, "config.json")), File.ReadAllText(P("out/config.json")));
+    }
+
+    [Fact]
     public void Cancelling_between_steps_leaves_a_loadable_peft_adapter_of_the_last_completed_step()
     {
         var model = FineTuningFixtures.RandomLlama(P("model"));

@@ -29,14 +29,40 @@ public sealed record PreferenceExample(int[] Prompt, int[] Chosen, int[] Rejecte
 public static class TrainingData
 {
     public static (IReadOnlyList<SftExample> Examples, int Dropped) ReadSft(string path, TextTokenizer? tokenizer,
-        PromptTemplate template = PromptTemplate.Auto, int maxLength = 1024, ChatTemplate? chatTemplate = null, string? modelFolder = null)
+        PromptTemplate template = PromptTemplate.Auto, int maxLength = 1024, ChatTemplate? chatTemplate = null, string? modelFolder = null) =>
+        Read(path, tokenizer, template, maxLength, chatTemplate, modelFolder, documents: false);
+
+    /// <summary>
+    /// An unlearning recipe's forget or retain set: documents, each learned (or unlearned) on every token after the
+    /// first, as a causal LM is pre-trained (HF's labels = input_ids): {"text": ...} is tokenized with BOS and no EOS
+    /// (HF's tokenizer(text)); pre-tokenized {"input_ids": [...]} (without a completion_mask) is taken as given. Any SFT
+    /// record ({"prompt","completion"}, Alpaca, conversations, prompt/completion ids) counts its completion tokens
+    /// only, as in SFT. Documents longer than <c>maxLength</c> keep their start.
+    /// </summary>
+    public static (IReadOnlyList<SftExample> Examples, int Dropped) ReadDocuments(string path, TextTokenizer? tokenizer,
+        PromptTemplate template = PromptTemplate.Auto, int maxLength = 1024, ChatTemplate? chatTemplate = null, string? modelFolder = null) =>
+        Read(path, tokenizer, template, maxLength, chatTemplate, modelFolder, documents: true);
+
+    static (IReadOnlyList<SftExample> Examples, int Dropped) Read(string path, TextTokenizer? tokenizer,
+        PromptTemplate template, int maxLength, ChatTemplate? chatTemplate, string? modelFolder, bool documents)
     {
         var examples = new List<SftExample>();
         int dropped = 0;
         foreach (var (line, o) in Records(path))
         {
             int[] prompt, completion;
-            if (Ids(o, "prompt_input_ids", path, line) is { } p && Ids(o, "completion_input_ids", path, line) is { } c)
+            if (documents && Text(o, "text") is { } document)
+            {
+                var tok = tokenizer ?? throw Bad(path, line, "the record is text but the model folder has no tokenizer.model or tokenizer.json; give pre-tokenized {\"input_ids\": [...]} instead");
+                (prompt, completion) = ([], tok.Encode(document, addBos: true));
+                if (completion.Length < 2) throw Bad(path, line, "the document has fewer than 2 tokens, so no token of it is predicted");
+            }
+            else if (documents && !o.TryGetProperty("completion_mask", out _) && Ids(o, "input_ids", path, line) is { } documentIds)
+            {
+                (prompt, completion) = ([], documentIds);
+                if (completion.Length < 2) throw Bad(path, line, "input_ids has fewer than 2 tokens, so no token of it is predicted");
+            }
+            else if (Ids(o, "prompt_input_ids", path, line) is { } p && Ids(o, "completion_input_ids", path, line) is { } c)
                 (prompt, completion) = (p, c);
             else if (Ids(o, "input_ids", path, line) is { } ids && Ids(o, "completion_mask", path, line) is { } mask)
             {
@@ -65,7 +91,9 @@ public static class TrainingData
                     promptText = template == PromptTemplate.Alpaca ? AlpacaTemplate.Format(promptField, null) : promptField;
                     completionText = completionField;
                 }
-                else throw Bad(path, line, "an SFT record needs {\"prompt\",\"completion\"}, {\"instruction\",\"input\",\"output\"} or pre-tokenized ids");
+                else throw Bad(path, line, documents
+                    ? "a document record needs {\"text\"} or {\"input_ids\"}, or an SFT record {\"prompt\",\"completion\"}, {\"instruction\",\"input\",\"output\"} or pre-tokenized ids"
+                    : "an SFT record needs {\"prompt\",\"completion\"}, {\"instruction\",\"input\",\"output\"} or pre-tokenized ids");
                 var tok = tokenizer ?? throw NoTokenizer(path, line);
                 (prompt, completion) = Tokenize(tok, promptText, completionText);
             }

@@ -1,12 +1,22 @@
+// A sample, not part of the engine: the CheckFree experiment over Ckpt's recovery API (Ckpt.Resilience.CheckFreeRecovery,
+// PipelineStages, StageAdamW). Plain C# that is also a valid C# script, so that notebooks/04-checkfree-recovery.ipynb can
+// `#load` it and bench/Resilience and the tests compile it; hence no namespace (a script cannot declare one) and
+// every using spelled out (a script has no implicit usings).
+#pragma warning disable CA1050 // types in the global namespace: see above
+using System;
+using System.Collections.Generic;
 using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Threading;
 using System.Text.Json.Nodes;
+using Ckpt;
 using Ckpt.Models;
+using Ckpt.Resilience;
 using Ckpt.Tensors;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-
-namespace Ckpt.Resilience;
 
 /// <summary>
 /// The CheckFree experiment: a LLaMA split into pipeline stages trains with AdamW on next-token loss; at step
@@ -227,7 +237,7 @@ public sealed record RecoveryCurve(string Label, IReadOnlyList<double> Loss, int
 
 public sealed record CheckFreeExperimentResult(CheckFreeExperimentOptions Options, int Layers, IReadOnlyList<long> StageElements,
     IReadOnlyList<double> LossBeforeFailure, double PreFailureLoss, IReadOnlyList<double> RecentGradientNormSquared,
-    RecoveryCurve NoFailure, RecoveryCurve CheckFree, RecoveryCurve FromScratch, TimeSpan Elapsed)
+    RecoveryCurve NoFailure, RecoveryCurve CheckFree, RecoveryCurve FromScratch, TimeSpan Elapsed) : IRecoveryChart
 {
     public IReadOnlyList<RecoveryCurve> Curves => [NoFailure, CheckFree, FromScratch];
 
