@@ -1,29 +1,25 @@
 using System.CommandLine;
 using Ckpt.Conversion;
+using Ckpt.Inspection;
 using Ckpt.Manifest;
 
 namespace Ckpt.Cli.Commands;
 
+/// <summary>`ckpt inspect`: the options of <see cref="InspectVerb"/>, a checkpoint opened from its headers, a listing or JSON.</summary>
 static class InspectCommand
 {
-    public static Command Create(TextWriter stdout)
+    public static Command Create(TextWriter stdout) => VerbCommand.Create(InspectVerb.Definition, (given, _) =>
     {
-        var path = new Argument<string>("path") { Description = "checkpoint file or folder" };
-        var json = new Option<bool>("--json") { Description = "print one JSON object (the machine contract)" };
-        var limit = new Option<int>("--limit") { Description = "tensor rows in the human listing", DefaultValueFactory = _ => 50 };
-        var command = new Command("inspect", "Describe a checkpoint from its headers and metadata; reads no tensor bytes.") { path, json, limit };
-        command.SetAction(parse =>
-        {
-            if (Inspection.CheckpointSetListing.TryWrite(parse.GetValue(path)!, parse.GetValue(json), stdout)) return 0;
-            using var ckpt = Checkpoint.Open(parse.GetValue(path)!);
-            if (parse.GetValue(json))
-                stdout.WriteLine(ManifestJson.Serialize(ManifestJson.ToJson(ckpt.Manifest, ckpt.Path)));
-            else
-                WriteHuman(stdout, ckpt, parse.GetValue(limit));
-            return 0;
-        });
-        return command;
-    }
+        var (path, limit) = InspectVerb.Bind(given);
+        bool asJson = VerbCommand.Flag(given, "--json");
+        if (CheckpointSetListing.TryWrite(path, asJson, stdout)) return Task.FromResult(0);
+        using var ckpt = Checkpoint.Open(path);
+        if (asJson)
+            stdout.WriteLine(ManifestJson.Serialize(ManifestJson.ToJson(ckpt.Manifest, ckpt.Path)));
+        else
+            WriteHuman(stdout, ckpt, limit);
+        return Task.FromResult(0);
+    });
 
     static void WriteHuman(TextWriter o, Checkpoint ckpt, int limit)
     {
