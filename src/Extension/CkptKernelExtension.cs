@@ -1,6 +1,5 @@
 using Ckpt.Manifest;
 using Microsoft.DotNet.Interactive;
-using Microsoft.DotNet.Interactive.Directives;
 using Microsoft.DotNet.Interactive.Formatting;
 
 namespace Ckpt.Extension;
@@ -23,15 +22,8 @@ public sealed class CkptKernelExtension : IKernelExtension
         Formatter.Register<Checkpoint>((ckpt, writer) => writer.Write(ManifestHtml.Render(ckpt.Manifest, ckpt.Path)), HtmlFormatter.MimeType);
         Formatter.Register<CheckpointManifest>((manifest, writer) => writer.Write(ManifestHtml.Render(manifest)), HtmlFormatter.MimeType);
 
-        kernel.AddMagic<LoadCheckpoint>(
-            new KernelActionDirective("#!ckpt-load", "Opens a checkpoint (headers only), binds it to a C# variable and shows what it holds.")
-            {
-                Parameters =
-                {
-                    new KernelDirectiveParameter("--path", "A checkpoint file or folder.") { AllowImplicitName = true, MaxOccurrences = int.MaxValue, TypeHint = "file" },
-                    new KernelDirectiveParameter("--name", "The C# variable to bind (default: from the file or folder name)."),
-                },
-            },
+        kernel.AddMagic<LoadCheckpoint>(Directives.VerbDirective.Create(Inspection.InspectVerb.Definition,
+                "Opens a checkpoint (headers only), binds it to a C# variable and shows what it holds."),
             LoadCheckpointHandler.HandleAsync);
         Training.FineTuningDirectives.Register(kernel);
         Training.GenerationDirectives.Register(kernel);

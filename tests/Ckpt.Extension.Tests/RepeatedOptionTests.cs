@@ -104,9 +104,10 @@ public sealed class RepeatedOptionTests : IDisposable
             await FailureOf($"{magic}{string.Concat(required)} {option} one {option} two"));
     }
 
+    // #!ckpt-layout and #!ckpt-diff take several --tensor globs, as their CLI commands do, so they have none.
     [Fact]
     public void Every_ckpt_magic_has_single_value_options_to_check() =>
-        Assert.Equal(["#!ckpt-convert", "#!ckpt-diff", "#!ckpt-finalize", "#!ckpt-finetune", "#!ckpt-generate", "#!ckpt-layout", "#!ckpt-lcsc", "#!ckpt-load", "#!ckpt-merge", "#!ckpt-reshard", "#!ckpt-stats"],
+        Assert.Equal(["#!ckpt-convert", "#!ckpt-finalize", "#!ckpt-finetune", "#!ckpt-generate", "#!ckpt-lcsc", "#!ckpt-load", "#!ckpt-merge", "#!ckpt-reshard", "#!ckpt-stats"],
             SingleValueOptions().Select(row => (string)row[0]).Distinct().Order());
 
     public void Dispose()

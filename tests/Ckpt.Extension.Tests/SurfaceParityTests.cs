@@ -13,7 +13,9 @@ public sealed class SurfaceParityTests : IDisposable
 {
     readonly KernelHarness _harness = new();
 
-    public static TheoryData<string> Verbs() => new(VerbCatalog.All.Where(v => v.Magic is not null).Select(v => v.Name));
+    public static TheoryData<string> Verbs() => new(VerbCatalog.All.Where(v => v.Magic is not null && v.HasCommand).Select(v => v.Name));
+
+    public static TheoryData<string> OneSurfaceVerbs() => new(VerbCatalog.All.Where(v => v.Magic is null || !v.HasCommand).Select(v => v.Name));
 
     record Shape(string Name, bool Many, bool Flag, bool Required, string? Default);
 
@@ -31,43 +33,81 @@ public sealed class SurfaceParityTests : IDisposable
         Assert.Equal(expected, magic.Where(s => verb.Options.All(o => o.Name != s.Name || o.Surface == OptionSurface.Both)));
         Assert.Equal(verb.Options.Where(o => o.Surface == OptionSurface.CliOnly).Select(o => o.Name), cli.Select(s => s.Name).Except(expected.Select(s => s.Name)));
         Assert.Equal(verb.Options.Where(o => o.Surface == OptionSurface.MagicOnly).Select(o => o.Name), magic.Select(s => s.Name).Except(expected.Select(s => s.Name)));
+        AssertPositionalsOnBothSurfaces(verb);
     }
 
     /// <summary>
-    /// The verbs whose options are still declared on each surface by hand (not yet in <see cref="VerbCatalog"/>): their
-    /// option names must still match, apart from the surface-only ones listed here. inspect (`#!ckpt-load`), forward and
-    /// bench have one surface only; stats and timeline are magics only.
+    /// A verb offered on one surface only (a chart of a notebook variable; a benchmark or parity check for a terminal)
+    /// is still declared in Kernel, says why the other surface is missing, and its one surface takes all its options.
     /// </summary>
     [Theory]
-    // generate: the CLI takes the model as its positional argument, the magic as --model.
-    [InlineData("generate", "#!ckpt-generate", "--input-ids --json --no-cache", "--model --name")]
-    [InlineData("layout", "#!ckpt-layout", "--html --overwrite --json", "")]
-    [InlineData("diff", "#!ckpt-diff", "--html --overwrite --json", "")]
-    public void A_verb_declared_by_hand_takes_the_same_option_names_on_both_surfaces(string name, string magic, string cliOnly, string magicOnly)
+    [MemberData(nameof(OneSurfaceVerbs))]
+    public void A_verb_with_one_surface_says_why_and_its_surface_takes_all_its_options(string name)
     {
-        Assert.DoesNotContain(VerbCatalog.All, v => v.Name == name);
-        var cli = Ckpt.Cli.Program.Root(TextWriter.Null, TextWriter.Null).Subcommands.Single(c => c.Name == name)
-            .Options.Select(o => o.Name).Where(n => n.StartsWith("--", StringComparison.Ordinal) && n != "--help").Order().ToList();
-        var directive = _harness.Kernel.KernelInfo.SupportedDirectives.OfType<KernelActionDirective>().Single(d => d.Name == magic);
-        var names = directive.Parameters.Where(p => !p.AllowImplicitName).Select(p => p.Name).Order().ToList();
-        Assert.Equal(cliOnly.Split(' ', StringSplitOptions.RemoveEmptyEntries).Order(), cli.Except(names));
-        Assert.Equal(magicOnly.Split(' ', StringSplitOptions.RemoveEmptyEntries).Order(), names.Except(cli));
+        var verb = VerbCatalog.All.Single(v => v.Name == name);
+        Assert.False(string.IsNullOrWhiteSpace(verb.OneSurfaceReason), $"{name} has one surface and does not say why (Verb.OneSurfaceReason)");
+        Assert.True(verb.HasCommand ^ verb.Magic is not null, $"{name} has neither a command nor a magic");
+        if (verb.HasCommand)
+        {
+            Assert.Equal(verb.Options.Where(o => o.Surface != OptionSurface.MagicOnly && !o.Positional).Select(o => new Shape(o.Name, o.Many, o.Flag, o.Required, o.Default)), Cli(verb));
+            Assert.DoesNotContain(Directives(), d => d.Name == $"#!ckpt-{verb.Name.Split(' ')[0]}");
+        }
+        else
+        {
+            Assert.Equal(verb.Options.Where(o => o.Surface != OptionSurface.CliOnly && !o.Positional).Select(o => new Shape(o.Name, o.Many, o.Flag, o.Required, o.Default)), Magic(verb));
+            Assert.DoesNotContain(Root().Subcommands, c => c.Name == verb.Name);
+        }
+        AssertPositionalsOnBothSurfaces(verb);
     }
 
-    static List<Shape> Cli(Verb verb)
+    /// <summary>Nothing is declared by hand on one surface: every `ckpt` command and every `#!ckpt-` magic is a verb of the catalog.</summary>
+    [Fact]
+    public void Every_cli_command_and_every_magic_is_a_verb_of_the_catalog()
     {
-        var command = Ckpt.Cli.Program.Root(TextWriter.Null, TextWriter.Null).Subcommands.Single(c => c.Name == verb.Name);
-        return command.Options.Where(o => o.Name.StartsWith("--", StringComparison.Ordinal) && o.Name != "--help").Select(o => new Shape(
+        var commands = Root().Subcommands.SelectMany(c => c.Subcommands.Count > 0 ? c.Subcommands.Select(s => $"{c.Name} {s.Name}") : [c.Name]);
+        Assert.Equal(VerbCatalog.All.Where(v => v.HasCommand).Select(v => v.Name).Order(), commands.Order());
+        var magics = Directives().Select(d => d.Name).Where(n => n.StartsWith("#!ckpt-", StringComparison.Ordinal));
+        Assert.Equal(VerbCatalog.All.Where(v => v.Magic is not null).Select(v => v.Magic!).Order(), magics.Order());
+    }
+
+    /// <summary>A positional option is taken with or without its name on each surface it has: by the CLI as an
+    /// argument and an option, by the magic as a parameter with an implicit name.</summary>
+    void AssertPositionalsOnBothSurfaces(Verb verb)
+    {
+        foreach (var o in verb.Options.Where(o => o.Positional))
+        {
+            if (verb.HasCommand)
+            {
+                var command = Command(verb);
+                Assert.Contains(command.Arguments, a => a.Name == o.PropertyName.ToLowerInvariant());
+                Assert.Contains(command.Options, x => x.Name == o.Name);
+            }
+            if (verb.Magic is not null)
+                Assert.Contains(Directive(verb).Parameters, p => p.Name == o.Name && p.AllowImplicitName);
+        }
+    }
+
+    static RootCommand Root() => Ckpt.Cli.Program.Root(TextWriter.Null, TextWriter.Null);
+
+    static Command Command(Verb verb) =>
+        verb.Name.Split(' ').Aggregate((Command)Root(), (parent, word) => parent.Subcommands.Single(c => c.Name == word));
+
+    IEnumerable<KernelActionDirective> Directives() => _harness.Kernel.KernelInfo.SupportedDirectives.OfType<KernelActionDirective>();
+
+    KernelActionDirective Directive(Verb verb) => Directives().Single(d => d.Name == verb.Magic);
+
+    static List<Shape> Cli(Verb verb) =>
+        Command(verb).Options.Where(o => o.Name.StartsWith("--", StringComparison.Ordinal) && o.Name != "--help"
+                                         && !verb.Options.Any(v => v.Positional && v.Name == o.Name)).Select(o => new Shape(
             o.Name,
             o.ValueType == typeof(string[]),
             o.ValueType == typeof(bool),
             o.Required,
             o.HasDefaultValue && o.ValueType != typeof(bool) ? o.GetDefaultValue()?.ToString() : null)).ToList();
-    }
 
     List<Shape> Magic(Verb verb)
     {
-        var directive = _harness.Kernel.KernelInfo.SupportedDirectives.OfType<KernelActionDirective>().Single(d => d.Name == verb.Magic);
+        var directive = Directive(verb);
         var once = SingleValueOptions.OnceOptions(verb.Magic!);
         return directive.Parameters.Where(p => !p.AllowImplicitName).Select(p => new Shape(
             p.Name,

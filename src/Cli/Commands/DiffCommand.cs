@@ -7,36 +7,27 @@ using Ckpt.Outputs;
 
 namespace Ckpt.Cli.Commands;
 
+/// <summary>`ckpt diff`: the options of <see cref="DiffVerb"/>, a <see cref="CheckpointDiff"/>, a summary, JSON or an HTML chart.</summary>
 static class DiffCommand
 {
-    public static Command Create(TextWriter stdout)
+    public static Command Create(TextWriter stdout) => VerbCommand.Create(DiffVerb.Definition, (given, ct) =>
     {
-        var a = new Argument<string>("a") { Description = "the base checkpoint" };
-        var b = new Argument<string>("b") { Description = "the checkpoint compared with it" };
-        var tensor = new Option<string[]>("--tensor") { Description = "tensor name globs to compare", AllowMultipleArgumentsPerToken = true };
-        var json = new Option<bool>("--json") { Description = "print one JSON object" };
-        var html = new Option<string?>("--html") { Description = "write a standalone HTML report (plotly.js inlined, opens offline)" };
-        var overwrite = new Option<bool>("--overwrite") { Description = OutputFile.OverwriteHelp };
-        var command = new Command("diff", "Tensors added, removed, reshaped or re-typed, and the relative L2 and max abs change of the rest; reads one tensor pair at a time.")
-            { a, b, tensor, json, html, overwrite };
-        command.SetAction((parse, ct) =>
+        var request = DiffVerb.Bind(given);
+        bool asJson = VerbCommand.Flag(given, "--json");
+        if (request.Html is string target) OutputFile.Check(target, [request.Base, request.Compared], request.Overwrite);
+        using var ca = Checkpoint.Open(request.Base, ct);
+        using var cb = Checkpoint.Open(request.Compared, ct);
+        var report = CheckpointDiff.Compare(ca, cb, request.Filter, cancellationToken: ct);
+        var input = InspectionJson.Diff(report);
+        if (request.Html is string file)
         {
-            if (parse.GetValue(html) is string target) OutputFile.Check(target, [parse.GetValue(a), parse.GetValue(b)], parse.GetValue(overwrite));
-            using var ca = Checkpoint.Open(parse.GetValue(a)!, ct);
-            using var cb = Checkpoint.Open(parse.GetValue(b)!, ct);
-            var report = CheckpointDiff.Compare(ca, cb, new TensorFilter(parse.GetValue(tensor) ?? []), cancellationToken: ct);
-            var input = InspectionJson.Diff(report);
-            if (parse.GetValue(html) is string file)
-            {
-                OutputFile.WriteAllText(file, ChartRenderer.Document("diff", input.ToJsonString(), $"{ca.Path} → {cb.Path}"));
-                if (!parse.GetValue(json)) stdout.WriteLine($"wrote {file}");
-            }
-            if (parse.GetValue(json)) stdout.WriteLine(ManifestJson.Serialize(input));
-            else if (parse.GetValue(html) is null) WriteHuman(stdout, report);
-            return Task.FromResult(0);
-        });
-        return command;
-    }
+            OutputFile.WriteAllText(file, ChartRenderer.Document("diff", input.ToJsonString(), $"{ca.Path} → {cb.Path}"));
+            if (!asJson) stdout.WriteLine($"wrote {file}");
+        }
+        if (asJson) stdout.WriteLine(ManifestJson.Serialize(input));
+        else if (request.Html is null) WriteHuman(stdout, report);
+        return Task.FromResult(0);
+    });
 
     static void WriteHuman(TextWriter o, DiffReport r)
     {

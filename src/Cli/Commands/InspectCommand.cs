@@ -1,40 +1,36 @@
 using System.CommandLine;
 using Ckpt.Conversion;
+using Ckpt.Inspection;
 using Ckpt.Manifest;
 
 namespace Ckpt.Cli.Commands;
 
+/// <summary>`ckpt inspect`: the options of <see cref="InspectVerb"/>, a checkpoint opened from its headers, a listing or JSON.</summary>
 static class InspectCommand
 {
-    public static Command Create(TextWriter stdout)
+    public static Command Create(TextWriter stdout) => VerbCommand.Create(InspectVerb.Definition, (given, _) =>
     {
-        var path = new Argument<string>("path") { Description = "checkpoint file or folder" };
-        var json = new Option<bool>("--json") { Description = "print one JSON object (the machine contract)" };
-        var limit = new Option<int>("--limit") { Description = "tensor rows in the human listing", DefaultValueFactory = _ => 50 };
-        var command = new Command("inspect", "Describe a checkpoint from its headers and metadata; reads no tensor bytes.") { path, json, limit };
-        command.SetAction(parse =>
+        var (path, limit) = InspectVerb.Bind(given);
+        bool asJson = VerbCommand.Flag(given, "--json");
+        if (CheckpointSetListing.TryWrite(path, asJson, stdout)) return Task.FromResult(0);
+        using var ckpt = Checkpoint.Open(path);
+        if (asJson)
         {
-            if (Inspection.CheckpointSetListing.TryWrite(parse.GetValue(path)!, parse.GetValue(json), stdout)) return 0;
-            using var ckpt = Checkpoint.Open(parse.GetValue(path)!);
-            if (parse.GetValue(json))
+            var report = ManifestJson.ToJson(ckpt.Manifest, ckpt.Path);
+            // What describing it cost: headers and metadata only (from a bucket, the bytes of its ranged GETs).
+            var io = ckpt.Storage.Statistics;
+            report["read"] = new System.Text.Json.Nodes.JsonObject
             {
-                var report = ManifestJson.ToJson(ckpt.Manifest, ckpt.Path);
-                // What describing it cost: headers and metadata only (from a bucket, the bytes of its ranged GETs).
-                var io = ckpt.Storage.Statistics;
-                report["read"] = new System.Text.Json.Nodes.JsonObject
-                {
-                    ["metadataBytes"] = io.MetadataBytesRead,
-                    ["tensorBytes"] = io.TensorBytesRead,
-                    ["reads"] = io.ReadCalls,
-                };
-                stdout.WriteLine(ManifestJson.Serialize(report));
-            }
-            else
-                WriteHuman(stdout, ckpt, parse.GetValue(limit));
-            return 0;
-        });
-        return command;
-    }
+                ["metadataBytes"] = io.MetadataBytesRead,
+                ["tensorBytes"] = io.TensorBytesRead,
+                ["reads"] = io.ReadCalls,
+            };
+            stdout.WriteLine(ManifestJson.Serialize(report));
+        }
+        else
+            WriteHuman(stdout, ckpt, limit);
+        return Task.FromResult(0);
+    });
 
     static void WriteHuman(TextWriter o, Checkpoint ckpt, int limit)
     {

@@ -7,34 +7,27 @@ using Ckpt.Outputs;
 
 namespace Ckpt.Cli.Commands;
 
+/// <summary>`ckpt layout`: the options of <see cref="LayoutVerb"/>, a <see cref="ShardLayout"/>, a summary, JSON or an HTML chart.</summary>
 static class LayoutCommand
 {
-    public static Command Create(TextWriter stdout)
+    public static Command Create(TextWriter stdout) => VerbCommand.Create(LayoutVerb.Definition, (given, _) =>
     {
-        var path = new Argument<string>("path") { Description = "checkpoint file or folder" };
-        var tensor = new Option<string[]>("--tensor") { Description = "tensor name globs to chart, e.g. 'model.layers.0.**'", AllowMultipleArgumentsPerToken = true };
-        var html = new Option<string?>("--html") { Description = "write a standalone HTML report (plotly.js inlined, opens offline)" };
-        var overwrite = new Option<bool>("--overwrite") { Description = OutputFile.OverwriteHelp };
-        var json = new Option<bool>("--json") { Description = "print the layout as JSON (the chart input contract)" };
-        var command = new Command("layout", "How a checkpoint's bytes spread over ranks and files, from its metadata; reads no tensor bytes.") { path, tensor, html, overwrite, json };
-        command.SetAction(parse =>
+        var request = LayoutVerb.Bind(given);
+        bool asJson = VerbCommand.Flag(given, "--json");
+        if (request.Html is string target) OutputFile.Check(target, [request.Checkpoint], request.Overwrite);
+        using var ckpt = Checkpoint.Open(request.Checkpoint);
+        var filter = request.Filter;
+        var layout = ShardLayout.Of(ckpt.Manifest, filter);
+        var input = InspectionJson.Layout(ckpt.Path, layout, ModuleTree.Of(ckpt.Manifest, filter));
+        if (request.Html is string file)
         {
-            if (parse.GetValue(html) is string target) OutputFile.Check(target, [parse.GetValue(path)], parse.GetValue(overwrite));
-            using var ckpt = Checkpoint.Open(parse.GetValue(path)!);
-            var filter = new TensorFilter(parse.GetValue(tensor) ?? []);
-            var layout = ShardLayout.Of(ckpt.Manifest, filter);
-            var input = InspectionJson.Layout(ckpt.Path, layout, ModuleTree.Of(ckpt.Manifest, filter));
-            if (parse.GetValue(html) is string file)
-            {
-                OutputFile.WriteAllText(file, ChartRenderer.Document("layout", input.ToJsonString(), $"Layout of {ckpt.Path}"));
-                if (!parse.GetValue(json)) stdout.WriteLine($"wrote {file}");
-            }
-            if (parse.GetValue(json)) stdout.WriteLine(ManifestJson.Serialize(input));
-            else if (parse.GetValue(html) is null) WriteHuman(stdout, ckpt, layout);
-            return 0;
-        });
-        return command;
-    }
+            OutputFile.WriteAllText(file, ChartRenderer.Document("layout", input.ToJsonString(), $"Layout of {ckpt.Path}"));
+            if (!asJson) stdout.WriteLine($"wrote {file}");
+        }
+        if (asJson) stdout.WriteLine(ManifestJson.Serialize(input));
+        else if (request.Html is null) WriteHuman(stdout, ckpt, layout);
+        return Task.FromResult(0);
+    });
 
     static void WriteHuman(TextWriter o, Checkpoint ckpt, ShardLayout layout)
     {

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Reflection;
 using Ckpt.Extension.Visualisation;
 using Ckpt.Verbs;
 using Microsoft.DotNet.Interactive.Commands;
@@ -33,6 +35,7 @@ static class VerbDirective
     public static Dictionary<string, IReadOnlyList<string>> Values(Verb verb, KernelCommand command)
     {
         var magic = verb.Magic!;
+        if (!DirectivePositionals.HasLine(command, magic)) return FromProperties(verb, command);
         var tokens = DirectivePositionals.LineTokens(command, magic);
         var values = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var positional = verb.Options.FirstOrDefault(o => o.Positional);
@@ -55,15 +58,38 @@ static class VerbDirective
         return values.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)kv.Value, StringComparer.Ordinal);
     }
 
-    /// <summary>The verb's positional values: one, or at least one where it takes several; otherwise the magic's own
-    /// sentence and usage line (.NET Interactive would bind none of several, or take a value after a flag as the flag's).</summary>
+    /// <summary>A command sent from code (`kernel.SendAsync(new ShowLayout { Checkpoint = "..." })`) has no line: its
+    /// values are its public properties named as the options are (`--max-new-tokens`: MaxNewTokens), in the text a line would give.</summary>
+    static Dictionary<string, IReadOnlyList<string>> FromProperties(Verb verb, KernelCommand command)
+    {
+        var values = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        foreach (var o in verb.Options.Where(o => o.Surface != OptionSurface.CliOnly))
+        {
+            var property = command.GetType().GetProperty(o.PropertyName, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase);
+            switch (property?.GetValue(command))
+            {
+                case bool flag when flag: values[o.Name] = ["true"]; break;
+                case string text when text.Length > 0: values[o.Name] = [text]; break;
+                case IEnumerable<string> many: values[o.Name] = many.ToArray(); break;
+                case IFormattable number: values[o.Name] = [number.ToString(null, CultureInfo.InvariantCulture)]; break;
+            }
+        }
+        return values;
+    }
+
+    /// <summary>The verb's positional values: one (none or one where it is optional), at least one where it takes
+    /// several, exactly as many as it says where the count is fixed; otherwise the magic's own sentence and usage line
+    /// (.NET Interactive would bind none of several, or take a value after a flag as the flag's).</summary>
     public static IReadOnlyList<string> Positional(Verb verb, IReadOnlyDictionary<string, IReadOnlyList<string>> values)
     {
         var option = verb.Options.Single(o => o.Positional);
         var given = values.TryGetValue(option.Name, out var v) ? v.Where(x => !string.IsNullOrWhiteSpace(x)).ToList() : [];
-        if (given.Count == 1 || (option.Many && given.Count > 1)) return given;
+        var count = VerbValues.CountOf(given.Count);
+        if (!option.Required && !option.Many)
+            return given.Count <= 1 ? given : throw new ArgumentException($"{verb.Magic} takes at most one {option.Noun} and was given {count}: {verb.MagicUsage}");
+        if (option.Exactly is int n ? given.Count == n : given.Count == 1 || (option.Many && given.Count > 1)) return given;
         var needs = option.Many ? option.Noun : $"one {option.Noun}";
-        throw new ArgumentException($"{verb.Magic} needs {needs} and was given {DirectivePositionals.Count(given.Count)}: {verb.MagicUsage}");
+        throw new ArgumentException($"{verb.Magic} needs {needs} and was given {count}: {verb.MagicUsage}");
     }
 
     /// <summary>The last value of <paramref name="name"/>, or null: for a magic-only option the Kernel does not bind.</summary>

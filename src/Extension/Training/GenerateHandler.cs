@@ -1,4 +1,5 @@
 using Ckpt.Errors;
+using Ckpt.Extension.Directives;
 using Ckpt.Extension.Visualisation;
 using Ckpt.Models;
 using Microsoft.DotNet.Interactive;
@@ -17,7 +18,9 @@ static class GenerateHandler
 {
     public static async Task HandleAsync(GenerateText command, KernelInvocationContext context)
     {
-        if (command.Name is { } name && !VariableName.IsValid(name))
+        var values = VerbDirective.Values(GenerateVerb.Definition, command);
+        var variable = VerbDirective.Text(values, "--name");
+        if (variable is { } name && !VariableName.IsValid(name))
         {
             context.Fail(command, message: $"'{name}' is not a valid C# variable name for --name.");
             return;
@@ -25,7 +28,12 @@ static class GenerateHandler
         GenerationRequest request;
         try
         {
-            request = await RequestAsync(command, context);
+            // Our own sentences for the two values every run needs, rather than the binding's "generate needs --model".
+            if (VerbDirective.Text(values, "--model") is null) throw new ArgumentException("#!ckpt-generate needs --model <variable|checkpoint path>");
+            if (VerbDirective.Text(values, "--prompt") is null) throw new ArgumentException("#!ckpt-generate needs --prompt \"text to continue\"");
+            VerbDirective.Positional(GenerateVerb.Definition, values);
+            request = GenerateVerb.Bind(values);
+            request = request with { Model = await CheckpointTarget.PathAsync(request.Model, context) };
             request.Validate();
             TorchNativeLibraries.Require("generation", "ckpt generate");
         }
@@ -53,29 +61,6 @@ static class GenerateHandler
             new FormattedValue(HtmlFormatter.MimeType, GenerationHtml.Html(request.Prompt!, done)),
             new FormattedValue(PlainTextFormatter.MimeType, GenerationHtml.PlainText(request.Prompt!, done)),
         ]));
-        await CSharpVariable.BindForMagicAsync(command, context, command.Name, done);
-    }
-
-    static async Task<GenerationRequest> RequestAsync(GenerateText c, KernelInvocationContext context)
-    {
-        if (string.IsNullOrWhiteSpace(c.Model)) throw new ArgumentException("#!ckpt-generate needs --model <variable|checkpoint path>");
-        if (c.Prompt is null) throw new ArgumentException("#!ckpt-generate needs --prompt \"text to continue\"");
-        var defaults = new GenerationRequest { Model = c.Model };
-        return defaults with
-        {
-            Model = await CheckpointTarget.PathAsync(c.Model, context),
-            Prompt = c.Prompt,
-            Adapter = c.Adapter,
-            Chat = c.Chat,
-            MaxNewTokens = c.MaxNewTokens ?? defaults.MaxNewTokens,
-            Greedy = c.Greedy,
-            Temperature = c.Temperature,
-            TopK = c.TopK,
-            TopP = c.TopP,
-            Seed = c.Seed ?? defaults.Seed,
-            Device = c.Device,
-            DType = c.DType,
-            Threads = c.Threads,
-        };
+        await CSharpVariable.BindForMagicAsync(command, context, variable, done);
     }
 }

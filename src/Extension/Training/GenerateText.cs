@@ -3,8 +3,9 @@ using Microsoft.DotNet.Interactive.Commands;
 namespace Ckpt.Extension.Training;
 
 /// <summary>
-/// `#!ckpt-generate --model &lt;var|path&gt; --prompt "text" [...]`: the options of `ckpt generate` for one text prompt.
-/// Nulls take the CLI's defaults (<see cref="Ckpt.Models.GenerationRequest"/>).
+/// `#!ckpt-generate --model &lt;var|path&gt; --prompt "text" [...]`: the options of `ckpt generate` for one text prompt
+/// (<see cref="Ckpt.Models.GenerateVerb"/>). From a magic's line the handler reads the line itself; the properties
+/// are what a command sent from code carries. Nulls take the verb's defaults.
 /// </summary>
 public sealed class GenerateText : KernelDirectiveCommand
 {
@@ -22,6 +23,7 @@ public sealed class GenerateText : KernelDirectiveCommand
     public string? Device { get; set; }
     public string? DType { get; set; }
     public int? Threads { get; set; }
+    public bool NoCache { get; set; }
     /// <summary>Binds the <see cref="Ckpt.Models.GenerationCompleted"/> to this C# variable.</summary>
     public string? Name { get; set; }
 }

@@ -49,6 +49,9 @@ static class DirectivePositionals
         return line is not null && line.StartsWith(directive, StringComparison.Ordinal) ? Tokens(line[directive.Length..]).ToList() : [];
     }
 
+    /// <summary>Whether the command came from a magic's line, rather than being sent as a typed command from code.</summary>
+    internal static bool HasLine(KernelCommand command, string directive) => (NodeText(command) ?? FirstLine(command, directive)) is not null;
+
     static readonly PropertyInfo? DirectiveNodeProperty =
         typeof(KernelDirectiveCommand).GetProperty("DirectiveNode", BindingFlags.NonPublic | BindingFlags.Public | BindingFlags.Instance);
 

@@ -2,15 +2,17 @@ using Ckpt.Conversion;
 using Ckpt.Errors;
 using Ckpt.Inspection;
 using Ckpt.Monitoring;
+using Ckpt.Extension.Directives;
+using Ckpt.Verbs;
 using Microsoft.DotNet.Interactive;
 using Microsoft.DotNet.Interactive.Commands;
-using Microsoft.DotNet.Interactive.Directives;
 
 namespace Ckpt.Extension.Visualisation;
 
 /// <summary>
-/// The charting magics. Each handler resolves its checkpoint(s), makes one Kernel call (layout, diff,
-/// statistics, timeline), renders through Ckpt.Charts in its own load context, and displays.
+/// The charting magics, each declared once in Kernel (<see cref="LayoutVerb"/>, <see cref="DiffVerb"/>, <see cref="StatsVerb"/>,
+/// <see cref="TimelineVerb"/>, <see cref="Ckpt.Resilience.RecoveryVerb"/>). Each handler resolves its checkpoint(s), makes one Kernel call,
+/// renders through Ckpt.Charts in its own load context, and displays.
 /// </summary>
 public static class VisualisationDirectives
 {
@@ -18,52 +20,26 @@ public static class VisualisationDirectives
 
     public static void Register(Kernel kernel)
     {
-        kernel.AddMagic<ShowLayout>(new KernelActionDirective("#!ckpt-layout",
-            "Charts how a checkpoint's tensors are split into fragments over ranks and files, and its parameters by module.")
-        {
-            Parameters =
-            {
-                new KernelDirectiveParameter("--checkpoint", "A C# variable holding a Checkpoint, or a checkpoint file or folder.") { AllowImplicitName = true, MaxOccurrences = int.MaxValue, TypeHint = "file" },
-                new KernelDirectiveParameter("--tensor", "Only tensors matching this glob, e.g. model.layers.0.**"),
-            },
-        }, HandleLayout);
+        kernel.AddMagic<ShowLayout>(VerbDirective.Create(LayoutVerb.Definition,
+            "Charts how a checkpoint's tensors are split into fragments over ranks and files, and its parameters by module."), HandleLayout);
+        kernel.AddMagic<DiffCheckpoints>(VerbDirective.Create(DiffVerb.Definition,
+            "Compares two checkpoints: added, removed, reshaped and re-typed tensors, relative L2 and max abs change per tensor and layer."), HandleDiff);
+        kernel.AddMagic<ShowTensorStatistics>(VerbDirective.Create(StatsVerb.Definition, StatsVerb.Definition.Summary), HandleStatistics);
+        kernel.AddMagic<ShowTimeline>(VerbDirective.Create(TimelineVerb.Definition, TimelineVerb.Definition.Summary), HandleTimeline);
+        kernel.AddMagic<ShowRecovery>(VerbDirective.Create(Ckpt.Resilience.RecoveryVerb.Definition, Ckpt.Resilience.RecoveryVerb.Definition.Summary), HandleRecovery);
+    }
 
-        kernel.AddMagic<DiffCheckpoints>(new KernelActionDirective("#!ckpt-diff",
-            "Compares two checkpoints: added, removed, reshaped and re-typed tensors, relative L2 and max abs change per tensor and layer.")
-        {
-            Parameters =
-            {
-                new KernelDirectiveParameter("--checkpoints", "The base checkpoint, then the one compared with it (variables or paths).") { AllowImplicitName = true, MaxOccurrences = int.MaxValue },
-                new KernelDirectiveParameter("--tensor", "Only tensors matching this glob."),
-            },
-        }, HandleDiff);
-
-        kernel.AddMagic<ShowTensorStatistics>(new KernelActionDirective("#!ckpt-stats",
-            "Min, max, mean, std, NaN/Inf counts, zero fraction and a histogram of one tensor, reading only that tensor.")
-        {
-            Parameters =
-            {
-                new KernelDirectiveParameter("--checkpoint", "A C# variable holding a Checkpoint (or a checkpoint path), then the tensor's full name.") { AllowImplicitName = true, MaxOccurrences = int.MaxValue },
-                new KernelDirectiveParameter("--bins", "Histogram bins (default 64)."),
-            },
-        }, HandleStatistics);
-
-        kernel.AddMagic<ShowTimeline>(new KernelActionDirective("#!ckpt-timeline",
-            "Charts the last checkpoint operation (open, read, diff, stats) or a training save as a timeline per worker thread.")
-        {
-            Parameters = { new KernelDirectiveParameter("--checkpoint", "A C# variable holding a Checkpoint (its last operation), an AsyncCheckpointer (its last save), a SaveRecord, a PendingSave or an OperationTimeline.") { AllowImplicitName = true, MaxOccurrences = int.MaxValue } },
-        }, HandleTimeline);
-
-        kernel.AddMagic<ShowRecovery>(new KernelActionDirective("#!ckpt-recovery",
-            "Charts a CheckFree experiment: loss per step with no failure, after CheckFree recovery and after re-initialising the lost stage.")
-        {
-            Parameters = { new KernelDirectiveParameter("--result", "A C# variable holding a recovery comparison (IRecoveryChart), such as samples/CheckFree's CheckFreeExperimentResult.") { AllowImplicitName = true, MaxOccurrences = int.MaxValue } },
-        }, HandleRecovery);
+    /// <summary>The magic's values from its line, its positional count checked (the magic's own sentence when wrong).</summary>
+    static Dictionary<string, IReadOnlyList<string>> Values(Verb verb, KernelCommand command)
+    {
+        var values = VerbDirective.Values(verb, command);
+        VerbDirective.Positional(verb, values);
+        return values;
     }
 
     static Task HandleRecovery(ShowRecovery command, KernelInvocationContext context) => Guarded(command, context, "#!ckpt-recovery", async () =>
     {
-        var name = DirectivePositionals.Single(command, "#!ckpt-recovery", command.Result, "result variable", "#!ckpt-recovery <var>");
+        var name = Values(Ckpt.Resilience.RecoveryVerb.Definition, command)["--result"][0];
         if (await CheckpointTarget.ValueAsync(name, context) is not Ckpt.Resilience.IRecoveryChart result)
             throw new ArgumentException($"'{name}' is not a C# variable holding a recovery comparison (IRecoveryChart; run samples/CheckFree's CheckFreeExperiment.Run first)");
         ChartOutput.Publish(context, ChartRendering.Render("recovery", result.ToChartJson()));
@@ -71,13 +47,13 @@ public static class VisualisationDirectives
 
     static Task HandleLayout(ShowLayout command, KernelInvocationContext context) => Guarded(command, context, "#!ckpt-layout", async () =>
     {
-        var target = DirectivePositionals.Single(command, "#!ckpt-layout", command.Checkpoint, "checkpoint", "#!ckpt-layout <var|path> [--tensor glob]", "--tensor");
-        var (ckpt, opened) = await CheckpointTarget.ResolveAsync(target, context);
+        var request = LayoutVerb.Bind(Values(LayoutVerb.Definition, command));
+        var (ckpt, opened) = await CheckpointTarget.ResolveAsync(request.Checkpoint, context);
         try
         {
-            var filter = Filter(command.Tensor);
+            var filter = request.Filter;
             var layout = ShardLayout.Of(ckpt.Manifest, filter);
-            if (layout.TensorCount == 0) throw new ArgumentException($"no tensor of {ckpt.Path} matches '{command.Tensor}'");
+            if (layout.TensorCount == 0) throw new ArgumentException($"no tensor of {ckpt.Path} matches '{string.Join("', '", request.Tensors)}'");
             ChartOutput.Publish(context, ChartRendering.Render("layout", InspectionJson.Layout(ckpt.Path, layout, ModuleTree.Of(ckpt.Manifest, filter))));
         }
         finally { if (opened) ckpt.Dispose(); }
@@ -85,16 +61,14 @@ public static class VisualisationDirectives
 
     static Task HandleDiff(DiffCheckpoints command, KernelInvocationContext context) => Guarded(command, context, "#!ckpt-diff", async () =>
     {
-        var checkpoints = DirectivePositionals.Of(command, "#!ckpt-diff", "--tensor");
-        if (checkpoints.Count != 2)
-            throw new ArgumentException($"#!ckpt-diff needs two checkpoints and was given {DirectivePositionals.Count(checkpoints.Count)}: #!ckpt-diff <a> <b> [--tensor glob]");
-        var (a, openedA) = await CheckpointTarget.ResolveAsync(checkpoints[0], context);
+        var request = DiffVerb.Bind(Values(DiffVerb.Definition, command));
+        var (a, openedA) = await CheckpointTarget.ResolveAsync(request.Base, context);
         try
         {
-            var (b, openedB) = await CheckpointTarget.ResolveAsync(checkpoints[1], context);
+            var (b, openedB) = await CheckpointTarget.ResolveAsync(request.Compared, context);
             try
             {
-                var report = await Task.Run(() => CheckpointDiff.Compare(a, b, Filter(command.Tensor), cancellationToken: context.CancellationToken));
+                var report = await Task.Run(() => CheckpointDiff.Compare(a, b, request.Filter, cancellationToken: context.CancellationToken));
                 _last = a.LastTimeline;
                 ChartOutput.Publish(context, ChartRendering.Render("diff", InspectionJson.Diff(report)));
             }
@@ -105,14 +79,11 @@ public static class VisualisationDirectives
 
     static Task HandleStatistics(ShowTensorStatistics command, KernelInvocationContext context) => Guarded(command, context, "#!ckpt-stats", async () =>
     {
-        var args = DirectivePositionals.Of(command, "#!ckpt-stats", "--bins");
-        if (args.Count != 2)
-            throw new ArgumentException($"#!ckpt-stats needs a checkpoint and a tensor name and was given {DirectivePositionals.Count(args.Count)}: #!ckpt-stats <var|path> <tensor> [--bins n]");
-        var (ckpt, opened) = await CheckpointTarget.ResolveAsync(args[0], context);
+        var (target, tensor, bins) = StatsVerb.Bind(Values(StatsVerb.Definition, command));
+        var (ckpt, opened) = await CheckpointTarget.ResolveAsync(target, context);
         try
         {
-            var tensor = args[1];
-            var stats = await Task.Run(() => TensorStatistics.Of(ckpt, tensor, command.Bins ?? 64, context.CancellationToken));
+            var stats = await Task.Run(() => TensorStatistics.Of(ckpt, tensor, bins, context.CancellationToken));
             _last = ckpt.LastTimeline;
             ChartOutput.Publish(context, ChartRendering.Render("stats", InspectionJson.Statistics(stats)));
         }
@@ -122,7 +93,7 @@ public static class VisualisationDirectives
     static Task HandleTimeline(ShowTimeline command, KernelInvocationContext context) => Guarded(command, context, "#!ckpt-timeline", async () =>
     {
         OperationTimeline? timeline = _last;
-        if (DirectivePositionals.AtMostOne(command, "#!ckpt-timeline", command.Checkpoint, "checkpoint", "#!ckpt-timeline [var]") is { } named)
+        if (Values(TimelineVerb.Definition, command).GetValueOrDefault("--checkpoint")?.FirstOrDefault(v => !string.IsNullOrWhiteSpace(v)) is { } named)
         {
             switch (await CheckpointTarget.ValueAsync(named, context))
             {
@@ -144,8 +115,6 @@ public static class VisualisationDirectives
             throw new ArgumentException("no checkpoint operation has run yet: run #!ckpt-stats or #!ckpt-diff, or name a checkpoint variable");
         ChartOutput.Publish(context, ChartRendering.Render("timeline", InspectionJson.Timeline(timeline)));
     });
-
-    static TensorFilter Filter(string? glob) => string.IsNullOrWhiteSpace(glob) ? TensorFilter.All : new TensorFilter([glob]);
 
     /// <summary>A failure fails the cell with its one sentence, as the CLI says it; no stack trace.</summary>
     static async Task Guarded(KernelCommand command, KernelInvocationContext context, string magic, Func<Task> body)

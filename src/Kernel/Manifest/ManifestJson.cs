@@ -57,5 +57,5 @@ public static class ManifestJson
     }
 
     public static string Serialize(JsonNode node, bool indented = true) =>
-        node.ToJsonString(new JsonSerializerOptions { WriteIndented = indented, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        Verbs.VerbJson.Serialize(node, indented);
 }

@@ -44,10 +44,10 @@ public sealed record CombinationSearchResult(
             ["budget"] = request.Budget,
             ["seed"] = request.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["output"] = request.OutputDirectory,
-            ["output_files"] = Written?.Files is { } files ? new JsonArray(files.Select(f => (JsonNode)f).ToArray()) : null,
+            ["outputFiles"] = Written?.Files is { } files ? new JsonArray(files.Select(f => (JsonNode)f).ToArray()) : null,
         };
         foreach (var (k, v) in search) log[k] = v?.DeepClone();
-        return log.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        return Verbs.VerbJson.Serialize(log);
     }
 }
 

@@ -1,6 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
-
 namespace Ckpt.Merging;
 
 public sealed record LcscOptions
@@ -24,15 +21,8 @@ public sealed record LcscEvaluation(double[] Coefficients, double Metric);
 public sealed record LcscResult(double[] Coefficients, double Metric, int Evaluations,
     IReadOnlyList<LcscGeneration> Generations, IReadOnlyList<LcscEvaluation> History)
 {
-    static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
-
-    /// <summary>The search log: best coefficients and metric, per-generation progress and every evaluation.</summary>
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    /// <summary>The search log: best coefficients and metric, per-generation progress and every evaluation (camelCase, <see cref="Verbs.VerbJson"/>).</summary>
+    public string ToJson() => Verbs.VerbJson.Serialize(this);
 }
 
 /// <summary>

@@ -1,6 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
-
 namespace Ckpt.Merging;
 
 /// <summary>What a merge did: the small JSON log written beside the output.</summary>
@@ -27,12 +24,6 @@ public sealed record MergeReport
 
     public double InputGigabytesPerSecond => Seconds > 0 ? InputBytes / 1e9 / Seconds : 0;
 
-    static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
-
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    /// <summary>`merge_log.json` and `ckpt merge --json`, camelCase as every verb's JSON (<see cref="Verbs.VerbJson"/>).</summary>
+    public string ToJson() => Verbs.VerbJson.Serialize(this);
 }

@@ -9,6 +9,14 @@ public sealed record Verb(string Name, string? Magic, string Summary, IReadOnlyL
     /// <summary>The magic's one-line synopsis, quoted when its positional value is missing or given twice.</summary>
     public string? MagicUsage { get; init; }
 
+    /// <summary>False for a verb only a notebook offers (a chart of a C# variable): there is no `ckpt` command. A
+    /// <see cref="Name"/> of two words (`bench load`) is a subcommand of the first.</summary>
+    public bool HasCommand { get; init; } = true;
+
+    /// <summary>Why the verb has one surface only, where it has no <see cref="Magic"/> or no command; the surface parity
+    /// test requires it, so a missing surface is a decision written down rather than an omission.</summary>
+    public string? OneSurfaceReason { get; init; }
+
     public VerbOption this[string name] =>
         Options.FirstOrDefault(o => o.Name == name) ?? throw new ArgumentException($"{Name} has no option {name}");
 

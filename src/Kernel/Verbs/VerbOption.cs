@@ -29,6 +29,10 @@ public sealed record VerbOption(string Name, string Help, OptionKind Kind = Opti
     /// <summary>What a positional value is, for the magic's count sentence: "checkpoint".</summary>
     public string? Noun { get; init; }
 
+    /// <summary>How many values a <see cref="Many"/> option takes when the count is fixed (`#!ckpt-diff a b`: 2); its
+    /// <see cref="Noun"/> then says them all ("two checkpoints").</summary>
+    public int? Exactly { get; init; }
+
     public OptionSurface Surface { get; init; } = OptionSurface.Both;
 
     public bool Flag => Kind == OptionKind.Flag;

@@ -20,10 +20,12 @@ public sealed class VerbValues
             var option = verb.Options.FirstOrDefault(o => o.Name == name) ?? throw new ArgumentException($"{verb.Name} has no option {name}");
             if (!option.Many && values.Count > 1)
                 throw new ArgumentException($"{name} was given {values.Count} times ({(option.Flag ? "a flag, given once" : "one value expected")})");
+            if (option.Exactly is int n && values.Count != n)
+                throw new ArgumentException($"{verb.Name} needs {option.Noun} and was given {CountOf(values.Count)}");
         }
         foreach (var option in verb.Options.Where(o => o.Required && o.Default is null))
             if (!given.TryGetValue(option.Name, out var values) || values.All(string.IsNullOrWhiteSpace))
-                throw new ArgumentException($"{verb.Name} needs {option.Name}");
+                throw new ArgumentException(option.Exactly is null ? $"{verb.Name} needs {option.Name}" : $"{verb.Name} needs {option.Noun} and was given no value");
         _verb = verb;
         _given = given;
     }
@@ -54,6 +56,9 @@ public sealed class VerbValues
         Text(name) is not { } text ? null
         : T.TryParse(text.Trim(), style, CultureInfo.InvariantCulture, out var v) ? v
         : throw NotA(name, what, text);
+
+    /// <summary>"no value", "one value", "3 values": how many values an option was given, for a count sentence.</summary>
+    public static string CountOf(int n) => n switch { 0 => "no value", 1 => "one value", _ => $"{n} values" };
 
     static ArgumentException NotA(string name, string what, string text) => new($"{name} must be {what}, not '{text}'");
 }
