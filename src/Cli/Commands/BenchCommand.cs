@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Ckpt.Benchmarks;
+using Ckpt.Cli.Progress;
 using Ckpt.Conversion;
 using Ckpt.Manifest;
 using Ckpt.Outputs;
@@ -9,7 +10,7 @@ namespace Ckpt.Cli.Commands;
 
 static class BenchCommand
 {
-    public static Command Create(TextWriter stdout)
+    public static Command Create(TextWriter stdout, Terminal? terminal = null)
     {
         var bench = new Command("bench", "Benchmarks: `load` reads every tensor of a checkpoint; `generate` writes a synthetic one.");
 
@@ -45,8 +46,10 @@ static class BenchCommand
         var generate = new Command("generate", "Write a LLaMA-shaped bf16 sharded safetensors checkpoint of random weights.") { output, overwrite, size, shards, hidden };
         generate.SetAction(parse =>
         {
+            var (progress, bar) = ProgressBar.ForBytes(terminal, stdout);
             var result = SyntheticCheckpoint.Write(parse.GetValue(output)!, ByteSize.Parse(parse.GetValue(size)!), parse.GetValue(shards),
-                parse.GetValue(hidden), overwrite: parse.GetValue(overwrite));
+                parse.GetValue(hidden), overwrite: parse.GetValue(overwrite), progress: progress);
+            bar?.Done();
             stdout.WriteLine($"wrote {ByteSize.Format(result.TotalBytes)} in {result.Files.Count} shards to {parse.GetValue(output)}");
             return 0;
         });

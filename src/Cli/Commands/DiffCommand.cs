@@ -27,12 +27,13 @@ static class DiffCommand
             var report = CheckpointDiff.Compare(ca, cb, new TensorFilter(parse.GetValue(tensor) ?? []), cancellationToken: ct);
             var input = InspectionJson.Diff(report);
             if (parse.GetValue(html) is string file)
-            {
                 OutputFile.WriteAllText(file, ChartRenderer.Document("diff", input.ToJsonString(), $"{ca.Path} → {cb.Path}"));
-                if (!parse.GetValue(json)) stdout.WriteLine($"wrote {file}");
-            }
             if (parse.GetValue(json)) stdout.WriteLine(ManifestJson.Serialize(input));
-            else if (parse.GetValue(html) is null) WriteHuman(stdout, report);
+            else
+            {
+                WriteHuman(stdout, report);
+                if (parse.GetValue(html) is string written) stdout.WriteLine($"wrote {written}");
+            }
             return Task.FromResult(0);
         });
         return command;

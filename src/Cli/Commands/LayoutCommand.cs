@@ -25,12 +25,14 @@ static class LayoutCommand
             var layout = ShardLayout.Of(ckpt.Manifest, filter);
             var input = InspectionJson.Layout(ckpt.Path, layout, ModuleTree.Of(ckpt.Manifest, filter));
             if (parse.GetValue(html) is string file)
-            {
                 OutputFile.WriteAllText(file, ChartRenderer.Document("layout", input.ToJsonString(), $"Layout of {ckpt.Path}"));
-                if (!parse.GetValue(json)) stdout.WriteLine($"wrote {file}");
-            }
             if (parse.GetValue(json)) stdout.WriteLine(ManifestJson.Serialize(input));
-            else if (parse.GetValue(html) is null) WriteHuman(stdout, ckpt, layout);
+            else
+            {
+                // The report is for a browser; the terminal still gets the figures, and where the report went.
+                WriteHuman(stdout, ckpt, layout);
+                if (parse.GetValue(html) is string written) stdout.WriteLine($"wrote {written}");
+            }
             return 0;
         });
         return command;

@@ -22,11 +22,12 @@ public static class CheckpointConverter
         ["config.json", "generation_config.json", "tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json"];
 
     /// <summary>Writes into a staging sibling of the output and moves it into place when complete (<see cref="OutputFolder"/>).</summary>
-    public static ConversionResult Convert(Checkpoint source, ConvertOptions options, CancellationToken cancellationToken = default)
+    public static ConversionResult Convert(Checkpoint source, ConvertOptions options, CancellationToken cancellationToken = default,
+        IProgress<ByteProgress>? progress = null)
     {
         using var output = OutputFolder.Begin(options.OutputDirectory, [source.Path, options.MergeAdapter], options.Overwrite);
         using var merge = options.MergeAdapter is { } adapter ? Training.LoraMerge.Open(adapter, source.Manifest, cancellationToken) : null;
-        var result = Write(source, options with { OutputDirectory = output.Staging }, merge, cancellationToken);
+        var result = Write(source, options with { OutputDirectory = output.Staging }, merge, progress, cancellationToken);
         var copied = CopyModelFiles(source.Path, output.Staging);
         output.Commit();
         return result with
@@ -53,7 +54,8 @@ public static class CheckpointConverter
         return copied;
     }
 
-    static ConversionResult Write(Checkpoint source, ConvertOptions options, Training.LoraMerge? merge, CancellationToken cancellationToken)
+    static ConversionResult Write(Checkpoint source, ConvertOptions options, Training.LoraMerge? merge, IProgress<ByteProgress>? progress,
+        CancellationToken cancellationToken)
     {
         if (options.MaxShardBytes <= 0)
             throw new ArgumentOutOfRangeException(nameof(options), "max shard size must be positive");
@@ -67,7 +69,11 @@ public static class CheckpointConverter
             foreach (var t in selected.Where(t => !DTypeConversion.CanConvert(t.DType, to) && t.DType.IsFloatingPoint()))
                 throw new CheckpointFormatException(FormatErrorReason.Unsupported, source.Path, t.Name, $"cannot cast {t.DType} to {to}");
 
-        var timeline = new OperationTimeline("convert");
+        var timeline = new OperationTimeline("convert")
+        {
+            Progress = progress,
+            ExpectedBytes = selected.Sum(t => (options.DType is { } d && t.DType.IsFloatingPoint() ? d : t.DType).ByteCount(t.ElementCount)),
+        };
         var sources = selected.Select(t =>
         {
             var target = options.DType is { } d && t.DType.IsFloatingPoint() ? d : t.DType;

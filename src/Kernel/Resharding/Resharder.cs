@@ -35,13 +35,15 @@ public sealed record ReshardResult(
 /// </summary>
 public static class Resharder
 {
-    public static ReshardResult Reshard(Checkpoint source, ReshardOptions options, CancellationToken cancellationToken = default)
+    public static ReshardResult Reshard(Checkpoint source, ReshardOptions options, CancellationToken cancellationToken = default,
+        IProgress<ByteProgress>? progress = null)
     {
         using var output = Outputs.OutputFolder.Begin(options.OutputDirectory, [source.Path], options.Overwrite);
         var layout = options.Layout;
         layout.RequireFits(source.Manifest, source.Path);
         var filter = new TensorFilter(options.Only ?? []);
-        var timeline = new OperationTimeline("reshard");
+        // The bytes to write are known once every chunk has its writer; the progress starts with the writes.
+        var timeline = new OperationTimeline("reshard") { Progress = progress };
 
         var planStart = timeline.Now;
         var planSeconds = new double[layout.WorldSize];
@@ -91,6 +93,7 @@ public static class Resharder
 
         var (objects, written, skipped) = Objects(source.Manifest);
         long before = source.Storage.Statistics.TensorBytesRead;
+        timeline.ExpectedBytes = load.Sum();
         var staged = DcpWriter.Write(output.Staging, writes, objects, PlannerData(source.Manifest), 0, timeline, cancellationToken);
         long read = source.Storage.Statistics.TensorBytesRead - before;
         output.Commit();

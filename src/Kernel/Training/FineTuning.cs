@@ -196,7 +196,7 @@ public static class FineTuning
                 tokensSeen += tokens;
                 int completed = step + 1;
                 last = new TrainingProgress(completed, total, (double)completed * options.BatchSize * accumulation / perEpoch, loss, lr, gradNorm,
-                    tokens, tokens / seconds, clock.Elapsed, metrics) { PaddingTokens = padding };
+                    tokens, tokens / seconds, clock.Elapsed, metrics) { PaddingTokens = padding, MeanTokensPerSecond = tokensSeen / stepSeconds };
                 progress?.Report(last);
 
                 if (options.SaveEvery > 0 && completed % options.SaveEvery == 0 && completed < total)
@@ -223,7 +223,7 @@ public static class FineTuning
         PeftLora.Save(model, lora, options.Output);
 
         return new FineTuningResult(options.Recipe, Path.GetFullPath(options.Output), directory.Root, start, step - start, total, cancelled, last,
-            stepSeconds > 0 ? tokensSeen / stepSeconds : 0, examples, dropped, trainableCount, totalCount, quantized, tokenizer?.Source,
+            last?.MeanTokensPerSecond ?? 0, examples, dropped, trainableCount, totalCount, quantized, tokenizer?.Source,
             checkpointer.History, clock.Elapsed) { PackedRows = options.Packing ? packed.Length : null };
     }
 
