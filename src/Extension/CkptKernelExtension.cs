@@ -1,5 +1,6 @@
 using Ckpt.Manifest;
 using Microsoft.DotNet.Interactive;
+using Microsoft.DotNet.Interactive.Commands;
 using Microsoft.DotNet.Interactive.Directives;
 using Microsoft.DotNet.Interactive.Formatting;
 
@@ -21,8 +22,13 @@ public sealed class CkptKernelExtension : IKernelExtension
     public static void Load(Kernel kernel)
     {
         // The first magic or cell that uses TorchSharp loads LibTorch (the CPU package this package depends on, or a
-        // configured CUDA PyTorch): no `#r "nuget: libtorch-..."` or Prepare() cell in a notebook.
-        Ckpt.Models.TorchNativeLibraries.LoadOnFirstUse();
+        // configured CUDA PyTorch): no `#r "nuget: libtorch-..."` or Prepare() cell in a notebook. A cell's own
+        // TorchSharp code runs torch's type initialiser, which must find LibTorch loaded already: hence before the cell.
+        kernel.AddMiddleware(async (command, context, next) =>
+        {
+            if (command is SubmitCode { Code: var code } && LibTorchCell.Names(code)) Ckpt.Models.TorchNativeLibraries.TryPrepare();
+            await next(command, context);
+        });
         Formatter.Register<Checkpoint>((ckpt, writer) => writer.Write(ManifestHtml.Render(ckpt.Manifest, ckpt.Path)), HtmlFormatter.MimeType);
         Formatter.Register<CheckpointManifest>((manifest, writer) => writer.Write(ManifestHtml.Render(manifest)), HtmlFormatter.MimeType);
 

@@ -52,7 +52,7 @@ static class DiffCommand
         o.WriteLine();
         o.WriteLine($"  {"tensor".PadRight(w)}  {"relative L2",12} {"max |Δ|",12}");
         foreach (var c in r.Changes.OrderByDescending(c => c.RelativeL2).Take(50))
-            o.WriteLine($"  {c.Name.PadRight(w)}  {c.RelativeL2,12:G5} {c.MaxAbsDiff,12:G5}");
+            o.WriteLine($"  {c.Name.PadRight(w)}  {DiffReport.NumberText(c.RelativeL2),12} {DiffReport.NumberText(c.MaxAbsDiff),12}");
         if (r.Changes.Count > 50) o.WriteLine($"  … {r.Changes.Count - 50} more (--json for all)");
     }
 }

@@ -42,7 +42,9 @@ static class LayoutCommand
     {
         o.WriteLine($"{ckpt.Path}: {layout.TensorCount} tensors in {layout.FragmentCount} fragments, {ByteSize.Format(layout.TotalBytes)}");
         double mean = layout.Ranks.Count == 0 ? 0 : (double)layout.TotalBytes / layout.Ranks.Count;
-        for (int r = 0; r < layout.Ranks.Count; r++)
+        // A single-process save has no writer ranks: its bytes are told by file alone, not by one "rank ?".
+        if (layout.Ranks.All(r => r is null)) o.WriteLine($"  written by one process, in {layout.Files.Count} {(layout.Files.Count == 1 ? "file" : "files")}");
+        else for (int r = 0; r < layout.Ranks.Count; r++)
         {
             long b = layout.BytesOfRank(r);
             o.WriteLine($"  {(layout.Ranks[r] is int v ? $"rank {v}" : "rank ?"),-10} {ByteSize.Format(b),10}  {(mean > 0 ? b / mean : 0):0.000}× mean");

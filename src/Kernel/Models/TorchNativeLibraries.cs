@@ -14,8 +14,9 @@ namespace Ckpt.Models;
 /// version need made weak, as the build does) goes to a temporary folder, LibTorch's own libraries are loaded first
 /// so the copy's dependencies resolve by soname, and the copy is loaded, so TorchSharp's later load of
 /// "libLibTorchSharp.so" finds it by soname. Programs built from this repository need none of this; calling it there
-/// is harmless. The extension calls <see cref="LoadOnFirstUse"/>, so the first use of TorchSharp (a magic, or a
-/// notebook's own <c>torch.tensor</c>) loads it; nobody calls <see cref="Prepare"/> by hand.
+/// is harmless. It has to happen before TorchSharp's <c>torch</c> type initialiser probes for LibTorch (a failed probe
+/// breaks that type for the life of the process), so every Kernel entry point that needs a model calls
+/// <see cref="Require"/>, and the notebook extension calls <see cref="TryPrepare"/> before a cell that names TorchSharp.
 /// </summary>
 public static class TorchNativeLibraries
 {
@@ -24,7 +25,6 @@ public static class TorchNativeLibraries
 
     static readonly Lazy<string> Outcome = new(Load);
     [ThreadStatic] static bool _resolving;
-    static int _hooked;
 
     /// <summary>Loads the natives once; returns what was done, in one line.</summary>
     public static string Prepare()
@@ -37,29 +37,13 @@ public static class TorchNativeLibraries
     }
 
     /// <summary>
-    /// Has TorchSharp's first native call (or its own probe for LibTorchSharp) run <see cref="Prepare"/> first, through
-    /// the TorchSharp assembly's DllImport resolver. Loads nothing now: a notebook that never uses a model pays nothing.
+    /// <see cref="Prepare"/> for a host about to run code that may use TorchSharp: true when LibTorch is loaded; on
+    /// failure false, and the code's own use of TorchSharp (or <see cref="Require"/>) then says what is missing.
     /// </summary>
-    public static void LoadOnFirstUse()
+    public static bool TryPrepare()
     {
-        if (Interlocked.Exchange(ref _hooked, 1) == 1 || !OperatingSystem.IsLinux()) return;
-        try
-        {
-            NativeLibrary.SetDllImportResolver(typeof(torch).Assembly, (name, assembly, searchPath) =>
-            {
-                if (_resolving || !name.Contains("LibTorchSharp", StringComparison.Ordinal)) return IntPtr.Zero;
-                try
-                {
-                    Prepare();
-                    return _loaded is { } patched && NativeLibrary.TryLoad(patched, out var handle) ? handle : IntPtr.Zero;
-                }
-                catch (Exception e) when (e is IOException or DllNotFoundException or InvalidDataException or BadImageFormatException)
-                {
-                    return IntPtr.Zero; // TorchSharp's own probe then fails, and Require names what is missing.
-                }
-            });
-        }
-        catch (InvalidOperationException) { } // a resolver is already set: whoever set it loads LibTorch
+        try { Prepare(); return true; }
+        catch (Exception e) when (e is IOException or DllNotFoundException or InvalidDataException or BadImageFormatException) { return false; }
     }
 
     static string? _loaded;
