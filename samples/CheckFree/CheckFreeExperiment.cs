@@ -32,6 +32,7 @@ public static class CheckFreeExperiment
     public static CheckFreeExperimentResult Run(string fixtureFolder, CheckFreeExperimentOptions? options = null,
         Action<string, int, double>? progress = null, CancellationToken cancellationToken = default)
     {
+        Ckpt.Models.TorchNativeLibraries.Require("the CheckFree experiment", "a program that references libtorch-cpu-linux-x64");
         var config = ModelConfig.ReadFile(Path.Combine(fixtureFolder, "config.json")) as LlamaConfig
             ?? throw new ArgumentException($"{fixtureFolder}/config.json does not describe a LLaMA");
         using var batch = Checkpoint.Open(Path.Combine(fixtureFolder, "eval_batch.safetensors"), cancellationToken);

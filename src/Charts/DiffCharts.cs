@@ -19,8 +19,8 @@ static class DiffCharts
                 .Trace("bar",
                     ("x", layers.Select(l => l["layer"]!.GetValue<string>()).ToArray()),
                     ("y", layers.Select(l => Num(l["relativeL2"])).ToArray()),
-                    ("customdata", layers.Select(l => new object?[] { Num(l["maxAbsDiff"]), l["tensors"]!.GetValue<int>() }).ToArray()),
-                    ("hovertemplate", "%{x}<br>relative L2 %{y:.4g}<br>max |Δ| %{customdata[0]:.4g}<br>%{customdata[1]} tensors<extra></extra>"),
+                    ("customdata", layers.Select(l => new object?[] { Fmt(Num(l["relativeL2"])), Fmt(Num(l["maxAbsDiff"])), l["tensors"]!.GetValue<int>() }).ToArray()),
+                    ("hovertemplate", "%{x}<br>relative L2 %{customdata[0]}<br>max |Δ| %{customdata[1]}<br>%{customdata[2]} tensors<extra></extra>"),
                     ("marker", Obj(("color", Palette.Of(0)))))
                 .Layout("xaxis", Obj(("type", "category"), ("automargin", true)))
                 .Layout("yaxis", Obj(("title", Obj(("text", "relative L2"))), ("rangemode", "tozero")))
@@ -29,12 +29,13 @@ static class DiffCharts
         var top = changes.OrderByDescending(c => Num(c["relativeL2"]) ?? double.PositiveInfinity).Take(MaxTensorBars).Reverse().ToList();
         if (top.Count > 0)
         {
-            charts.Add(new PlotlyFigure($"Most-changed tensors (top {top.Count} of {changes.Count} by relative L2)", Math.Max(320, 22 * top.Count + 120))
+            var shown = LayoutCharts.Shown(top.Count, changes.Count, "tensor", "--tensor <glob> chooses");
+            charts.Add(new PlotlyFigure($"Most-changed tensors by relative L2 ({shown})", Math.Max(320, 22 * top.Count + 120))
                 .Trace("bar", ("orientation", "h"),
                     ("y", top.Select(c => c["name"]!.GetValue<string>()).ToArray()),
                     ("x", top.Select(c => Num(c["relativeL2"])).ToArray()),
-                    ("customdata", top.Select(c => Num(c["maxAbsDiff"])).ToArray()),
-                    ("hovertemplate", "%{y}<br>relative L2 %{x:.4g}<br>max |Δ| %{customdata:.4g}<extra></extra>"),
+                    ("customdata", top.Select(c => new[] { Fmt(Num(c["relativeL2"])), Fmt(Num(c["maxAbsDiff"])) }).ToArray()),
+                    ("hovertemplate", "%{y}<br>relative L2 %{customdata[0]}<br>max |Δ| %{customdata[1]}<extra></extra>"),
                     ("marker", Obj(("color", Palette.Of(1)))))
                 .Layout("yaxis", Obj(("type", "category"), ("automargin", true)))
                 .Layout("xaxis", Obj(("title", Obj(("text", "relative L2"))), ("rangemode", "tozero")))
@@ -66,5 +67,5 @@ static class DiffCharts
 
     internal static double? Num(JsonNode? n) => n is null ? null : n.GetValue<double>();
 
-    static string Fmt(double? v) => v is double d ? d.ToString("G5", System.Globalization.CultureInfo.InvariantCulture) : "∞";
+    static string Fmt(double? v) => Ckpt.Inspection.ChangeText.Format(v);
 }

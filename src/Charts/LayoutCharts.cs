@@ -15,22 +15,37 @@ static class LayoutCharts
         var files = input["files"]!.AsArray().Select(f => f!.GetValue<string>()).ToList();
         var bytes = input["bytes"]!.AsArray().Select(row => row!.AsArray().Select(v => v!.GetValue<long>()).ToArray()).ToArray();
         var rankLabels = ranks.Select(RankLabel).ToList();
+        int tensorCount = input["tensorCount"]!.GetValue<int>();
+        // A single-process save (safetensors, torch.save, HF shards) has no writer ranks: rank charts would show one
+        // "rank ?" bar, so its bytes are charted by file.
+        bool singleProcess = ranks.All(r => r is null);
         var charts = new List<Chart>();
-        var boxes = BoxMap(input["tensors"]!.AsArray(), ranks);
+        var boxes = BoxMap(input["tensors"]!.AsArray(), ranks, tensorCount);
         if (boxes is not null) charts.Add(boxes);
-        charts.Add(Heatmap(rankLabels, files, bytes));
-        charts.Add(RankBars(rankLabels, bytes));
+        if (singleProcess) charts.Add(FileBars(files, bytes));
+        else
+        {
+            charts.Add(Heatmap(rankLabels, files, bytes));
+            charts.Add(RankBars(rankLabels, bytes));
+        }
         charts.Add(Treemap(input["modules"]!.AsObject()));
 
         long total = bytes.Sum(r => r.Sum());
-        var summary = $"<p><b>{input["tensorCount"]}</b> tensors in <b>{input["fragmentCount"]}</b> fragments, " +
-                      $"{Palette.Bytes(total)} over {ranks.Count} rank(s) and {files.Count} file(s).</p>";
+        var spread = singleProcess ? $"written by one process in {Plural(files.Count, "file")}"
+            : $"over {Plural(ranks.Count, "rank")} and {Plural(files.Count, "file")}";
+        var summary = $"<p><b>{tensorCount}</b> tensors in <b>{input["fragmentCount"]}</b> fragments, {Palette.Bytes(total)} {spread}.</p>";
         return (charts, summary);
     }
 
+    static string Plural(int n, string what) => $"{n} {what}{(n == 1 ? "" : "s")}";
+
+    /// <summary>What a capped chart leaves out, and how to choose what it shows.</summary>
+    internal static string Shown(int shown, int total, string noun, string option, string which = "") =>
+        shown < total ? $"{shown} of {total} {noun}s{which}; {option}" : Plural(total, noun);
+
     static string RankLabel(int? r) => r is int v ? $"rank {v}" : "rank ?";
 
-    static Chart? BoxMap(JsonArray tensors, List<int?> ranks)
+    static Chart? BoxMap(JsonArray tensors, List<int?> ranks, int tensorCount)
     {
         if (tensors.Count == 0) return null;
         var shapes = new JsonArray();
@@ -73,14 +88,15 @@ static class LayoutCharts
                 var p = perGroup[group];
                 p.X.Add((x0 + x1) / 2);
                 p.Y.Add((y0 + y1) / 2);
-                p.Text.Add($"{t["name"]}<br>{RankLabel(rank)}<br>offsets {Shape(off)} lengths {Shape(len)}" +
+                p.Text.Add($"{t["name"]}<br>{(byFile ? "" : RankLabel(rank) + "<br>")}offsets {Shape(off)} lengths {Shape(len)}" +
                            $"<br>file {f["file"]} @ {f["payloadOffset"]} (+{f["payloadLength"]} B)<br>{Palette.Bytes(f["bytes"]!.GetValue<long>())}");
             }
             top -= bandHeight + BandGap;
         }
 
         var what = byFile ? "file" : "rank";
-        var fig = new PlotlyFigure($"Tensor fragments by {what} (dim 0 down, dim 1 across)", Math.Max(320, 90 * tensors.Count + 120));
+        var shown = Shown(tensors.Count, tensorCount, "tensor", "--tensor <glob> chooses", " (the largest)");
+        var fig = new PlotlyFigure($"Tensor fragments by {what} (dim 0 down, dim 1 across): {shown}", Math.Max(320, 90 * tensors.Count + 120));
         foreach (var (group, p) in perGroup.Where(kv => kv.Value.X.Count > 0))
             fig.Trace("scatter", ("x", p.X), ("y", p.Y), ("mode", "markers"), ("name", group),
                 ("text", p.Text), ("hoverinfo", "text"),
@@ -127,6 +143,21 @@ static class LayoutCharts
             .Layout("xaxis", Obj(("type", "category")))
             .Layout("yaxis", Obj(("title", Obj(("text", "bytes")))));
         return fig.ToChart("rank-bytes", "Bytes per rank");
+    }
+
+    static Chart FileBars(List<string> files, long[][] bytes)
+    {
+        var perFile = Enumerable.Range(0, files.Count).Select(f => bytes.Sum(r => r[f])).ToArray();
+        var order = Enumerable.Range(0, files.Count).OrderByDescending(f => perFile[f]).Take(MaxFiles).OrderBy(f => f).ToList();
+        var title = $"Bytes per file ({Palette.Bytes(perFile.Sum())} in all; {Shown(order.Count, files.Count, "file", "--tensor <glob> narrows", " (the largest)")})";
+        var fig = new PlotlyFigure(title, 380)
+            .Trace("bar", ("x", order.Select(f => files[f]).ToArray()), ("y", order.Select(f => perFile[f]).ToArray()),
+                ("text", order.Select(f => Palette.Bytes(perFile[f])).ToArray()),
+                ("hovertemplate", "%{x}: %{text}<extra></extra>"),
+                ("marker", Obj(("color", order.Select(Palette.Of).ToArray()))))
+            .Layout("xaxis", Obj(("type", "category"), ("automargin", true)))
+            .Layout("yaxis", Obj(("title", Obj(("text", "bytes")))));
+        return fig.ToChart("file-bytes", "Bytes per file");
     }
 
     static Chart Treemap(JsonObject modules)

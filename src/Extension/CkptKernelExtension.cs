@@ -1,5 +1,7 @@
 using Ckpt.Manifest;
 using Microsoft.DotNet.Interactive;
+using Microsoft.DotNet.Interactive.Commands;
+using Microsoft.DotNet.Interactive.Directives;
 using Microsoft.DotNet.Interactive.Formatting;
 
 namespace Ckpt.Extension;
@@ -19,6 +21,14 @@ public sealed class CkptKernelExtension : IKernelExtension
     /// <summary>Registers the formatters and magic commands on <paramref name="kernel"/> (the root kernel in a notebook).</summary>
     public static void Load(Kernel kernel)
     {
+        // The first magic or cell that uses TorchSharp loads LibTorch (the CPU package this package depends on, or a
+        // configured CUDA PyTorch): no `#r "nuget: libtorch-..."` or Prepare() cell in a notebook. A cell's own
+        // TorchSharp code runs torch's type initialiser, which must find LibTorch loaded already: hence before the cell.
+        kernel.AddMiddleware(async (command, context, next) =>
+        {
+            if (command is SubmitCode { Code: var code } && LibTorchCell.Names(code)) Ckpt.Models.TorchNativeLibraries.TryPrepare();
+            await next(command, context);
+        });
         Formatter.Register<Checkpoint>((ckpt, writer) => writer.Write(ManifestHtml.Render(ckpt.Manifest, ckpt.Path)), HtmlFormatter.MimeType);
         Formatter.Register<CheckpointManifest>((manifest, writer) => writer.Write(ManifestHtml.Render(manifest)), HtmlFormatter.MimeType);
 
@@ -45,7 +55,7 @@ public sealed class CkptKernelExtension : IKernelExtension
         "<code>#!ckpt-convert &lt;path&gt; --to safetensors|dcp|torch --out dir</code>, " +
         "<code>#!ckpt-merge --method linear|slerp|task-arithmetic|ties|dare-linear|dare-ties --model a[:w] --model b[:w] --out dir</code>, " +
         "<code>#!ckpt-lcsc &lt;folder|glob|list&gt; --eval eval-loss:&lt;batch&gt;|mse:&lt;ckpt&gt; [--budget 200]</code>. " +
-        "Fine-tuning (LoRA/QLoRA, live loss chart; needs LibTorch, e.g. <code>#r \"nuget: libtorch-cpu-linux-x64\"</code>): " +
+        "Fine-tuning (LoRA/QLoRA, live loss chart; LibTorch is loaded on first use, <code>CKPT_LIBTORCH</code> picks another): " +
         "<code>#!ckpt-finetune --recipe sft|dpo --model &lt;var|path&gt; --data &lt;file.jsonl&gt; --steps N [--out dir]</code>, " +
         "<code>#!ckpt-generate --model &lt;var|path&gt; --prompt \"text\" [--adapter dir] [--greedy | --temperature T]</code>. " +
         "From C#: <code>var c = Ckpt.Checkpoint.Open(path); c.Read(name)</code>. Packages: <code>Ckpt.Kernel</code> (the engine), " +

@@ -74,6 +74,8 @@ sealed class JupyterRun
         psi.Environment["JUPYTER_PATH"] = Path.Combine(repo, ".jupyter");
         psi.Environment["DOTNET_INTERACTIVE_CLI_TELEMETRY_OPTOUT"] = "1";
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        // The notebooks load LibTorch as a user's would; only this test process pretends to have none (WithoutLibTorch).
+        psi.Environment.Remove(Ckpt.Models.TorchNativeLibraries.OverrideVariable);
 
         using var process = Process.Start(psi)!;
         var stderr = process.StandardError.ReadToEndAsync();

@@ -32,8 +32,8 @@ public sealed class ShardLayoutNotebookTests(ShardLayoutNotebookRun run) : IClas
     }
 
     [Theory]
-    [InlineData("#!ckpt-layout ../tests/fixtures/hf-llama-tiny-sharded\n", 4)]
-    [InlineData("#!ckpt-layout ../tests/fixtures/hf-llama-tiny-sharded --tensor", 4)]
+    [InlineData("#!ckpt-layout ../tests/fixtures/hf-llama-tiny-sharded\n", 3)]
+    [InlineData("#!ckpt-layout ../tests/fixtures/hf-llama-tiny-sharded --tensor", 3)]
     [InlineData("#!ckpt-diff", 2)]
     [InlineData("#!ckpt-stats", 1)]
     [InlineData("#!ckpt-timeline", 1)]

@@ -19,19 +19,19 @@ public sealed class VisualisationTests : IDisposable
             .ToList();
 
     [Fact]
-    public async Task Layout_magic_shows_four_plotly_figures_with_json_and_html_and_inline_plotly_js()
+    public async Task Layout_magic_shows_three_plotly_figures_with_json_and_html_and_inline_plotly_js()
     {
         var result = await _harness.SubmitAsync($"#!ckpt-layout \"{FixtureFacts.Llama}\"");
         KernelHarness.AssertSucceeded(result);
         var charts = Charts(result);
-        Assert.Equal(4, charts.Count);
+        Assert.Equal(3, charts.Count); // a single-process checkpoint: fragments and bytes by file, no rank charts
         foreach (var (plotly, _) in charts)
         {
             using var figure = JsonDocument.Parse(plotly);
             Assert.True(figure.RootElement.GetProperty("data").GetArrayLength() > 0);
         }
         var types = charts.Select(c => JsonDocument.Parse(c.Plotly).RootElement.GetProperty("data")[0].GetProperty("type").GetString()).ToList();
-        Assert.Equal(["scatter", "heatmap", "bar", "treemap"], types);
+        Assert.Equal(["scatter", "bar", "treemap"], types);
         // plotly.js itself, once per session: in the first chart's HTML, never a CDN script tag.
         Assert.Contains(PlotlyJsLoader, charts[0].Html);
         Assert.All(charts.Skip(1), c => Assert.DoesNotContain(PlotlyJsLoader, c.Html));

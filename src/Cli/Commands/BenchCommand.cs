@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Ckpt.Benchmarks;
+using Ckpt.Cli.Progress;
 using Ckpt.Conversion;
 using Ckpt.Manifest;
 using Ckpt.Outputs;
@@ -10,7 +11,7 @@ namespace Ckpt.Cli.Commands;
 /// <summary>`ckpt bench load|generate|forward`: the options of <see cref="BenchVerbs"/>, one benchmark each.</summary>
 static class BenchCommand
 {
-    public static Command Create(TextWriter stdout)
+    public static Command Create(TextWriter stdout, Terminal? terminal = null)
     {
         var bench = new Command("bench", BenchVerbs.Summary);
 
@@ -48,8 +49,10 @@ static class BenchCommand
         {
             var v = BenchVerbs.Generate.Read(given);
             var output = v.Required("--out");
+            var (progress, bar) = ProgressBar.ForBytes(terminal, stdout);
             var result = SyntheticCheckpoint.Write(output, ByteSize.Parse(v.Required("--size")), v.Integer("--shards")!.Value,
-                v.Integer("--hidden")!.Value, overwrite: v.Flag("--overwrite"));
+                v.Integer("--hidden")!.Value, overwrite: v.Flag("--overwrite"), progress: progress);
+            bar?.Done();
             stdout.WriteLine($"wrote {ByteSize.Format(result.TotalBytes)} in {result.Files.Count} shards to {output}");
             return Task.FromResult(0);
         }));

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Ckpt.Conversion;
+using Ckpt.Cli.Progress;
 using Ckpt.Manifest;
 
 namespace Ckpt.Cli.Commands;
@@ -8,11 +9,13 @@ namespace Ckpt.Cli.Commands;
 /// <summary>`ckpt convert`: the options of <see cref="ConvertVerb"/>, a call to <see cref="CheckpointConverter.Convert"/>, a summary or JSON.</summary>
 static class ConvertCommand
 {
-    public static Command Create(TextWriter stdout) => VerbCommand.Create(ConvertVerb.Definition, (given, _) =>
+    public static Command Create(TextWriter stdout, Terminal? terminal) => VerbCommand.Create(ConvertVerb.Definition, (given, cancellationToken) =>
     {
         var (path, options) = ConvertVerb.Bind(given);
         using var ckpt = Checkpoint.Open(path);
-        var result = CheckpointConverter.Convert(ckpt, options);
+        var (progress, bar) = ProgressBar.ForBytes(terminal, stdout);
+        var result = CheckpointConverter.Convert(ckpt, options, cancellationToken, progress);
+        bar?.Done();
         if (VerbCommand.Flag(given, "--json"))
         {
             var report = new JsonObject

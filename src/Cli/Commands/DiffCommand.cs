@@ -20,12 +20,13 @@ static class DiffCommand
         var report = CheckpointDiff.Compare(ca, cb, request.Filter, cancellationToken: ct);
         var input = InspectionJson.Diff(report);
         if (request.Html is string file)
-        {
             OutputFile.WriteAllText(file, ChartRenderer.Document("diff", input.ToJsonString(), $"{ca.Path} → {cb.Path}"));
-            if (!asJson) stdout.WriteLine($"wrote {file}");
-        }
         if (asJson) stdout.WriteLine(ManifestJson.Serialize(input));
-        else if (request.Html is null) WriteHuman(stdout, report);
+        else
+        {
+            WriteHuman(stdout, report);
+            if (request.Html is string written) stdout.WriteLine($"wrote {written}");
+        }
         return Task.FromResult(0);
     });
 
@@ -42,7 +43,7 @@ static class DiffCommand
         o.WriteLine();
         o.WriteLine($"  {"tensor".PadRight(w)}  {"relative L2",12} {"max |Δ|",12}");
         foreach (var c in r.Changes.OrderByDescending(c => c.RelativeL2).Take(50))
-            o.WriteLine($"  {c.Name.PadRight(w)}  {c.RelativeL2,12:G5} {c.MaxAbsDiff,12:G5}");
+            o.WriteLine($"  {c.Name.PadRight(w)}  {DiffReport.NumberText(c.RelativeL2),12} {DiffReport.NumberText(c.MaxAbsDiff),12}");
         if (r.Changes.Count > 50) o.WriteLine($"  … {r.Changes.Count - 50} more (--json for all)");
     }
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Ckpt.Cli.Progress;
 using Ckpt.Training;
 
 namespace Ckpt.Cli.Commands;
@@ -8,7 +9,7 @@ namespace Ckpt.Cli.Commands;
 /// <summary>`ckpt finetune`: parses options, calls <see cref="FineTuning.Run"/>, shows progress and a summary.</summary>
 static class FinetuneCommand
 {
-    public static Command Create(TextWriter stdout, TextWriter stderr) =>
+    public static Command Create(TextWriter stdout, TextWriter stderr, Terminal? terminal) =>
         VerbCommand.Create(FineTuningVerb.Definition, (given, cancellationToken) =>
         {
             var options = FineTuningVerb.Bind(given).ToOptions() with
@@ -16,11 +17,11 @@ static class FinetuneCommand
                 Trace = VerbCommand.Flag(given, "--trace") ? line => Trace(stderr, line) : null,
             };
             bool asJson = VerbCommand.Flag(given, "--json");
-            var bar = !asJson && ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected ? new ProgressBar(stdout) : null;
-            var progress = new Reporter(p =>
+            var bar = asJson ? null : ProgressBar.On(terminal, stdout);
+            var progress = new ProgressBar.Reporter<TrainingProgress>(p =>
             {
                 if (asJson) stdout.WriteLine(JsonSerializer.Serialize(p.Fields()));
-                else bar?.Show(p);
+                else bar?.Show((double)p.Step / p.TotalSteps, ProgressText(p), p.Step == p.TotalSteps);
             });
             var result = FineTuning.Run(options, progress, cancellationToken);
             bar?.Done();
@@ -88,31 +89,12 @@ static class FinetuneCommand
         o.WriteLine($"  resumable state   {r.CheckpointDirectory}");
     }
 
-    /// <summary>Reports on the training thread, in order (Progress&lt;T&gt; would post to the thread pool).</summary>
-    sealed class Reporter(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    /// <summary>The bar's text: step, loss, learning rate, the run's mean tokens/s (as the summary reports it) and the time left.</summary>
+    internal static string ProgressText(TrainingProgress p)
     {
-        public void Report(TrainingProgress value) => report(value);
-    }
-
-    /// <summary>One line redrawn in place, at most ten times a second.</summary>
-    sealed class ProgressBar(TextWriter o)
-    {
-        DateTime _shown = DateTime.MinValue;
-
-        public void Show(TrainingProgress p)
-        {
-            var now = DateTime.UtcNow;
-            if (p.Step < p.TotalSteps && (now - _shown).TotalSeconds < 0.1) return;
-            _shown = now;
-            const int width = 30;
-            int filled = (int)(width * (double)p.Step / p.TotalSteps);
-            var eta = p.Step == 0 ? TimeSpan.Zero : p.Elapsed / p.Step * (p.TotalSteps - p.Step);
-            var extra = p.Metrics.TryGetValue("rewards/accuracies", out var acc) ? string.Create(CultureInfo.InvariantCulture, $" acc {acc:F2}") : "";
-            o.Write(string.Create(CultureInfo.InvariantCulture,
-                $"\r[{new string('#', filled)}{new string('-', width - filled)}] {p.Step}/{p.TotalSteps} loss {p.Loss:F4}{extra} lr {p.LearningRate:0.0e+00} {p.TokensPerSecond:F0} tok/s ETA {eta:mm\\:ss}  "));
-            o.Flush();
-        }
-
-        public void Done() => o.WriteLine();
+        var eta = p.Step == 0 ? TimeSpan.Zero : p.Elapsed / p.Step * (p.TotalSteps - p.Step);
+        var extra = p.Metrics.TryGetValue("rewards/accuracies", out var acc) ? string.Create(CultureInfo.InvariantCulture, $" acc {acc:F2}") : "";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{p.Step}/{p.TotalSteps} loss {p.Loss:F4}{extra} lr {p.LearningRate:0.0e+00} {p.MeanTokensPerSecond:F0} tok/s ETA {eta:mm\\:ss}");
     }
 }

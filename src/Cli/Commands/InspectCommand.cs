@@ -39,9 +39,13 @@ static class InspectCommand
         o.WriteLine($"  format      {m.Format} ({m.Framework})");
         o.WriteLine($"  layout      world size {m.Layout.WorldSize}: {m.Layout.Description}");
         o.WriteLine($"  parameters  {m.ParameterCount:N0} ({string.Join(", ", m.ParametersByDType.Select(kv => $"{kv.Key} {kv.Value:N0}"))})");
-        o.WriteLine($"  bytes       {ByteSize.Format(m.TensorBytes)} of tensors in {m.Files.Count} files ({ByteSize.Format(m.TotalBytes)})");
-        foreach (var kv in m.Metadata.OrderBy(k => k.Key, StringComparer.Ordinal))
-            o.WriteLine($"  {kv.Key,-28} {kv.Value}");
+        o.WriteLine($"  bytes       {ByteSize.Format(m.TensorBytes)} of tensors in {m.Files.Count} {(m.Files.Count == 1 ? "file" : "files")} ({ByteSize.Format(m.TotalBytes)} on disk)");
+        if (m.Metadata.Count > 0)
+        {
+            o.WriteLine($"  metadata    {m.Metadata.Count} {(m.Metadata.Count == 1 ? "entry" : "entries")}, as the files and side files (config.json) record them");
+            foreach (var kv in m.Metadata.OrderBy(k => k.Key, StringComparer.Ordinal))
+                o.WriteLine($"    {kv.Key,-28} {kv.Value}");
+        }
         int nameWidth = Math.Min(60, m.Tensors.Select(t => t.Name.Length).DefaultIfEmpty(4).Max());
         o.WriteLine();
         o.WriteLine($"  {"tensor".PadRight(nameWidth)}  {"dtype",-8} {"shape",-20} {"bytes",10} fragments");

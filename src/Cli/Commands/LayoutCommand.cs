@@ -20,12 +20,14 @@ static class LayoutCommand
         var layout = ShardLayout.Of(ckpt.Manifest, filter);
         var input = InspectionJson.Layout(ckpt.Path, layout, ModuleTree.Of(ckpt.Manifest, filter));
         if (request.Html is string file)
-        {
             OutputFile.WriteAllText(file, ChartRenderer.Document("layout", input.ToJsonString(), $"Layout of {ckpt.Path}"));
-            if (!asJson) stdout.WriteLine($"wrote {file}");
-        }
         if (asJson) stdout.WriteLine(ManifestJson.Serialize(input));
-        else if (request.Html is null) WriteHuman(stdout, ckpt, layout);
+        else
+        {
+            // The report is for a browser; the terminal still gets the figures, and where the report went.
+            WriteHuman(stdout, ckpt, layout);
+            if (request.Html is string written) stdout.WriteLine($"wrote {written}");
+        }
         return Task.FromResult(0);
     });
 
@@ -33,7 +35,9 @@ static class LayoutCommand
     {
         o.WriteLine($"{ckpt.Path}: {layout.TensorCount} tensors in {layout.FragmentCount} fragments, {ByteSize.Format(layout.TotalBytes)}");
         double mean = layout.Ranks.Count == 0 ? 0 : (double)layout.TotalBytes / layout.Ranks.Count;
-        for (int r = 0; r < layout.Ranks.Count; r++)
+        // A single-process save has no writer ranks: its bytes are told by file alone, not by one "rank ?".
+        if (layout.Ranks.All(r => r is null)) o.WriteLine($"  written by one process, in {layout.Files.Count} {(layout.Files.Count == 1 ? "file" : "files")}");
+        else for (int r = 0; r < layout.Ranks.Count; r++)
         {
             long b = layout.BytesOfRank(r);
             o.WriteLine($"  {(layout.Ranks[r] is int v ? $"rank {v}" : "rank ?"),-10} {ByteSize.Format(b),10}  {(mean > 0 ? b / mean : 0):0.000}× mean");

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
+using Ckpt.Cli.Progress;
 using Ckpt.Conversion;
 using Ckpt.Manifest;
 using Ckpt.Resharding;
@@ -8,7 +9,7 @@ namespace Ckpt.Cli.Commands;
 
 static class ReshardCommand
 {
-    public static Command Create(TextWriter stdout) => VerbCommand.Create(ReshardVerb.Definition, (given, _) =>
+    public static Command Create(TextWriter stdout, Terminal? terminal) => VerbCommand.Create(ReshardVerb.Definition, (given, cancellationToken) =>
     {
         var request = ReshardVerb.Bind(given);
         var layout = request.Layout.Resolve();
@@ -27,7 +28,9 @@ static class ReshardCommand
             }
             return Task.FromResult(0);
         }
-        var result = Resharder.Reshard(ckpt, new ReshardOptions(layout, request.Output, request.Only, request.Overwrite, request.Share));
+        var (progress, bar) = ProgressBar.ForBytes(terminal, stdout);
+        var result = Resharder.Reshard(ckpt, new ReshardOptions(layout, request.Output, request.Only, request.Overwrite, request.Share), cancellationToken, progress);
+        bar?.Done();
         if (asJson) stdout.WriteLine(ManifestJson.Serialize(Report(result)));
         else
         {

@@ -10,7 +10,8 @@ namespace Ckpt.Benchmarks;
 public static class SyntheticCheckpoint
 {
     /// <summary>Staged and moved into place when complete, like every output (<see cref="Outputs.OutputFolder"/>).</summary>
-    public static ShardedWriteResult Write(string directory, long approximateBytes, int shards, int hidden = 2048, int seed = 0, bool overwrite = false)
+    public static ShardedWriteResult Write(string directory, long approximateBytes, int shards, int hidden = 2048, int seed = 0, bool overwrite = false,
+        IProgress<Monitoring.ByteProgress>? progress = null)
     {
         // Checked before any byte is written: 0 shards divides by zero below, a size of 0 would still write a layer.
         if (shards < 1) throw new ArgumentException($"--shards {shards} must be at least 1");
@@ -42,7 +43,8 @@ public static class SyntheticCheckpoint
         // Greedy cutting at tensor boundaries can spill into one more shard: grow the limit until it doesn't.
         long max = (total + shards - 1) / shards;
         while (ShardedSafetensorsWriter.Split(tensors, max).Count > shards) max += max / 100 + 1;
-        var written = ShardedSafetensorsWriter.Write(output.Staging, tensors, max);
+        var timeline = progress is null ? null : new Monitoring.OperationTimeline("bench generate") { Progress = progress, ExpectedBytes = total };
+        var written = ShardedSafetensorsWriter.Write(output.Staging, tensors, max, timeline: timeline);
         output.Commit();
         return written with { Files = written.Files.Select(output.Final).ToArray(), IndexFile = written.IndexFile is { } i ? output.Final(i) : null };
     }

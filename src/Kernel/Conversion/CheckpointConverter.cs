@@ -22,12 +22,13 @@ public static class CheckpointConverter
         ["config.json", "generation_config.json", "tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json"];
 
     /// <summary>Writes into a staging sibling of the output and moves it into place when complete (<see cref="OutputFolder"/>).</summary>
-    public static ConversionResult Convert(Checkpoint source, ConvertOptions options, CancellationToken cancellationToken = default)
+    public static ConversionResult Convert(Checkpoint source, ConvertOptions options, CancellationToken cancellationToken = default,
+        IProgress<ByteProgress>? progress = null)
     {
         if (options.Share is not null) return ConvertPart(source, options, cancellationToken);
         using var output = OutputFolder.Begin(options.OutputDirectory, [source.Path, options.MergeAdapter], options.Overwrite);
         using var merge = options.MergeAdapter is { } adapter ? Training.LoraMerge.Open(adapter, source.Manifest, cancellationToken) : null;
-        var result = Write(source, options with { OutputDirectory = output.Staging }, merge, cancellationToken);
+        var result = Write(source, options with { OutputDirectory = output.Staging }, merge, progress, cancellationToken);
         var copied = CopyModelFiles(source.Path, output.Staging);
         output.Commit();
         return result with
@@ -157,10 +158,12 @@ public static class CheckpointConverter
             .Where(o => !o.Name.StartsWith(".metadata/", StringComparison.Ordinal) && PickleWriter.CanWrite(o.Value))
             .Select(o => new DcpBytesWrite(o.Name, 0, TorchSaveWriter.SaveObject(o.Value))).ToArray());
 
-    static ConversionResult Write(Checkpoint source, ConvertOptions options, Training.LoraMerge? merge, CancellationToken cancellationToken)
+    static ConversionResult Write(Checkpoint source, ConvertOptions options, Training.LoraMerge? merge, IProgress<ByteProgress>? progress,
+        CancellationToken cancellationToken)
     {
-        var timeline = new OperationTimeline("convert");
+        var timeline = new OperationTimeline("convert") { Progress = progress };
         var (sources, skipped) = Sources(source, options, merge, timeline, cancellationToken);
+        timeline.ExpectedBytes = sources.Sum(s => s.ByteCount);
         switch (options.To)
         {
             case TargetFormat.Dcp:

@@ -11,7 +11,11 @@ public sealed record DiffReport(
     IReadOnlyList<ShapeChange> Reshaped,
     IReadOnlyList<ShapeChange> DTypeChanged,
     IReadOnlyList<TensorChange> Changes,
-    IReadOnlyList<LayerChange> Layers);
+    IReadOnlyList<LayerChange> Layers)
+{
+    /// <summary>A relative L2 or max |Δ| as every surface writes it (four significant figures; <see cref="ChangeText"/>).</summary>
+    public static string NumberText(double value) => ChangeText.Format(value);
+}
 
 public sealed record TensorSummary(string Name, string DType, IReadOnlyList<long> Shape)
 {

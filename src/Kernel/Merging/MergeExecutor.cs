@@ -47,10 +47,10 @@ public static class MergeExecutor
     /// </summary>
     public static MergeReport RunToDirectory(MergeSpec spec, string directory, long maxShardBytes = DefaultMaxShardBytes,
         long chunkElements = DefaultChunkElements, string? configSource = null, CancellationToken cancellationToken = default,
-        bool overwrite = false)
+        bool overwrite = false, IProgress<Monitoring.ByteProgress>? progress = null)
     {
         using var output = Outputs.OutputFolder.Begin(directory, Inputs(spec).Append(configSource), overwrite);
-        var report = RunToStaging(spec, output.Staging, maxShardBytes, chunkElements, configSource, cancellationToken);
+        var report = RunToStaging(spec, output.Staging, maxShardBytes, chunkElements, configSource, cancellationToken, progress);
         output.Commit();
         return report;
     }
@@ -60,11 +60,13 @@ public static class MergeExecutor
 
     /// <summary>Merges into a folder the caller has staged (lcsc adds its log and config before committing).</summary>
     internal static MergeReport RunToStaging(MergeSpec spec, string directory, long maxShardBytes, long chunkElements, string? configSource,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, IProgress<Monitoring.ByteProgress>? progress = null)
     {
         var clock = Stopwatch.StartNew();
         using var session = MergeSession.Open(spec, chunkElements, configSource);
-        var result = ShardedSafetensorsWriter.Write(directory, session.Tensors, maxShardBytes, Metadata(spec),
+        var timeline = progress is null ? null
+            : new Monitoring.OperationTimeline("merge") { Progress = progress, ExpectedBytes = session.Tensors.Sum(t => t.ByteCount) };
+        var result = ShardedSafetensorsWriter.Write(directory, session.Tensors, maxShardBytes, Metadata(spec), timeline: timeline,
             cancellationToken: cancellationToken);
         var report = Report(session, result.TotalBytes, clock.Elapsed.TotalSeconds,
             result.Files.Select(f => Path.GetFileName(f)).ToArray());

@@ -5,35 +5,64 @@ using TorchSharp;
 namespace Ckpt.Models;
 
 /// <summary>
-/// Makes TorchSharp's native library loadable in hosts that load it straight from the NuGet cache (notebooks),
-/// where the build's patch (build/LibTorchSharpGlibcFix.targets) never ran. TorchSharp 0.107.0's
-/// libLibTorchSharp.so asks for GLIBCXX_3.4.32 for one marker symbol, which older libstdc++ (Debian 12) lacks;
-/// a patched copy (that version need made weak, as the build does) goes to a temporary folder, libtorch's own
-/// libraries are loaded first from the libtorch-cpu package so the copy's dependencies resolve by soname, and the
-/// copy is loaded, so TorchSharp's later load of "libLibTorchSharp.so" finds it by soname. Programs built
-/// from this repository need none of this; calling it there is harmless.
+/// Loads LibTorch for hosts that take TorchSharp straight from the NuGet cache (notebooks), where the build's patch
+/// (build/LibTorchSharpGlibcFix.targets) never ran. The LibTorch is, in order: the folder <c>CKPT_LIBTORCH</c> names
+/// (any LibTorch's lib folder, e.g. a PyTorch's <c>torch/lib</c>); on a machine with an NVIDIA driver, the CUDA
+/// libraries of the PyTorch <c>python3</c> imports (GPU.md: TorchSharp 0.107 runs on PyTorch 2.11's libraries); else
+/// the libtorch-cpu-linux-x64 package, which Ckpt.Extension depends on. TorchSharp 0.107.0's libLibTorchSharp.so
+/// asks for GLIBCXX_3.4.32 for one marker symbol, which older libstdc++ (Debian 12) lacks; a patched copy (that
+/// version need made weak, as the build does) goes to a temporary folder, LibTorch's own libraries are loaded first
+/// so the copy's dependencies resolve by soname, and the copy is loaded, so TorchSharp's later load of
+/// "libLibTorchSharp.so" finds it by soname. Programs built from this repository need none of this; calling it there
+/// is harmless. It has to happen before TorchSharp's <c>torch</c> type initialiser probes for LibTorch (a failed probe
+/// breaks that type for the life of the process), so every Kernel entry point that needs a model calls
+/// <see cref="Require"/>, and the notebook extension calls <see cref="TryPrepare"/> before a cell that names TorchSharp.
 /// </summary>
 public static class TorchNativeLibraries
 {
+    /// <summary>A LibTorch lib folder to load instead of the one found (libc10.so, libtorch_cpu.so, libtorch.so, and for CUDA libtorch_cuda.so).</summary>
+    public const string OverrideVariable = "CKPT_LIBTORCH";
+
     static readonly Lazy<string> Outcome = new(Load);
+    [ThreadStatic] static bool _resolving;
 
     /// <summary>Loads the natives once; returns what was done, in one line.</summary>
-    public static string Prepare() => Outcome.Value;
+    public static string Prepare()
+    {
+        // Load probes TorchSharp's own LibTorchSharp, which calls the resolver: it must not ask for Outcome again.
+        bool outer = _resolving;
+        _resolving = true;
+        try { return Outcome.Value; }
+        finally { _resolving = outer; }
+    }
 
     /// <summary>
-    /// Fails in one sentence when LibTorch is not loadable in this process: a notebook has TorchSharp's managed
-    /// assembly through Ckpt.Kernel, but LibTorch only once it references a package.
+    /// <see cref="Prepare"/> for a host about to run code that may use TorchSharp: true when LibTorch is loaded; on
+    /// failure false, and the code's own use of TorchSharp (or <see cref="Require"/>) then says what is missing.
+    /// </summary>
+    public static bool TryPrepare()
+    {
+        try { Prepare(); return true; }
+        catch (Exception e) when (e is IOException or DllNotFoundException or InvalidDataException or BadImageFormatException) { return false; }
+    }
+
+    static string? _loaded;
+
+    /// <summary>
+    /// Fails in one sentence when LibTorch is not loadable in this process, after trying to load it (<see cref="Prepare"/>).
     /// </summary>
     /// <param name="what">What needs it, as the start of the sentence ("fine-tuning").</param>
     /// <param name="alternative">The command that carries LibTorch itself ("ckpt finetune").</param>
-    internal static void Require(string what, string alternative)
+    public static void Require(string what, string alternative)
     {
+        string? reason = null;
+        try { Prepare(); }
+        catch (Exception e) when (e is IOException or DllNotFoundException or InvalidDataException or BadImageFormatException) { reason = e.Message; }
         try { torch.InitializeDeviceType(DeviceType.CPU); }
         catch (Exception e) when (e is TypeInitializationException or DllNotFoundException or NotSupportedException)
         {
-            throw new NotSupportedException($"{what} runs the model with TorchSharp and LibTorch is not loaded in this process: " +
-                "reference libtorch-cpu-linux-x64 (or a CUDA LibTorch) first and, on Debian 12, call " +
-                $"Ckpt.Models.TorchNativeLibraries.Prepare(); or run `{alternative}`, which carries it", e);
+            throw new NotSupportedException($"{what} runs the model with TorchSharp and LibTorch could not be loaded ({reason ?? e.Message}): " +
+                $"set {OverrideVariable} to a LibTorch lib folder or reference libtorch-cpu-linux-x64; or run `{alternative}`, which carries it", e);
         }
     }
 
@@ -41,7 +70,8 @@ public static class TorchNativeLibraries
     {
         if (!OperatingSystem.IsLinux()) return "nothing to prepare off Linux";
         var torchSharp = typeof(torch).Assembly;
-        if (NativeLibrary.TryLoad("LibTorchSharp", torchSharp, null, out _)) return "LibTorchSharp loads as it is";
+        var chosen = Environment.GetEnvironmentVariable(OverrideVariable) is { Length: > 0 } given ? given : null;
+        if (chosen is null && NativeLibrary.TryLoad("LibTorchSharp", torchSharp, null, out _)) return "LibTorchSharp loads as it is";
 
         var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } p ? p
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
@@ -49,19 +79,19 @@ public static class TorchNativeLibraries
         var source = new[]
             {
                 Path.Combine(Path.GetDirectoryName(torchSharp.Location) ?? "", "..", "..", "runtimes", "linux-x64", "native", "libLibTorchSharp.so"),
+                Path.Combine(Path.GetDirectoryName(torchSharp.Location) ?? "", "runtimes", "linux-x64", "native", "libLibTorchSharp.so"),
                 Path.Combine(packages, "torchsharp", version ?? "", "runtimes", "linux-x64", "native", "libLibTorchSharp.so"),
             }.Select(Path.GetFullPath).FirstOrDefault(File.Exists)
             ?? throw new FileNotFoundException($"libLibTorchSharp.so of TorchSharp {version} is neither beside TorchSharp.dll nor in {packages}");
-        var libtorch = Directory.Exists(Path.Combine(packages, "libtorch-cpu-linux-x64"))
-            ? Directory.GetDirectories(Path.Combine(packages, "libtorch-cpu-linux-x64"))
-                .Select(d => Path.Combine(d, "runtimes", "linux-x64", "native")).Where(d => File.Exists(Path.Combine(d, "libtorch.so")))
-                .OrderByDescending(d => d, StringComparer.Ordinal).FirstOrDefault()
-            : null;
-        if (libtorch is null)
-            throw new FileNotFoundException($"libtorch's native libraries are not in {packages}: reference them first, e.g. #r \"nuget: libtorch-cpu-linux-x64, 2.10.0\"");
+        if (chosen is not null && !File.Exists(Path.Combine(chosen, "libtorch.so")))
+            throw new FileNotFoundException($"{OverrideVariable}={chosen} holds no libtorch.so");
+        var libtorch = chosen ?? ConfiguredCudaPyTorch() ?? CpuPackage(packages)
+            ?? throw new FileNotFoundException($"libtorch's native libraries are not in {packages} (the libtorch-cpu-linux-x64 package) and {OverrideVariable} is not set");
 
         foreach (var gomp in Directory.GetFiles(libtorch, "libgomp*.so*")) NativeLibrary.Load(gomp);
-        foreach (var name in new[] { "libc10.so", "libtorch_cpu.so", "libtorch.so" }) NativeLibrary.Load(Path.Combine(libtorch, name));
+        foreach (var name in new[] { "libc10.so", "libc10_cuda.so", "libtorch_cpu.so", "libtorch_cuda.so", "libtorch.so" })
+            if (File.Exists(Path.Combine(libtorch, name)) && (name != "libc10_cuda.so" && name != "libtorch_cuda.so" || CudaDriverPresent()))
+                NativeLibrary.Load(Path.Combine(libtorch, name));
 
         var bytes = File.ReadAllBytes(source);
         var folder = Path.Combine(Path.GetTempPath(), $"ckpt-libtorchsharp-{version}-{bytes.Length}");
@@ -75,10 +105,37 @@ public static class TorchNativeLibraries
             File.Move(temporary, patched, overwrite: true);
         }
         NativeLibrary.Load(patched);
+        _loaded = patched;
         if (!NativeLibrary.TryLoad("LibTorchSharp", torchSharp, null, out _))
             throw new DllNotFoundException($"loaded {patched}, yet TorchSharp still cannot load LibTorchSharp");
         return $"loaded a patched libLibTorchSharp.so ({patched}) over libtorch from {libtorch}";
     }
+
+    static bool CudaDriverPresent() => File.Exists("/dev/nvidiactl") || Directory.Exists("/proc/driver/nvidia");
+
+    /// <summary>The lib folder of the PyTorch that `python3` imports, when it has CUDA libraries and a driver is present.</summary>
+    static string? ConfiguredCudaPyTorch()
+    {
+        if (!CudaDriverPresent()) return null;
+        try
+        {
+            var info = new System.Diagnostics.ProcessStartInfo("python3", ["-c", "import os, torch; print(os.path.dirname(torch.__file__))"])
+                { RedirectStandardOutput = true, RedirectStandardError = true };
+            using var process = System.Diagnostics.Process.Start(info)!;
+            var folder = process.StandardOutput.ReadToEnd().Trim();
+            process.WaitForExit();
+            var lib = Path.Combine(folder, "lib");
+            return process.ExitCode == 0 && File.Exists(Path.Combine(lib, "libtorch_cuda.so")) ? lib : null;
+        }
+        catch (System.ComponentModel.Win32Exception) { return null; } // no python3
+    }
+
+    static string? CpuPackage(string packages) =>
+        Directory.Exists(Path.Combine(packages, "libtorch-cpu-linux-x64"))
+            ? Directory.GetDirectories(Path.Combine(packages, "libtorch-cpu-linux-x64"))
+                .Select(d => Path.Combine(d, "runtimes", "linux-x64", "native")).Where(d => File.Exists(Path.Combine(d, "libtorch.so")))
+                .OrderByDescending(d => d, StringComparer.Ordinal).FirstOrDefault()
+            : null;
 
     /// <summary>
     /// The same edit as build/LibTorchSharpGlibcFix.targets: the version need becomes weak (VER_FLG_WEAK) and the

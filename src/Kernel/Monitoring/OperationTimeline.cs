@@ -12,14 +12,29 @@ public sealed class OperationTimeline
     readonly Stopwatch _clock = Stopwatch.StartNew();
     readonly ConcurrentQueue<TimelineEvent> _events = new();
 
+    long _written;
+
     public OperationTimeline(string operation) { Operation = operation; }
+
+    /// <summary>
+    /// Told the running total of "write" bytes as each is recorded, out of <see cref="ExpectedBytes"/>: the one place
+    /// every writer (safetensors, DCP, torch.save) already reports to, so a progress bar needs no writer of its own.
+    /// </summary>
+    public IProgress<ByteProgress>? Progress { get; init; }
+
+    /// <summary>The bytes the operation will write, for <see cref="Progress"/>; set once the plan knows them.</summary>
+    public long ExpectedBytes { get; set; }
 
     public string Operation { get; }
     public TimeSpan Now => _clock.Elapsed;
     public IReadOnlyList<TimelineEvent> Events => _events.OrderBy(e => e.Start).ToArray();
 
-    public void Record(string phase, string subject, TimeSpan start, long bytes) =>
+    public void Record(string phase, string subject, TimeSpan start, long bytes)
+    {
         _events.Enqueue(new TimelineEvent(phase, subject, Environment.CurrentManagedThreadId, start, _clock.Elapsed, bytes));
+        if (Progress is not null && phase == "write")
+            Progress.Report(new ByteProgress(Operation, Interlocked.Add(ref _written, bytes), ExpectedBytes));
+    }
 
     /// <summary>Total seconds and bytes per phase.</summary>
     public IReadOnlyDictionary<string, (double Seconds, long Bytes)> Phases =>

@@ -37,14 +37,16 @@ public sealed record ReshardResult(
 /// </summary>
 public static class Resharder
 {
-    public static ReshardResult Reshard(Checkpoint source, ReshardOptions options, CancellationToken cancellationToken = default)
+    public static ReshardResult Reshard(Checkpoint source, ReshardOptions options, CancellationToken cancellationToken = default,
+        IProgress<ByteProgress>? progress = null)
     {
         // A part's output is checked once its index is planned (OutputParts.Begin), still before any tensor byte is read.
         using var output = options.Share is null ? Outputs.OutputFolder.Begin(options.OutputDirectory, [source.Path], options.Overwrite) : null;
         var layout = options.Layout;
         layout.RequireFits(source.Manifest, source.Path);
         var filter = new TensorFilter(options.Only ?? []);
-        var timeline = new OperationTimeline("reshard");
+        // The bytes to write are known once every chunk has its writer; the progress starts with the writes.
+        var timeline = new OperationTimeline("reshard") { Progress = progress };
 
         var planStart = timeline.Now;
         var planSeconds = new double[layout.WorldSize];
@@ -94,6 +96,7 @@ public static class Resharder
 
         var (objects, written, skipped) = Objects(source.Manifest);
         long before = source.Storage.Statistics.TensorBytesRead;
+        timeline.ExpectedBytes = load.Sum();
         DcpWriteResult result;
         if (options.Share is { } share)
         {

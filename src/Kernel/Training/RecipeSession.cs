@@ -250,7 +250,7 @@ internal sealed class RecipeSession : IDisposable
                 tokensSeen += outcome.Tokens;
                 int completed = step + 1;
                 last = new TrainingProgress(completed, total, (double)completed * Options.BatchSize * Options.GradientAccumulation / perEpoch, outcome.Loss, lr,
-                    gradNorm, outcome.Tokens, outcome.Tokens / seconds, _clock.Elapsed, metrics) { PaddingTokens = outcome.PaddingTokens };
+                    gradNorm, outcome.Tokens, outcome.Tokens / seconds, _clock.Elapsed, metrics) { PaddingTokens = outcome.PaddingTokens, MeanTokensPerSecond = tokensSeen / stepSeconds };
                 progress?.Report(last);
 
                 if (Options.SaveEvery > 0 && completed % Options.SaveEvery == 0 && completed < total)
@@ -274,7 +274,7 @@ internal sealed class RecipeSession : IDisposable
             CaptureRng();
             _checkpointer.Save(step, _state, Metadata(step, optimizer.StepCount));
         }
-        return (step, last, cancelled, stepSeconds > 0 ? tokensSeen / stepSeconds : 0);
+        return (step, last, cancelled, last?.MeanTokensPerSecond ?? 0);
     }
 
     /// <summary>

@@ -11,6 +11,13 @@ public sealed record TrainingProgress(int Step, int TotalSteps, double Epoch, do
     /// <summary>Padding positions in the step's rows (rows × width − <see cref="Tokens"/>): the compute that packing saves.</summary>
     public long PaddingTokens { get; init; }
 
+    /// <summary>
+    /// Tokens per second of optimizer-step time over the steps run so far: the figure the run's summary reports
+    /// (<see cref="FineTuningResult.MeanTokensPerSecond"/>), where <see cref="TokensPerSecond"/> is this step's alone
+    /// (the first step's includes warm-up, a save or evaluation is excluded from both).
+    /// </summary>
+    public double MeanTokensPerSecond { get; init; }
+
     /// <summary>The record as TRL's log keys (step, loss, learning_rate, grad_norm, epoch; then this step's real and padding tokens and tokens_per_second; then Metrics).</summary>
     public IReadOnlyDictionary<string, double> Fields()
     {
@@ -24,6 +31,7 @@ public sealed record TrainingProgress(int Step, int TotalSteps, double Epoch, do
             ["tokens"] = Tokens,
             ["padding_tokens"] = PaddingTokens,
             ["tokens_per_second"] = TokensPerSecond,
+            ["mean_tokens_per_second"] = MeanTokensPerSecond,
         };
         foreach (var (k, v) in Metrics) fields[k] = v;
         return fields;

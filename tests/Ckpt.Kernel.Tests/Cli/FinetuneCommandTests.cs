@@ -87,6 +87,38 @@ public sealed class FinetuneCommandTests : IDisposable
     }
 
     [Fact]
+    public void Finetune_on_a_terminal_draws_the_bar_with_the_tokens_per_second_its_summary_reports()
+    {
+        var data = FineTuningFixtures.PreferenceIds(Path.Combine(_dir, "pairs.jsonl"), 4);
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = global::Ckpt.Cli.Program.Run(["finetune", "--recipe", "dpo", "--model", FineTuningFixtures.TinyLlama, "--data", data,
+            "--steps", "3", "--batch", "2", "--lora-r", "4", "--out", Path.Combine(_dir, "out"), "--threads", "1"],
+            stdout, stderr, new global::Ckpt.Cli.Progress.Terminal(120));
+        Assert.True(code == 0, stderr.ToString());
+        var text = stdout.ToString();
+        var lastBar = text[(text.LastIndexOf('\r') + 1)..text.IndexOf('\n', text.LastIndexOf('\r'))];
+        Assert.Equal(119, lastBar.Length);
+        Assert.Contains("] 100% 3/3 loss ", lastBar);
+        var barRate = System.Text.RegularExpressions.Regex.Match(lastBar, @" (\d+) tok/s ").Groups[1].Value;
+        var summaryRate = System.Text.RegularExpressions.Regex.Match(text, @"\n  tokens/s +(\d+)\n").Groups[1].Value;
+        Assert.NotEqual("", barRate);
+        Assert.Equal(summaryRate, barRate);
+    }
+
+    [Fact]
+    public void Finetune_json_steps_carry_the_running_mean_tokens_per_second_that_the_summary_ends_with()
+    {
+        var data = FineTuningFixtures.PreferenceIds(Path.Combine(_dir, "pairs.jsonl"), 4);
+        var (code, stdout, stderr) = CliRunner.Run("finetune", "--recipe", "dpo", "--model", FineTuningFixtures.TinyLlama, "--data", data,
+            "--steps", "3", "--batch", "2", "--lora-r", "4", "--out", Path.Combine(_dir, "out"), "--threads", "1", "--json");
+        Assert.True(code == 0, stderr);
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(lines[^1].GetProperty("mean_tokens_per_second").GetDouble(), lines[^2].GetProperty("mean_tokens_per_second").GetDouble());
+        Assert.Equal(lines[0].GetProperty("tokens_per_second").GetDouble(), lines[0].GetProperty("mean_tokens_per_second").GetDouble(), 6);
+    }
+
+    [Fact]
     public void Finetune_with_packing_counts_epochs_in_packed_rows_reports_them_and_evaluates_unpacked()
     {
         var data = FineTuningFixtures.VariedIds(Path.Combine(_dir, "varied.jsonl"), 24);
