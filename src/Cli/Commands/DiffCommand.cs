@@ -22,8 +22,8 @@ static class DiffCommand
         command.SetAction((parse, ct) =>
         {
             if (parse.GetValue(html) is string target) OutputFile.Check(target, [parse.GetValue(a), parse.GetValue(b)], parse.GetValue(overwrite));
-            using var ca = Checkpoint.Open(parse.GetValue(a)!, ct);
-            using var cb = Checkpoint.Open(parse.GetValue(b)!, ct);
+            using var ca = CheckpointSetView.OpenCheckpointOrSet(parse.GetValue(a)!, ct);
+            using var cb = CheckpointSetView.OpenCheckpointOrSet(parse.GetValue(b)!, ct);
             var report = CheckpointDiff.Compare(ca, cb, new TensorFilter(parse.GetValue(tensor) ?? []), cancellationToken: ct);
             var input = InspectionJson.Diff(report);
             if (parse.GetValue(html) is string file)

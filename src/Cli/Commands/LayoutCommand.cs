@@ -20,7 +20,7 @@ static class LayoutCommand
         command.SetAction(parse =>
         {
             if (parse.GetValue(html) is string target) OutputFile.Check(target, [parse.GetValue(path)], parse.GetValue(overwrite));
-            using var ckpt = Checkpoint.Open(parse.GetValue(path)!);
+            using var ckpt = CheckpointSetView.OpenCheckpointOrSet(parse.GetValue(path)!);
             var filter = new TensorFilter(parse.GetValue(tensor) ?? []);
             var layout = ShardLayout.Of(ckpt.Manifest, filter);
             var input = InspectionJson.Layout(ckpt.Path, layout, ModuleTree.Of(ckpt.Manifest, filter));

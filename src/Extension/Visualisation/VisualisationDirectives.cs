@@ -72,7 +72,7 @@ public static class VisualisationDirectives
     static Task HandleLayout(ShowLayout command, KernelInvocationContext context) => Guarded(command, context, "#!ckpt-layout", async () =>
     {
         var target = DirectivePositionals.Single(command, "#!ckpt-layout", command.Checkpoint, "checkpoint", "#!ckpt-layout <var|path> [--tensor glob]", "--tensor");
-        var (ckpt, opened) = await CheckpointTarget.ResolveAsync(target, context);
+        var (ckpt, opened) = await CheckpointTarget.ResolveAsync(target, context, set: true);
         try
         {
             var filter = Filter(command.Tensor);
@@ -88,10 +88,10 @@ public static class VisualisationDirectives
         var checkpoints = DirectivePositionals.Of(command, "#!ckpt-diff", "--tensor");
         if (checkpoints.Count != 2)
             throw new ArgumentException($"#!ckpt-diff needs two checkpoints and was given {DirectivePositionals.Count(checkpoints.Count)}: #!ckpt-diff <a> <b> [--tensor glob]");
-        var (a, openedA) = await CheckpointTarget.ResolveAsync(checkpoints[0], context);
+        var (a, openedA) = await CheckpointTarget.ResolveAsync(checkpoints[0], context, set: true);
         try
         {
-            var (b, openedB) = await CheckpointTarget.ResolveAsync(checkpoints[1], context);
+            var (b, openedB) = await CheckpointTarget.ResolveAsync(checkpoints[1], context, set: true);
             try
             {
                 var report = await Task.Run(() => CheckpointDiff.Compare(a, b, Filter(command.Tensor), cancellationToken: context.CancellationToken));
