@@ -100,6 +100,10 @@ public sealed class Checkpoint : IDisposable
         return new Checkpoint(displayPath ?? System.IO.Path.Combine(storage.Root, entry), manifest, storage, timeline);
     }
 
+    /// <summary>A checkpoint over a manifest built elsewhere (a <see cref="CheckpointSetView"/>); takes <paramref name="storage"/>.</summary>
+    internal static Checkpoint FromManifest(string path, CheckpointManifest manifest, ICheckpointStorage storage) =>
+        new(path, manifest, storage, new OperationTimeline("open"));
+
     public TensorEntry GetEntry(string name) => Manifest.Find(name)
         ?? throw new CheckpointFormatException(FormatErrorReason.TensorNotFound, Path, name,
             $"the checkpoint has no tensor of that name ({Manifest.Tensors.Count} tensors)");

@@ -15,8 +15,8 @@ static class DiffCommand
         var request = DiffVerb.Bind(given);
         bool asJson = VerbCommand.Flag(given, "--json");
         if (request.Html is string target) OutputFile.Check(target, [request.Base, request.Compared], request.Overwrite);
-        using var ca = Checkpoint.Open(request.Base, ct);
-        using var cb = Checkpoint.Open(request.Compared, ct);
+        using var ca = CheckpointSetView.OpenCheckpointOrSet(request.Base, ct);
+        using var cb = CheckpointSetView.OpenCheckpointOrSet(request.Compared, ct);
         var report = CheckpointDiff.Compare(ca, cb, request.Filter, cancellationToken: ct);
         var input = InspectionJson.Diff(report);
         if (request.Html is string file)

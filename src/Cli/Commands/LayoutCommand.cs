@@ -15,7 +15,7 @@ static class LayoutCommand
         var request = LayoutVerb.Bind(given);
         bool asJson = VerbCommand.Flag(given, "--json");
         if (request.Html is string target) OutputFile.Check(target, [request.Checkpoint], request.Overwrite);
-        using var ckpt = Checkpoint.Open(request.Checkpoint);
+        using var ckpt = CheckpointSetView.OpenCheckpointOrSet(request.Checkpoint);
         var filter = request.Filter;
         var layout = ShardLayout.Of(ckpt.Manifest, filter);
         var input = InspectionJson.Layout(ckpt.Path, layout, ModuleTree.Of(ckpt.Manifest, filter));

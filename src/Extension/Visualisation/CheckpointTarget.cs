@@ -7,11 +7,12 @@ namespace Ckpt.Extension.Visualisation;
 /// <summary>What a directive names: a C# variable holding a <see cref="Checkpoint"/>, or else a path to open.</summary>
 static class CheckpointTarget
 {
-    /// <summary>The checkpoint, and whether this call opened it (and so must dispose it).</summary>
-    public static async Task<(Checkpoint Checkpoint, bool Opened)> ResolveAsync(string target, KernelInvocationContext context)
+    /// <summary>The checkpoint, and whether this call opened it (and so must dispose it); a set as one view where <paramref name="set"/> allows.</summary>
+    public static async Task<(Checkpoint Checkpoint, bool Opened)> ResolveAsync(string target, KernelInvocationContext context, bool set = false)
     {
         if (await ValueAsync(target, context) is Checkpoint c) return (c, false);
-        return (await Task.Run(() => Checkpoint.Open(target, context.CancellationToken), context.CancellationToken), true);
+        return (await Task.Run(() => set ? CheckpointSetView.OpenCheckpointOrSet(target, context.CancellationToken)
+            : Checkpoint.Open(target, context.CancellationToken), context.CancellationToken), true);
     }
 
     /// <summary>

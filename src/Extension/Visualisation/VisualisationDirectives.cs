@@ -48,7 +48,7 @@ public static class VisualisationDirectives
     static Task HandleLayout(ShowLayout command, KernelInvocationContext context) => Guarded(command, context, "#!ckpt-layout", async () =>
     {
         var request = LayoutVerb.Bind(Values(LayoutVerb.Definition, command));
-        var (ckpt, opened) = await CheckpointTarget.ResolveAsync(request.Checkpoint, context);
+        var (ckpt, opened) = await CheckpointTarget.ResolveAsync(request.Checkpoint, context, set: true);
         try
         {
             var filter = request.Filter;
@@ -62,10 +62,10 @@ public static class VisualisationDirectives
     static Task HandleDiff(DiffCheckpoints command, KernelInvocationContext context) => Guarded(command, context, "#!ckpt-diff", async () =>
     {
         var request = DiffVerb.Bind(Values(DiffVerb.Definition, command));
-        var (a, openedA) = await CheckpointTarget.ResolveAsync(request.Base, context);
+        var (a, openedA) = await CheckpointTarget.ResolveAsync(request.Base, context, set: true);
         try
         {
-            var (b, openedB) = await CheckpointTarget.ResolveAsync(request.Compared, context);
+            var (b, openedB) = await CheckpointTarget.ResolveAsync(request.Compared, context, set: true);
             try
             {
                 var report = await Task.Run(() => CheckpointDiff.Compare(a, b, request.Filter, cancellationToken: context.CancellationToken));

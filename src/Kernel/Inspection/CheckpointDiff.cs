@@ -17,8 +17,15 @@ public static partial class CheckpointDiff
         IProgress<string>? progress = null, CancellationToken cancellationToken = default)
     {
         filter ??= TensorFilter.All;
-        var ta = a.Manifest.Tensors.Where(t => filter.Includes(t.Name)).ToList();
-        var tb = b.Manifest.Tensors.Where(t => filter.Includes(t.Name)).ToList();
+        // A set against one checkpoint: every member is compared with it (a trajectory against its final step).
+        var (ma, mb) = (CheckpointSetView.Members(a), CheckpointSetView.Members(b)) switch
+        {
+            (null, { } members) => (CheckpointSetView.Repeat(a.Manifest, members), b.Manifest),
+            ({ } members, null) => (a.Manifest, CheckpointSetView.Repeat(b.Manifest, members)),
+            _ => (a.Manifest, b.Manifest),
+        };
+        var ta = ma.Tensors.Where(t => filter.Includes(t.Name)).ToList();
+        var tb = mb.Tensors.Where(t => filter.Includes(t.Name)).ToList();
         var inA = ta.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
         var inB = tb.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
 
@@ -32,7 +39,7 @@ public static partial class CheckpointDiff
         foreach (var x in ta.Where(t => inB.Contains(t.Name)))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var y = b.Manifest.Find(x.Name)!;
+            var y = mb.Find(x.Name)!;
             var change = new ShapeChange(x.Name, x.DType.ToString(), y.DType.ToString(), x.Shape, y.Shape);
             if (!x.Shape.SequenceEqual(y.Shape)) { reshaped.Add(change); continue; }
             if (x.DType != y.DType) dtypeChanged.Add(change);

@@ -36,7 +36,7 @@ public sealed record MergeRequest
             spec = new MergeSpec
             {
                 Method = m,
-                Models = Models.Select(ParseModel).ToArray(),
+                Models = Models.Select(ParseModel).SelectMany(Members).ToArray(),
                 BaseModel = Base,
                 T = T,
                 Density = Density,
@@ -54,6 +54,10 @@ public sealed record MergeRequest
             };
         return OptionValues.DType(DType) is { } d ? spec with { OutputDType = d } : spec;
     }
+
+    /// <summary>A checkpoint set given as one `--model` is each of its members, with the weight given (a soup of a run).</summary>
+    static IEnumerable<MergeInput> Members(MergeInput model) =>
+        CheckpointSet.TryOpen(model.Path) is { } set ? set.Members.Select(m => model with { Path = m.Path }) : [model];
 
     /// <summary>`path` or `path:weight`; a suffix that is not a number stays part of the path.</summary>
     public static MergeInput ParseModel(string text)

@@ -91,4 +91,104 @@ public class CheckpointSetTests
         Assert.Single(err.TrimEnd().Split('\n'));
         Assert.Contains("is a set of 16 checkpoints (step-0025.safetensors … step-0400.safetensors): name one", err);
     }
+
+    [Fact]
+    public void Layout_of_a_set_shows_each_members_file_with_its_tensors_under_the_member_name()
+    {
+        var (code, stdout, err) = CliRunner.Run("layout", Trajectory, "--json");
+
+        Assert.True(code == 0, err);
+        using var doc = JsonDocument.Parse(stdout);
+        var files = doc.RootElement.GetProperty("files").EnumerateArray().Select(f => f.GetString()).ToArray();
+        Assert.Equal(16, files.Length);
+        Assert.Equal("step-0025.safetensors", files[0]);
+        var names = doc.RootElement.GetProperty("tensors").EnumerateArray().Select(t => t.GetProperty("name").GetString()!).ToArray();
+        using var one = Checkpoint.Open(Path.Combine(Trajectory, "step-0400.safetensors"));
+        Assert.Equal(16 * one.Manifest.Tensors.Count, doc.RootElement.GetProperty("tensorCount").GetInt32());
+        Assert.Contains(names, n => n.StartsWith("step-0025/", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Diff_of_a_set_against_one_member_pairs_every_member_with_it_giving_the_numbers_of_the_one_to_one_diff()
+    {
+        var last = Path.Combine(Trajectory, "step-0400.safetensors");
+        var (code, stdout, err) = CliRunner.Run("diff", Trajectory, last, "--json");
+        var (code1, stdout1, err1) = CliRunner.Run("diff", Path.Combine(Trajectory, "step-0025.safetensors"), last, "--json");
+
+        Assert.True(code == 0, err);
+        Assert.True(code1 == 0, err1);
+        using var set = JsonDocument.Parse(stdout);
+        using var pair = JsonDocument.Parse(stdout1);
+        Assert.Equal(0, set.RootElement.GetProperty("added").GetArrayLength());
+        Assert.Equal(0, set.RootElement.GetProperty("removed").GetArrayLength());
+        var changes = set.RootElement.GetProperty("changes").EnumerateArray()
+            .ToDictionary(c => c.GetProperty("name").GetString()!, c => c.GetProperty("relativeL2").GetDouble());
+        var oneToOne = pair.RootElement.GetProperty("changes").EnumerateArray().ToArray();
+        Assert.Equal(16 * oneToOne.Length, changes.Count);
+        foreach (var c in oneToOne)
+        {
+            var name = c.GetProperty("name").GetString()!;
+            Assert.Equal(c.GetProperty("relativeL2").GetDouble(), changes["step-0025/" + name]);  // the same reads, the same sums
+            Assert.Equal(0, changes["step-0400/" + name]);
+        }
+        Assert.Contains(changes, kv => kv.Key.StartsWith("step-0025/", StringComparison.Ordinal) && kv.Value > 0);
+    }
+
+    [Fact]
+    public void Diff_of_two_sets_pairs_members_by_name()
+    {
+        var dir = TestPaths.TempDirectory("set-pair");
+        foreach (var name in new[] { "step-0025.safetensors", "step-0050.safetensors" })
+            File.Copy(Path.Combine(Trajectory, name), Path.Combine(dir, name));
+
+        var (code, stdout, err) = CliRunner.Run("diff", dir, Trajectory, "--json");
+
+        Assert.True(code == 0, err);
+        using var doc = JsonDocument.Parse(stdout);
+        var changes = doc.RootElement.GetProperty("changes").EnumerateArray().ToArray();
+        Assert.NotEmpty(changes);
+        Assert.All(changes, c => Assert.Equal(0, c.GetProperty("relativeL2").GetDouble()));
+        Assert.All(changes, c => Assert.Matches("^step-00(25|50)/", c.GetProperty("name").GetString()));
+        using var one = Checkpoint.Open(Path.Combine(Trajectory, "step-0400.safetensors"));
+        Assert.Equal(14 * one.Manifest.Tensors.Count, doc.RootElement.GetProperty("added").GetArrayLength());
+    }
+
+    [Fact]
+    public void Merging_a_set_given_as_one_model_merges_all_its_members()
+    {
+        var members = Directory.EnumerateFiles(Trajectory, "step-*.safetensors").Order(StringComparer.Ordinal).ToArray();
+        var outSet = Path.Combine(TestPaths.TempDirectory("set-merge"), "out");
+        var outList = Path.Combine(TestPaths.TempDirectory("list-merge"), "out");
+        var (code, _, err) = CliRunner.Run("merge", "--method", "linear", "--model", Trajectory, "--out", outSet);
+        var (code1, _, err1) = CliRunner.Run(["merge", "--method", "linear", .. members.SelectMany(m => new[] { "--model", m }), "--out", outList]);
+
+        Assert.True(code == 0, err);
+        Assert.True(code1 == 0, err1);
+        using var a = Checkpoint.Open(outSet);
+        using var b = Checkpoint.Open(outList);
+        Assert.Equal(b.Manifest.Tensors.Count, a.Manifest.Tensors.Count);
+        foreach (var t in b.Manifest.Tensors)
+        {
+            using var x = a.Read(t.Name);
+            using var y = b.Read(t.Name);
+            Assert.True(x.Bytes.SequenceEqual(y.Bytes), t.Name);
+        }
+    }
+
+    [Fact]
+    public void A_set_given_where_one_model_is_needed_by_forward_or_as_a_merge_base_is_refused_naming_the_members()
+    {
+        var (code, _, err) = CliRunner.Run("forward", Trajectory, "--input-ids", TestPaths.Fixture("peft-lora-llama-tiny", "reference.safetensors"),
+            "--out", Path.Combine(TestPaths.TempDirectory("set-forward"), "logits.safetensors"));
+        var (code1, _, err1) = CliRunner.Run("merge", "--method", "task-arithmetic", "--model", Path.Combine(Trajectory, "step-0400.safetensors"),
+            "--base", Trajectory, "--out", Path.Combine(TestPaths.TempDirectory("set-base"), "out"));
+
+        Assert.Equal(2, code);
+        Assert.Equal(2, code1);
+        foreach (var e in new[] { err, err1 })
+        {
+            Assert.Single(e.TrimEnd().Split('\n'));
+            Assert.Contains("is a set of 16 checkpoints (step-0025.safetensors … step-0400.safetensors): name one", e);
+        }
+    }
 }

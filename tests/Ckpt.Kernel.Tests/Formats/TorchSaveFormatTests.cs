@@ -236,14 +236,42 @@ public class TorchSaveFormatTests
     }
 
     [Fact]
-    public void A_compressed_storage_member_is_refused()
+    public void Deflated_storage_members_read_as_the_stored_ones()
     {
+        // What a general zip library (TorchSharp.PyBridge's save_py) writes and torch.load inflates.
         var dir = TestPaths.TempDirectory("deflated-storage");
         var members = ReadMembers(TorchSave("variety.pt"));
         WriteZip(Path.Combine(dir, "deflated.pt"), CompressionLevel.Optimal, members.Select(kv => (kv.Key, kv.Value)).ToArray());
-        var e = Assert.Throws<CheckpointFormatException>(() => Checkpoint.Open(Path.Combine(dir, "deflated.pt")));
-        Assert.Equal(FormatErrorReason.ZipInvalid, e.Reason);
-        Assert.Contains("compressed", e.Message);
+        using var stored = Checkpoint.Open(TorchSave("variety.pt"));
+        using var deflated = Checkpoint.Open(Path.Combine(dir, "deflated.pt"));
+        Assert.Equal(stored.Manifest.Tensors.Select(t => t.Name), deflated.Manifest.Tensors.Select(t => t.Name));
+        foreach (var t in stored.Manifest.Tensors)
+        {
+            using var a = stored.Read(t.Name);
+            using var b = deflated.Read(t.Name);
+            Assert.True(a.Bytes.SequenceEqual(b.Bytes), t.Name);
+        }
+    }
+
+    [Fact]
+    public void A_deflated_storage_that_fails_its_crc_is_a_checksum_mismatch()
+    {
+        var dir = TestPaths.TempDirectory("deflated-crc");
+        var members = ReadMembers(TorchSave("variety.pt"));
+        WriteZip(Path.Combine(dir, "deflated.pt"), CompressionLevel.Optimal, members.Select(kv => (kv.Key, kv.Value)).ToArray());
+        // Every storage's CRC-32 in the central directory (offset 16 of its record) no longer matches its inflated bytes.
+        var path = Path.Combine(dir, "deflated.pt");
+        var bytes = File.ReadAllBytes(path);
+        for (int at = 0; at + 46 < bytes.Length; at++)
+            if (bytes[at] == 0x50 && bytes[at + 1] == 0x4b && bytes[at + 2] == 1 && bytes[at + 3] == 2
+                && Encoding.ASCII.GetString(bytes, at + 46, BitConverter.ToUInt16(bytes, at + 28)).StartsWith("variety/data/", StringComparison.Ordinal))
+                bytes[at + 16] ^= 0xFF;
+        File.WriteAllBytes(path, bytes);
+        using var ckpt = Checkpoint.Open(path);
+        var t = ckpt.Manifest.Tensors[0];
+        Assert.StartsWith("zip.deflate/", t.Fragments[0].Payload.Transforms![0]);
+        var e = Assert.Throws<CheckpointFormatException>(() => ckpt.Read(t.Name).Dispose());
+        Assert.Equal(FormatErrorReason.ChecksumMismatch, e.Reason);
     }
 
     [Fact]

@@ -20,6 +20,10 @@ sealed record FlatTensor(string File, Payload Payload, DType DType, long Storage
             throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, locator.File, what,
                 "a ZeRO flat partition must be a 1-D tensor", expected: "1-D tensor", found: Describe(value));
         var flat = new FlatTensor(locator.File, locator.Locate(t.Storage), t.Storage.DType, t.StorageOffset, t.Strides[0], t.Shape[0], rank);
+        if (!flat.Payload.IsRaw)
+            throw new CheckpointFormatException(FormatErrorReason.Unsupported, locator.File, what,
+                "a flat partition's storage is compressed, so it cannot be cut in place", expected: "a stored zip member",
+                found: string.Join("+", flat.Payload.Transforms!));
         long last = t.Shape[0] == 0 ? -1 : t.StorageOffset + (t.Shape[0] - 1) * t.Strides[0];
         if (last >= t.Storage.ElementCount)
             throw new CheckpointFormatException(FormatErrorReason.OffsetOutOfBounds, locator.File, what,

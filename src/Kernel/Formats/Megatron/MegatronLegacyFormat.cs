@@ -111,7 +111,7 @@ public sealed class MegatronLegacyFormat : ICheckpointFormat
     static bool IsModelWeight(TensorEntry t) =>
         Regex.IsMatch(t.Name, @"^model\d*\.") && !t.Name.EndsWith("._extra_state", StringComparison.Ordinal);
 
-    static TensorEntry Merge(string name, TensorEntry[] shards, TensorParallelSplit split, string file)
+    internal static TensorEntry Merge(string name, TensorEntry[] shards, TensorParallelSplit split, string file)
     {
         if (shards.Length == 1 || split == TensorParallelSplit.Replicated)
             return shards[0] with { Name = name };

@@ -13,8 +13,8 @@ namespace Ckpt.Formats.TorchSave;
 /// members' bytes in place. Invariants:
 /// <list type="number">
 /// <item>exactly one folder holds a `data.pkl` (ZipInvalid); `byteorder`, when present, is `little` (Unsupported);</item>
-/// <item>every storage the pickle names has a stored (uncompressed) `data/&lt;key&gt;` member (ZipInvalid) whose size
-/// is its element count × item size (ByteLengthMismatch);</item>
+/// <item>every storage the pickle names has a `data/&lt;key&gt;` member (ZipInvalid) whose size is its element count ×
+/// item size (ByteLengthMismatch); torch stores them, other writers (PyBridge) deflate them (<see cref="DeflatedStorage"/>);</item>
 /// <item>every tensor's last element lies inside its storage (OffsetOutOfBounds).</item>
 /// </list>
 /// </summary>
@@ -71,13 +71,13 @@ public sealed class TorchSaveArchive : ITorchStorageLocator
         return new TorchSaveArchive(zip, prefix, root, metadata);
     }
 
-    /// <summary>The stored `data/&lt;key&gt;` member holding a storage's bytes.</summary>
-    public ZipMember StorageMember(TorchStorage storage)
+    /// <summary>The stored `data/&lt;key&gt;` member holding a storage's bytes (deflated too where <paramref name="deflated"/> allows).</summary>
+    public ZipMember StorageMember(TorchStorage storage, bool deflated = false)
     {
         var name = Prefix + "data/" + storage.Key;
         var m = Zip.Find(name) ?? throw new CheckpointFormatException(FormatErrorReason.ZipInvalid, File, null,
             $"the pickle names storage '{storage.Key}' but the zip has no member '{name}'");
-        if (!m.IsStored)
+        if (!m.IsStored && !(deflated && m.Method == 8))
             throw new CheckpointFormatException(FormatErrorReason.ZipInvalid, File, null,
                 $"storage member '{name}' is compressed (method {m.Method}); torch.save stores storages uncompressed",
                 expected: "method 0 (stored)", found: m.Method.ToString());
@@ -90,7 +90,7 @@ public sealed class TorchSaveArchive : ITorchStorageLocator
 
     public Payload Locate(TorchStorage storage)
     {
-        var m = StorageMember(storage);
-        return new Payload(File, m.DataOffset, m.Size);
+        var m = StorageMember(storage, deflated: true);
+        return m.IsStored ? new Payload(File, m.DataOffset, m.Size) : DeflatedStorage.Payload(File, m);
     }
 }

@@ -74,6 +74,90 @@ public static class TorchSaveWriter
         End(zip, archiveName);
     }
 
+    /// <summary>
+    /// Writes a nested Python value whose leaves may be tensors (<see cref="TensorSource"/>, loaded one at a time while
+    /// writing, or <see cref="TensorData"/>, not disposed): dicts (IDictionary, <see cref="PyDict"/>), lists, tuples
+    /// (<see cref="PyTuple"/>, value tuples) and plain scalars, as <see cref="PickleWriter.Value"/> writes them. An
+    /// optimizer's `state_dict()` (<see cref="OptimizerStateDict"/>) is such a value. Via a temp file and rename.
+    /// </summary>
+    public static long WriteObject(string path, object? root, CancellationToken cancellationToken = default)
+    {
+        var tmp = path + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
+        try
+        {
+            long length;
+            using (var stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+            {
+                var archiveName = Path.GetFileNameWithoutExtension(path);
+                var pickle = new PickleWriter(2);
+                var leaves = new List<object>();
+                WriteNested(pickle, root, leaves, 0);
+                var zip = Begin(stream, archiveName, pickle.Finish());
+                for (int i = 0; i < leaves.Count; i++)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    if (leaves[i] is TensorData data) AddStorage(zip, archiveName, i.ToString(), data);
+                    else
+                    {
+                        var source = (TensorSource)leaves[i];
+                        using var loaded = source.Load();
+                        if (loaded.DType != source.DType || loaded.ByteLength != source.ByteCount)
+                            throw new InvalidOperationException($"tensor '{source.Name}' loaded as {loaded.DType} {loaded.ByteLength} bytes, expected {source.DType} {source.ByteCount}");
+                        AddStorage(zip, archiveName, i.ToString(), loaded);
+                    }
+                }
+                End(zip, archiveName);
+                stream.Flush(flushToDisk: true);
+                length = stream.Length;
+            }
+            File.Move(tmp, path, overwrite: true);
+            return length;
+        }
+        catch
+        {
+            File.Delete(tmp);
+            throw;
+        }
+    }
+
+    static void WriteNested(PickleWriter p, object? value, List<object> leaves, int depth)
+    {
+        if (depth > StateDictFlattener.MaxDepth) throw new ArgumentException("the value nests deeper than a state dict does");
+        switch (value)
+        {
+            case TensorData t:
+                leaves.Add(t);
+                RebuildTensor(p, t.DType, t.Shape, (leaves.Count - 1).ToString());
+                return;
+            case TensorSource t:
+                leaves.Add(t);
+                RebuildTensor(p, t.DType, t.Shape, (leaves.Count - 1).ToString());
+                return;
+            case PyDict d:
+                p.Dict(w => { foreach (var kv in d) { w.Value(kv.Key); WriteNested(w, kv.Value, leaves, depth + 1); } }, d.Count == 0);
+                return;
+            case System.Collections.IDictionary d:
+                p.Dict(w => { foreach (System.Collections.DictionaryEntry e in d) { w.Value(e.Key); WriteNested(w, e.Value, leaves, depth + 1); } }, d.Count == 0);
+                return;
+            case PyTuple t:
+                p.Tuple(t.Count, w => { foreach (var x in t) WriteNested(w, x, leaves, depth + 1); });
+                return;
+            case System.Runtime.CompilerServices.ITuple t:
+                p.Tuple(t.Length, w => { for (int i = 0; i < t.Length; i++) WriteNested(w, t[i], leaves, depth + 1); });
+                return;
+            case System.Collections.IList l when l is not byte[]:
+                p.EmptyList();
+                if (l.Count == 0) return;
+                p.Mark();
+                foreach (var x in l) WriteNested(p, x, leaves, depth + 1);
+                p.Appends();
+                return;
+            default:
+                p.Value(value);
+                return;
+        }
+    }
+
     /// <summary>One tensor as its own archive: the payload of a DCP tensor chunk.</summary>
     public static void WriteTensor(Stream stream, TensorData tensor, string archiveName = "archive")
     {
