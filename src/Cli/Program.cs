@@ -23,6 +23,7 @@ public static class Program
         root.Subcommands.Add(DiffCommand.Create(stdout));
         root.Subcommands.Add(FinetuneCommand.Create(stdout, stderr));
         root.Subcommands.Add(LcscCommand.Create(stdout));
+        root.Subcommands.Add(SmoothInvCommand.Create(stdout));
         return root;
     }
 

@@ -13,5 +13,6 @@ public static class VerbCatalog
         Merging.MergeVerb.Definition,
         Merging.LcscVerb.Definition,
         Training.FineTuningVerb.Definition,
+        Forensics.SmoothInv.SmoothInvVerb.Definition,
     ];
 }
