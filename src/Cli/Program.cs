@@ -28,6 +28,7 @@ public static class Program
         root.Subcommands.Add(LcscCommand.Create(stdout));
         root.Subcommands.Add(RestorCommand.Create(stdout, stderr));
         root.Subcommands.Add(RestorToyCommand.Create(stdout, stderr));
+        root.Subcommands.Add(SmoothInvCommand.Create(stdout));
         return root;
     }
 

@@ -28,5 +28,6 @@ public static class VerbCatalog
         Benchmarks.BenchVerbs.Generate,
         Benchmarks.BenchVerbs.Forward,
         Resilience.RecoveryVerb.Definition,
+        Forensics.SmoothInv.SmoothInvVerb.Definition,
     ];
 }
