@@ -121,10 +121,22 @@ rebuild = (P2 + b"ctorch._utils\n_rebuild_tensor_v2\n(" + b"(" + su("storage") +
            + su("../../../../etc/passwd") + su("cpu") + b"K\x04tQ" + b"K\x00K\x04\x85K\x01\x85\x89ccollections\nOrderedDict\n)RtR.")
 put("zip/persistent_id_escapes_archive.pt", torch_zip("a", rebuild), ["PathEscapesCheckpoint", "ZipInvalid", "MissingFile", "PickleInvalid"])
 put("zip/member_named_dotdot.pt", torch_zip("a", P2 + b"N.", {"../evil": b"x" * 16}), ["ZipInvalid", "PathEscapesCheckpoint"])
-bomb_member = zlib.compress(b"\0" * (64 << 20))
-put("zip/deflated_storage_bomb.pt", torch_zip("a", P2 + b"ctorch._utils\n_rebuild_tensor_v2\n((" + su("storage") + b"ctorch\nFloatStorage\n" + su("0") + su("cpu")
-                                              + b"J\x00\x00\x00\x01tQK\x00J\x00\x00\x00\x01\x85K\x01\x85\x89ccollections\nOrderedDict\n)RtR.",
-                                              {"0": b"\0" * (64 << 20)}, compress=True), ["ZipInvalid", "Unsupported"])
+# A deflated storage whose zip entry lies about its inflated size: 1 GiB stated for 64 KiB of zeros deflated to ~100
+# bytes, beyond deflate's 1032:1. A reader must refuse it from the sizes alone, before it sizes a buffer from them.
+def state_inflated_size(data, member, size):
+    out = bytearray(data)
+    name = member.encode()
+    for sig, name_at, size_at in ((b"PK\x03\x04", 30, 22), (b"PK\x01\x02", 46, 24)):
+        at = 0
+        while (at := out.find(sig, at)) >= 0:
+            if out[at + name_at:at + name_at + len(name)] == name:
+                out[at + size_at:at + size_at + 4] = struct.pack("<I", size)
+            at += 4
+    return bytes(out)
+put("zip/deflated_storage_bomb.pt", state_inflated_size(
+    torch_zip("a", P2 + b"ctorch._utils\n_rebuild_tensor_v2\n((" + su("storage") + b"ctorch\nFloatStorage\n" + su("0") + su("cpu")
+              + b"J\x00\x00\x00\x10tQK\x00J\x00\x00\x00\x10\x85K\x01\x85\x89ccollections\nOrderedDict\n)RtR.",
+              {"0": b"\0" * (64 << 10)}, compress=True), "archive/data/0", 1 << 30), ["ZipInvalid"])
 
 # data.pkl itself deflated from 64 MiB: the pickle is read before any tensor, so its size must be bounded first.
 put("zip/deflated_pickle_bomb.pt", torch_zip("a", P2 + b"N." + b"\0" * (64 << 20), compress=True), ["ZipInvalid", "TooLarge"])

@@ -18,9 +18,20 @@ internal sealed class DeflatedStorage : IPayloadDecoder
 {
     const string Name = "zip.deflate";
 
-    public static Payload Payload(string file, ZipMember member) =>
-        new(file, member.DataOffset, member.CompressedSize,
+    /// <summary>Deflate turns one compressed byte into at most 1,032 (258-byte matches in 2-bit codes); a member stating more lies.</summary>
+    const long MaxInflationRatio = 1032;
+
+    /// <exception cref="CheckpointFormatException">ZipInvalid: the member states more bytes than deflate can make of its compressed ones, so
+    /// no buffer is ever sized from a size the file's own length cannot back (cost stays linear in the input).</exception>
+    public static Payload Payload(string file, ZipMember member)
+    {
+        if (member.Size > MaxInflationRatio * member.CompressedSize + 64)
+            throw new CheckpointFormatException(FormatErrorReason.ZipInvalid, file, null,
+                string.Create(CultureInfo.InvariantCulture,
+                    $"zip member '{member.Name}' states {member.Size} inflated bytes from {member.CompressedSize} deflated ones, more than deflate can produce (at most {MaxInflationRatio} to 1)"));
+        return new(file, member.DataOffset, member.CompressedSize,
             [string.Create(CultureInfo.InvariantCulture, $"{Name}/{member.Size}/{member.Crc32:x8}")]);
+    }
 
     public bool CanDecode(Payload payload) => payload.Transforms is [var d] && Parse(d) is not null;
 
