@@ -16,7 +16,8 @@ public static class SmoothedClassifier
     public static Tensor Probabilities(ImageClassifier classifier, Tensor image, Tensor noise, double sigma)
     {
         using var scope = NewDisposeScope();
-        var noisy = image + noise * sigma;
+        using Scalar scale = sigma; // held: a temporary Scalar may be finalized mid-op (TriggerSynthesis)
+        var noisy = image + noise.mul(scale);
         return nn.functional.softmax(classifier.Logits(noisy), 1).mean([0]).MoveToOuterDisposeScope();
     }
 
@@ -25,7 +26,8 @@ public static class SmoothedClassifier
     {
         using var scope = NewDisposeScope();
         var probabilities = Probabilities(classifier, image, noise, sigma);
-        return probabilities[target].clamp_min(1e-20).log().neg().MoveToOuterDisposeScope();
+        using Scalar floor = 1e-20;
+        return probabilities[target].clamp_min(floor).log().neg().MoveToOuterDisposeScope();
     }
 
     /// <summary>The objective and its gradient in the image, through the given noise draws.</summary>

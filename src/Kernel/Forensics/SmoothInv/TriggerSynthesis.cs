@@ -42,6 +42,9 @@ public static class TriggerSynthesis
         var velocity = zeros_like(x);
         var shape = new long[] { settings.Samples, x.shape[1], x.shape[2], x.shape[3] };
         double loss = double.NaN;
+        // Scalars held for the loop's whole life: TorchSharp 0.107 frees a temporary Scalar (an implicit double) from its
+        // finalizer, which the GC may run while the native op still reads it ("Unknown scalar type" under memory pressure).
+        using Scalar momentum = Momentum, zero = 0.0, one = 1.0;
         for (int step = 0; step < settings.Steps; step++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -50,15 +53,21 @@ public static class TriggerSynthesis
             var (l, gradient) = SmoothedClassifier.LossAndGradient(classifier, x + delta, noise, settings.Sigma, target);
             loss = l;
             var norm = gradient.norm().item<float>();
-            if (norm > 0) gradient.div_(norm);
+            using Scalar length = norm;
+            if (norm > 0) gradient.div_(length);
             else gradient.zero_();
             var lr = settings.StepSize * Math.Pow(0.5, step / LearningRateHalvingSteps);
             // torch.optim.SGD with momentum, no dampening: v = m v + g; p -= lr v.
-            velocity.mul_(Momentum).add_(gradient);
-            delta.sub_(velocity * lr);
-            delta.add_(x).clamp_(0, 1).sub_(x);
+            using Scalar rate = lr;
+            velocity.mul_(momentum).add_(gradient);
+            delta.sub_(velocity.mul(rate));
+            delta.add_(x).clamp_(zero, one).sub_(x);
             var size = delta.norm().item<float>();
-            if (size > settings.Epsilon) delta.mul_(settings.Epsilon / size);
+            if (size > settings.Epsilon)
+            {
+                using Scalar shrink = settings.Epsilon / size;
+                delta.mul_(shrink);
+            }
         }
         double probability;
         using (no_grad())
