@@ -168,7 +168,7 @@ public sealed class FinetuneCommandTests : IDisposable
         var ipo = Run("ipo", "--dpo-loss", "IPO");
         // The first step scores the pairs before any update: IPO's logps are the summed ones over the 3 chosen tokens,
         // and its loss is (0 − 1/(2β))² = 25 where the sigmoid loss is ln 2.
-        Assert.Equal(sigmoid[0].GetProperty("logps/chosen").GetDouble() / 3, ipo[0].GetProperty("logps/chosen").GetDouble(), 1e-5);
+        Assert.Equal(sigmoid[0].GetProperty("metrics").GetProperty("logps/chosen").GetDouble() / 3, ipo[0].GetProperty("metrics").GetProperty("logps/chosen").GetDouble(), 1e-5);
         Assert.Equal(Math.Log(2), sigmoid[0].GetProperty("loss").GetDouble(), 5);
         Assert.Equal(25, ipo[0].GetProperty("loss").GetDouble(), 4);
         var state = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "ipo", "checkpoints", "step-1", "trainer_state.json"))).RootElement;
