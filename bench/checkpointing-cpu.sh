@@ -25,7 +25,7 @@ for round in $(seq "$ROUNDS"); do
     "$PY" - "$T/run.jsonl" "$T/rss" "$mode" "$round" <<'PYEOF'
 import json, sys
 s = [json.loads(l) for l in open(sys.argv[1])]; s = [x for x in s if "step" in x]; t = s[1:]
-rate = sum(x["tokens"] for x in t) / sum(x["tokens"] / x["tokens_per_second"] for x in t)
+rate = sum(x["tokens"] for x in t) / sum(x["tokens"] / x["tokensPerSecond"] for x in t)
 print(json.dumps({"mode": sys.argv[3], "round": int(sys.argv[4]), "peak_rss_mb": round(int(open(sys.argv[2]).read().split()[-1]) / 1024),
                   "tokens_per_second": round(rate, 1), "losses": [round(x["loss"], 6) for x in s]}))
 PYEOF

@@ -10,9 +10,9 @@ dotnet build src/Cli -c Release -v q -nologo > /dev/null
 CK=src/Cli/bin/Release/net10.0/ckpt
 mean() { python3 -c 'import json,sys
 r=[json.loads(l) for l in open(sys.argv[1])]; s=[x for x in r if "step" in x]; d=r[-1]; t=s[2:]
-print(json.dumps({"run": sys.argv[2], "tokens_per_second_after_2_steps": round(sum(x["tokens"] for x in t)/sum(x["tokens"]/x["tokens_per_second"] for x in t)),
-  "first_loss": round(s[0]["loss"], 4), "last_loss": round(s[-1]["loss"], 4), "saves": d["saves"], "async_save_stall_ms": d["async_save_stall_ms"],
-  "sync_save_ms": d["sync_save_ms"], "save_bytes": d["save_bytes"], "nf4_bytes_per_param": d["quantized_bytes_per_parameter"]}))' "$1" "$2"; }
+print(json.dumps({"run": sys.argv[2], "tokens_per_second_after_2_steps": round(sum(x["tokens"] for x in t)/sum(x["tokens"]/x["tokensPerSecond"] for x in t)),
+  "first_loss": round(s[0]["loss"], 4), "last_loss": round(s[-1]["loss"], 4), "saves": d["saves"], "async_save_stall_ms": d["asyncSaveStallMs"],
+  "sync_save_ms": d["syncSaveMs"], "save_bytes": d["saveBytes"], "nf4_bytes_per_param": d["quantizedBytesPerParameter"]}))' "$1" "$2"; }
 LORA=(--lora-r 16 --lora-alpha 32 --lora-targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)
 
 python3 scripts/device/finetune_data.py $T 512 32 32 64

@@ -32,7 +32,7 @@ CASES=(
 
 ckpt_rate() { "$PY" -c 'import json,sys
 s=[json.loads(l) for l in open(sys.argv[1])]; s=[x for x in s if "step" in x]; t=s[2:]
-print(json.dumps({"tokens_per_second": sum(x["tokens"] for x in t)/sum(x["tokens"]/x["tokens_per_second"] for x in t), "losses": [x["loss"] for x in s]}))' "$1"; }
+print(json.dumps({"tokens_per_second": sum(x["tokens"] for x in t)/sum(x["tokens"]/x["tokensPerSecond"] for x in t), "losses": [x["loss"] for x in s]}))' "$1"; }
 
 : > "$T/all.jsonl"
 for case in "${CASES[@]}"; do

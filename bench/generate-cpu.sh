@@ -25,10 +25,10 @@ run() { # name model extra-args...
   python3 - "$name" $T/cached.json $T/full.json "$THREADS" <<'PY'
 import json, sys
 c, f = (json.loads(open(p).read()) for p in sys.argv[2:4])
-assert c["generated_ids"] == f["generated_ids"], "cached and full decoding chose different tokens"
-print(json.dumps({"model": sys.argv[1], "prompt": len(c["prompt_ids"]), "new_tokens": c["new_tokens"], "threads": int(sys.argv[4]),
-  "cached_tokens_per_second": round(c["tokens_per_second"], 1), "full_forward_tokens_per_second": round(f["tokens_per_second"], 1),
-  "speedup": round(c["tokens_per_second"] / f["tokens_per_second"], 2), "same_tokens": True}))
+assert c["generatedIds"] == f["generatedIds"], "cached and full decoding chose different tokens"
+print(json.dumps({"model": sys.argv[1], "prompt": len(c["promptIds"]), "new_tokens": c["newTokens"], "threads": int(sys.argv[4]),
+  "cached_tokens_per_second": round(c["tokensPerSecond"], 1), "full_forward_tokens_per_second": round(f["tokensPerSecond"], 1),
+  "speedup": round(c["tokensPerSecond"] / f["tokensPerSecond"], 2), "same_tokens": True}))
 PY
 }
 run "llama-tiny fixture (4 layers, hidden 64, GQA 4/2, f32)" tests/fixtures/hf-llama-tiny-sharded

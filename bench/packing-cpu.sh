@@ -29,8 +29,8 @@ for round in $(seq 1 "${ROUNDS:-3}"); do
     python3 - "$T/$mode-$round.jsonl" "$mode, round $round" <<'PY'
 import json, sys
 r = [json.loads(l) for l in open(sys.argv[1])]; s = [x for x in r if "step" in x]; d = r[-1]
-tokens = sum(x["tokens"] for x in s); pad = sum(x["padding_tokens"] for x in s); secs = sum(x["tokens"] / x["tokens_per_second"] for x in s)
-print(json.dumps({"run": sys.argv[2], "rows_per_epoch": d["packed_rows"] or d["examples"], "steps": len(s), "real_tokens": int(tokens),
+tokens = sum(x["tokens"] for x in s); pad = sum(x["paddingTokens"] for x in s); secs = sum(x["tokens"] / x["tokensPerSecond"] for x in s)
+print(json.dumps({"run": sys.argv[2], "rows_per_epoch": d["packedRows"] or d["examples"], "steps": len(s), "real_tokens": int(tokens),
   "padding_fraction": round(pad / (tokens + pad), 4), "step_seconds": round(secs, 2), "tokens_per_second": round(tokens / secs),
   "loss_first": round(s[0]["loss"], 4), "loss_last": round(s[-1]["loss"], 4)}))
 PY

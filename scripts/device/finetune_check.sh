@@ -49,7 +49,7 @@ done
 # reported figure is the mean over steps 3.. computed here, matching the PyTorch script.
 mean_after_warmup() { python3 -c 'import json,sys
 r=[json.loads(l) for l in open(sys.argv[1]) if l.startswith("{\"step\"")]
-t=r[2:]; print(json.dumps({"file": sys.argv[1].split("/")[-1], "tokens_per_second": sum(x["tokens"] for x in t)/sum(x["tokens"]/x["tokens_per_second"] for x in t), "losses": [x["loss"] for x in r]}))' "$1"; }
+t=r[2:]; print(json.dumps({"file": sys.argv[1].split("/")[-1], "tokens_per_second": sum(x["tokens"] for x in t)/sum(x["tokens"]/x["tokensPerSecond"] for x in t), "losses": [x["loss"] for x in r]}))' "$1"; }
 
 # Each ckpt run is followed at once by its PyTorch + PEFT twin, so a run cut short by the device's time limit still
 # leaves a ratio measured on the same machine. QLoRA (no PyTorch twin: bitsandbytes is not on the machine) goes last.

@@ -41,7 +41,7 @@ static class BenchCommand
             var v = BenchVerbs.Forward.Read(given);
             var r = ForwardBenchmark.Run(v.Required("--model"), v.Integer("--batch")!.Value, v.Integer("--seq")!.Value, v.Integer("--iters")!.Value,
                 v.Text("--device"), v.Text("--dtype"));
-            stdout.WriteLine(System.Text.Json.JsonSerializer.Serialize(r, new System.Text.Json.JsonSerializerOptions { PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase }));
+            stdout.WriteLine(Verbs.VerbJson.Serialize(r, indented: false));
             return Task.FromResult(0);
         }));
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
+using Ckpt.Verbs;
 using Ckpt.Cli.Progress;
 using Ckpt.Training;
 
@@ -20,12 +20,12 @@ static class FinetuneCommand
             var bar = asJson ? null : ProgressBar.On(terminal, stdout);
             var progress = new ProgressBar.Reporter<TrainingProgress>(p =>
             {
-                if (asJson) stdout.WriteLine(JsonSerializer.Serialize(p.Fields()));
+                if (asJson) stdout.WriteLine(VerbJson.Serialize(Step(p), indented: false));
                 else bar?.Show((double)p.Step / p.TotalSteps, ProgressText(p), p.Step == p.TotalSteps);
             });
             var result = FineTuning.Run(options, progress, cancellationToken);
             bar?.Done();
-            if (asJson) stdout.WriteLine(JsonSerializer.Serialize(Summary(result)));
+            if (asJson) stdout.WriteLine(VerbJson.Serialize(Summary(result), indented: false));
             else WriteSummary(stdout, result);
             return Task.FromResult(result.Cancelled ? 130 : 0);
         });
@@ -37,30 +37,50 @@ static class FinetuneCommand
         stderr.Flush();
     }
 
+    /// <summary>
+    /// One optimizer step as a JSON line: the fixed keys camelCase (docs/json.md), the recipe's metrics (`rewards/chosen`,
+    /// `forget_loss`, `eval_loss` after an evaluation) under `metrics` with the names TRL logs them under.
+    /// </summary>
+    static Dictionary<string, object?> Step(TrainingProgress p) => new()
+    {
+        ["step"] = p.Step,
+        ["totalSteps"] = p.TotalSteps,
+        ["loss"] = p.Loss,
+        ["learningRate"] = p.LearningRate,
+        ["gradNorm"] = p.GradNorm,
+        ["epoch"] = p.Epoch,
+        ["tokens"] = p.Tokens,
+        ["paddingTokens"] = p.PaddingTokens,
+        ["tokensPerSecond"] = p.TokensPerSecond,
+        ["meanTokensPerSecond"] = p.MeanTokensPerSecond,
+        ["metrics"] = p.Metrics,
+    };
+
+    /// <summary>The run's last line (`"done": true`), camelCase; `metrics` are the last step's, named as TRL names them.</summary>
     static Dictionary<string, object?> Summary(FineTuningResult r) => new()
     {
         ["done"] = true,
         ["recipe"] = r.Recipe.ToString().ToLowerInvariant(),
         ["cancelled"] = r.Cancelled,
-        ["start_step"] = r.StartStep,
-        ["steps_completed"] = r.StepsCompleted,
-        ["total_steps"] = r.TotalSteps,
-        ["final_loss"] = r.Last?.Loss,
-        ["mean_tokens_per_second"] = r.MeanTokensPerSecond,
+        ["startStep"] = r.StartStep,
+        ["stepsCompleted"] = r.StepsCompleted,
+        ["totalSteps"] = r.TotalSteps,
+        ["finalLoss"] = r.Last?.Loss,
+        ["meanTokensPerSecond"] = r.MeanTokensPerSecond,
         ["examples"] = r.Examples,
-        ["packed_rows"] = r.PackedRows,
-        ["dropped_examples"] = r.DroppedExamples,
-        ["trainable_parameters"] = r.TrainableParameters,
-        ["total_parameters"] = r.TotalParameters,
-        ["quantized_bytes_per_parameter"] = r.QuantizedBase?.BytesPerParameter,
+        ["packedRows"] = r.PackedRows,
+        ["droppedExamples"] = r.DroppedExamples,
+        ["trainableParameters"] = r.TrainableParameters,
+        ["totalParameters"] = r.TotalParameters,
+        ["quantizedBytesPerParameter"] = r.QuantizedBase?.BytesPerParameter,
         [r.Saved] = r.AdapterDirectory,
         ["checkpoints"] = r.CheckpointDirectory,
         ["saves"] = r.Saves.Count,
-        ["max_save_stall_ms"] = r.Saves.Count == 0 ? null : r.Saves.Max(s => s.Stall.TotalMilliseconds),
-        ["async_save_stall_ms"] = r.Saves.Where(s => s.Async).Select(s => (double?)s.Stall.TotalMilliseconds).Average(),
-        ["sync_save_ms"] = r.Saves.Where(s => !s.Async).Select(s => (double?)s.Stall.TotalMilliseconds).LastOrDefault(),
-        ["save_stalls_ms"] = r.Saves.Select(s => s.Stall.TotalMilliseconds).ToArray(),
-        ["save_bytes"] = r.Saves.Count == 0 ? null : r.Saves[^1].Timeline.Phases.GetValueOrDefault("write").Bytes,
+        ["maxSaveStallMs"] = r.Saves.Count == 0 ? null : r.Saves.Max(s => s.Stall.TotalMilliseconds),
+        ["asyncSaveStallMs"] = r.Saves.Where(s => s.Async).Select(s => (double?)s.Stall.TotalMilliseconds).Average(),
+        ["syncSaveMs"] = r.Saves.Where(s => !s.Async).Select(s => (double?)s.Stall.TotalMilliseconds).LastOrDefault(),
+        ["saveStallsMs"] = r.Saves.Select(s => s.Stall.TotalMilliseconds).ToArray(),
+        ["saveBytes"] = r.Saves.Count == 0 ? null : r.Saves[^1].Timeline.Phases.GetValueOrDefault("write").Bytes,
         ["metrics"] = r.Last?.Metrics,
         ["seconds"] = r.Elapsed.TotalSeconds,
     };

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using Ckpt.Models;
+using Ckpt.Verbs;
 
 namespace Ckpt.Cli.Commands;
 
@@ -14,7 +14,7 @@ static class GenerateCommand
         if (VerbCommand.Flag(given, "--json"))
         {
             var done = Generation.Run(request, cancellationToken: cancellationToken);
-            for (int r = 0; r < done.Rows.Count; r++) stdout.WriteLine(JsonSerializer.Serialize(Fields(done, r)));
+            for (int r = 0; r < done.Rows.Count; r++) stdout.WriteLine(VerbJson.Serialize(Fields(done, r), indented: false));
         }
         else
         {
@@ -47,17 +47,17 @@ static class GenerateCommand
         {
             ["row"] = r,
             ["text"] = row.Text,
-            ["prompt_ids"] = s.PromptIds,
-            ["generated_ids"] = s.Tokens,
-            ["finish_reason"] = s.FinishReason,
-            ["new_tokens"] = s.Tokens.Length,
-            ["tokens_per_second"] = s.TokensPerSecond,
-            ["prefill_seconds"] = s.PrefillTime.TotalSeconds,
-            ["decode_seconds"] = s.DecodeTime.TotalSeconds,
-            ["load_seconds"] = done.LoadTime.TotalSeconds,
+            ["promptIds"] = s.PromptIds,
+            ["generatedIds"] = s.Tokens,
+            ["finishReason"] = s.FinishReason,
+            ["newTokens"] = s.Tokens.Length,
+            ["tokensPerSecond"] = s.TokensPerSecond,
+            ["prefillSeconds"] = s.PrefillTime.TotalSeconds,
+            ["decodeSeconds"] = s.DecodeTime.TotalSeconds,
+            ["loadSeconds"] = done.LoadTime.TotalSeconds,
             ["sampling"] = done.Settings.DoSample,
-            ["kv_cache"] = done.Settings.UseCache,
-            ["model_type"] = done.ModelType,
+            ["kvCache"] = done.Settings.UseCache,
+            ["modelType"] = done.ModelType,
             ["dtype"] = done.ComputeDType,
             ["device"] = done.Device,
         };

@@ -13,7 +13,7 @@ static class RestorCommand
             var request = RestorVerb.Bind(given);
             bool asJson = VerbCommand.Flag(given, "--json");
             var report = RestorEvaluation.Run(request, cancellationToken);
-            if (asJson) stdout.WriteLine(RestorJson.From(report).ToJsonString());
+            if (asJson) stdout.WriteLine(Verbs.VerbJson.Serialize(RestorJson.From(report), indented: false));
             else Write(stdout, report);
             return Task.FromResult(0);
         });

@@ -19,7 +19,7 @@ static class RestorToyCommand
                 if (step == 1 || step % 100 == 0) stderr.WriteLine(string.Create(inv, $"{phase} step {step}: loss {loss:F4}"));
             }, cancellationToken);
             if (asJson)
-                stdout.WriteLine(new JsonObject
+                stdout.WriteLine(Verbs.VerbJson.Serialize(new JsonObject
                 {
                     ["output"] = result.Output,
                     ["cleanModel"] = result.CleanModel,
@@ -32,7 +32,7 @@ static class RestorToyCommand
                     ["pretrainFinalLoss"] = result.PretrainLosses[^1],
                     ["corruptionFinalLoss"] = result.CorruptionLosses[^1],
                     ["seconds"] = result.Elapsed.TotalSeconds,
-                }.ToJsonString());
+                }, indented: false));
             else
             {
                 stdout.WriteLine(string.Create(inv, $"RESTOR toy in {result.Output} ({result.Elapsed.TotalSeconds:F1} s): a {result.Parameters:N0}-parameter LLaMA, vocabulary {result.VocabSize}"));

@@ -26,12 +26,14 @@ public sealed class FinetuneCommandTests : IDisposable
         for (int i = 0; i < 3; i++)
         {
             Assert.Equal(i + 1, lines[i].GetProperty("step").GetDouble());
-            foreach (var key in new[] { "loss", "learning_rate", "tokens_per_second", "rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins" })
+            foreach (var key in new[] { "loss", "learningRate", "tokensPerSecond" })
                 Assert.True(lines[i].TryGetProperty(key, out _), key);
+            foreach (var key in new[] { "rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins" })
+                Assert.True(lines[i].GetProperty("metrics").TryGetProperty(key, out _), key);
         }
         var summary = lines[3];
         Assert.True(summary.GetProperty("done").GetBoolean());
-        Assert.Equal(3, summary.GetProperty("steps_completed").GetInt32());
+        Assert.Equal(3, summary.GetProperty("stepsCompleted").GetInt32());
         Assert.Equal(2, summary.GetProperty("saves").GetInt32());
         Assert.True(File.Exists(Path.Combine(outDir, "adapter_model.safetensors")));
         Assert.True(File.Exists(Path.Combine(outDir, "checkpoints", "step-2", "adapter_config.json")));
@@ -59,7 +61,7 @@ public sealed class FinetuneCommandTests : IDisposable
             "--gradient-checkpointing");
         Assert.True(code == 0, stderr);
         var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
-        Assert.Equal(2, lines[^1].GetProperty("total_steps").GetInt32()); // 8 examples / (2 × 2)
+        Assert.Equal(2, lines[^1].GetProperty("totalSteps").GetInt32()); // 8 examples / (2 × 2)
         Assert.Contains("step 1: 2 batch(es) of 2 on cpu", stderr);
         Assert.Contains("gradient checkpointing on", stderr);
         Assert.EndsWith("optimizer step", stderr.TrimEnd());
@@ -74,7 +76,7 @@ public sealed class FinetuneCommandTests : IDisposable
             "--threads", "1", "--json");
         Assert.True(code == 0, stderr);
         var rates = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement)
-            .Where(l => l.TryGetProperty("step", out _)).Select(l => l.GetProperty("learning_rate").GetDouble()).ToArray();
+            .Where(l => l.TryGetProperty("step", out _)).Select(l => l.GetProperty("learningRate").GetDouble()).ToArray();
         // warm-up ceil(4 × 0.25) = 1 step from 0, then (4 - step) / 3 of the rate.
         double[] expected = [0, 3e-4, 2e-4, 1e-4];
         Assert.Equal(expected.Length, rates.Length);
@@ -114,8 +116,8 @@ public sealed class FinetuneCommandTests : IDisposable
             "--steps", "3", "--batch", "2", "--lora-r", "4", "--out", Path.Combine(_dir, "out"), "--threads", "1", "--json");
         Assert.True(code == 0, stderr);
         var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
-        Assert.Equal(lines[^1].GetProperty("mean_tokens_per_second").GetDouble(), lines[^2].GetProperty("mean_tokens_per_second").GetDouble());
-        Assert.Equal(lines[0].GetProperty("tokens_per_second").GetDouble(), lines[0].GetProperty("mean_tokens_per_second").GetDouble(), 6);
+        Assert.Equal(lines[^1].GetProperty("meanTokensPerSecond").GetDouble(), lines[^2].GetProperty("meanTokensPerSecond").GetDouble());
+        Assert.Equal(lines[0].GetProperty("tokensPerSecond").GetDouble(), lines[0].GetProperty("meanTokensPerSecond").GetDouble(), 6);
     }
 
     [Fact]
@@ -128,13 +130,13 @@ public sealed class FinetuneCommandTests : IDisposable
         Assert.True(code == 0, stderr);
         var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         var summary = lines[^1];
-        int rows = summary.GetProperty("packed_rows").GetInt32();
+        int rows = summary.GetProperty("packedRows").GetInt32();
         Assert.InRange(rows, 1, 24 / 2);
-        int steps = summary.GetProperty("total_steps").GetInt32();
+        int steps = summary.GetProperty("totalSteps").GetInt32();
         Assert.Equal((rows + 1) / 2, steps); // --batch counts rows: ⌈rows / 2⌉ steps per epoch
         Assert.Equal(2.0 * steps / rows, lines[^2].GetProperty("epoch").GetDouble(), 9);
-        Assert.True(lines[^2].GetProperty("eval_loss").GetDouble() > 0);
-        Assert.All(lines.SkipLast(1), l => Assert.True(l.GetProperty("padding_tokens").GetDouble() >= 0));
+        Assert.True(lines[^2].GetProperty("metrics").GetProperty("eval_loss").GetDouble() > 0);
+        Assert.All(lines.SkipLast(1), l => Assert.True(l.GetProperty("paddingTokens").GetDouble() >= 0));
         Assert.Contains($"packing: {rows} rows of at most 128 tokens", stderr);
         Assert.Contains("step 1: 1 batch(es) of 2 packed rows on cpu", stderr);
     }
@@ -166,7 +168,7 @@ public sealed class FinetuneCommandTests : IDisposable
         var ipo = Run("ipo", "--dpo-loss", "IPO");
         // The first step scores the pairs before any update: IPO's logps are the summed ones over the 3 chosen tokens,
         // and its loss is (0 − 1/(2β))² = 25 where the sigmoid loss is ln 2.
-        Assert.Equal(sigmoid[0].GetProperty("logps/chosen").GetDouble() / 3, ipo[0].GetProperty("logps/chosen").GetDouble(), 1e-5);
+        Assert.Equal(sigmoid[0].GetProperty("metrics").GetProperty("logps/chosen").GetDouble() / 3, ipo[0].GetProperty("metrics").GetProperty("logps/chosen").GetDouble(), 1e-5);
         Assert.Equal(Math.Log(2), sigmoid[0].GetProperty("loss").GetDouble(), 5);
         Assert.Equal(25, ipo[0].GetProperty("loss").GetDouble(), 4);
         var state = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "ipo", "checkpoints", "step-1", "trainer_state.json"))).RootElement;

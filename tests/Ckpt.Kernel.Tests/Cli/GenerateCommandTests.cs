@@ -18,11 +18,11 @@ public class GenerateCommandTests
         Assert.Equal(2, rows.Length);
         foreach (var row in rows)
         {
-            Assert.Equal(12, row.GetProperty("prompt_ids").GetArrayLength());
-            Assert.Equal(5, row.GetProperty("generated_ids").GetArrayLength());
-            Assert.Equal("length", row.GetProperty("finish_reason").GetString());
+            Assert.Equal(12, row.GetProperty("promptIds").GetArrayLength());
+            Assert.Equal(5, row.GetProperty("generatedIds").GetArrayLength());
+            Assert.Equal("length", row.GetProperty("finishReason").GetString());
             Assert.False(row.GetProperty("sampling").GetBoolean());
-            Assert.True(row.GetProperty("kv_cache").GetBoolean());
+            Assert.True(row.GetProperty("kvCache").GetBoolean());
         }
     }
 

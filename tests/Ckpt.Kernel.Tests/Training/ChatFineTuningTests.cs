@@ -148,7 +148,7 @@ public sealed class ChatFineTuningTests(ITestOutputHelper output) : IDisposable
             "--chat-template", file, "--steps", "2", "--batch", "2", "--lora-r", "4", "--out", P("out"), "--threads", "1", "--json");
         Assert.True(code == 0, stderr);
         var summary = JsonDocument.Parse(stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]).RootElement;
-        Assert.Equal(2, summary.GetProperty("steps_completed").GetInt32());
+        Assert.Equal(2, summary.GetProperty("stepsCompleted").GetInt32());
         Assert.Equal(4, summary.GetProperty("examples").GetInt32());
     }
 

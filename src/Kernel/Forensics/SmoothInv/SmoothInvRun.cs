@@ -21,9 +21,7 @@ public sealed record SmoothInvResult(
     [JsonIgnore] public PngImage Synthesized { get; init; } = null!;
     [JsonIgnore] public PngImage Difference { get; init; } = null!;
 
-    static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, WriteIndented = true };
-
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    public string ToJson() => Verbs.VerbJson.Serialize(this);
 }
 
 /// <summary>
