@@ -72,7 +72,8 @@ public static class ChartRenderer
             "lcsc" => LcscCharts.Build(input),
             "recovery" => RecoveryCharts.Build(input),
             "restor" => RestorCharts.Build(input),
-            _ => throw new ArgumentException($"unknown chart kind '{kind}' (layout, diff, stats, timeline, lcsc, recovery, restor)"),
+            "smoothinv" => SmoothInvCharts.Build(input),
+            _ => throw new ArgumentException($"unknown chart kind '{kind}' (layout, diff, stats, timeline, lcsc, recovery, restor, smoothinv)"),
         };
     }
 }

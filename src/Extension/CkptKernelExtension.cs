@@ -40,6 +40,7 @@ public sealed class CkptKernelExtension : IKernelExtension
         Visualisation.VisualisationDirectives.Register(kernel);
         Rewriting.RewritingDirectives.Register(kernel);
         Forensics.RestorDirectives.Register(kernel);
+        Forensics.SmoothInvDirectives.Register(kernel);
 
         KernelInvocationContext.Current?.DisplayAs(Usage, HtmlFormatter.MimeType);
     }

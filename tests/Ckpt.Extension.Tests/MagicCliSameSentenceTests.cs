@@ -87,6 +87,23 @@ public sealed class MagicCliSameSentenceTests : IDisposable
         Assert.Contains("1 of the 2 parts is missing: part-00000-of-00002", magic);
     }
 
+    [Fact]
+    public async Task A_non_png_image_and_a_missing_target_are_refused_alike_by_smoothinv_magic_and_cli()
+    {
+        var classifier = TestPaths.Fixture("smoothinv/backdoored-cnn.pt");
+        var notPng = Path.Combine(_temp, "image.png");
+        File.WriteAllText(notPng, "not a png");
+        var magic = await _harness.FailureOfAsync($"#!ckpt-smoothinv \"{classifier}\" --image \"{notPng}\" --target 7 --out \"{Path.Combine(_temp, "m")}\"");
+        Assert.Equal(Cli("smoothinv", classifier, "--image", notPng, "--target", "7", "--out", Path.Combine(_temp, "c")), magic);
+        Assert.StartsWith(notPng, magic);
+        AssertNoExceptionType(magic);
+        var image = TestPaths.Fixture("smoothinv/clean.png");
+        magic = await _harness.FailureOfAsync($"#!ckpt-smoothinv \"{classifier}\" --image \"{image}\" --out \"{Path.Combine(_temp, "m")}\"");
+        Assert.Equal(Cli("smoothinv", classifier, "--image", image, "--out", Path.Combine(_temp, "c")), magic);
+        Assert.Equal("smoothinv needs --target k or --scan", magic);
+        Assert.False(Directory.Exists(Path.Combine(_temp, "m")));
+    }
+
     public void Dispose()
     {
         _harness.Dispose();

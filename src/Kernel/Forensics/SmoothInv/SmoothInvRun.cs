@@ -38,6 +38,7 @@ public static class SmoothInvRun
         request.Settings.Validate();
         OutputFolder.Check(request.Output, [request.Classifier, request.Image], request.Overwrite);
         var png = PngImage.Read(request.Image);
+        Ckpt.Models.TorchNativeLibraries.Require("backdoor inversion", "ckpt smoothinv");
         using var classifier = ImageClassifier.Load(request.Classifier, cancellationToken);
         using var scope = NewDisposeScope();
         var image = png.ToTensor();

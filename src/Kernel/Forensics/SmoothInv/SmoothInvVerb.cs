@@ -9,8 +9,7 @@ public static class SmoothInvVerb
 {
     static readonly SmoothInvSettings Defaults = new();
 
-    // The magic #!ckpt-smoothinv is not built yet (docs/forensics.md); null keeps SurfaceParityTests to the CLI.
-    public static readonly Verb Definition = new("smoothinv", null,
+    public static readonly Verb Definition = new("smoothinv", "#!ckpt-smoothinv",
         "Recover an image classifier's backdoor trigger from one clean image (SmoothInv: projected gradient steps toward a class on the Gaussian-smoothed classifier).",
         [
             new("--classifier", "The classifier's state dict (torch.save or safetensors): TorchVision ResNet-18 or Ckpt's small CNN; input RGB in [0, 1].", OptionKind.Path)

@@ -30,7 +30,10 @@ public static class RestorToyVerb
             new("--threads", "CPU threads for LibTorch (default: LibTorch's choice).", OptionKind.Integer),
             new("--overwrite", Outputs.OutputFolder.OverwriteHelp, OptionKind.Flag),
             new("--json", "Print the result as JSON.", OptionKind.Flag) { Surface = OptionSurface.CliOnly },
-        ]);
+        ])
+    {
+        OneSurfaceReason = "it builds the toy for a terminal script (scripts/restor-toy.sh); notebook 06 calls RestorToy.Build directly",
+    };
 
     /// <exception cref="ArgumentException">A missing, repeated or malformed value; the message names the option.</exception>
     public static RestorToyOptions Bind(IReadOnlyDictionary<string, IReadOnlyList<string>> given)
