@@ -107,7 +107,7 @@ public sealed class RepeatedOptionTests : IDisposable
     // #!ckpt-layout and #!ckpt-diff take several --tensor globs, as their CLI commands do, so they have none.
     [Fact]
     public void Every_ckpt_magic_has_single_value_options_to_check() =>
-        Assert.Equal(["#!ckpt-convert", "#!ckpt-finalize", "#!ckpt-finetune", "#!ckpt-generate", "#!ckpt-lcsc", "#!ckpt-load", "#!ckpt-merge", "#!ckpt-reshard", "#!ckpt-stats"],
+        Assert.Equal(["#!ckpt-convert", "#!ckpt-finalize", "#!ckpt-finetune", "#!ckpt-generate", "#!ckpt-lcsc", "#!ckpt-load", "#!ckpt-merge", "#!ckpt-reshard", "#!ckpt-restor", "#!ckpt-smoothinv", "#!ckpt-stats"],
             SingleValueOptions().Select(row => (string)row[0]).Distinct().Order());
 
     public void Dispose()
