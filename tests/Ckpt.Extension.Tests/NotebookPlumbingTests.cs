@@ -9,6 +9,7 @@ public class NotebookPlumbingTests
     [InlineData("03-reshard-and-merge.ipynb")]
     [InlineData("04-checkfree-recovery.ipynb")]
     [InlineData("05-finetune-sft-then-dpo.ipynb")]
+    [InlineData("06-restor.ipynb")]
     [InlineData("07-smoothinv.ipynb")]
     public void A_model_notebook_has_no_LibTorch_cell(string name)
     {

@@ -55,6 +55,13 @@ public static class RestorToy
 {
     public static RestorToyResult Build(RestorToyOptions options, Action<string, int, double>? onStep = null, CancellationToken cancellationToken = default)
     {
+        // Before any TorchSharp type is touched (a failed probe breaks it for the process): in a notebook this loads LibTorch.
+        Ckpt.Models.TorchNativeLibraries.Require("the RESTOR toy", "ckpt restor-toy");
+        return BuildLoaded(options, onStep, cancellationToken);
+    }
+
+    static RestorToyResult BuildLoaded(RestorToyOptions options, Action<string, int, double>? onStep, CancellationToken cancellationToken)
+    {
         options.Validate();
         if (options.Threads is int threads) set_num_threads(threads);
         var clock = Stopwatch.StartNew();
