@@ -18,7 +18,11 @@ namespace Ckpt.Formats.TorchSave;
 public static class TorchSaveWriter
 {
     /// <summary>Writes a state dict (name → tensor, in order) to <paramref name="path"/>, via a temp file and rename.</summary>
-    public static long Write(string path, IReadOnlyList<TensorSource> tensors, OperationTimeline? timeline = null, CancellationToken cancellationToken = default)
+    public static long Write(string path, IReadOnlyList<TensorSource> tensors, OperationTimeline? timeline = null, CancellationToken cancellationToken = default) =>
+        WriteViaTemp(path, stream => WriteStateDict(stream, Path.GetFileNameWithoutExtension(path), tensors, timeline, cancellationToken));
+
+    /// <summary>Writes a new temp file beside <paramref name="path"/>, fsyncs it and renames it into place; its length.</summary>
+    static long WriteViaTemp(string path, Action<FileStream> write)
     {
         var tmp = path + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
         try
@@ -26,7 +30,7 @@ public static class TorchSaveWriter
             long length;
             using (var stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
             {
-                WriteStateDict(stream, Path.GetFileNameWithoutExtension(path), tensors, timeline, cancellationToken);
+                write(stream);
                 stream.Flush(flushToDisk: true);
                 length = stream.Length;
             }
@@ -80,45 +84,29 @@ public static class TorchSaveWriter
     /// (<see cref="PyTuple"/>, value tuples) and plain scalars, as <see cref="PickleWriter.Value"/> writes them. An
     /// optimizer's `state_dict()` (<see cref="OptimizerStateDict"/>) is such a value. Via a temp file and rename.
     /// </summary>
-    public static long WriteObject(string path, object? root, CancellationToken cancellationToken = default)
-    {
-        var tmp = path + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
-        try
+    public static long WriteObject(string path, object? root, CancellationToken cancellationToken = default) =>
+        WriteViaTemp(path, stream =>
         {
-            long length;
-            using (var stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+            var archiveName = Path.GetFileNameWithoutExtension(path);
+            var pickle = new PickleWriter(2);
+            var leaves = new List<object>();
+            WriteNested(pickle, root, leaves, 0);
+            var zip = Begin(stream, archiveName, pickle.Finish());
+            for (int i = 0; i < leaves.Count; i++)
             {
-                var archiveName = Path.GetFileNameWithoutExtension(path);
-                var pickle = new PickleWriter(2);
-                var leaves = new List<object>();
-                WriteNested(pickle, root, leaves, 0);
-                var zip = Begin(stream, archiveName, pickle.Finish());
-                for (int i = 0; i < leaves.Count; i++)
+                cancellationToken.ThrowIfCancellationRequested();
+                if (leaves[i] is TensorData data) AddStorage(zip, archiveName, i.ToString(), data);
+                else
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    if (leaves[i] is TensorData data) AddStorage(zip, archiveName, i.ToString(), data);
-                    else
-                    {
-                        var source = (TensorSource)leaves[i];
-                        using var loaded = source.Load();
-                        if (loaded.DType != source.DType || loaded.ByteLength != source.ByteCount)
-                            throw new InvalidOperationException($"tensor '{source.Name}' loaded as {loaded.DType} {loaded.ByteLength} bytes, expected {source.DType} {source.ByteCount}");
-                        AddStorage(zip, archiveName, i.ToString(), loaded);
-                    }
+                    var source = (TensorSource)leaves[i];
+                    using var loaded = source.Load();
+                    if (loaded.DType != source.DType || loaded.ByteLength != source.ByteCount)
+                        throw new InvalidOperationException($"tensor '{source.Name}' loaded as {loaded.DType} {loaded.ByteLength} bytes, expected {source.DType} {source.ByteCount}");
+                    AddStorage(zip, archiveName, i.ToString(), loaded);
                 }
-                End(zip, archiveName);
-                stream.Flush(flushToDisk: true);
-                length = stream.Length;
             }
-            File.Move(tmp, path, overwrite: true);
-            return length;
-        }
-        catch
-        {
-            File.Delete(tmp);
-            throw;
-        }
-    }
+            End(zip, archiveName);
+        });
 
     static void WriteNested(PickleWriter p, object? value, List<object> leaves, int depth)
     {
