@@ -73,16 +73,20 @@ public static class DpoLoss
     /// prompt+chosen rows then prompt+rejected rows, right-padded; <paramref name="labels"/> marks the completion tokens
     /// (−100 elsewhere); <paramref name="attentionMask"/> is 1 on real tokens.
     /// </summary>
+    /// <param name="referenceModel">The starting model as a frozen copy (full fine-tuning); null takes <paramref name="model"/> with its adapters off.</param>
     public static DpoOutcome ComputeSequences(CausalLanguageModel model, Tensor ids, Tensor labels, Tensor? attentionMask, double beta,
-        DpoLossType loss = DpoLossType.Sigmoid, double labelSmoothing = 0)
+        DpoLossType loss = DpoLossType.Sigmoid, double labelSmoothing = 0, CausalLanguageModel? referenceModel = null)
     {
         using var scope = NewDisposeScope();
         long n = ids.shape[0] / 2;
         var policy = CompletionLogProbs.FromLabels(model.Forward(ids, attentionMask), labels);
         Tensor reference;
         using (no_grad())
-        using (PeftLora.Disabled(model))
-            reference = CompletionLogProbs.FromLabels(model.Forward(ids, attentionMask), labels);
+            if (referenceModel is not null)
+                reference = CompletionLogProbs.FromLabels(referenceModel.Forward(ids.to(referenceModel.Device), attentionMask?.to(referenceModel.Device)), labels.to(referenceModel.Device)).to(policy.device);
+            else
+                using (PeftLora.Disabled(model))
+                    reference = CompletionLogProbs.FromLabels(model.Forward(ids, attentionMask), labels);
         // The tokens FromLabels counts: the labelled ones after the first position.
         var tokens = labels.narrow(1, 1, labels.shape[1] - 1).NotEqualTo(SftLoss.IgnoreIndex).to(ScalarType.Float32).sum(1);
         return Outcome(policy, reference, tokens.to(policy.device), n, beta, loss, labelSmoothing);

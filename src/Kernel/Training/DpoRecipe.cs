@@ -6,7 +6,8 @@ namespace Ckpt.Training;
 
 /// <summary>
 /// Direct preference optimisation with TRL's losses (<see cref="DpoLoss"/>): each step scores the chosen and rejected
-/// completions of its pairs under the model and under the starting model (the same model with its adapters off), and the loss is the mean over all the step's pairs. Dropout is off, as TRL's DPOConfig.disable_dropout.
+/// completions of its pairs under the model and under the starting model (the same model with its adapters off, or
+/// with <c>--full</c> a frozen copy), and the loss is the mean over all the step's pairs. Dropout is off, as TRL's DPOConfig.disable_dropout.
 /// The shared steps are <see cref="RecipeSession"/>'s.
 /// </summary>
 public static class DpoRecipe
@@ -31,6 +32,8 @@ public static class DpoRecipe
         if (options.EvalData is { } evalPath) session.CheckVocabulary(held.SelectMany(e => e.Prompt.Concat(e.Chosen).Concat(e.Rejected)), evalPath);
         session.QuantizeBase();
         session.MakeTrainable();
+        session.KeepReference();
+        var reference = session.FrozenReference;
         session.OpenOutput();
 
         int accumulation = options.GradientAccumulation;
@@ -53,7 +56,7 @@ public static class DpoRecipe
             foreach (var batch in batches)
             {
                 using var micro = NewDisposeScope();
-                using var dpo = DpoLoss.ComputeSequences(model, batch.Ids, batch.Labels, batch.AttentionMask, options.Beta, options.DpoLoss, options.LabelSmoothing);
+                using var dpo = DpoLoss.ComputeSequences(model, batch.Ids, batch.Labels, batch.AttentionMask, options.Beta, options.DpoLoss, options.LabelSmoothing, reference);
                 var l = dpo.Losses.sum().Over(normaliser);
                 foreach (var (key, value) in dpo.Metrics().Where(kv => kv.Key != "loss"))
                     metrics[key] = metrics.GetValueOrDefault(key) + value * batch.Examples / normaliser;
@@ -69,12 +72,12 @@ public static class DpoRecipe
         }
 
         Func<IReadOnlyDictionary<string, double>>? evaluate = options.EvalData is null ? null
-            : () => Evaluation.Dpo(model, held, options.BatchSize, padId, options.Beta, options.DpoLoss, options.LabelSmoothing);
+            : () => Evaluation.Dpo(model, held, options.BatchSize, padId, options.Beta, options.DpoLoss, options.LabelSmoothing, referenceModel: reference);
         var (done, last, cancelled, tokensPerSecond) = session.Train(total, pairs.Count, Step, evaluate, progress);
         session.SaveModel();
 
         return new FineTuningResult(Recipe.Dpo, Path.GetFullPath(options.Output), session.CheckpointRoot, session.Start, done - session.Start, total, cancelled,
             last, tokensPerSecond, pairs.Count, dropped, session.TrainableCount, session.TotalCount, session.Quantized, session.Tokenizer?.Source,
-            session.Saves, session.Elapsed);
+            session.Saves, session.Elapsed) { FullModel = options.Full };
     }
 }

@@ -33,7 +33,8 @@ public static class Evaluation
     }
 
     public static IReadOnlyDictionary<string, double> Dpo(CausalLanguageModel model, IReadOnlyList<PreferenceExample> examples, int batchSize, int padId,
-        double beta, DpoLossType loss = DpoLossType.Sigmoid, double labelSmoothing = 0, CancellationToken cancellationToken = default)
+        double beta, DpoLossType loss = DpoLossType.Sigmoid, double labelSmoothing = 0, CancellationToken cancellationToken = default,
+        CausalLanguageModel? referenceModel = null)
     {
         var sums = new Dictionary<string, double>();
         using (Inference(model))
@@ -42,7 +43,7 @@ public static class Evaluation
                 cancellationToken.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
                 using var batch = TrainingBatch.Preferences(chunk, padId, model.Device);
-                using var dpo = DpoLoss.ComputeSequences(model, batch.Ids, batch.Labels, batch.AttentionMask, beta, loss, labelSmoothing);
+                using var dpo = DpoLoss.ComputeSequences(model, batch.Ids, batch.Labels, batch.AttentionMask, beta, loss, labelSmoothing, referenceModel);
                 foreach (var (key, value) in dpo.Metrics())
                     sums[Prefix + key] = sums.GetValueOrDefault(Prefix + key) + value * chunk.Length;
             }

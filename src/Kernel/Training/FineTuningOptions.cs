@@ -154,7 +154,6 @@ public sealed record FineTuningOptions
         if (Recipe == Recipe.Kl && Retain is null) throw new ArgumentException("--recipe kl needs --retain: its KL term to the starting model is taken on the retain set");
         if (Retain is not null && Recipe is Recipe.Sft or Recipe.Dpo) throw new ArgumentException("--retain is for the unlearning recipes (ga, kl, npo)");
         if (!(Gamma >= 0) || double.IsInfinity(Gamma)) throw new ArgumentException("--gamma must not be negative");
-        if (Full && Recipe == Recipe.Dpo) throw new ArgumentException("--full is for SFT and the unlearning recipes: DPO's reference is the model with its adapters off");
         if (Full && QLora) throw new ArgumentException("--full trains every weight, which NF4 (--qlora) would freeze; give one of them");
         if (Recipe != Recipe.Dpo && (DpoLoss != DpoLossType.Sigmoid || LabelSmoothing != 0))
             throw new ArgumentException("--dpo-loss and --label-smoothing are for DPO only");

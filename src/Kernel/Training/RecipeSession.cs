@@ -160,6 +160,9 @@ internal sealed class RecipeSession : IDisposable
         Trace("reference: a frozen copy of the starting model");
     }
 
+    /// <summary>The frozen copy of the starting model a <c>--full</c> run keeps (<see cref="KeepReference"/>); null with adapters.</summary>
+    public CausalLanguageModel? FrozenReference => _frozenReference;
+
     /// <summary>Runs <paramref name="forward"/> on the starting model without recording gradients (see <see cref="KeepReference"/>).</summary>
     public T Reference<T>(Func<CausalLanguageModel, T> forward)
     {

@@ -142,6 +142,33 @@ public sealed class FinetuneCommandTests : IDisposable
     }
 
     [Fact]
+    public void Finetune_kl_with_a_retain_set_logs_the_unlearning_metrics_per_step_and_names_the_lora_adapter()
+    {
+        var forget = FineTuningFixtures.InstructionIds(Path.Combine(_dir, "forget.jsonl"), 4, seed: 1);
+        var retain = FineTuningFixtures.InstructionIds(Path.Combine(_dir, "retain.jsonl"), 4, seed: 2);
+        var outDir = Path.Combine(_dir, "out");
+        var (code, stdout, stderr) = CliRunner.Run("finetune", "--recipe", "kl", "--model", FineTuningFixtures.TinyLlama, "--data", forget,
+            "--retain", retain, "--gamma", "0.5", "--steps", "2", "--batch", "2", "--lora-r", "4", "--out", outDir, "--threads", "1", "--json");
+        Assert.True(code == 0, stderr);
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(3, lines.Count);
+        foreach (var line in lines.Take(2))
+        {
+            double forgetLoss = line.GetProperty("forget_loss").GetDouble(), crossEntropy = line.GetProperty("retain_cross_entropy").GetDouble();
+            Assert.Equal(-forgetLoss + 0.5 * crossEntropy, line.GetProperty("loss").GetDouble(), 4);
+            Assert.True(line.TryGetProperty("retain_kl", out _));
+        }
+        Assert.Equal("kl", lines[2].GetProperty("recipe").GetString());
+        Assert.Equal(outDir, lines[2].GetProperty("adapter").GetString());
+        Assert.True(File.Exists(Path.Combine(outDir, "adapter_model.safetensors")));
+
+        var (refused, _, sentence) = CliRunner.Run("finetune", "--recipe", "kl", "--model", FineTuningFixtures.TinyLlama, "--data", forget,
+            "--steps", "1", "--out", Path.Combine(_dir, "other"));
+        Assert.Equal(2, refused);
+        Assert.Equal("ckpt: --recipe kl needs --retain: its KL term to the starting model is taken on the retain set", sentence.Trim());
+    }
+
+    [Fact]
     public void Finetune_with_packing_for_dpo_is_refused_in_one_line_before_any_step()
     {
         var data = FineTuningFixtures.PreferenceIds(Path.Combine(_dir, "pairs.jsonl"), 4);

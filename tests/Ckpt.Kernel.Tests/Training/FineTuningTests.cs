@@ -94,6 +94,25 @@ public sealed class FineTuningTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Dpo_with_full_fine_tuning_compares_against_a_frozen_copy_starting_at_ln_2_and_raises_the_margin()
+    {
+        var data = FineTuningFixtures.PreferenceIds(P("pairs.jsonl"), 8);
+        var (result, steps) = Train(new FineTuningOptions
+        {
+            Recipe = Recipe.Dpo, Model = FineTuningFixtures.TinyLlama, Data = data, Output = P("out"), Steps = 4, BatchSize = 8, Threads = 1,
+            Full = true, LearningRate = 1e-3,
+        });
+        // Step 1: the model is its reference, so the loss is ln 2 and every reward 0; were the reference the moving
+        // model, every later step would be too.
+        Assert.Equal(Math.Log(2), steps[0].Loss, 6);
+        Assert.Equal(0.0, steps[0].Metrics["rewards/margins"], 9);
+        Assert.True(steps[^1].Metrics["rewards/margins"] > 0.01, $"margin {steps[^1].Metrics["rewards/margins"]}");
+        Assert.True(steps[^1].Loss < Math.Log(2));
+        Assert.True(result.FullModel);
+        Assert.True(File.Exists(P("out/model.safetensors")));
+    }
+
+    [Fact]
     public void Qlora_sft_trains_with_base_weights_stored_in_at_most_0_53_bytes_per_parameter()
     {
         var model = FineTuningFixtures.RandomLlama(P("model"));
