@@ -154,9 +154,10 @@ public sealed class FinetuneCommandTests : IDisposable
         Assert.Equal(3, lines.Count);
         foreach (var line in lines.Take(2))
         {
-            double forgetLoss = line.GetProperty("forget_loss").GetDouble(), crossEntropy = line.GetProperty("retain_cross_entropy").GetDouble();
+            var metrics = line.GetProperty("metrics");
+            double forgetLoss = metrics.GetProperty("forget_loss").GetDouble(), crossEntropy = metrics.GetProperty("retain_cross_entropy").GetDouble();
             Assert.Equal(-forgetLoss + 0.5 * crossEntropy, line.GetProperty("loss").GetDouble(), 4);
-            Assert.True(line.TryGetProperty("retain_kl", out _));
+            Assert.True(metrics.TryGetProperty("retain_kl", out _));
         }
         Assert.Equal("kl", lines[2].GetProperty("recipe").GetString());
         Assert.Equal(outDir, lines[2].GetProperty("adapter").GetString());
