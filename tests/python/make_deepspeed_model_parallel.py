@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build a tensor- and/or pipeline-parallel DeepSpeed checkpoint from the documented layout, with real torch.save.
 
-usage: make_deepspeed_model_parallel.py <out_dir> <tp> <pp> [--swiglu] [--unknown]
+usage: make_deepspeed_model_parallel.py <out_dir> <tp> <pp> [--swiglu] [--unknown] [--zero 1|2]
 
 DeepSpeed is not installed here (and cannot be), so this writes what DeepSpeed v0.16 saves for a Megatron-DeepSpeed GPT
 (read from microsoft/DeepSpeed at 38327e0: runtime/engine.py `_get_ckpt_name`, `_save_checkpoint`; runtime/pipe/module.py
@@ -25,16 +25,36 @@ self_attention.dense and dense_4h_to_h weights on dim 1, norms, row-parallel bia
 with --swiglu, dense_h_to_4h is [gate; up] and each rank holds [gate_r; up_r]. --unknown adds `mlp.scale` (split on dim
 0), a name no rule knows. <out>/reference.pt holds every whole tensor under the name the reader gives it
 (`language_model...` for pp == 1, `<layer index>.<key>` for pp > 1, as PipelineModule's own state_dict names them).
+
+--zero 1|2 adds the ZeRO optimizer partitions of a data-parallel size 2 run (DeepSpeed 38327e0: runtime/engine.py
+`_get_zero_ckpt_name`, `_save_zero_checkpoint`; runtime/bf16_optimizer.py and runtime/zero/stage_1_and_2.py `state_dict`;
+checkpoint/ds_to_universal.py and reshape_3d_utils.py read them back). Every parameter has an fp32 master weight and Adam
+exp_avg / exp_avg_sq, whole, cut into TP slices by the same rules. Model rank m = stage * tp + tp_rank (the pipe grid's
+ds_model_rank; pipeline stage 0 holds layers 1 and 3, stage 1 layers 4 and 6) gets `param_shapes` in its
+mp_rank_{m:02d}_model_states.pt (two groups as Megatron builds them: 2-D weights, then biases and norms, module order)
+and, for each DP rank d, bf16_zero_pp_rank_{d}_mp_rank_{m:02d}_optim_states.pt (bf16 is enabled, so the engine adds the
+`bf16_` prefix) = {optimizer_state_dict, ds_config, ds_version}. Each group's slices are flattened back to back, padded
+with zeros to a multiple of 2 * dp, and cut into dp equal partitions; torch Adam's state_dict over the partitions is
+base_optimizer_state. --zero 1 writes BF16_Optimizer's dict (bf16 with ZeRO-1, Megatron-DeepSpeed's default: no
+zero_stage, every partition keeps its padding); --zero 2 DeepSpeedZeroOptimizer's (zero_stage ZeroStageEnum 2, the last
+rank's fp32 partition stripped of padding as a view, loss scaler). The reference then also holds
+`optimizer.state.<name>.fp32`, `.exp_avg` and `.exp_avg_sq`, the whole tensors.
 """
 import argparse
+import collections
+import enum
+import math
 import os
 import sys
+import types
 from collections import OrderedDict
 
 import torch
 
 out, tp, pp = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 swiglu, unknown = "--swiglu" in sys.argv, "--unknown" in sys.argv
+zero = int(sys.argv[sys.argv.index("--zero") + 1]) if "--zero" in sys.argv else 0
+DP = 2
 torch.manual_seed(7)
 H, V, P, F, LAYERS = 8, 20, 6, 12, 2
 dtype = torch.bfloat16
@@ -77,14 +97,107 @@ def tp_slice(name, value, rank):
     return value.clone()  # norms, row-parallel biases, position embeddings: replicated
 
 
-def engine_state(module, model_rank):
+def engine_state(module, model_rank, param_shapes=None):
     args = argparse.Namespace(tensor_model_parallel_size=tp, pipeline_model_parallel_size=pp, swiglu=swiglu,
                               hidden_size=H, num_layers=LAYERS)
-    return dict(module=module, buffer_names=[], optimizer=None, param_shapes=None, frozen_param_shapes=None,
+    return dict(module=module, buffer_names=[], optimizer=None, param_shapes=param_shapes, frozen_param_shapes=None,
                 shared_params=None, frozen_param_fragments=None, lr_scheduler=None, data_sampler=None, random_ltd=None,
                 sparse_tensor_module_names=set(), skipped_steps=0, global_steps=10, global_samples=80,
-                dp_world_size=1, mp_world_size=tp * pp, ds_config={"train_batch_size": 8, "bf16": {"enabled": True}},
+                dp_world_size=DP if zero else 1, mp_world_size=tp * pp, ds_config={"train_batch_size": 8, "bf16": {"enabled": True}},
                 ds_version="0.16.4", args=args, iteration=10)
+
+
+def stand_in(module, name, cls):
+    parts = module.split(".")
+    for i in range(1, len(parts) + 1):
+        sys.modules.setdefault(".".join(parts[:i]), types.ModuleType(".".join(parts[:i])))
+    cls.__module__, cls.__qualname__, cls.__name__ = module, name, name
+    setattr(sys.modules[module], name, cls)
+    return cls
+
+
+class DynamicLossScaler:
+    def __init__(self):
+        self.cur_scale, self.cur_iter, self.scale_factor, self.scale_window = 1.0, 10, 2.0, 1000
+
+
+class ZeroStageEnum(int, enum.Enum):
+    disabled, optimizer_states, gradients, weights, max_stage = 0, 1, 2, 3, 3
+
+
+stand_in("deepspeed.runtime.fp16.loss_scaler", "DynamicLossScaler", DynamicLossScaler)
+stand_in("deepspeed.runtime.zero.config", "ZeroStageEnum", ZeroStageEnum)
+fragment_address = stand_in("deepspeed.utils.tensor_fragment", "fragment_address",
+                            collections.namedtuple("fragment_address", ["numel", "start"]))
+optim_gen = torch.Generator().manual_seed(11)
+masters, whole_shapes = {}, {}
+
+
+def make_masters(reference):
+    """Whole fp32 master weights near the bf16 model weights, and Adam moments (exp_avg_sq non-negative)."""
+    for n, v in reference.items():
+        whole_shapes[n] = tuple(v.shape)
+        masters.setdefault("fp32", OrderedDict())[n] = v.float() + 1e-3 * torch.randn(v.shape, generator=optim_gen)
+        masters.setdefault("exp_avg", OrderedDict())[n] = 1e-2 * torch.randn(v.shape, generator=optim_gen)
+        masters.setdefault("exp_avg_sq", OrderedDict())[n] = 1e-4 * torch.rand(v.shape, generator=optim_gen)
+
+
+def zero_groups(names):
+    """Megatron's param groups: weight-decayed 2-D weights, then biases and norms, each in module order."""
+    return [[n for n in names if len(whole_shapes[n]) >= 2], [n for n in names if len(whole_shapes[n]) < 2]]
+
+
+def zero_param_shapes(names, rank):
+    if not zero:
+        return None
+    return [OrderedDict((n, tp_slice(n, masters["fp32"][n], rank).shape) for n in group) for group in zero_groups(names)]
+
+
+def write_zero_partitions(reference, stages):
+    for slot in ("fp32", "exp_avg", "exp_avg_sq"):
+        for n, v in masters[slot].items():
+            reference[f"optimizer.state.{n}.{slot}"] = v
+    align = 2 * DP
+    for p, names in enumerate(stages):
+        for r in range(tp):
+            model_rank = p * tp + r
+            parts = {}  # (dp, group) -> dict of flat partitions, padding, mapping
+            groups = zero_groups(names)
+            for g, group in enumerate(groups):
+                flat = {k: torch.cat([tp_slice(n, masters[k][n], r).reshape(-1) for n in group]) for k in masters}
+                total = flat["fp32"].numel()
+                padded = align * math.ceil(total / align)
+                size = padded // DP
+                flat = {k: torch.cat([v, torch.zeros(padded - total)]) for k, v in flat.items()}
+                for d in range(DP):
+                    padding = padded - total if d == DP - 1 else 0
+                    mapping, offset = OrderedDict(), 0
+                    for n in group:
+                        numel = tp_slice(n, masters["fp32"][n], r).numel()
+                        lo, hi = max(offset, d * size), min(offset + numel, (d + 1) * size)
+                        if lo < hi:
+                            mapping[n] = fragment_address(numel=hi - lo, start=lo - d * size)
+                        offset += numel
+                    part = {k: v[d * size:(d + 1) * size].clone() for k, v in flat.items()}
+                    # ZeRO-1/2 strip the last rank's padding (a view); BF16_Optimizer keeps it
+                    fp32 = part["fp32"][:size - padding] if zero == 2 else part["fp32"]
+                    parts[d, g] = (fp32, part["exp_avg"], part["exp_avg_sq"], padding, mapping)
+            for d in range(DP):
+                gs = range(len(groups))
+                base = {"state": {g: {"step": torch.tensor(10.0), "exp_avg": parts[d, g][1], "exp_avg_sq": parts[d, g][2]} for g in gs},
+                        "param_groups": [{"lr": 1e-4, "betas": (0.9, 0.95), "eps": 1e-8, "weight_decay": 0.1 if g == 0 else 0.0,
+                                          "amsgrad": False, "params": [g]} for g in gs]}
+                osd = {"clip_grad": 1.0, "base_optimizer_state": base,
+                       "single_partition_of_fp32_groups": [parts[d, g][0] for g in gs],
+                       "group_paddings": [parts[d, g][3] for g in gs], "partition_count": [DP for _ in gs],
+                       "ds_version": "0.16.4", "param_slice_mappings": [parts[d, g][4] for g in gs]}
+                if zero == 2:
+                    osd.update({"loss_scaler": DynamicLossScaler(), "dynamic_loss_scale": False, "overflow": False,
+                                "zero_stage": ZeroStageEnum(2)})
+                torch.save({"optimizer_state_dict": osd, "ds_config": {"train_batch_size": 8, "bf16": {"enabled": True},
+                                                                       "zero_optimization": {"stage": zero}},
+                            "ds_version": "0.16.4"},
+                           os.path.join(tag, f"bf16_zero_pp_rank_{d}_mp_rank_{model_rank:02d}_optim_states.pt"))
 
 
 tag = os.path.join(out, "global_step10")
@@ -102,9 +215,11 @@ if pp == 1:
     for k, v in final_norm.items():
         whole["language_model.encoder.final_layernorm." + k] = v
     reference.update(whole)
+    stages = [list(whole)]
+    make_masters(reference)
     for r in range(tp):
         shard = OrderedDict((k, tp_slice(k, v, r)) for k, v in whole.items())
-        torch.save(engine_state(shard, r), os.path.join(tag, f"mp_rank_{r:02d}_model_states.pt"))
+        torch.save(engine_state(shard, r, zero_param_shapes(stages[0], r)), os.path.join(tag, f"mp_rank_{r:02d}_model_states.pt"))
 else:
     pipeline = {1: embedding, 3: layers[0], 4: layers[1], 6: final_norm}
     for idx, state in pipeline.items():
@@ -113,6 +228,13 @@ else:
         for r in range(tp):
             name = f"layer_{idx:02d}" + (f"-model_{r:02d}" if tp > 1 else "") + "-model_states.pt"
             torch.save(OrderedDict((k, tp_slice(k, v, r)) for k, v in state.items()), os.path.join(tag, name))
+    per_stage = len(pipeline) // pp
+    stages = [[n for idx in list(pipeline)[p * per_stage:(p + 1) * per_stage] for n in reference if n.startswith(f"{idx}.")]
+              for p in range(pp)]
+    make_masters(reference)
     for model_rank in range(pp * tp):
-        torch.save(engine_state(None, model_rank), os.path.join(tag, f"mp_rank_{model_rank:02d}_model_states.pt"))
+        torch.save(engine_state(None, model_rank, zero_param_shapes(stages[model_rank // tp], model_rank % tp)),
+                   os.path.join(tag, f"mp_rank_{model_rank:02d}_model_states.pt"))
+if zero:
+    write_zero_partitions(reference, stages)
 torch.save(reference, os.path.join(out, "reference.pt"))

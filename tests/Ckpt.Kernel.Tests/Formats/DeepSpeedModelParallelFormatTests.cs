@@ -5,7 +5,8 @@ namespace Ckpt.Tests.Formats;
 /// <summary>
 /// DeepSpeed tensor-parallel `mp_rank_RR_model_states.pt` and pipeline `layer_XX[-model_RR]-model_states.pt` files,
 /// written by torch 1.13 in DeepSpeed's layout (tests/python/make_deepspeed_model_parallel.py), consolidate to the
-/// script's whole tensors byte for byte.
+/// script's whole tensors byte for byte; with `--zero 1|2` the script adds the ZeRO optimizer partitions of a DP 2 run
+/// (BF16_Optimizer's or ZeRO-2's dict), whose fp32 master weights and Adam moments consolidate to its whole tensors.
 /// </summary>
 public class DeepSpeedModelParallelFormatTests
 {
@@ -62,5 +63,53 @@ public class DeepSpeedModelParallelFormatTests
         var e = Assert.Throws<CheckpointFormatException>(() => Checkpoint.Open(dir));
         Assert.Equal(FormatErrorReason.MetadataInvalid, e.Reason);
         Assert.EndsWith("mp_rank_02_model_states.pt", e.File);
+    }
+
+    [PythonTorchTheory]
+    [InlineData(2, 1, false, 1)]
+    [InlineData(2, 1, true, 2)]
+    [InlineData(2, 2, false, 1)]
+    [InlineData(2, 2, true, 2)]
+    public void Zero_optimizer_partitions_of_every_model_parallel_rank_consolidate_to_the_whole_tensors(int tp, int pp, bool swiglu, int zero)
+    {
+        var dir = Build(tp, pp, [.. swiglu ? new[] { "--swiglu" } : [], "--zero", zero.ToString()]);
+        using var ckpt = Checkpoint.Open(dir);
+        ReferenceParity.AssertDescribed(ckpt, "deepspeed-mp", tp, "deepspeed");
+        Assert.Equal(zero.ToString(), ckpt.Manifest.Metadata["deepspeed.zero_stage"]);
+        Assert.Equal("2", ckpt.Manifest.Metadata["deepspeed.dp_world_size"]);
+        var fc1 = pp == 1 ? "language_model.encoder.layers.1.mlp.dense_h_to_4h.weight" : "4.mlp.dense_h_to_4h.weight";
+        foreach (var slot in new[] { "fp32", "exp_avg", "exp_avg_sq" })
+            Assert.Equal([swiglu ? 24L : 12L, 8L], ckpt.GetEntry($"optimizer.state.{fc1}.{slot}").Shape);
+        Assert.Equal(Ckpt.Tensors.DType.F32, ckpt.GetEntry($"optimizer.state.{fc1}.fp32").DType);
+        ReferenceParity.AssertSameTensors(Checkpoint.Open(Path.Combine(dir, "reference.pt")), ckpt,
+            $"after consolidating ZeRO-{zero} partitions of TP {tp} × PP {pp} × DP 2");
+    }
+
+    [PythonTorchFact]
+    public void A_missing_DP_partition_or_model_parallel_rank_of_the_optimizer_is_refused_in_one_sentence()
+    {
+        var dir = Build(2, 1, "--zero", "2");
+        var tag = Path.Combine(dir, "global_step10");
+        var copy = TestPaths.TempDirectory("deepspeed-mp-zero-missing-mp");
+        Directory.CreateDirectory(Path.Combine(copy, "global_step10"));
+        File.Copy(Path.Combine(dir, "latest"), Path.Combine(copy, "latest"));
+        foreach (var f in Directory.GetFiles(tag))
+            if (!Path.GetFileName(f).EndsWith("_mp_rank_01_optim_states.pt", StringComparison.Ordinal))
+                File.Copy(f, Path.Combine(copy, "global_step10", Path.GetFileName(f)));
+
+        File.Delete(Path.Combine(tag, "bf16_zero_pp_rank_1_mp_rank_01_optim_states.pt"));
+        var dp = Assert.Throws<CheckpointFormatException>(() => Checkpoint.Open(dir));
+        Assert.Equal(FormatErrorReason.MissingFile, dp.Reason);
+        Assert.Equal("global_step10/bf16_zero_pp_rank_1_mp_rank_01_optim_states.pt", dp.File);
+        Assert.Equal("2 rank files", dp.Expected);
+        Assert.Equal("ranks 0", dp.Found);
+        Assert.DoesNotContain('\n', dp.Message);
+
+        var mp = Assert.Throws<CheckpointFormatException>(() => Checkpoint.Open(copy));
+        Assert.Equal(FormatErrorReason.MissingFile, mp.Reason);
+        Assert.Equal("global_step10/bf16_zero_pp_rank_0_mp_rank_01_optim_states.pt", mp.File);
+        Assert.Contains("model-parallel rank 1's ZeRO optimizer partitions are missing", mp.Message);
+        Assert.Equal("MP ranks 0", mp.Found);
+        Assert.DoesNotContain('\n', mp.Message);
     }
 }

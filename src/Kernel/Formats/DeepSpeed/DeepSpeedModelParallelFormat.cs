@@ -24,7 +24,8 @@ namespace Ckpt.Formats.DeepSpeed;
 /// state picks the gated fc1 split). Invariants, each a typed reason: the root's `latest` names the tag folder, or the
 /// root is that folder; every TP rank's file of every layer exists (MissingFile); ranks hold the same names with shapes
 /// that agree off the split dimension, replicated ones equal (MetadataInvalid); a name no rule knows is refused by name
-/// when there is more than one TP rank (Unsupported). Optimizer states (ZeRO partitions of a TP run) are not consolidated.
+/// when there is more than one TP rank (Unsupported). The ZeRO-1/2 optimizer partitions beside them
+/// (`[bf16_]zero_pp_rank_D_mp_rank_MM_optim_states.pt`) are consolidated by <see cref="ModelParallelZeroStates"/>.
 /// </summary>
 public sealed class DeepSpeedModelParallelFormat : ICheckpointFormat
 {
@@ -94,6 +95,10 @@ public sealed class DeepSpeedModelParallelFormat : ICheckpointFormat
             description = $"DeepSpeed tensor parallel {tpSize}";
         }
 
+        int ppSize = layers.Length > 0 ? Math.Max(1, names.Count(n => ModelFile.IsMatch(n)) / tpSize) : 1;
+        var zero = ModelParallelZeroStates.Consolidate(storage, In, names, tpSize, ppSize, layers.Length > 0, swiglu, tensors, files, cancellationToken);
+        if (zero is { } z) description += $", ZeRO-{z.Stage} optimizer over {z.World} DP ranks";
+
         var objects = rank0?.Objects.Where(o => o.Name != "module" && !o.Name.StartsWith("module.", StringComparison.Ordinal)).ToList() ?? [];
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -101,6 +106,11 @@ public sealed class DeepSpeedModelParallelFormat : ICheckpointFormat
             ["deepspeed.layout"] = layers.Length > 0 ? "pipeline layer files" : "mp_rank model states",
             ["deepspeed.swiglu"] = swiglu ? "true" : "false",
         };
+        if (zero is { } zs)
+        {
+            metadata["deepspeed.zero_stage"] = zs.Stage.ToString(CultureInfo.InvariantCulture);
+            metadata["deepspeed.dp_world_size"] = zs.World.ToString(CultureInfo.InvariantCulture);
+        }
         if (folder.Length > 0) metadata["deepspeed.tag"] = folder;
         return new CheckpointManifest
         {

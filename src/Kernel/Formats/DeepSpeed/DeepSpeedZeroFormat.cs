@@ -27,7 +27,7 @@ namespace Ckpt.Formats.DeepSpeed;
 public sealed class DeepSpeedZeroFormat : ICheckpointFormat
 {
     public const string LatestFile = "latest";
-    static readonly Regex OptimFile = new(@"^(bf16_|fp16_)?zero_pp_rank_(\d+)_mp_rank_(\d+)_optim_states\.pt$", RegexOptions.CultureInvariant);
+    internal static readonly Regex OptimFile = new(@"^(bf16_|fp16_)?zero_pp_rank_(\d+)_mp_rank_(\d+)_optim_states\.pt$", RegexOptions.CultureInvariant);
 
     public string Name => "deepspeed-zero";
     public int Priority => 20;
@@ -48,36 +48,8 @@ public sealed class DeepSpeedZeroFormat : ICheckpointFormat
             throw new CheckpointFormatException(FormatErrorReason.Unsupported, tp.Path, null,
                 "tensor-parallel DeepSpeed checkpoints (mp_rank above 00) are read through their Universal Checkpoint (ds_to_universal.py)");
         var prefix = optimFiles.Select(f => f.Match.Groups[1].Value).FirstOrDefault() ?? "";
-        string RankFile(int r) => InFolder($"{prefix}zero_pp_rank_{r}_mp_rank_00_optim_states.pt");
-
-        var rank0 = DeepSpeedFile.Open(storage, RankFile(0), "rank-0 optimizer-state");
-        long stage = ZeroStage(rank0);
-        if (stage is < 1 or > 3)
-            throw new CheckpointFormatException(FormatErrorReason.Unsupported, rank0.File, null, "only ZeRO stages 1, 2 and 3 are read",
-                expected: "1, 2 or 3", found: stage.ToString());
-        int world = PartitionCount(rank0);
-        var ranks = new List<DeepSpeedFile> { rank0 };
-        for (int r = 1; r < world; r++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (!storage.Exists(RankFile(r)))
-                throw new CheckpointFormatException(FormatErrorReason.MissingFile, RankFile(r), null,
-                    $"DP rank {r}'s optimizer-state file is missing (partition_count is {world})",
-                    expected: $"{world} rank files", found: $"ranks {string.Join(", ", optimFiles.Select(f => f.Match.Groups[2].Value).OrderBy(int.Parse))}");
-            var file = DeepSpeedFile.Open(storage, RankFile(r), $"rank-{r} optimizer-state");
-            int count = PartitionCount(file);
-            long rankStage = ZeroStage(file);
-            if (count != world || rankStage != stage)
-                throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, file.File, null,
-                    "the rank files disagree on partition_count or zero_stage",
-                    expected: $"partition_count {world}, stage {stage} (rank 0)", found: $"partition_count {count}, stage {rankStage}");
-            ranks.Add(file);
-        }
-        var extra = optimFiles.Where(f => int.Parse(f.Match.Groups[2].Value) >= world).Select(f => f.Path).ToArray();
-        if (extra.Length > 0)
-            throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, extra[0], null,
-                $"partition_count says {world} DP ranks but optimizer-state files exist for {optimFiles.Length}",
-                expected: $"partition_count {optimFiles.Length} (ranks 0..{optimFiles.Length - 1})", found: $"partition_count {world}");
+        var (ranks, world, stage) = OpenRanks(storage, r => InFolder($"{prefix}zero_pp_rank_{r}_mp_rank_00_optim_states.pt"),
+            optimFiles.Select(f => (f.Path, int.Parse(f.Match.Groups[2].Value))).ToArray(), 3, cancellationToken);
 
         var modelFile = stage == 3 ? InFolder($"zero_pp_rank_0_mp_rank_00_model_states.pt") : InFolder("mp_rank_00_model_states.pt");
         var model = ZeroModelStates.Read(DeepSpeedFile.Open(storage, modelFile, "model-states"));
@@ -111,7 +83,7 @@ public sealed class DeepSpeedZeroFormat : ICheckpointFormat
             if (!tensors.Contains(alias)) tensors.Alias(alias, source);
 
         var objects = StateDictFlattener.Flatten(model.File.Root, model.File.Locator).Objects
-            .Concat(StateDictFlattener.Flatten(rank0.Root, rank0.Locator).Objects.Where(o => o.Name.StartsWith("optimizer_state_dict.", StringComparison.Ordinal))).ToArray();
+            .Concat(StateDictFlattener.Flatten(ranks[0].Root, ranks[0].Locator).Objects.Where(o => o.Name.StartsWith("optimizer_state_dict.", StringComparison.Ordinal))).ToArray();
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["deepspeed.zero_stage"] = stage.ToString(),
@@ -129,6 +101,45 @@ public sealed class DeepSpeedZeroFormat : ICheckpointFormat
             Objects = objects,
             Files = files,
         };
+    }
+
+    /// <summary>
+    /// The DP rank files of one model-parallel rank, 0 … W − 1 with W its `partition_count`: each exists (MissingFile),
+    /// repeats W and the stage (MetadataInvalid), and no file of a rank at or beyond W is present (MetadataInvalid).
+    /// <paramref name="present"/> lists this MP rank's files and their DP ranks; stages above <paramref name="maxStage"/> are Unsupported.
+    /// </summary>
+    internal static (List<DeepSpeedFile> Ranks, int World, long Stage) OpenRanks(ICheckpointStorage storage, Func<int, string> rankFile,
+        IReadOnlyList<(string Path, int Rank)> present, int maxStage, CancellationToken cancellationToken)
+    {
+        var rank0 = DeepSpeedFile.Open(storage, rankFile(0), "rank-0 optimizer-state");
+        long stage = ZeroStage(rank0);
+        if (stage < 1 || stage > maxStage)
+            throw new CheckpointFormatException(FormatErrorReason.Unsupported, rank0.File, null, $"only ZeRO stages 1 to {maxStage} are read here",
+                expected: maxStage == 3 ? "1, 2 or 3" : "1 or 2", found: stage.ToString());
+        int world = PartitionCount(rank0);
+        var ranks = new List<DeepSpeedFile> { rank0 };
+        for (int r = 1; r < world; r++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (!storage.Exists(rankFile(r)))
+                throw new CheckpointFormatException(FormatErrorReason.MissingFile, rankFile(r), null,
+                    $"DP rank {r}'s optimizer-state file is missing (partition_count is {world})",
+                    expected: $"{world} rank files", found: $"ranks {string.Join(", ", present.Select(f => f.Rank).Order())}");
+            var file = DeepSpeedFile.Open(storage, rankFile(r), $"rank-{r} optimizer-state");
+            int count = PartitionCount(file);
+            long rankStage = ZeroStage(file);
+            if (count != world || rankStage != stage)
+                throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, file.File, null,
+                    "the rank files disagree on partition_count or zero_stage",
+                    expected: $"partition_count {world}, stage {stage} (rank 0)", found: $"partition_count {count}, stage {rankStage}");
+            ranks.Add(file);
+        }
+        var extra = present.Where(f => f.Rank >= world).Select(f => f.Path).ToArray();
+        if (extra.Length > 0)
+            throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, extra[0], null,
+                $"partition_count says {world} DP ranks but optimizer-state files exist for {present.Count}",
+                expected: $"partition_count {present.Count} (ranks 0..{present.Count - 1})", found: $"partition_count {world}");
+        return (ranks, world, stage);
     }
 
     /// <summary>ZeRO-1/2 save each frozen parameter whole (`param.detach()`), in the model-states file.</summary>
@@ -154,6 +165,10 @@ public sealed class DeepSpeedZeroFormat : ICheckpointFormat
     /// </summary>
     static long ZeroStage(DeepSpeedFile file)
     {
+        // BF16_Optimizer (bf16 with ZeRO-1, Megatron-DeepSpeed's default; runtime/bf16_optimizer.py `state_dict`) records
+        // no stage, and partitions its flat fp32 groups as ZeRO-1 does (padded to 2×W, padding kept on the last rank).
+        if (file.Get("optimizer_state_dict", "zero_stage") is null && file.Get("optimizer_state_dict", "single_partition_of_fp32_groups") is not null)
+            return 1;
         var value = file.Require("optimizer_state_dict", "zero_stage");
         long? stage = value switch
         {

@@ -14,7 +14,12 @@ namespace Ckpt.Formats.DeepSpeed;
 /// </summary>
 static class ZeroStage12Partitions
 {
-    public static void Gather(ZeroModelStates model, IReadOnlyList<DeepSpeedFile> ranks, int world, ZeroTensorSet tensors)
+    /// <summary>
+    /// Gathers every trainable parameter's fp32 master weight under <paramref name="fp32Name"/>(name) (its own name when
+    /// null) and each flat optimizer state under `optimizer.state.&lt;name&gt;.&lt;key&gt;`.
+    /// </summary>
+    public static void Gather(ZeroModelStates model, IReadOnlyList<DeepSpeedFile> ranks, int world, ZeroTensorSet tensors,
+        Func<string, string>? fp32Name = null)
     {
         var fp32 = ranks.Select((file, r) =>
         {
@@ -30,7 +35,7 @@ static class ZeroStage12Partitions
         for (int g = 0; g < model.Groups.Count; g++)
         {
             var sequence = new FlatSequence(fp32.Select(p => p[g]));
-            Place(model.Groups[g], g, sequence, world, ranks[^1].File, name => name, tensors);
+            Place(model.Groups[g], g, sequence, world, ranks[^1].File, fp32Name ?? (name => name), tensors);
         }
 
         for (int g = 0; g < model.Groups.Count; g++)
