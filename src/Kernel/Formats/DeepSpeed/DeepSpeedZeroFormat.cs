@@ -20,7 +20,8 @@ namespace Ckpt.Formats.DeepSpeed;
 ///   `[bf16_]zero_pp_rank_R_mp_rank_00_optim_states.pt` files (MetadataInvalid);
 /// - `partition_count` (an int, or one per group, all equal) is the DP world size W: rank files 0..W-1 all exist
 ///   (MissingFile) and no other rank's does, and every rank file repeats W and the stage (MetadataInvalid);
-/// - only mp_rank_00 (no tensor parallelism) and stages 1-3 are read (Unsupported);
+/// - only mp_rank_00 (no tensor parallelism; <see cref="ModelParallelZeroStates"/> reads the rest through
+///   deepspeed-mp) and stages 1-3 are read (Unsupported); a BF16_Optimizer dict, which records no `zero_stage`, is stage 1;
 /// - stage 1/2: each group's partitions hold its `param_shapes` parameters, with at most alignment padding to a
 ///   multiple of 2×W beyond them; stage 3: each rank's flat groups hold Σ ceil(numel/W) elements (ChunksDoNotCoverTensor).
 /// </summary>
