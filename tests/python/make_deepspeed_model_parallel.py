@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build a tensor- and/or pipeline-parallel DeepSpeed checkpoint from the documented layout, with real torch.save.
 
-usage: make_deepspeed_model_parallel.py <out_dir> <tp> <pp> [--swiglu] [--unknown] [--zero 1|2]
+usage: make_deepspeed_model_parallel.py <out_dir> <tp> <pp> [--swiglu] [--unknown] [--zero 1|2|3]
 
 DeepSpeed is not installed here (and cannot be), so this writes what DeepSpeed v0.16 saves for a Megatron-DeepSpeed GPT
 (read from microsoft/DeepSpeed at 38327e0: runtime/engine.py `_get_ckpt_name`, `_save_checkpoint`; runtime/pipe/module.py
@@ -38,7 +38,12 @@ with zeros to a multiple of 2 * dp, and cut into dp equal partitions; torch Adam
 base_optimizer_state. --zero 1 writes BF16_Optimizer's dict (bf16 with ZeRO-1, Megatron-DeepSpeed's default: no
 zero_stage, every partition keeps its padding); --zero 2 DeepSpeedZeroOptimizer's (zero_stage ZeroStageEnum 2, the last
 rank's fp32 partition stripped of padding as a view, loss scaler). The reference then also holds
-`optimizer.state.<name>.fp32`, `.exp_avg` and `.exp_avg_sq`, the whole tensors.
+`optimizer.state.<name>.fp32`, `.exp_avg` and `.exp_avg_sq`, the whole tensors. Pipeline runs take --zero 1 only
+(runtime/pipe/engine.py refuses ZeRO-2 and 3). --zero 3 (pp 1) writes ZeRO-3's files instead of mp_rank_*: per model
+rank m and DP rank d zero_pp_rank_{d}_mp_rank_{m:02d}_model_states.pt (empty bf16 placeholders in `module`,
+param_shapes) and bf16_zero_pp_rank_{d}_mp_rank_{m:02d}_optim_states.pt (fp32_flat_groups: each slice's ceil(numel/2)
+partition, zero padded, back to back per group; nested Adam optimizer_state_dict); the reference is then the whole fp32
+masters under their own names and `optimizer.state.<name>.exp_avg` / `.exp_avg_sq`, as the ZeRO-3 reader names them.
 """
 import argparse
 import collections
@@ -200,6 +205,42 @@ def write_zero_partitions(reference, stages):
                            os.path.join(tag, f"bf16_zero_pp_rank_{d}_mp_rank_{model_rank:02d}_optim_states.pt"))
 
 
+def write_zero3_partitions(reference, names):
+    """ZeRO-3 (pp 1 only): per (dp, model rank) model states with empty bf16 placeholders and optimizer states whose
+    fp32_flat_groups hold each slice's ceil(numel / dp) partition, zero padded, back to back (stage3.py)."""
+    reference.clear()
+    for n in names:
+        reference[n] = masters["fp32"][n]
+    for slot in ("exp_avg", "exp_avg_sq"):
+        for n in names:
+            reference[f"optimizer.state.{n}.{slot}"] = masters[slot][n]
+
+    def partition(t, d):
+        p = math.ceil(t.numel() / DP)
+        flat = torch.cat([t.reshape(-1), torch.zeros(DP * p - t.numel(), dtype=t.dtype)])
+        return flat[d * p:(d + 1) * p].clone()
+
+    groups = zero_groups(names)
+    for r in range(tp):
+        for d in range(DP):
+            module = OrderedDict((n, torch.empty(0, dtype=dtype)) for n in names)
+            sd = engine_state(module, r, zero_param_shapes(names, r))
+            sd.update(frozen_param_shapes=OrderedDict(), frozen_param_fragments=OrderedDict())
+            torch.save(sd, os.path.join(tag, f"zero_pp_rank_{d}_mp_rank_{r:02d}_model_states.pt"))
+            flat = {k: [torch.cat([partition(tp_slice(n, masters[k][n], r), d) for n in g]) for g in groups] for k in masters}
+            osd = {"zero_stage": ZeroStageEnum.weights, "loss_scaler": DynamicLossScaler(), "dynamic_loss_scale": False,
+                   "overflow": False, "partition_count": DP,
+                   "optimizer_state_dict": {
+                       "state": {g: {"step": torch.tensor(10.0), "exp_avg": flat["exp_avg"][g], "exp_avg_sq": flat["exp_avg_sq"][g]}
+                                 for g in range(len(groups))},
+                       "param_groups": [{"lr": 1e-4, "betas": (0.9, 0.95), "eps": 1e-8, "weight_decay": 0.1 if g == 0 else 0.0,
+                                         "amsgrad": False, "params": [g]} for g in range(len(groups))]},
+                   "fp32_flat_groups": flat["fp32"]}
+            torch.save({"optimizer_state_dict": osd, "ds_config": {"train_batch_size": 8, "bf16": {"enabled": True},
+                                                                   "zero_optimization": {"stage": 3}}, "ds_version": "0.16.4"},
+                       os.path.join(tag, f"bf16_zero_pp_rank_{d}_mp_rank_{r:02d}_optim_states.pt"))
+
+
 tag = os.path.join(out, "global_step10")
 os.makedirs(tag, exist_ok=True)
 with open(os.path.join(out, "latest"), "w") as f:
@@ -217,7 +258,7 @@ if pp == 1:
     reference.update(whole)
     stages = [list(whole)]
     make_masters(reference)
-    for r in range(tp):
+    for r in range(tp if zero != 3 else 0):
         shard = OrderedDict((k, tp_slice(k, v, r)) for k, v in whole.items())
         torch.save(engine_state(shard, r, zero_param_shapes(stages[0], r)), os.path.join(tag, f"mp_rank_{r:02d}_model_states.pt"))
 else:
@@ -235,6 +276,8 @@ else:
     for model_rank in range(pp * tp):
         torch.save(engine_state(None, model_rank, zero_param_shapes(stages[model_rank // tp], model_rank % tp)),
                    os.path.join(tag, f"mp_rank_{model_rank:02d}_model_states.pt"))
-if zero:
+if zero == 3:
+    write_zero3_partitions(reference, stages[0])
+elif zero:
     write_zero_partitions(reference, stages)
 torch.save(reference, os.path.join(out, "reference.pt"))

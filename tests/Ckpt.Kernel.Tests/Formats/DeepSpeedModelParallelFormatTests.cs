@@ -6,7 +6,7 @@ namespace Ckpt.Tests.Formats;
 /// DeepSpeed tensor-parallel `mp_rank_RR_model_states.pt` and pipeline `layer_XX[-model_RR]-model_states.pt` files,
 /// written by torch 1.13 in DeepSpeed's layout (tests/python/make_deepspeed_model_parallel.py), consolidate to the
 /// script's whole tensors byte for byte; with `--zero 1|2` the script adds the ZeRO optimizer partitions of a DP 2 run
-/// (BF16_Optimizer's or ZeRO-2's dict), whose fp32 master weights and Adam moments consolidate to its whole tensors.
+/// (BF16_Optimizer's, ZeRO-2's or ZeRO-3's dicts), whose fp32 master weights and Adam moments consolidate to its whole tensors.
 /// </summary>
 public class DeepSpeedModelParallelFormatTests
 {
@@ -69,7 +69,8 @@ public class DeepSpeedModelParallelFormatTests
     [InlineData(2, 1, false, 1)]
     [InlineData(2, 1, true, 2)]
     [InlineData(2, 2, false, 1)]
-    [InlineData(2, 2, true, 2)]
+    [InlineData(2, 2, true, 1)]
+    [InlineData(2, 1, true, 3)]
     public void Zero_optimizer_partitions_of_every_model_parallel_rank_consolidate_to_the_whole_tensors(int tp, int pp, bool swiglu, int zero)
     {
         var dir = Build(tp, pp, [.. swiglu ? new[] { "--swiglu" } : [], "--zero", zero.ToString()]);
@@ -78,9 +79,11 @@ public class DeepSpeedModelParallelFormatTests
         Assert.Equal(zero.ToString(), ckpt.Manifest.Metadata["deepspeed.zero_stage"]);
         Assert.Equal("2", ckpt.Manifest.Metadata["deepspeed.dp_world_size"]);
         var fc1 = pp == 1 ? "language_model.encoder.layers.1.mlp.dense_h_to_4h.weight" : "4.mlp.dense_h_to_4h.weight";
-        foreach (var slot in new[] { "fp32", "exp_avg", "exp_avg_sq" })
-            Assert.Equal([swiglu ? 24L : 12L, 8L], ckpt.GetEntry($"optimizer.state.{fc1}.{slot}").Shape);
-        Assert.Equal(Ckpt.Tensors.DType.F32, ckpt.GetEntry($"optimizer.state.{fc1}.fp32").DType);
+        // ZeRO-3 keeps no bit16 copy: its fp32 master weights take the parameters' own names, as the MP 1 ZeRO-3 reader's do.
+        var fp32 = zero == 3 ? fc1 : $"optimizer.state.{fc1}.fp32";
+        foreach (var name in new[] { fp32, $"optimizer.state.{fc1}.exp_avg", $"optimizer.state.{fc1}.exp_avg_sq" })
+            Assert.Equal([swiglu ? 24L : 12L, 8L], ckpt.GetEntry(name).Shape);
+        Assert.Equal(Ckpt.Tensors.DType.F32, ckpt.GetEntry(fp32).DType);
         ReferenceParity.AssertSameTensors(Checkpoint.Open(Path.Combine(dir, "reference.pt")), ckpt,
             $"after consolidating ZeRO-{zero} partitions of TP {tp} × PP {pp} × DP 2");
     }

@@ -30,6 +30,7 @@ namespace Ckpt.Formats.DeepSpeed;
 public sealed class DeepSpeedModelParallelFormat : ICheckpointFormat
 {
     static readonly Regex ModelFile = new(@"^mp_rank_(\d{2,})_model_states\.pt$", RegexOptions.CultureInvariant);
+    static readonly Regex Zero3ModelFile = new(@"^zero_pp_rank_(\d+)_mp_rank_(\d{2,})_model_states\.pt$", RegexOptions.CultureInvariant);
     static readonly Regex LayerFile = new(@"^layer_(\d{2,})(?:-model_(\d{2,}))?-model_states\.pt$", RegexOptions.CultureInvariant);
 
     public string Name => "deepspeed-mp";
@@ -42,7 +43,9 @@ public sealed class DeepSpeedModelParallelFormat : ICheckpointFormat
         try
         {
             var names = storage.List(DeepSpeedZeroFormat.TagFolder(storage, DeepSpeedZeroFormat.LatestFile) ?? "").Select(Path.GetFileName).ToArray();
-            return names.Any(n => LayerFile.IsMatch(n!)) || names.Any(n => ModelFile.Match(n!) is { Success: true } m && int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) > 0);
+            return names.Any(n => LayerFile.IsMatch(n!))
+                || names.Any(n => ModelFile.Match(n!) is { Success: true } m && int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) > 0)
+                || names.Any(n => Zero3ModelFile.Match(n!) is { Success: true } z && int.Parse(z.Groups[2].Value, CultureInfo.InvariantCulture) > 0);
         }
         catch (CheckpointFormatException) { return false; }
     }
@@ -55,6 +58,13 @@ public sealed class DeepSpeedModelParallelFormat : ICheckpointFormat
         var layers = names.Select(n => LayerFile.Match(n)).Where(m => m.Success).ToArray();
         var rank0File = In("mp_rank_00_model_states.pt");
         var rank0 = storage.Exists(rank0File) ? TorchSaveFile.Read(storage, rank0File) : null;
+        // ZeRO-3 writes zero_pp_rank_D_mp_rank_MM_model_states.pt (parameters as placeholders) instead of mp_rank_MM_*.
+        bool zero3 = layers.Length == 0 && rank0 is null && names.Any(n => Zero3ModelFile.IsMatch(n));
+        if (zero3)
+        {
+            rank0File = In("zero_pp_rank_0_mp_rank_00_model_states.pt");
+            rank0 = storage.Exists(rank0File) ? TorchSaveFile.Read(storage, rank0File) : null;
+        }
         bool swiglu = (rank0?.Objects.FirstOrDefault(o => o.Name == "args")?.Value as PyObject)?.State is PyDict args && args.Get("swiglu") is true;
 
         var tensors = new List<TensorEntry>();
@@ -86,24 +96,33 @@ public sealed class DeepSpeedModelParallelFormat : ICheckpointFormat
                 throw new CheckpointFormatException(FormatErrorReason.MissingFile, rank0File, null, "tensor-parallel rank 0's model-states file is missing");
             var declared = rank0.Objects.FirstOrDefault(o => o.Name == "mp_world_size")?.Value;
             tpSize = declared is long or int ? Convert.ToInt32(declared, CultureInfo.InvariantCulture) : names.Count(n => ModelFile.IsMatch(n));
-            var extra = names.Where(n => ModelFile.Match(n) is { Success: true } m && int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) >= tpSize).ToArray();
+            if (zero3 && declared is not (long or int))
+                tpSize = names.Select(n => Zero3ModelFile.Match(n)).Where(m => m.Success).Select(m => m.Groups[2].Value).Distinct().Count();
+            var extra = names.Where(n => (zero3 ? Zero3ModelFile.Match(n) is { Success: true } z && int.Parse(z.Groups[2].Value, CultureInfo.InvariantCulture) >= tpSize
+                : ModelFile.Match(n) is { Success: true } m && int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) >= tpSize)).ToArray();
             if (extra.Length > 0)
                 throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, In(extra[0]), null,
                     $"mp_world_size says {tpSize} tensor-parallel ranks but this file is beyond them", expected: $"mp_rank_00 … mp_rank_{tpSize - 1:00}");
-            var paths = Enumerable.Range(0, tpSize).Select(r => In($"mp_rank_{r:00}_model_states.pt")).ToArray();
-            Consolidate(storage, paths, "", "module.", swiglu, tensors, files, "the model");
+            if (!zero3)
+            {
+                var paths = Enumerable.Range(0, tpSize).Select(r => In($"mp_rank_{r:00}_model_states.pt")).ToArray();
+                Consolidate(storage, paths, "", "module.", swiglu, tensors, files, "the model");
+            }
             description = $"DeepSpeed tensor parallel {tpSize}";
         }
 
         int ppSize = layers.Length > 0 ? Math.Max(1, names.Count(n => ModelFile.IsMatch(n)) / tpSize) : 1;
-        var zero = ModelParallelZeroStates.Consolidate(storage, In, names, tpSize, ppSize, layers.Length > 0, swiglu, tensors, files, cancellationToken);
+        var zero = ModelParallelZeroStates.Consolidate(storage, In, names, tpSize, ppSize, layers.Length > 0, swiglu, zero3, tensors, files, cancellationToken);
+        if (zero3 && zero is null)
+            throw new CheckpointFormatException(FormatErrorReason.MissingFile, In($"zero_pp_rank_0_mp_rank_00_optim_states.pt"), null,
+                "a ZeRO-3 run keeps its weights only in the optimizer-state files, and there are none");
         if (zero is { } z) description += $", ZeRO-{z.Stage} optimizer over {z.World} DP ranks";
 
         var objects = rank0?.Objects.Where(o => o.Name != "module" && !o.Name.StartsWith("module.", StringComparison.Ordinal)).ToList() ?? [];
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["deepspeed.tensor_parallel"] = tpSize.ToString(CultureInfo.InvariantCulture),
-            ["deepspeed.layout"] = layers.Length > 0 ? "pipeline layer files" : "mp_rank model states",
+            ["deepspeed.layout"] = layers.Length > 0 ? "pipeline layer files" : zero3 ? "ZeRO-3 rank model states" : "mp_rank model states",
             ["deepspeed.swiglu"] = swiglu ? "true" : "false",
         };
         if (zero is { } zs)

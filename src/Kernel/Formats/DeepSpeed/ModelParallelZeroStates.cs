@@ -18,13 +18,15 @@ namespace Ckpt.Formats.DeepSpeed;
 /// parameter, fp32 master weight and Adam moment alike, are joined by <see cref="DeepSpeedTensorParallel"/>'s name rules,
 /// as ds_to_universal.py's `merge_tp_slices` joins fp32 / exp_avg / exp_avg_sq (replicated: rank 0's slice).
 /// Names: `optimizer.state.&lt;param&gt;.fp32` (the slot file name a Universal Checkpoint uses; the bare name is the
-/// model state's bit16 tensor) and `optimizer.state.&lt;param&gt;.&lt;key&gt;` for `exp_avg`, `exp_avg_sq`. A parameter that
+/// model state's bit16 tensor) and `optimizer.state.&lt;param&gt;.&lt;key&gt;` for `exp_avg`, `exp_avg_sq`. ZeRO-3 with TP
+/// (pp 1; `zero_pp_rank_D_mp_rank_MM_model_states.pt` instead of `mp_rank_MM_*`) is unflattened per MP rank as
+/// <see cref="ZeroStage3Partitions"/> does, its fp32 master weights under the parameters' own names. A parameter that
 /// a later pipeline stage repeats (a tied embedding) is taken from the first stage that holds it, as ds_to_universal
 /// skips pipeline-replicated parameters beyond stage 0.
 /// Invariants, each a typed reason: one file prefix throughout (MetadataInvalid); every MP rank 0 … tp·pp − 1 has
 /// optimizer files (MissingFile) and none beyond (MetadataInvalid); each MP rank's DP files are complete as for
-/// <see cref="DeepSpeedZeroFormat"/>, and all MP ranks agree on W and the stage (MetadataInvalid); ZeRO-3 is
-/// Unsupported here; the TP ranks of one stage hold the same parameters (MetadataInvalid); unknown split rules are
+/// <see cref="DeepSpeedZeroFormat"/>, and all MP ranks agree on W and the stage (MetadataInvalid); ZeRO-3 files beside
+/// `mp_rank_*` model states are Unsupported, frozen parameters of a ZeRO-3 TP run too; the TP ranks of one stage hold the same parameters (MetadataInvalid); unknown split rules are
 /// refused by name (Unsupported).
 /// </summary>
 static class ModelParallelZeroStates
@@ -32,8 +34,13 @@ static class ModelParallelZeroStates
     static readonly Regex LayerPrefix = new(@"^\d+\.", RegexOptions.CultureInvariant);
 
     /// <summary>Adds the consolidated optimizer tensors, or returns null when the folder has no optimizer files.</summary>
+    /// <param name="zero3">
+    /// A ZeRO-3 run (pp 1): its model states are `zero_pp_rank_0_mp_rank_{m:02d}_model_states.pt`, with placeholders for
+    /// parameters, so the fp32 master weights take the parameters' own names (as <see cref="DeepSpeedZeroFormat"/> names
+    /// ZeRO-3's) and buffers come from those files, merged by the same rules.
+    /// </param>
     public static (long Stage, int World)? Consolidate(ICheckpointStorage storage, Func<string, string> inFolder, IReadOnlyList<string> names,
-        int tp, int pp, bool pipeline, bool swiglu, List<TensorEntry> tensors, List<StorageFile> files, CancellationToken cancellationToken)
+        int tp, int pp, bool pipeline, bool swiglu, bool zero3, List<TensorEntry> tensors, List<StorageFile> files, CancellationToken cancellationToken)
     {
         var optim = names.Select(n => (Name: n, Match: DeepSpeedZeroFormat.OptimFile.Match(n))).Where(f => f.Match.Success).ToArray();
         if (optim.Length == 0) return null;
@@ -63,18 +70,35 @@ static class ModelParallelZeroStates
                     $"model-parallel rank {m}'s ZeRO optimizer partitions are missing (TP {tp} × PP {pp} = {mpWorld} ranks)",
                     expected: $"optimizer files for MP ranks 0 … {mpWorld - 1}",
                     found: $"MP ranks {string.Join(", ", optim.Select(f => Mp(f.Match)).Distinct().Order())}");
-            var (ranks, w, s) = DeepSpeedZeroFormat.OpenRanks(storage, RankFile, present, 2, cancellationToken);
+            var (ranks, w, s) = DeepSpeedZeroFormat.OpenRanks(storage, RankFile, present, zero3 ? 3 : 2, cancellationToken);
+            if (zero3 && s != 3)
+                throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, ranks[0].File, null,
+                    "ZeRO-3 model-states files sit beside optimizer files of another stage", expected: "zero_stage 3", found: $"zero_stage {s}");
             if (m > 0 && (w != world || s != stage))
                 throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, ranks[0].File, null,
                     "the model-parallel ranks disagree on the DP size or the ZeRO stage",
                     expected: $"partition_count {world}, stage {stage} (MP rank 0)", found: $"partition_count {w}, stage {s}");
             (world, stage) = (w, s);
-            modelFiles[m] = inFolder($"mp_rank_{m:00}_model_states.pt");
+            modelFiles[m] = inFolder(zero3 ? $"zero_pp_rank_0_mp_rank_{m:00}_model_states.pt" : $"mp_rank_{m:00}_model_states.pt");
             var model = ZeroModelStates.Read(DeepSpeedFile.Open(storage, modelFiles[m], $"MP rank {m} model-states"));
             var set = new ZeroTensorSet();
-            ZeroStage12Partitions.Gather(model, ranks, world, set, n => $"optimizer.state.{n}.fp32");
+            var held = model.Trainable.ToList();
+            if (zero3)
+            {
+                if (model.Frozen.Count > 0)
+                    throw new CheckpointFormatException(FormatErrorReason.Unsupported, modelFiles[m], model.Frozen[0].Name,
+                        "frozen parameters of a tensor-parallel ZeRO-3 run are not consolidated");
+                ZeroStage3Partitions.Gather(model, ranks, world, set);
+                foreach (var (name, tensor, isBuffer) in model.ModuleTensors())
+                    if (isBuffer)
+                    {
+                        set.Add(model.Whole(name, tensor), model.File.File);
+                        held.Add(new ZeroParameter(name, tensor.Shape.ToArray()));
+                    }
+            }
+            else ZeroStage12Partitions.Gather(model, ranks, world, set, n => $"optimizer.state.{n}.fp32");
             perRank[m] = set.ToEntries().ToDictionary(e => e.Name, StringComparer.Ordinal);
-            parameters[m] = model.Trainable.ToArray();
+            parameters[m] = held.ToArray();
             files.AddRange(ranks.Select(r => r.ToStorageFile(storage)));
         }
         foreach (var f in modelFiles)
@@ -102,7 +126,7 @@ static class ModelParallelZeroStates
                     : DeepSpeedTensorParallel.SplitOf(key, parameter.Shape.Count, swiglu, modelFiles[first], parameter.Name);
                 foreach (var (name, entry0) in perRank[first])
                 {
-                    if (!name.StartsWith(slot, StringComparison.Ordinal) || name.AsSpan(slot.Length).Contains('.')) continue;
+                    if (name != parameter.Name && (!name.StartsWith(slot, StringComparison.Ordinal) || name.AsSpan(slot.Length).Contains('.'))) continue;
                     var shards = new TensorEntry[tp];
                     for (int t = 0; t < tp; t++)
                         shards[t] = perRank[first + t].GetValueOrDefault(name) ?? throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid,
