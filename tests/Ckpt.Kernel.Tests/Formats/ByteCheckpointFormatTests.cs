@@ -229,6 +229,39 @@ public class ByteCheckpointFormatTests : IClassFixture<ByteCheckpointFormatTests
     }
 
     [PythonTorchFact]
+    public void Roles_inside_a_step_folder_with_their_trackers_beside_their_parts_open_the_same()
+    {
+        // The trainer makes the step folder and saves each role to `<run>/global_step_100/<role>` with
+        // global_steps=100 and ignore_append_global_steps_to_folder=True: each tracker lies beside its parts.
+        var built = _built.Dir(2, ActorCritic);
+        var step = Path.Combine(TestPaths.TempDirectory("bytecheckpoint-roles-in-step"), "global_step_100");
+        foreach (var role in new[] { "actor", "critic" })
+        {
+            CopyTree(Path.Combine(built, role, "global_step_100"), Path.Combine(step, role));
+            File.Copy(Path.Combine(built, role, ByteCheckpointTracker), Path.Combine(step, role, ByteCheckpointTracker));
+        }
+
+        using var ckpt = Checkpoint.Open(step);
+        using var reference = Checkpoint.Open(Path.Combine(built, "reference.pt"));
+
+        ReferenceParity.AssertDescribed(ckpt, "bytecheckpoint", 2, "fsdp");
+        ReferenceParity.AssertSameTensors(reference, ckpt, "from roles whose trackers lie beside their parts");
+        Assert.Contains(ckpt.Manifest.Files, f => f.Path == "critic/" + ByteCheckpointTracker);
+    }
+
+    const string ByteCheckpointTracker = "latest_checkpointed_iteration.txt";
+
+    static void CopyTree(string from, string to)
+    {
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+    }
+
+    [PythonTorchFact]
     public void A_role_with_an_unfinished_part_or_a_missing_rank_file_is_refused_naming_its_file_exit_2()
     {
         var unfinished = Build(2, ActorCritic);

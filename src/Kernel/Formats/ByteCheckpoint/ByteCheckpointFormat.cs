@@ -22,6 +22,8 @@ namespace Ckpt.Formats.ByteCheckpoint;
 /// `optimizer/` entries get `optimizer.` before their key, flat states split the same way
 /// (`optimizer.state.layers.0.attn.weight.exp_avg`), `param_groups` is the object `optimizer.param_groups`;
 /// extra state is objects `extra_state.rank_{r}.{key}` (its tensors listed as objects too, by dtype and shape).
+/// A multi-role run (one save per role, each to its own `ckpt_path`, side by side: see <see cref="Roles"/>) opens from the
+/// folder holding them as one checkpoint whose names are `<role>/<name>`; each role's folder alone is a single save.
 ///
 /// Invariants, each a typed reason: the tracker holds an integer step (MetadataInvalid); each part's `.metadata` is a
 /// restricted pickle of a Metadata (PickleInvalid, MetadataInvalid); chunks lie inside, do not overlap and cover their
