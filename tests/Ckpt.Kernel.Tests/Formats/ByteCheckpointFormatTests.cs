@@ -249,6 +249,23 @@ public class ByteCheckpointFormatTests : IClassFixture<ByteCheckpointFormatTests
         Assert.Contains(ckpt.Manifest.Files, f => f.Path == "critic/" + ByteCheckpointTracker);
     }
 
+    [PythonTorchFact]
+    public void A_roles_root_in_a_flat_key_store_opens_the_same_as_on_disk()
+    {
+        // Object stores list keys, not folders: the roles are found from the keys' first segments (FlatKeys.Folders).
+        var dir = _built.Dir(2, ActorCritic);
+        var storage = Ckpt.Storage.MemoryStorage.FromDirectory(dir);
+        Assert.Equal(["actor", "critic"], storage.Folders());
+        Assert.Equal(["actor/global_step_100/extra_state", "actor/global_step_100/model", "actor/global_step_100/optimizer"],
+            storage.Folders("actor/global_step_100"));
+
+        using var ckpt = Checkpoint.Open(storage, "");
+        using var reference = Checkpoint.Open(Path.Combine(dir, "reference.pt"));
+
+        ReferenceParity.AssertDescribed(ckpt, "bytecheckpoint", 2, "fsdp");
+        ReferenceParity.AssertSameTensors(reference, ckpt, "from a flat key store");
+    }
+
     const string ByteCheckpointTracker = "latest_checkpointed_iteration.txt";
 
     static void CopyTree(string from, string to)
