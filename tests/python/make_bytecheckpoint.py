@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build a ByteCheckpoint (v0.0.3) FSDP checkpoint saved with save_decomposed_model_optimizer=True, with torch 1.13.
 
-usage: make_bytecheckpoint.py <out_dir> <world_size> [--overlap]
+usage: make_bytecheckpoint.py <out_dir> <world_size> [--overlap] [--roles actor,critic [--no-step]]
 
 No ByteCheckpoint (nor torch 2.x FSDP) is installed here, so this writes the layout its FSDP checkpointer produces
 (formats.md §6; ByteDance-Seed/ByteCheckpoint bytecheckpoint/checkpointer/meta_type.py, engine/store_engine.py,
@@ -23,6 +23,12 @@ planner/fsdp/fsdp_hack.py, utilities/serialization.py), read from the repository
 <out>/reference.pt holds every tensor under the name a reader should give it: model parameters and buffers by their
 names, optimizer states as `optimizer.<key>` with flat states split per parameter.
 With --overlap, rank 1's model shard of the first flat parameter starts 3 elements early (and .metadata says so).
+
+With --roles, one save per role as a multi-role run makes them (ByteCheckpoint v0.0.3 api/save.py and
+checkpointer/*_checkpointer.py: `role` only names the engine's I/O resources, every save writes model/ optimizer/
+extra_state/ under its own ckpt_path, the tracker in ckpt_path when global_steps is given): <out>/<role>/ holds
+latest_checkpointed_iteration.txt and global_step_100/, or with --no-step (global_steps=None) the parts directly.
+Each role has its own seed; <out>/reference.pt names every tensor `<role>/<name>`.
 """
 import argparse
 import ctypes
@@ -37,6 +43,8 @@ opts = argparse.ArgumentParser()
 opts.add_argument("out")
 opts.add_argument("world", type=int)
 opts.add_argument("--overlap", action="store_true")
+opts.add_argument("--roles", default="")
+opts.add_argument("--no-step", action="store_true")
 a = opts.parse_args()
 world = a.world
 
@@ -66,14 +74,34 @@ def storage_bytes(t):
     return ctypes.string_at(s.data_ptr(), s.nbytes())
 
 
-torch.manual_seed(99)
-# FSDP units: prefix -> [(fqn relative to the unit's module, tensor) or padding numel]
-units = OrderedDict()
-units[""] = [("embed.weight", torch.randn(40, 12)), 3, ("head.weight", torch.randn(9, 12)), ("head.bias", torch.randn(9))]
-bf16 = torch.bfloat16
-units["layers.0."] = [("attn.weight", torch.randn(12, 12).to(bf16)), ("attn.bias", torch.randn(12).to(bf16)), 4,
-                      ("mlp.weight", torch.randn(20, 12).to(bf16)), (".scale", torch.randn(12).to(bf16))]
-buffers = OrderedDict([("rotary.inv_freq", torch.arange(6, dtype=torch.float64) / 7)])
+def write_save(root, seed, step_folder=True):
+    """One bcp.save to ckpt_path=root (global_steps=100 unless not step_folder); returns its reference tensors."""
+    torch.manual_seed(seed)
+    base = os.path.join(root, "global_step_100") if step_folder else root
+    units, buffers = model_layout()
+    reference = OrderedDict()
+    model, optim = Folder(base, "model"), Folder(base, "optimizer")
+    write_parts(units, buffers, model, optim, reference)
+    extra = os.path.join(base, "extra_state")
+    os.makedirs(extra, exist_ok=True)
+    for r in range(world):
+        torch.save({"global_step": 100, "rank": r, "rng": torch.arange(4, dtype=torch.uint8) + r},
+                   os.path.join(extra, f"extra_state_rank_{r}.pt"), pickle_protocol=4)
+    if step_folder:
+        with open(os.path.join(root, "latest_checkpointed_iteration.txt"), "w") as f:
+            f.write("100")
+    return reference
+
+
+def model_layout():
+    # FSDP units: prefix -> [(fqn relative to the unit's module, tensor) or padding numel]
+    units = OrderedDict()
+    units[""] = [("embed.weight", torch.randn(40, 12)), 3, ("head.weight", torch.randn(9, 12)), ("head.bias", torch.randn(9))]
+    bf16 = torch.bfloat16
+    units["layers.0."] = [("attn.weight", torch.randn(12, 12).to(bf16)), ("attn.bias", torch.randn(12).to(bf16)), 4,
+                          ("mlp.weight", torch.randn(20, 12).to(bf16)), (".scale", torch.randn(12).to(bf16))]
+    buffers = OrderedDict([("rotary.inv_freq", torch.arange(6, dtype=torch.float64) / 7)])
+    return units, buffers
 
 
 def full_name(prefix, fqn):
@@ -83,8 +111,8 @@ def full_name(prefix, fqn):
 
 
 class Folder:
-    def __init__(self, name):
-        self.path = os.path.join(a.out, "global_step_100", name)
+    def __init__(self, base, name):
+        self.path = os.path.join(base, name)
         os.makedirs(self.path, exist_ok=True)
         self.files = {r: bytearray() for r in range(world)}
         self.sdm, self.storage, self.headers, self.planner = {}, {}, {}, {}
@@ -125,73 +153,73 @@ class Folder:
                     f.write(blob)
 
 
-model, optim = Folder("model"), Folder("optimizer")
-reference = OrderedDict()
-meta = {"fsdp_flat_param_to_fqns": {}, "fsdp_is_padding_mask": {}, "fsdp_numels_with_padding": {}, "fsdp_shapes": {}}
-states = {"exp_avg": 0.1, "exp_avg_sq": 0.01}
-for prefix, entries in units.items():
-    key = prefix + "_flat_param"
-    params = [e for e in entries if not isinstance(e, int)]
-    dtype = params[0][1].dtype
-    flat_parts, ranges, at = [], [], 0
-    for e in entries:
-        if isinstance(e, int):
-            flat_parts.append(torch.zeros(e, dtype=dtype))
-            at += e
-        else:
-            flat_parts.append(e[1].to(dtype).reshape(-1))
-            ranges.append((at, e[1].numel()))
-            at += e[1].numel()
-    flat = torch.cat(flat_parts)
-    full = flat.numel()
-    shard = -(-full // world)
-    meta["fsdp_flat_param_to_fqns"][key] = [fqn for fqn, _ in params]
-    meta["fsdp_is_padding_mask"][key] = [isinstance(e, int) for e in entries]
-    meta["fsdp_numels_with_padding"][key] = tuple(e if isinstance(e, int) else e[1].numel() for e in entries)
-    meta["fsdp_shapes"][key] = [t.shape for _, t in params]
-    pieces = []
-    for r in range(world):
-        start, end = r * shard, min((r + 1) * shard, full)
-        if a.overlap and r == 1 and prefix == "":
-            start -= 3
-        if end > start:
-            pieces.append((r, [start], flat[start:end]))
-    model.tensor(key, [full], dtype, pieces)
-    for fqn, t in params:
-        reference[full_name(prefix, fqn)] = t.clone()
-    # Optimizer states: one chunk per (rank, parameter piece), padding left out; a 0-d step per parameter.
-    for state, scale in states.items():
-        values = (flat.float() * scale).to(dtype)
-        opt_pieces = []
+def write_parts(units, buffers, model, optim, reference):
+    meta = {"fsdp_flat_param_to_fqns": {}, "fsdp_is_padding_mask": {}, "fsdp_numels_with_padding": {}, "fsdp_shapes": {}}
+    states = {"exp_avg": 0.1, "exp_avg_sq": 0.01}
+    for prefix, entries in units.items():
+        key = prefix + "_flat_param"
+        params = [e for e in entries if not isinstance(e, int)]
+        dtype = params[0][1].dtype
+        flat_parts, ranges, at = [], [], 0
+        for e in entries:
+            if isinstance(e, int):
+                flat_parts.append(torch.zeros(e, dtype=dtype))
+                at += e
+            else:
+                flat_parts.append(e[1].to(dtype).reshape(-1))
+                ranges.append((at, e[1].numel()))
+                at += e[1].numel()
+        flat = torch.cat(flat_parts)
+        full = flat.numel()
+        shard = -(-full // world)
+        meta["fsdp_flat_param_to_fqns"][key] = [fqn for fqn, _ in params]
+        meta["fsdp_is_padding_mask"][key] = [isinstance(e, int) for e in entries]
+        meta["fsdp_numels_with_padding"][key] = tuple(e if isinstance(e, int) else e[1].numel() for e in entries)
+        meta["fsdp_shapes"][key] = [t.shape for _, t in params]
+        pieces = []
         for r in range(world):
-            lo, hi = r * shard, min((r + 1) * shard, full)
-            for p_at, n in ranges:
-                s, e = max(lo, p_at), min(hi, p_at + n)
-                if e > s:
-                    opt_pieces.append((r, [s], values[s:e]))
-        optim.tensor(f"state.{key}.{state}", [full], dtype, opt_pieces)
-        for (fqn, t), (p_at, n) in zip(params, ranges):
-            reference[f"optimizer.state.{full_name(prefix, fqn)}.{state}"] = values[p_at:p_at + n].reshape(t.shape).clone()
-    for i, (fqn, _) in enumerate(params):
-        name = full_name(prefix, fqn)
-        step = torch.tensor(7.0)
-        optim.tensor(f"state.{name}.step", [], torch.float32, [(i % world, [], step)])
-        reference[f"optimizer.state.{name}.step"] = step.clone()
-    numel = torch.tensor(sum(n for _, n in ranges))
-    optim.tensor(f"state.{key}.fsdp_optimizer_requires_grad_numel", [], torch.int64, [(0, [], numel)])
-    reference[f"optimizer.state.{key}.fsdp_optimizer_requires_grad_numel"] = numel.clone()
-for name, t in buffers.items():
-    model.tensor(name, list(t.shape), t.dtype, [(0, [0], t)])
-    reference[name] = t.clone()
-optim.value("param_groups", [{"lr": 1e-3, "betas": (0.9, 0.95), "weight_decay": 0.0, "params": [0, 1, 2, 3, 4, 5, 6]}])
-model.close(meta)
-optim.close({})
+            start, end = r * shard, min((r + 1) * shard, full)
+            if a.overlap and r == 1 and prefix == "":
+                start -= 3
+            if end > start:
+                pieces.append((r, [start], flat[start:end]))
+        model.tensor(key, [full], dtype, pieces)
+        for fqn, t in params:
+            reference[full_name(prefix, fqn)] = t.clone()
+        # Optimizer states: one chunk per (rank, parameter piece), padding left out; a 0-d step per parameter.
+        for state, scale in states.items():
+            values = (flat.float() * scale).to(dtype)
+            opt_pieces = []
+            for r in range(world):
+                lo, hi = r * shard, min((r + 1) * shard, full)
+                for p_at, n in ranges:
+                    s, e = max(lo, p_at), min(hi, p_at + n)
+                    if e > s:
+                        opt_pieces.append((r, [s], values[s:e]))
+            optim.tensor(f"state.{key}.{state}", [full], dtype, opt_pieces)
+            for (fqn, t), (p_at, n) in zip(params, ranges):
+                reference[f"optimizer.state.{full_name(prefix, fqn)}.{state}"] = values[p_at:p_at + n].reshape(t.shape).clone()
+        for i, (fqn, _) in enumerate(params):
+            name = full_name(prefix, fqn)
+            step = torch.tensor(7.0)
+            optim.tensor(f"state.{name}.step", [], torch.float32, [(i % world, [], step)])
+            reference[f"optimizer.state.{name}.step"] = step.clone()
+        numel = torch.tensor(sum(n for _, n in ranges))
+        optim.tensor(f"state.{key}.fsdp_optimizer_requires_grad_numel", [], torch.int64, [(0, [], numel)])
+        reference[f"optimizer.state.{key}.fsdp_optimizer_requires_grad_numel"] = numel.clone()
+    for name, t in buffers.items():
+        model.tensor(name, list(t.shape), t.dtype, [(0, [0], t)])
+        reference[name] = t.clone()
+    optim.value("param_groups", [{"lr": 1e-3, "betas": (0.9, 0.95), "weight_decay": 0.0, "params": [0, 1, 2, 3, 4, 5, 6]}])
+    model.close(meta)
+    optim.close({})
 
-extra = os.path.join(a.out, "global_step_100", "extra_state")
-os.makedirs(extra, exist_ok=True)
-for r in range(world):
-    torch.save({"global_step": 100, "rank": r, "rng": torch.arange(4, dtype=torch.uint8) + r},
-               os.path.join(extra, f"extra_state_rank_{r}.pt"), pickle_protocol=4)
-with open(os.path.join(a.out, "latest_checkpointed_iteration.txt"), "w") as f:
-    f.write("100")
+
+if a.roles:
+    reference = OrderedDict()
+    for n, role in enumerate(a.roles.split(",")):
+        for name, t in write_save(os.path.join(a.out, role), 99 + n, step_folder=not a.no_step).items():
+            reference[f"{role}/{name}"] = t
+else:
+    reference = write_save(a.out, 99)
 torch.save(reference, os.path.join(a.out, "reference.pt"))

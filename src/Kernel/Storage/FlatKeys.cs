@@ -20,4 +20,13 @@ internal static class FlatKeys
         return keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal) && !k[prefix.Length..].Contains('/'))
             .Order(StringComparer.Ordinal).ToArray();
     }
+
+    /// <summary>The folders directly inside <paramref name="directory"/>: the first segment of the deeper keys under it.</summary>
+    public static IReadOnlyList<string> Folders(IEnumerable<string> keys, string directory)
+    {
+        var prefix = directory.Length == 0 ? "" : Check(directory).TrimEnd('/') + "/";
+        return keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal) && k.IndexOf('/', prefix.Length) > prefix.Length)
+            .Select(k => k[..k.IndexOf('/', prefix.Length)]).Distinct(StringComparer.Ordinal)
+            .Order(StringComparer.Ordinal).ToArray();
+    }
 }

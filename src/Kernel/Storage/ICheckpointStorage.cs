@@ -12,6 +12,8 @@ public interface ICheckpointStorage
     long Length(string path);
     /// <summary>Files directly inside <paramref name="directory"/> ("" for the root), relative to the root.</summary>
     IReadOnlyList<string> List(string directory = "");
+    /// <summary>Folders directly inside <paramref name="directory"/> ("" for the root), relative to the root, in ordinal order.</summary>
+    IReadOnlyList<string> Folders(string directory = "");
     /// <summary>Reads exactly <paramref name="destination"/>.Length bytes at <paramref name="offset"/>, or throws Truncated.</summary>
     void Read(string path, long offset, Span<byte> destination, IoCategory category);
     IoStatistics Statistics { get; }

@@ -59,6 +59,16 @@ public sealed class LocalStorage : ICheckpointStorage, IDisposable
             .ToArray();
     }
 
+    public IReadOnlyList<string> Folders(string directory = "")
+    {
+        var full = directory.Length == 0 ? _root : Resolve(directory);
+        if (!Directory.Exists(full)) return [];
+        return Directory.EnumerateDirectories(full)
+            .Select(f => Path.GetRelativePath(_root, f).Replace('\\', '/'))
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+    }
+
     public void Read(string path, long offset, Span<byte> destination, IoCategory category)
     {
         var handle = _handles.GetOrAdd(path, p => RegularFile.OpenHandle(Resolve(p), p, FileOptions.RandomAccess));

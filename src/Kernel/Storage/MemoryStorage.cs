@@ -16,6 +16,7 @@ public sealed class MemoryStorage(IReadOnlyDictionary<string, byte[]> files, str
     public long Length(string path) => Get(path).LongLength;
 
     public IReadOnlyList<string> List(string directory = "") => FlatKeys.List(files.Keys, directory);
+    public IReadOnlyList<string> Folders(string directory = "") => FlatKeys.Folders(files.Keys, directory);
 
     public void Read(string path, long offset, Span<byte> destination, IoCategory category)
     {

@@ -55,6 +55,7 @@ public abstract class ObjectStorage : ICheckpointStorage, IDisposable
         : throw new CheckpointFormatException(FormatErrorReason.MissingFile, path, null, $"no such object under {Root}");
 
     public IReadOnlyList<string> List(string directory = "") => FlatKeys.List(Objects.Keys, directory);
+    public IReadOnlyList<string> Folders(string directory = "") => FlatKeys.Folders(Objects.Keys, directory);
 
     public void Read(string path, long offset, Span<byte> destination, IoCategory category)
     {

@@ -90,16 +90,88 @@ public class DcpHuggingFaceFormatTests
         Assert.Contains("disagree on its dtype", e.Message);
     }
 
+    const string Rank1 = "shard-00001-model-00001-of-00001.safetensors", Rank2 = "shard-00002-model-00001-of-00001.safetensors";
+
     [Fact]
-    public void A_missing_first_rank_leaves_a_hole_that_is_named()
+    public void A_missing_first_rank_is_named_as_the_missing_file()
     {
         var dir = TestPaths.TempDirectory("dcp-hf-hole");
-        var second = "shard-00002-model-00001-of-00001.safetensors";
-        File.Copy(Path.Combine(Fixture("sharded"), second), Path.Combine(dir, second));
+        File.Copy(Path.Combine(Fixture("sharded"), Rank2), Path.Combine(dir, Rank2));
 
         var e = Assert.Throws<CheckpointFormatException>(() => Checkpoint.Open(dir));
 
-        Assert.Equal(FormatErrorReason.ChunksDoNotCoverTensor, e.Reason);
+        Assert.Equal(FormatErrorReason.MissingFile, e.Reason);
+        Assert.Equal("shard-00001-model-*.safetensors", e.File);
+        Assert.Equal("ranks 2", e.Found);
+    }
+
+    [Fact]
+    public void A_missing_middle_rank_is_refused_even_where_the_others_tile_every_tensor_exit_2()
+    {
+        // Ranks 1 and 3 of three, where rank 2 held no shard of the tensors the others hold (only replicated ones, say):
+        // the tensors tile, so only the numbering proves the save incomplete.
+        var dir = TestPaths.TempDirectory("dcp-hf-middle");
+        foreach (var f in new[] { Rank1, Rank2 }) File.Copy(Path.Combine(Fixture("sharded"), f), Path.Combine(dir, f));
+        File.Move(Path.Combine(dir, Rank2), Path.Combine(dir, "shard-00003-model-00001-of-00001.safetensors"));
+
+        var e = Assert.Throws<CheckpointFormatException>(() => Checkpoint.Open(dir));
+        var cli = CliRunner.Run("inspect", dir);
+
+        Assert.Equal(FormatErrorReason.MissingFile, e.Reason);
+        Assert.Equal("shard-00002-model-*.safetensors", e.File);
+        Assert.Equal(("shard files of ranks 1-3", "ranks 1, 3"), (e.Expected, e.Found));
+        Assert.Equal(2, cli.Code);
+        Assert.Contains("shard-00002-model-*.safetensors", cli.Err);
+    }
+
+    /// <summary>
+    /// The documented limit (formats.md): torch records no global shape and no world size, so the first rank alone
+    /// is indistinguishable from a one-rank save of the smaller tensors. This pins what is read, not what is wanted.
+    /// </summary>
+    [Fact]
+    public void A_missing_last_rank_reads_as_the_smaller_save_torch_itself_would_load()
+    {
+        var dir = TestPaths.TempDirectory("dcp-hf-last");
+        File.Copy(Path.Combine(Fixture("sharded"), Rank1), Path.Combine(dir, Rank1));
+
+        using var ckpt = Checkpoint.Open(dir);
+
+        Assert.Equal([3L, 4], ckpt.GetEntry("model.embed.weight").Shape);
+        Assert.Equal([4L, 3], ckpt.GetEntry("model.proj.weight").Shape);
+    }
+
+    [Fact]
+    public void A_whole_tensor_file_its_index_names_but_missing_is_refused_naming_it_exit_2()
+    {
+        var dir = TestPaths.TempDirectory("dcp-hf-full-missing");
+        foreach (var f in Directory.EnumerateFiles(Fixture("full")))
+            if (!f.EndsWith("model-00002-of-00002.safetensors", StringComparison.Ordinal)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+
+        var e = Assert.Throws<CheckpointFormatException>(() => Checkpoint.Open(dir));
+        var cli = CliRunner.Run("convert", dir, "--out", Path.Combine(TestPaths.TempDirectory("dcp-hf-full-out"), "out"));
+
+        Assert.Equal(FormatErrorReason.MissingFile, e.Reason);
+        Assert.Contains("model-00002-of-00002.safetensors", e.Message);
+        Assert.Equal(2, cli.Code);
+        Assert.Contains("model-00002-of-00002.safetensors", cli.Err);
+    }
+
+    [Fact]
+    public void A_tensor_the_index_places_in_a_file_that_does_not_hold_it_is_refused()
+    {
+        var dir = TestPaths.TempDirectory("dcp-hf-full-misplaced");
+        foreach (var f in Directory.EnumerateFiles(Fixture("full"))) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        var indexPath = Path.Combine(dir, "model.safetensors.index.json");
+        var index = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(File.ReadAllText(indexPath))!;
+        var map = index["weight_map"].Deserialize<Dictionary<string, string>>()!;
+        var (name, file) = map.OrderBy(kv => kv.Key, StringComparer.Ordinal).First();
+        map[name] = map.Values.First(v => v != file);
+        File.WriteAllText(indexPath, JsonSerializer.Serialize(new { metadata = index["metadata"], weight_map = map }));
+
+        var e = Assert.Throws<CheckpointFormatException>(() => Checkpoint.Open(dir));
+
+        Assert.Equal(FormatErrorReason.TensorNotFound, e.Reason);
+        Assert.Equal(name, e.Tensor);
     }
 
     static string Offsets(long at) => JsonSerializer.Serialize(new Dictionary<string, object> { ["w"] = new { saved_offsets = new[] { at } } });

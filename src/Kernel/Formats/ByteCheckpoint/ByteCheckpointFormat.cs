@@ -22,6 +22,8 @@ namespace Ckpt.Formats.ByteCheckpoint;
 /// `optimizer/` entries get `optimizer.` before their key, flat states split the same way
 /// (`optimizer.state.layers.0.attn.weight.exp_avg`), `param_groups` is the object `optimizer.param_groups`;
 /// extra state is objects `extra_state.rank_{r}.{key}` (its tensors listed as objects too, by dtype and shape).
+/// A multi-role run (one save per role, each to its own `ckpt_path`, side by side: see <see cref="Roles"/>) opens from the
+/// folder holding them as one checkpoint whose names are `<role>/<name>`; each role's folder alone is a single save.
 ///
 /// Invariants, each a typed reason: the tracker holds an integer step (MetadataInvalid); each part's `.metadata` is a
 /// restricted pickle of a Metadata (PickleInvalid, MetadataInvalid); chunks lie inside, do not overlap and cover their
@@ -49,9 +51,9 @@ public sealed partial class ByteCheckpointFormat : ICheckpointFormat
         {
             if (entry.Length != 0)
                 return Path.GetFileName(entry) == MetadataFile && IsByteCheckpoint(storage, entry);
-            if (storage.Exists(Tracker) && StepFolder(storage) is { } folder)
-                return Parts(storage, folder).Count > 0;
-            return Parts(storage, "").Count > 0 || IsByteCheckpoint(storage, MetadataFile);
+            if (SaveAt(storage, "") is var (folder, _))
+                return Parts(storage, folder).Count > 0 || Roles(storage, folder).Count > 0;
+            return IsByteCheckpoint(storage, MetadataFile) || Roles(storage, "").Count > 0;
         }
         catch (CheckpointFormatException) { return false; }
     }
@@ -71,41 +73,130 @@ public sealed partial class ByteCheckpointFormat : ICheckpointFormat
 
     static string In(string folder, string name) => folder.Length == 0 ? name : $"{folder}/{name}";
 
-    static string? StepFolder(ICheckpointStorage storage)
+    /// <summary>
+    /// The folder one save wrote its parts to, from <paramref name="root"/> (the `ckpt_path` given to `bcp.save`), and the
+    /// tracker that named it: `global_step_N/` where the tracker says N (or <paramref name="root"/> itself where the parts
+    /// lie beside the tracker, as `ignore_append_global_steps_to_folder=True` writes); null where there is neither a
+    /// tracker nor a part.
+    /// </summary>
+    static (string Folder, string? Tracker)? SaveAt(ICheckpointStorage storage, string root)
     {
-        var buffer = new byte[(int)Math.Min(storage.Length(Tracker), 64)];
-        storage.Read(Tracker, 0, buffer, IoCategory.Metadata);
+        var tracker = In(root, Tracker);
+        if (storage.Exists(tracker))
+        {
+            var step = In(root, StepFolder(storage, tracker));
+            return Parts(storage, step).Count == 0 && Parts(storage, root).Count > 0 ? (root, tracker) : (step, tracker);
+        }
+        return Parts(storage, root).Count > 0 ? (root, null) : null;
+    }
+
+    /// <summary>
+    /// The roles under <paramref name="folder"/>: sub-folders (not a part) that are each a whole save, a tracker or
+    /// parts. ByteCheckpoint saves one role per `bcp.save` call (its `role` argument names the engine's I/O resources,
+    /// not a folder), so several models of one run (PPO's actor and critic, a distillation's teacher and student) are
+    /// several saves side by side, each to its own `ckpt_path`. `global_step_N/` folders are steps, not roles.
+    /// </summary>
+    static IReadOnlyList<string> Roles(ICheckpointStorage storage, string folder) =>
+        storage.Folders(folder)
+            .Where(f => Path.GetFileName(f) is not (ModelPart or OptimizerPart or ExtraStatePart) && !StepFolderName().IsMatch(Path.GetFileName(f)))
+            .Where(f => storage.Exists(In(f, Tracker)) || Parts(storage, f).Count > 0).ToArray();
+
+    static string StepFolder(ICheckpointStorage storage, string tracker)
+    {
+        var buffer = new byte[(int)Math.Min(storage.Length(tracker), 64)];
+        storage.Read(tracker, 0, buffer, IoCategory.Metadata);
         var text = System.Text.Encoding.ASCII.GetString(buffer).Trim();
         return long.TryParse(text, out var step) && step >= 0 ? $"global_step_{step}"
-            : throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, Tracker, null,
+            : throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, tracker, null,
                 "the tracker does not hold a step number", expected: "an integer", found: text);
     }
 
+    /// <summary>One save's entries, names as a lone save has them; files relative to the storage root.</summary>
+    sealed record SaveContents(List<TensorEntry> Tensors, List<ObjectEntry> Objects, List<StorageFile> Files, HashSet<int> Ranks,
+        Dictionary<string, string> Metadata, int FlatUnits, int FlatMembers);
+
     public CheckpointManifest Describe(ICheckpointStorage storage, string entry, CancellationToken cancellationToken = default)
     {
-        string folder;
-        List<(string Part, string Folder)> parts;
-        if (entry.Length != 0 || (!storage.Exists(Tracker) && Parts(storage, "").Count == 0))
+        var saves = new List<(string Role, SaveContents Contents)>();
+        if (entry.Length != 0 || (!storage.Exists(Tracker) && Parts(storage, "").Count == 0 && Roles(storage, "").Count == 0))
         {
             // One part opened on its own: its folder name says which (a model unless it is called optimizer).
-            folder = entry.Length == 0 ? "" : Path.GetDirectoryName(entry)?.Replace('\\', '/') ?? "";
+            var folder = entry.Length == 0 ? "" : Path.GetDirectoryName(entry)?.Replace('\\', '/') ?? "";
             var name = Path.GetFileName((folder.Length == 0 ? storage.Root : folder).TrimEnd('/', '\\'));
-            parts = [(name == OptimizerPart ? OptimizerPart : ModelPart, folder)];
+            saves.Add(("", ReadSave(storage, folder, [(name == OptimizerPart ? OptimizerPart : ModelPart, folder)], null, cancellationToken)));
         }
         else
         {
-            folder = storage.Exists(Tracker) ? StepFolder(storage)! : "";
-            parts = Parts(storage, folder);
-            // save_state_dict.finish renames .metadata.tmp to .metadata after every rank wrote its files.
-            foreach (var part in new[] { ModelPart, OptimizerPart })
-                if (!parts.Any(p => p.Part == part) && storage.List(In(folder, part)).Count > 0)
-                    throw new CheckpointFormatException(FormatErrorReason.Incomplete, In(folder, In(part, MetadataFile)), null,
-                        $"the {part}/ folder has data files but no .metadata, so its save did not finish");
-            if (parts.Count == 0)
-                throw new CheckpointFormatException(FormatErrorReason.MissingFile, In(folder, In(ModelPart, MetadataFile)), null,
-                    $"the tracker names {folder}, which has neither model/.metadata nor optimizer/.metadata");
+            var (folder, tracker) = SaveAt(storage, "") ?? ("", null);
+            var roles = Parts(storage, folder).Count == 0 && !HasUnfinishedPart(storage, folder) ? Roles(storage, folder) : [];
+            if (roles.Count == 0)
+                saves.Add(("", ReadSave(storage, folder, CheckedParts(storage, folder, tracker), tracker, cancellationToken)));
+            foreach (var role in roles)
+            {
+                var (roleFolder, roleTracker) = SaveAt(storage, role) ?? (role, null);
+                var name = folder.Length == 0 ? role : role[(folder.Length + 1)..];
+                saves.Add((name, ReadSave(storage, roleFolder, CheckedParts(storage, roleFolder, roleTracker), roleTracker, cancellationToken)));
+            }
+            if (roles.Count > 0 && tracker is not null) saves[0].Contents.Files.Add(new StorageFile(tracker, storage.Length(tracker)));
         }
 
+        var nested = saves.Count > 1 || saves[0].Role.Length > 0;
+        string Named(string role, string name) => role.Length == 0 ? name : $"{role}/{name}";
+        var tensors = saves.SelectMany(s => s.Contents.Tensors.Select(t => t with { Name = Named(s.Role, t.Name) })).ToList();
+        var objects = saves.SelectMany(s => s.Contents.Objects.Select(o => o with { Name = Named(s.Role, o.Name) })).ToList();
+        var files = saves.SelectMany(s => s.Contents.Files).ToList();
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (role, contents) in saves)
+            foreach (var (key, value) in contents.Metadata)
+                if (key == "bytecheckpoint.version") metadata.TryAdd(key, value);
+                else metadata[role.Length == 0 ? key : key.Replace("bytecheckpoint.", $"bytecheckpoint.{role}.", StringComparison.Ordinal)] = value;
+        if (nested) metadata["bytecheckpoint.roles"] = string.Join(", ", saves.Select(s => s.Role));
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var t in tensors)
+            if (!seen.Add(t.Name))
+                throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, files[0].Path, t.Name,
+                    "two entries (a flat parameter's member and a saved tensor) have this name");
+
+        var ranks = saves.SelectMany(s => s.Contents.Ranks).ToArray();
+        int world = ranks.Length == 0 ? 1 : ranks.Max() + 1;
+        int units = saves.Sum(s => s.Contents.FlatUnits), members = saves.Sum(s => s.Contents.FlatMembers);
+        var description = $"{world} ranks" + (nested ? $"; {saves.Count} roles ({metadata["bytecheckpoint.roles"]})" : "")
+            + (units > 0 ? $"; FSDP flat parameters: {units} units split into {members} parameters" : "");
+        return new CheckpointManifest
+        {
+            Format = Name,
+            Framework = units > 0 ? "fsdp" : "unknown",
+            Layout = new ParallelLayout(world, [world], description),
+            Metadata = metadata,
+            Tensors = tensors,
+            Objects = objects,
+            Files = files,
+        };
+    }
+
+    /// <summary>A part folder with files but no `.metadata`: save_state_dict.finish renames .metadata.tmp last.</summary>
+    static bool HasUnfinishedPart(ICheckpointStorage storage, string folder) =>
+        new[] { ModelPart, OptimizerPart }.Any(p => !IsByteCheckpoint(storage, In(In(folder, p), MetadataFile)) && storage.List(In(folder, p)).Count > 0);
+
+    /// <summary>The parts of the save in <paramref name="folder"/>, refusing an unfinished one or a tracker naming nothing.</summary>
+    static List<(string Part, string Folder)> CheckedParts(ICheckpointStorage storage, string folder, string? tracker)
+    {
+        var parts = Parts(storage, folder);
+        foreach (var part in new[] { ModelPart, OptimizerPart })
+            if (!parts.Any(p => p.Part == part) && storage.List(In(folder, part)).Count > 0)
+                throw new CheckpointFormatException(FormatErrorReason.Incomplete, In(folder, In(part, MetadataFile)), null,
+                    $"the {part}/ folder has data files but no .metadata, so its save did not finish");
+        if (parts.Count == 0)
+            throw new CheckpointFormatException(FormatErrorReason.MissingFile, In(folder, In(ModelPart, MetadataFile)), null,
+                $"the tracker {tracker ?? Tracker} names {folder}, which has neither model/.metadata nor optimizer/.metadata");
+        return parts;
+    }
+
+    /// <summary>One save's parts (the model first: its user_defined_dict describes the flat parameters the optimizer's
+    /// states follow), its extra state and its tracker.</summary>
+    SaveContents ReadSave(ICheckpointStorage storage, string folder, List<(string Part, string Folder)> parts, string? tracker, CancellationToken cancellationToken)
+    {
         var tensors = new List<TensorEntry>();
         var objects = new List<ObjectEntry>();
         var files = new List<StorageFile>();
@@ -113,8 +204,6 @@ public sealed partial class ByteCheckpointFormat : ICheckpointFormat
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         if (folder.Length > 0) metadata["bytecheckpoint.step_folder"] = folder;
         Dictionary<string, FsdpFlatParameter> flat = new(StringComparer.Ordinal);
-        int flatMembers = 0;
-        // The model part first: its user_defined_dict describes the flat parameters the optimizer's states follow.
         foreach (var (part, partFolder) in parts.OrderBy(p => p.Part == ModelPart ? 0 : 1))
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -129,7 +218,6 @@ public sealed partial class ByteCheckpointFormat : ICheckpointFormat
                 {
                     var split = p.Split(t, m => state is null ? m.Name : $"{prefix}state.{m.Name}.{state}", read.MetadataFile).ToArray();
                     tensors.AddRange(split);
-                    flatMembers += split.Length;
                 }
                 else
                 {
@@ -146,8 +234,7 @@ public sealed partial class ByteCheckpointFormat : ICheckpointFormat
             metadata[$"bytecheckpoint.{part}.items"] = read.Meta.StateDict.Count.ToString();
         }
 
-        var extraFolder = In(folder, ExtraStatePart);
-        foreach (var file in storage.List(extraFolder))
+        foreach (var file in storage.List(In(folder, ExtraStatePart)))
         {
             var m = ExtraStateFile().Match(Path.GetFileName(file));
             if (!m.Success) continue;
@@ -159,26 +246,8 @@ public sealed partial class ByteCheckpointFormat : ICheckpointFormat
             objects.AddRange(extra.Tensors.Select(t => new ObjectEntry(head + t.Name, "tensor", $"{t.DType} {t.ShapeText}", file)));
             files.Add(new StorageFile(file, storage.Length(file)));
         }
-        if (entry.Length == 0 && storage.Exists(Tracker)) files.Add(new StorageFile(Tracker, storage.Length(Tracker)));
-
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var t in tensors)
-            if (!seen.Add(t.Name))
-                throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, files[0].Path, t.Name,
-                    "two entries (a flat parameter's member and a saved tensor) have this name");
-
-        int world = Math.Max(1, ranks.Count == 0 ? 1 : ranks.Max() + 1);
-        var description = $"{world} ranks" + (flat.Count > 0 ? $"; FSDP flat parameters: {flat.Count} units split into {flat.Values.Sum(f => f.Members.Count)} parameters" : "");
-        return new CheckpointManifest
-        {
-            Format = Name,
-            Framework = flat.Count > 0 ? "fsdp" : "unknown",
-            Layout = new ParallelLayout(world, [world], description),
-            Metadata = metadata,
-            Tensors = tensors,
-            Objects = objects,
-            Files = files,
-        };
+        if (tracker is not null) files.Add(new StorageFile(tracker, storage.Length(tracker)));
+        return new SaveContents(tensors, objects, files, ranks, metadata, flat.Count, flat.Values.Sum(f => f.Members.Count));
     }
 
     /// <summary>
@@ -194,6 +263,10 @@ public sealed partial class ByteCheckpointFormat : ICheckpointFormat
                 return (p, name[(6 + key.Length + 1)..]);
         return (null, null);
     }
+
+    /// <summary>Steps of one run (`global_step_N/` without the tracker) are a checkpoint set, never roles.</summary>
+    [GeneratedRegex(@"^global_step_\d+$")]
+    private static partial Regex StepFolderName();
 
     [GeneratedRegex(@"^extra_state_rank_(\d+)\.pt$")]
     private static partial Regex ExtraStateFile();

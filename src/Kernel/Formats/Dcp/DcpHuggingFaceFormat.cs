@@ -23,12 +23,22 @@ namespace Ckpt.Formats.Dcp;
 /// - `DCP_SHARDING_INFO` is a JSON object naming every tensor of its file with integer `saved_offsets` of the tensor's
 ///   rank (<see cref="FormatErrorReason.MetadataInvalid"/>);
 /// - the chunks of one tensor agree on its dtype (<see cref="FormatErrorReason.MetadataInvalid"/>);
+/// - per-rank files are numbered 1..world with no gap below the highest present (<see cref="FormatErrorReason.MissingFile"/>);
+/// - with `model.safetensors.index.json`, every tensor it names is in the file it names
+///   (<see cref="FormatErrorReason.MissingFile"/>, <see cref="FormatErrorReason.TensorNotFound"/>);
 /// - the chunks tile the global tensor without holes or overlaps (checked for every manifest by ManifestValidator:
 ///   <see cref="FormatErrorReason.ChunksDoNotCoverTensor"/>, <see cref="FormatErrorReason.OverlappingData"/>).
+///
+/// What cannot be detected: a per-rank folder missing its LAST rank's file(s). torch records, per file, only each
+/// chunk's `saved_offsets` (filesystem.py `_write_files_from_queue`), never the global shape nor the world size, and its
+/// own reader and consolidator take the largest offset + chunk as the shape too; so the remaining ranks read as a
+/// complete, smaller checkpoint (and a replicated tensor deduplicated onto that rank is absent). A missing first or
+/// middle rank is refused (numbering gap, or a hole in a tensor).
 /// </summary>
 public sealed partial class DcpHuggingFaceFormat : ICheckpointFormat
 {
     const string ShardingKey = "DCP_SHARDING_INFO";
+    const string IndexFile = "model.safetensors.index.json";
 
     public string Name => "dcp-hf";
     public int Priority => 15;
@@ -76,6 +86,8 @@ public sealed partial class DcpHuggingFaceFormat : ICheckpointFormat
                 list.Add((chunk, at));
             }
         }
+        RefuseMissingRanks(storage, ranks);
+        if (storage.Exists(IndexFile)) RefuseMissingIndexed(storage, chunks);
         var tensors = chunks.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => Assemble(kv.Key, kv.Value)).ToArray();
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal) { ["dcp.version"] = version ?? "unknown", ["dcp.storage"] = "huggingface" };
         return new CheckpointManifest
@@ -87,6 +99,36 @@ public sealed partial class DcpHuggingFaceFormat : ICheckpointFormat
             Tensors = tensors,
             Files = files,
         };
+    }
+
+    /// <summary>
+    /// torch numbers the per-rank files 1..world (`prepare_global_plan` enumerates the plans from 1) and records no world
+    /// size, so only a missing rank below the highest present one is provable; such a rank's tensors would be missing or
+    /// read smaller. (An empty plan writes no file, but dedup gives replicated items to the least-loaded, lowest rank
+    /// first, so ranks without a file are the highest ones.)
+    /// </summary>
+    static void RefuseMissingRanks(ICheckpointStorage storage, SortedSet<int> ranks)
+    {
+        if (ranks.Count == 0) return;
+        var missing = Enumerable.Range(0, ranks.Max + 1).Where(r => !ranks.Contains(r)).ToArray();
+        if (missing.Length == 0) return;
+        static string File(int rank) => $"shard-{rank + 1:D5}-model-*.safetensors";
+        throw new CheckpointFormatException(FormatErrorReason.MissingFile, File(missing[0]), null,
+            $"the folder holds per-rank files up to {File(ranks.Max)} but none of rank {missing[0] + 1}, so the tensors that rank saved would be missing or read smaller",
+            expected: $"shard files of ranks 1-{ranks.Max + 1}", found: $"ranks {string.Join(", ", ranks.Select(r => r + 1))}");
+    }
+
+    /// <summary>
+    /// The whole-tensor layout's index (`finish` writes it after every file) names the file of every tensor saved: a file
+    /// it names must exist (<see cref="HfIndex.Read"/>, MissingFile) and hold that tensor (TensorNotFound).
+    /// </summary>
+    static void RefuseMissingIndexed(ICheckpointStorage storage, Dictionary<string, List<(TensorEntry Chunk, long[] Offsets)>> chunks)
+    {
+        var index = HfIndex.Read(storage, IndexFile);
+        foreach (var (tensor, file) in index.WeightMap.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            if (!chunks.TryGetValue(tensor, out var parts) || !parts.Any(p => p.Chunk.Fragments[0].Payload.File == file))
+                throw new CheckpointFormatException(FormatErrorReason.TensorNotFound, file, tensor,
+                    $"{IndexFile} places this tensor in '{file}' but that file does not hold it");
     }
 
     static TensorEntry Assemble(string name, List<(TensorEntry Chunk, long[] Offsets)> parts)
