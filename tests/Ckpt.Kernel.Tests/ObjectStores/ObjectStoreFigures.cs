@@ -137,6 +137,11 @@ public class ObjectStoreFigures(ObjectStoreServers servers, ITestOutputHelper ou
         reshard["bytesNeeded"] = neededBytes;
         reshard["fetchedToNeeded"] = (double)fetchedBytes / neededBytes;
         reshard["toSdk"] = reshard["MBps"]!.GetValue<double>() / sdk["MBps"]!.GetValue<double>();
+        // The ranks load (read) and write concurrently: the longest rank's load time is the read phase's wall time.
+        double load = report["ranks"]!.AsArray().Max(x => x!["seconds"]?["load"]?.GetValue<double>() ?? 0);
+        reshard["loadSeconds"] = Math.Round(load, 2);
+        reshard["loadMBps"] = Math.Round(fetchedBytes / 1e6 / load, 1);
+        reshard["loadToSdk"] = fetchedBytes / 1e6 / load / sdk["MBps"]!.GetValue<double>();
         reshard["includes"] = "a dotnet process start, planning, writing the 2-rank DCP to a local staging folder with fsync, uploading it";
         results["reshardBucketToBucket"] = reshard;
         return results;
