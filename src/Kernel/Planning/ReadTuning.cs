@@ -43,7 +43,8 @@ public sealed class ReadTuning
     /// <summary>
     /// Object stores (S3, Azure Blob): a GET costs a round trip, so gaps up to 512 KiB are read through (on loopback a
     /// GET costs about what reading 200-500 KB costs; in a cloud region, 20-50 ms first byte at ~100 MB/s, several MB);
-    /// over-read stays within 2% of the needed bytes, so a plan never fetches more than 1.02× what it needs; one long
+    /// over-read stays within 2% of the needed bytes, so a plan never fetches more than 1.02× what it needs (with 8 MiB
+    /// GETs that bound limits the gap first: about 160 KiB at most; 512 KiB is the ceiling for a larger budget); one long
     /// run becomes 8 MiB ranged GETs issued in parallel; at most 64 MiB of ranged GETs in flight per storage.
     /// A new instance per storage: the in-flight bound is per storage.
     /// </summary>
