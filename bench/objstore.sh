@@ -20,7 +20,7 @@ i, sdk, rd, rs = r["inspectDcp4Rank"], r["sdkDownload"], r["readEveryRank"], r["
 print(f"{s}: {r['machine']}")
 print(f"  inspect 4-rank DCP: {i['metadataBytesFetched']:,} metadata bytes, {i['tensorBytesFetched']:,} tensor bytes, {i['requests']} GETs")
 print(f"  SDK download      : {sdk['bytes']:,} B in {sdk['seconds']} s = {sdk['MBps']} MB/s")
-print(f"  Ckpt read (2 ranks): fetched/needed {rd['fetchedToNeeded']:.4f}, {rd['MBps']} MB/s = {rd['toSdk']:.2f}x SDK, {rd['gets']} GETs")
+print(f"  Ckpt read, one rank at a time: fetched/needed {rd['fetchedToNeeded']:.4f}, {rd['MBps']} MB/s = {rd['toSdk']:.2f}x SDK, {rd['gets']} requests")
 print(f"  reshard b->b       : fetched/needed {rs['fetchedToNeeded']:.4f}, {rs['MBps']} MB/s = {rs['toSdk']:.2f}x SDK ({rs['seconds']} s end to end); its read phase {rs['loadMBps']} MB/s = {rs['loadToSdk']:.2f}x SDK")
 PY
 done
