@@ -18,7 +18,7 @@ static class ReshardCommand
         if (request.Output is null)
         {
             layout.RequireFits(ckpt.Manifest, ckpt.Path);
-            var plans = ReshardVerb.Plan(ckpt.Manifest, layout, request.Only);
+            var plans = ReshardVerb.Plan(ckpt.Manifest, layout, request.Only, ckpt.Storage.Tuning);
             if (asJson) stdout.WriteLine(ManifestJson.Serialize(PlanReport(layout, plans)));
             else
             {

@@ -48,7 +48,7 @@ public static class RewritingDirectives
             layout.RequireFits(ckpt.Manifest, ckpt.Path);
             if (request.Output is null)
             {
-                var planned = await Task.Run(() => ReshardVerb.Plan(ckpt.Manifest, layout, request.Only), context.CancellationToken);
+                var planned = await Task.Run(() => ReshardVerb.Plan(ckpt.Manifest, layout, request.Only, ckpt.Storage.Tuning), context.CancellationToken);
                 context.DisplayAs(RewriteHtml.Plan(layout, planned), HtmlFormatter.MimeType);
                 return planned.Select(p => p.Plan).ToArray();
             }

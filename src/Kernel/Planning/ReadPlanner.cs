@@ -1,5 +1,6 @@
 using Ckpt.Errors;
 using Ckpt.Manifest;
+using Ckpt.Storage;
 using Ckpt.Tensors;
 
 namespace Ckpt.Planning;
@@ -10,18 +11,22 @@ namespace Ckpt.Planning;
 /// </summary>
 public static class ReadPlanner
 {
-    /// <summary>Runs closer than this are read as one range: one syscall beats two for a small gap.</summary>
+    /// <summary>Local disks: runs closer than this are read as one range (one syscall beats two for a small gap).</summary>
     public const long CoalesceGapBytes = 64 * 1024;
-    /// <summary>Upper bound of one range read, so memory stays bounded and reads spread over workers.</summary>
+    /// <summary>Local disks: upper bound of one range read, so memory stays bounded and reads spread over workers.</summary>
     public const long MaxReadBytes = 16L * 1024 * 1024;
 
     /// <param name="maxOverRead">
     /// When set, a gap is only read through while the gap bytes of the merged range stay within this fraction of the
-    /// bytes it needs (a reshard passes 0.05: each rank reads at most 5% more than its shards). Unset, any gap under
-    /// <see cref="CoalesceGapBytes"/> is read through, which favours fewer reads on local disks.
+    /// bytes it needs (a reshard passes 0.05: each rank reads at most 5% more than its shards). Unset, the storage's
+    /// own budget applies (none for local disks, where any gap under <see cref="CoalesceGapBytes"/> is read through).
     /// </param>
-    public static ReadPlan Plan(TensorEntry tensor, Box? target = null, double? maxOverRead = null)
+    /// <param name="tuning">The storage's <see cref="ICheckpointStorage.Tuning"/>; <see cref="ReadTuning.LocalDisk"/> when null.</param>
+    public static ReadPlan Plan(TensorEntry tensor, Box? target = null, double? maxOverRead = null, ReadTuning? tuning = null)
     {
+        tuning ??= ReadTuning.LocalDisk;
+        long gapLimit = tuning.CoalesceGapBytes, maxRead = tuning.MaxReadBytes;
+        maxOverRead = tuning.Budget(maxOverRead);
         target ??= Box.Whole(tensor.Shape);
         Validate(tensor, target);
         int item = tensor.DType.Size();
@@ -52,13 +57,13 @@ public static class ReadPlanner
             int i = 0;
             while (i < sorted.Count)
             {
-                // A single long run is split into MaxReadBytes pieces that land straight in the destination.
+                // A single long run is split into pieces of the tuning's MaxReadBytes that land straight in the destination.
                 var (f, src, dst, len) = sorted[i];
-                if (len >= MaxReadBytes)
+                if (len >= maxRead)
                 {
-                    for (long o = 0; o < len; o += MaxReadBytes)
+                    for (long o = 0; o < len; o += maxRead)
                     {
-                        long n = Math.Min(MaxReadBytes, len - o);
+                        long n = Math.Min(maxRead, len - o);
                         reads.Add(new RangeRead(f, src + o, n, [new Copy(0, dst + o, n)]));
                     }
                     i++;
@@ -72,7 +77,7 @@ public static class ReadPlanner
                     var next = sorted[j];
                     long newEnd = Math.Max(end, next.Src + next.Len);
                     long gap = Math.Max(0, next.Src - end);
-                    if (gap > CoalesceGapBytes || newEnd - start > MaxReadBytes) break;
+                    if (gap > gapLimit || newEnd - start > maxRead) break;
                     if (maxOverRead is double budget && gaps + gap > budget * (needed + next.Len)) break;
                     gaps += gap;
                     needed += next.Len;

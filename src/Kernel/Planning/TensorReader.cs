@@ -6,14 +6,17 @@ using Ckpt.Tensors;
 
 namespace Ckpt.Planning;
 
-/// <summary>Executes read plans: range reads in parallel, straight into the destination where possible.</summary>
+/// <summary>
+/// Executes read plans: range reads in parallel, straight into the destination where possible, planned with the
+/// storage's <see cref="ICheckpointStorage.Tuning"/> and, where it bounds them, never more bytes in flight than it allows.
+/// </summary>
 public static class TensorReader
 {
     public static TensorData Read(ICheckpointStorage storage, TensorEntry tensor, Box? target = null,
         int parallelism = 4, OperationTimeline? timeline = null, CancellationToken cancellationToken = default)
     {
         var t0 = timeline?.Now;
-        var plan = ReadPlanner.Plan(tensor, target);
+        var plan = ReadPlanner.Plan(tensor, target, tuning: storage.Tuning);
         timeline?.Record("plan", tensor.Name, t0!.Value, 0);
         var data = new TensorData(tensor.Name, tensor.DType, plan.Target.Lengths);
         try
@@ -32,8 +35,11 @@ public static class TensorReader
         OperationTimeline? timeline, CancellationToken ct)
     {
         var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism), CancellationToken = ct };
+        var gate = storage.Tuning.Gate;
         Parallel.ForEach(plan.Reads, options, read =>
         {
+            // Entered before any buffer is rented, so the bound covers the memory of the reads too.
+            using var inFlight = gate?.Enter(read.Length, ct) ?? default;
             var start = timeline?.Now;
             if (read.Copies.Count == 1 && read.Copies[0].Source == 0 && read.Copies[0].Length == read.Length)
             {

@@ -16,11 +16,11 @@ public static class CheckpointResharding
     {
         var timeline = new OperationTimeline($"read rank {rank} of {layout.WorldSize}");
         var start = timeline.Now;
-        var plan = ReshardPlanner.Plan(checkpoint.Manifest, layout, rank, include);
+        var plan = ReshardPlanner.Plan(checkpoint.Manifest, layout, rank, include, checkpoint.Storage.Tuning);
         timeline.Record("plan", layout.Description, start, 0);
         return RankReader.Read(checkpoint.Storage, plan, 0, timeline, cancellationToken);
     }
 
     public static RankPlan PlanForRank(this Checkpoint checkpoint, TargetLayout layout, int rank, Func<TensorEntry, bool>? include = null) =>
-        ReshardPlanner.Plan(checkpoint.Manifest, layout, rank, include);
+        ReshardPlanner.Plan(checkpoint.Manifest, layout, rank, include, checkpoint.Storage.Tuning);
 }

@@ -32,7 +32,9 @@ public static class ReshardPlanner
     /// <summary>A target rank reads at most this fraction more than the bytes of its shards (gaps coalesced through).</summary>
     public const double MaxOverRead = 0.05;
 
-    public static RankPlan Plan(CheckpointManifest manifest, TargetLayout layout, int rank, Func<TensorEntry, bool>? include = null)
+    /// <param name="tuning">The source storage's read tuning (object stores coalesce larger gaps); local disk when null.</param>
+    public static RankPlan Plan(CheckpointManifest manifest, TargetLayout layout, int rank, Func<TensorEntry, bool>? include = null,
+        ReadTuning? tuning = null)
     {
         if (rank < 0 || rank >= layout.WorldSize)
             throw new ArgumentOutOfRangeException(nameof(rank), $"rank {rank} is outside a world of {layout.WorldSize}");
@@ -41,15 +43,16 @@ public static class ReshardPlanner
         {
             if (include is not null && !include(t)) continue;
             var shard = layout.ShardOf(t.Name, t.Shape, rank);
-            var reads = shard.Boxes.Where(b => b.ElementCount > 0).Select(b => ReadPlanner.Plan(t, b, MaxOverRead)).ToArray();
+            var reads = shard.Boxes.Where(b => b.ElementCount > 0).Select(b => ReadPlanner.Plan(t, b, MaxOverRead, tuning)).ToArray();
             tensors.Add(new TensorShardPlan(t, shard, reads));
         }
         return new RankPlan(rank, layout, tensors);
     }
 
-    public static IReadOnlyList<RankPlan> PlanAll(CheckpointManifest manifest, TargetLayout layout, Func<TensorEntry, bool>? include = null)
+    public static IReadOnlyList<RankPlan> PlanAll(CheckpointManifest manifest, TargetLayout layout, Func<TensorEntry, bool>? include = null,
+        ReadTuning? tuning = null)
     {
         layout.RequireFits(manifest, "the checkpoint");
-        return Enumerable.Range(0, layout.WorldSize).Select(r => Plan(manifest, layout, r, include)).ToArray();
+        return Enumerable.Range(0, layout.WorldSize).Select(r => Plan(manifest, layout, r, include, tuning)).ToArray();
     }
 }

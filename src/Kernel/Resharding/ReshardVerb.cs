@@ -47,13 +47,14 @@ public static class ReshardVerb
     }
 
     /// <summary>Every rank's plan and the seconds planning it took: a run without `--out`.</summary>
-    public static IReadOnlyList<(RankPlan Plan, double Seconds)> Plan(CheckpointManifest manifest, TargetLayout layout, IReadOnlyList<string> only)
+    public static IReadOnlyList<(RankPlan Plan, double Seconds)> Plan(CheckpointManifest manifest, TargetLayout layout, IReadOnlyList<string> only,
+        Planning.ReadTuning? tuning = null)
     {
         var filter = new TensorFilter(only);
         return Enumerable.Range(0, layout.WorldSize).Select(rank =>
         {
             var clock = Stopwatch.StartNew();
-            var plan = ReshardPlanner.Plan(manifest, layout, rank, t => filter.Includes(t.Name));
+            var plan = ReshardPlanner.Plan(manifest, layout, rank, t => filter.Includes(t.Name), tuning);
             return (plan, clock.Elapsed.TotalSeconds);
         }).ToArray();
     }

@@ -53,7 +53,7 @@ public static class Resharder
         var plans = Enumerable.Range(0, layout.WorldSize).Select(r =>
         {
             var start = timeline.Now;
-            var plan = ReshardPlanner.Plan(source.Manifest, layout, r, t => filter.Includes(t.Name));
+            var plan = ReshardPlanner.Plan(source.Manifest, layout, r, t => filter.Includes(t.Name), source.Storage.Tuning);
             planSeconds[r] = (timeline.Now - start).TotalSeconds;
             return plan;
         }).ToArray();

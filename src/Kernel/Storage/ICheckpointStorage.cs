@@ -17,6 +17,8 @@ public interface ICheckpointStorage
     /// <summary>Reads exactly <paramref name="destination"/>.Length bytes at <paramref name="offset"/>, or throws Truncated.</summary>
     void Read(string path, long offset, Span<byte> destination, IoCategory category);
     IoStatistics Statistics { get; }
+    /// <summary>How the read planner cuts reads of this storage (gaps read through, request size, bytes in flight); local disks keep <see cref="Planning.ReadTuning.LocalDisk"/>.</summary>
+    Planning.ReadTuning Tuning => Planning.ReadTuning.LocalDisk;
 }
 
 public enum IoCategory { Metadata, Tensor }

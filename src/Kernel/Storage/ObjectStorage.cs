@@ -24,6 +24,11 @@ public abstract class ObjectStorage : ICheckpointStorage, IDisposable
     public ObjectUrl Url { get; }
     public string Root => Url.ToString();
     public IoStatistics Statistics { get; } = new();
+    /// <summary>
+    /// Object-store planning: larger gaps read through, 8 MiB ranged GETs in parallel, a bound on bytes in flight
+    /// (<see cref="Planning.ReadTuning.ObjectStore"/>); settable before reading, for a store whose round trip differs.
+    /// </summary>
+    public Planning.ReadTuning Tuning { get; set; } = Planning.ReadTuning.ObjectStore();
 
     /// <summary>Every object under the prefix: key relative to the prefix → length.</summary>
     protected abstract IReadOnlyDictionary<string, long> ListAll();
