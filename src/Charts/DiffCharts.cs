@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using static Ckpt.Charts.PlotlyFigure;
-
 namespace Ckpt.Charts;
 
 /// <summary>Diff of two checkpoints: per-layer relative L2, the most-changed tensors, and tables of structural changes.</summary>

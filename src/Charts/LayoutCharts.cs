@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using static Ckpt.Charts.PlotlyFigure;
-
 namespace Ckpt.Charts;
 
 /// <summary>Shard layout: fragment box map, rank × file heatmap, bytes per rank, module treemap.</summary>

@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using static Ckpt.Charts.PlotlyFigure;
-
 namespace Ckpt.Charts;
 
 /// <summary>An operation's recorded phases as a Gantt chart: one row per worker thread, one bar per event, coloured by phase.</summary>

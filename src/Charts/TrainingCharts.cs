@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text.Json.Nodes;
-using static Ckpt.Charts.PlotlyFigure;
-
 namespace Ckpt.Charts;
 
 /// <summary>

@@ -1,7 +1,5 @@
-using System.CommandLine;
 using System.CommandLine.Parsing;
 using Ckpt.Cli.Commands;
-using Ckpt.Cli.Progress;
 using Ckpt.Errors;
 
 namespace Ckpt.Cli;
@@ -24,7 +22,7 @@ public static class Program
         root.Subcommands.Add(GenerateCommand.Create(stdout));
         root.Subcommands.Add(LayoutCommand.Create(stdout));
         root.Subcommands.Add(DiffCommand.Create(stdout));
-        root.Subcommands.Add(FinetuneCommand.Create(stdout, stderr, terminal));
+        root.Subcommands.Add(FineTuningCommand.Create(stdout, stderr, terminal));
         root.Subcommands.Add(LcscCommand.Create(stdout));
         root.Subcommands.Add(RestorCommand.Create(stdout, stderr));
         root.Subcommands.Add(RestorToyCommand.Create(stdout, stderr));

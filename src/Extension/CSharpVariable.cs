@@ -1,8 +1,4 @@
 using System.Runtime.CompilerServices;
-using Microsoft.DotNet.Interactive;
-using Microsoft.DotNet.Interactive.Commands;
-using Microsoft.DotNet.Interactive.Events;
-using Microsoft.DotNet.Interactive.Formatting;
 
 namespace Ckpt.Extension;
 

@@ -1,8 +1,5 @@
 using Ckpt.Manifest;
-using Microsoft.DotNet.Interactive;
-using Microsoft.DotNet.Interactive.Commands;
 using Microsoft.DotNet.Interactive.Directives;
-using Microsoft.DotNet.Interactive.Formatting;
 
 namespace Ckpt.Extension;
 
@@ -35,8 +32,7 @@ public sealed class CkptKernelExtension : IKernelExtension
         kernel.AddMagic<LoadCheckpoint>(Directives.VerbDirective.Create(Inspection.InspectVerb.Definition,
                 "Opens a checkpoint (headers only), binds it to a C# variable and shows what it holds."),
             LoadCheckpointHandler.HandleAsync);
-        Training.FineTuningDirectives.Register(kernel);
-        Training.GenerationDirectives.Register(kernel);
+        Training.TrainingDirectives.Register(kernel);
         Visualisation.VisualisationDirectives.Register(kernel);
         Rewriting.RewritingDirectives.Register(kernel);
         Forensics.RestorDirectives.Register(kernel);

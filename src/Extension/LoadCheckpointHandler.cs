@@ -1,7 +1,4 @@
 using Ckpt.Errors;
-using Ckpt.Extension.Visualisation;
-using Microsoft.DotNet.Interactive;
-using Microsoft.DotNet.Interactive.Formatting;
 
 namespace Ckpt.Extension;
 

@@ -1,6 +1,4 @@
 using Ckpt.Errors;
-using Microsoft.DotNet.Interactive;
-using Microsoft.DotNet.Interactive.Commands;
 
 namespace Ckpt.Extension;
 

@@ -1,6 +1,3 @@
-using Ckpt.Extension.Visualisation;
-using Microsoft.DotNet.Interactive;
-using Microsoft.DotNet.Interactive.Commands;
 using Microsoft.DotNet.Interactive.Directives;
 
 namespace Ckpt.Extension;

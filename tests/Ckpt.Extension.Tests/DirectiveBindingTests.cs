@@ -6,7 +6,7 @@ using Microsoft.DotNet.Interactive.Directives;
 namespace Ckpt.Extension.Tests;
 
 /// <summary>
-/// Why DirectivePositionals and DirectiveOptions read the submitted line: the pinned .NET Interactive binder keeps
+/// Why DirectivePositionals and VerbDirective read the submitted line: the pinned .NET Interactive binder keeps
 /// none of the values of a parameter given twice, even one declared with MaxOccurrences, implicit name or not. When
 /// these fail after an upgrade, the binder fills string[] parameters and the workaround can go.
 /// </summary>
@@ -101,7 +101,7 @@ public sealed class DirectiveBindingTests : IDisposable
         _kernel.AddDirective<Line>(new KernelActionDirective("#!line")
         {
             Parameters = { new KernelDirectiveParameter("--items") { AllowImplicitName = true, MaxOccurrences = 9 } },
-        }, (command, _) => { lines.Add(Ckpt.Extension.Visualisation.DirectivePositionals.NodeText(command)); return Task.CompletedTask; });
+        }, (command, _) => { lines.Add(Ckpt.Extension.Directives.DirectivePositionals.NodeText(command)); return Task.CompletedTask; });
         KernelHarness.AssertSucceeded(await _kernel.SendAsync(new SubmitCode("#!line a\n#!line \"b c\" d\n")));
         Assert.Equal(["#!line a", "#!line \"b c\" d"], lines);
     }

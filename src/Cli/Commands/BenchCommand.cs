@@ -1,9 +1,4 @@
-using System.CommandLine;
-using System.Text.Json.Nodes;
 using Ckpt.Benchmarks;
-using Ckpt.Cli.Progress;
-using Ckpt.Conversion;
-using Ckpt.Manifest;
 using Ckpt.Outputs;
 
 namespace Ckpt.Cli.Commands;

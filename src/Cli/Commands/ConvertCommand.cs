@@ -1,22 +1,16 @@
-using System.CommandLine;
-using System.Text.Json.Nodes;
-using Ckpt.Conversion;
-using Ckpt.Cli.Progress;
-using Ckpt.Manifest;
-
 namespace Ckpt.Cli.Commands;
 
 /// <summary>`ckpt convert`: the options of <see cref="ConvertVerb"/>, a call to <see cref="CheckpointConverter.Convert"/>, a summary or JSON.</summary>
 static class ConvertCommand
 {
-    public static Command Create(TextWriter stdout, Terminal? terminal) => VerbCommand.Create(ConvertVerb.Definition, (given, cancellationToken) =>
+    public static Command Create(TextWriter stdout, Terminal? terminal) => VerbCommand.Create(ConvertVerb.Definition, ConvertVerb.Bind, (bound, asJson, cancellationToken) =>
     {
-        var (path, options) = ConvertVerb.Bind(given);
+        var (path, options) = bound;
         using var ckpt = Checkpoint.Open(path);
         var (progress, bar) = ProgressBar.ForBytes(terminal, stdout);
         var result = CheckpointConverter.Convert(ckpt, options, cancellationToken, progress);
         bar?.Done();
-        if (VerbCommand.Flag(given, "--json"))
+        if (asJson)
         {
             var report = new JsonObject
             {
@@ -44,6 +38,5 @@ static class ConvertCommand
             if (result.SkippedObjects.Count > 0)
                 stdout.WriteLine($"skipped {result.SkippedObjects.Count} non-tensor values ({(options.To == TargetFormat.Dcp ? "not plain data" : "this format holds tensors only")})");
         }
-        return Task.FromResult(0);
     });
 }

@@ -1,8 +1,4 @@
-using System.CommandLine;
-using Ckpt.Charts;
-using Ckpt.Conversion;
 using Ckpt.Inspection;
-using Ckpt.Manifest;
 using Ckpt.Outputs;
 
 namespace Ckpt.Cli.Commands;
@@ -10,24 +6,13 @@ namespace Ckpt.Cli.Commands;
 /// <summary>`ckpt diff`: the options of <see cref="DiffVerb"/>, a <see cref="CheckpointDiff"/>, a summary, JSON or an HTML chart.</summary>
 static class DiffCommand
 {
-    public static Command Create(TextWriter stdout) => VerbCommand.Create(DiffVerb.Definition, (given, ct) =>
+    public static Command Create(TextWriter stdout) => VerbCommand.Create(DiffVerb.Definition, DiffVerb.Bind, (request, asJson, ct) =>
     {
-        var request = DiffVerb.Bind(given);
-        bool asJson = VerbCommand.Flag(given, "--json");
         if (request.Html is string target) OutputFile.Check(target, [request.Base, request.Compared], request.Overwrite);
         using var ca = CheckpointSetView.OpenCheckpointOrSet(request.Base, ct);
         using var cb = CheckpointSetView.OpenCheckpointOrSet(request.Compared, ct);
         var report = CheckpointDiff.Compare(ca, cb, request.Filter, cancellationToken: ct);
-        var input = InspectionJson.Diff(report);
-        if (request.Html is string file)
-            OutputFile.WriteAllText(file, ChartRenderer.Document("diff", input.ToJsonString(), $"{ca.Path} → {cb.Path}"));
-        if (asJson) stdout.WriteLine(ManifestJson.Serialize(input));
-        else
-        {
-            WriteHuman(stdout, report);
-            if (request.Html is string written) stdout.WriteLine($"wrote {written}");
-        }
-        return Task.FromResult(0);
+        VerbCommand.ChartAnswer(stdout, asJson, request.Html, "diff", InspectionJson.Diff(report), $"{ca.Path} → {cb.Path}", () => WriteHuman(stdout, report));
     });
 
     static void WriteHuman(TextWriter o, DiffReport r)

@@ -1,19 +1,14 @@
-using System.CommandLine;
-using System.Text.Json.Nodes;
 using Ckpt.Cluster;
-using Ckpt.Conversion;
-using Ckpt.Manifest;
 
 namespace Ckpt.Cli.Commands;
 
 /// <summary>`ckpt finalize`: the options of <see cref="FinalizeVerb"/>, one call to <see cref="FinalizeVerb.Finalize"/>, a summary or JSON.</summary>
 static class FinalizeCommand
 {
-    public static Command Create(TextWriter stdout) => VerbCommand.Create(FinalizeVerb.Definition, (given, _) =>
+    public static Command Create(TextWriter stdout) => VerbCommand.Create(FinalizeVerb.Definition, FinalizeVerb.Bind, (bound, asJson, _) =>
     {
-        var (output, overwrite) = FinalizeVerb.Bind(given);
-        var result = FinalizeVerb.Finalize(output, overwrite);
-        if (VerbCommand.Flag(given, "--json"))
+        var result = FinalizeVerb.Finalize(bound.Output, bound.Overwrite);
+        if (asJson)
             stdout.WriteLine(ManifestJson.Serialize(new JsonObject
             {
                 ["out"] = result.Output,
@@ -26,7 +21,6 @@ static class FinalizeCommand
         else
             stdout.WriteLine($"finalized the {result.Verb} output of {result.Parts} parts: {result.Files.Count} file(s), {ByteSize.Format(result.BytesWritten)}, " +
                 $"and {string.Join(", ", result.IndexFiles.Select(Name))} in {result.Output}");
-        return Task.FromResult(0);
     });
 
     static string Name(string path) => path[(path.LastIndexOfAny(['/', '\\']) + 1)..];

@@ -1,17 +1,13 @@
-using System.CommandLine;
-using System.Globalization;
 using Ckpt.Models;
-using Ckpt.Verbs;
 
 namespace Ckpt.Cli.Commands;
 
 /// <summary>`ckpt generate`: the options of <see cref="GenerateVerb"/>, a call to <see cref="Generation.Run"/>, the text (or ids) and a summary line.</summary>
 static class GenerateCommand
 {
-    public static Command Create(TextWriter stdout) => VerbCommand.Create(GenerateVerb.Definition, (given, cancellationToken) =>
+    public static Command Create(TextWriter stdout) => VerbCommand.Create(GenerateVerb.Definition, GenerateVerb.Bind, (request, asJson, cancellationToken) =>
     {
-        var request = GenerateVerb.Bind(given);
-        if (VerbCommand.Flag(given, "--json"))
+        if (asJson)
         {
             var done = Generation.Run(request, cancellationToken: cancellationToken);
             for (int r = 0; r < done.Rows.Count; r++) stdout.WriteLine(VerbJson.Serialize(Fields(done, r), indented: false));
@@ -36,7 +32,6 @@ static class GenerateCommand
             stdout.WriteLine(string.Create(inv, $"-- {(done.Settings.DoSample ? $"sampled (seed {done.Settings.Seed})" : "greedy")}, " +
                 $"{done.ModelType} in {done.ComputeDType} on {done.Device}, loaded in {done.LoadTime.TotalSeconds:F2} s"));
         }
-        return Task.FromResult(0);
     });
 
     static Dictionary<string, object?> Fields(GenerationCompleted done, int r)

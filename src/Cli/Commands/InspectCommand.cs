@@ -1,25 +1,20 @@
-using System.CommandLine;
-using Ckpt.Conversion;
 using Ckpt.Inspection;
-using Ckpt.Manifest;
 
 namespace Ckpt.Cli.Commands;
 
 /// <summary>`ckpt inspect`: the options of <see cref="InspectVerb"/>, a checkpoint opened from its headers, a listing or JSON.</summary>
 static class InspectCommand
 {
-    public static Command Create(TextWriter stdout) => VerbCommand.Create(InspectVerb.Definition, (given, _) =>
+    public static Command Create(TextWriter stdout) => VerbCommand.Create(InspectVerb.Definition, InspectVerb.Bind, (bound, asJson, _) =>
     {
-        var (path, limit) = InspectVerb.Bind(given);
-        bool asJson = VerbCommand.Flag(given, "--json");
-        if (CheckpointSetListing.TryWrite(path, asJson, stdout)) return Task.FromResult(0);
-        using var ckpt = Checkpoint.Open(path);
+        if (CheckpointSetListing.TryWrite(bound.Path, asJson, stdout)) return;
+        using var ckpt = Checkpoint.Open(bound.Path);
         if (asJson)
         {
             var report = ManifestJson.ToJson(ckpt.Manifest, ckpt.Path);
             // What describing it cost: headers and metadata only (from a bucket, the bytes of its ranged GETs).
             var io = ckpt.Storage.Statistics;
-            report["read"] = new System.Text.Json.Nodes.JsonObject
+            report["read"] = new JsonObject
             {
                 ["metadataBytes"] = io.MetadataBytesRead,
                 ["tensorBytes"] = io.TensorBytesRead,
@@ -28,8 +23,7 @@ static class InspectCommand
             stdout.WriteLine(ManifestJson.Serialize(report));
         }
         else
-            WriteHuman(stdout, ckpt, limit);
-        return Task.FromResult(0);
+            WriteHuman(stdout, ckpt, bound.Limit);
     });
 
     static void WriteHuman(TextWriter o, Checkpoint ckpt, int limit)

@@ -1,8 +1,4 @@
-using System.CommandLine;
-using Ckpt.Charts;
-using Ckpt.Conversion;
 using Ckpt.Inspection;
-using Ckpt.Manifest;
 using Ckpt.Outputs;
 
 namespace Ckpt.Cli.Commands;
@@ -10,25 +6,15 @@ namespace Ckpt.Cli.Commands;
 /// <summary>`ckpt layout`: the options of <see cref="LayoutVerb"/>, a <see cref="ShardLayout"/>, a summary, JSON or an HTML chart.</summary>
 static class LayoutCommand
 {
-    public static Command Create(TextWriter stdout) => VerbCommand.Create(LayoutVerb.Definition, (given, _) =>
+    public static Command Create(TextWriter stdout) => VerbCommand.Create(LayoutVerb.Definition, LayoutVerb.Bind, (request, asJson, _) =>
     {
-        var request = LayoutVerb.Bind(given);
-        bool asJson = VerbCommand.Flag(given, "--json");
         if (request.Html is string target) OutputFile.Check(target, [request.Checkpoint], request.Overwrite);
         using var ckpt = CheckpointSetView.OpenCheckpointOrSet(request.Checkpoint);
         var filter = request.Filter;
         var layout = ShardLayout.Of(ckpt.Manifest, filter);
-        var input = InspectionJson.Layout(ckpt.Path, layout, ModuleTree.Of(ckpt.Manifest, filter));
-        if (request.Html is string file)
-            OutputFile.WriteAllText(file, ChartRenderer.Document("layout", input.ToJsonString(), $"Layout of {ckpt.Path}"));
-        if (asJson) stdout.WriteLine(ManifestJson.Serialize(input));
-        else
-        {
-            // The report is for a browser; the terminal still gets the figures, and where the report went.
-            WriteHuman(stdout, ckpt, layout);
-            if (request.Html is string written) stdout.WriteLine($"wrote {written}");
-        }
-        return Task.FromResult(0);
+        // The report is for a browser; the terminal still gets the figures, and where the report went.
+        VerbCommand.ChartAnswer(stdout, asJson, request.Html, "layout", InspectionJson.Layout(ckpt.Path, layout, ModuleTree.Of(ckpt.Manifest, filter)),
+            $"Layout of {ckpt.Path}", () => WriteHuman(stdout, ckpt, layout));
     });
 
     static void WriteHuman(TextWriter o, Checkpoint ckpt, ShardLayout layout)

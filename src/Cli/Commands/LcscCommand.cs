@@ -1,16 +1,13 @@
-using System.CommandLine;
-using System.Globalization;
 using Ckpt.Merging;
 
 namespace Ckpt.Cli.Commands;
 
 static class LcscCommand
 {
-    public static Command Create(TextWriter stdout) => VerbCommand.Create(LcscVerb.Definition, (given, cancellationToken) =>
+    public static Command Create(TextWriter stdout) => VerbCommand.Create(LcscVerb.Definition, LcscVerb.Bind, (request, asJson, cancellationToken) =>
     {
-        var request = LcscVerb.Bind(given);
         var result = CombinationSearch.Run(request, cancellationToken: cancellationToken);
-        if (VerbCommand.Flag(given, "--json")) stdout.WriteLine(result.ToJson(request));
+        if (asJson) stdout.WriteLine(result.ToJson(request));
         else
         {
             stdout.WriteLine($"best {result.MetricDescription}: {result.Search.Metric.ToString("G6", CultureInfo.InvariantCulture)} " +
@@ -19,6 +16,5 @@ static class LcscCommand
                 stdout.WriteLine($"  {result.Search.Coefficients[i].ToString("+0.0000;-0.0000", CultureInfo.InvariantCulture)}  {result.Checkpoints[i]}");
             if (result.LogPath is not null) stdout.WriteLine($"wrote the combination and {Path.GetFileName(result.LogPath)} to {request.OutputDirectory}");
         }
-        return Task.FromResult(0);
     });
 }

@@ -1,19 +1,12 @@
-using System.CommandLine;
-using System.Text.Json.Nodes;
-using Ckpt.Cli.Progress;
-using Ckpt.Conversion;
-using Ckpt.Manifest;
 using Ckpt.Resharding;
 
 namespace Ckpt.Cli.Commands;
 
 static class ReshardCommand
 {
-    public static Command Create(TextWriter stdout, Terminal? terminal) => VerbCommand.Create(ReshardVerb.Definition, (given, cancellationToken) =>
+    public static Command Create(TextWriter stdout, Terminal? terminal) => VerbCommand.Create(ReshardVerb.Definition, ReshardVerb.Bind, (request, asJson, cancellationToken) =>
     {
-        var request = ReshardVerb.Bind(given);
         var layout = request.Layout.Resolve();
-        bool asJson = VerbCommand.Flag(given, "--json");
         using var ckpt = Checkpoint.Open(request.Path);
         if (request.Output is null)
         {
@@ -26,7 +19,7 @@ static class ReshardCommand
                 foreach (var (plan, _) in plans)
                     stdout.WriteLine($"  rank {plan.Rank}: needs {ByteSize.Format(plan.BytesNeeded)}, reads {ByteSize.Format(plan.BytesRead)} in {plan.ReadCount} reads");
             }
-            return Task.FromResult(0);
+            return;
         }
         var (progress, bar) = ProgressBar.ForBytes(terminal, stdout);
         var result = Resharder.Reshard(ckpt, new ReshardOptions(layout, request.Output, request.Only, request.Overwrite, request.Share), cancellationToken, progress);
@@ -42,7 +35,6 @@ static class ReshardCommand
             if (result.SkippedObjects.Count > 0)
                 stdout.WriteLine($"skipped {result.SkippedObjects.Count} non-tensor values that are not plain data: {string.Join(", ", result.SkippedObjects.Take(5))}");
         }
-        return Task.FromResult(0);
     });
 
     /// <summary>A plan-only run (no --out): the keys of <see cref="Report"/> that a plan has, with `planOnly` true.</summary>

@@ -1,5 +1,3 @@
-using System.CommandLine;
-using System.Globalization;
 using Ckpt.Forensics.Restor;
 
 namespace Ckpt.Cli.Commands;
@@ -8,14 +6,11 @@ namespace Ckpt.Cli.Commands;
 static class RestorCommand
 {
     public static Command Create(TextWriter stdout, TextWriter stderr) =>
-        VerbCommand.Create(RestorVerb.Definition, (given, cancellationToken) =>
+        VerbCommand.Create(RestorVerb.Definition, RestorVerb.Bind, (request, asJson, cancellationToken) =>
         {
-            var request = RestorVerb.Bind(given);
-            bool asJson = VerbCommand.Flag(given, "--json");
             var report = RestorEvaluation.Run(request, cancellationToken);
-            if (asJson) stdout.WriteLine(Verbs.VerbJson.Serialize(RestorJson.From(report), indented: false));
+            if (asJson) stdout.WriteLine(VerbJson.Serialize(RestorJson.From(report), indented: false));
             else Write(stdout, report);
-            return Task.FromResult(0);
         });
 
     static void Write(TextWriter o, RestorReport r)

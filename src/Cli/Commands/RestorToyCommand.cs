@@ -1,6 +1,3 @@
-using System.CommandLine;
-using System.Globalization;
-using System.Text.Json.Nodes;
 using Ckpt.Forensics.Restor.Toy;
 
 namespace Ckpt.Cli.Commands;
@@ -9,17 +6,15 @@ namespace Ckpt.Cli.Commands;
 static class RestorToyCommand
 {
     public static Command Create(TextWriter stdout, TextWriter stderr) =>
-        VerbCommand.Create(RestorToyVerb.Definition, (given, cancellationToken) =>
+        VerbCommand.Create(RestorToyVerb.Definition, RestorToyVerb.Bind, (options, asJson, cancellationToken) =>
         {
-            var options = RestorToyVerb.Bind(given);
-            bool asJson = VerbCommand.Flag(given, "--json");
             var inv = CultureInfo.InvariantCulture;
             var result = RestorToy.Build(options, asJson ? null : (phase, step, loss) =>
             {
                 if (step == 1 || step % 100 == 0) stderr.WriteLine(string.Create(inv, $"{phase} step {step}: loss {loss:F4}"));
             }, cancellationToken);
             if (asJson)
-                stdout.WriteLine(Verbs.VerbJson.Serialize(new JsonObject
+                stdout.WriteLine(VerbJson.Serialize(new JsonObject
                 {
                     ["output"] = result.Output,
                     ["cleanModel"] = result.CleanModel,
@@ -42,6 +37,5 @@ static class RestorToyCommand
                 stdout.WriteLine($"  forget     {result.ForgetData}");
                 stdout.WriteLine($"  retain     {result.RetainData}");
             }
-            return Task.FromResult(0);
         });
 }

@@ -1,16 +1,13 @@
-using System.CommandLine;
-using System.Globalization;
 using Ckpt.Forensics.SmoothInv;
 
 namespace Ckpt.Cli.Commands;
 
 static class SmoothInvCommand
 {
-    public static Command Create(TextWriter stdout) => VerbCommand.Create(SmoothInvVerb.Definition, (given, cancellationToken) =>
+    public static Command Create(TextWriter stdout) => VerbCommand.Create(SmoothInvVerb.Definition, SmoothInvVerb.Bind, (request, asJson, cancellationToken) =>
     {
-        var request = SmoothInvVerb.Bind(given);
         var result = SmoothInvRun.Execute(request, cancellationToken: cancellationToken);
-        if (VerbCommand.Flag(given, "--json")) stdout.WriteLine(result.ToJson());
+        if (asJson) stdout.WriteLine(result.ToJson());
         else
         {
             var c = CultureInfo.InvariantCulture;
@@ -26,6 +23,5 @@ static class SmoothInvCommand
                 result.Target, result.TriggerNorm, result.Epsilon, result.SmoothedProbability, result.TargetClassified));
             stdout.WriteLine($"wrote {string.Join(", ", result.Files)} to {request.Output}");
         }
-        return Task.FromResult(0);
     });
 }

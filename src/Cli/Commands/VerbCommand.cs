@@ -1,5 +1,5 @@
-using System.CommandLine;
-using Ckpt.Verbs;
+using Ckpt.Charts;
+using Ckpt.Outputs;
 
 namespace Ckpt.Cli.Commands;
 
@@ -64,6 +64,33 @@ static class VerbCommand
             return run(given.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)kv.Value, StringComparer.Ordinal), cancellationToken);
         });
         return command;
+    }
+
+    /// <summary>
+    /// The shape most commands share: the verb's Kernel binding makes the request, <paramref name="run"/> makes the one
+    /// Kernel call and writes either the `--json` answer (its second argument) or the human text, and the exit code is 0.
+    /// A failure is reported by Program (<see cref="Failure"/>).
+    /// </summary>
+    public static Command Create<TRequest>(Verb verb, Func<IReadOnlyDictionary<string, IReadOnlyList<string>>, TRequest> bind,
+        Action<TRequest, bool, CancellationToken> run) => Create(verb, (given, cancellationToken) =>
+    {
+        run(bind(given), Flag(given, "--json"), cancellationToken);
+        return Task.FromResult(0);
+    });
+
+    /// <summary>
+    /// A chart command's answer (layout, diff): the offline HTML report when `--html` names one, then the chart's JSON
+    /// input for `--json`, or else the human text and where the report went.
+    /// </summary>
+    public static void ChartAnswer(TextWriter stdout, bool asJson, string? html, string kind, JsonObject input, string title, Action writeHuman)
+    {
+        if (html is not null) OutputFile.WriteAllText(html, ChartRenderer.Document(kind, input.ToJsonString(), title));
+        if (asJson) stdout.WriteLine(ManifestJson.Serialize(input));
+        else
+        {
+            writeHuman();
+            if (html is not null) stdout.WriteLine($"wrote {html}");
+        }
     }
 
     /// <summary>Whether a flag the verb declares (such as the CLI-only `--json`) was given.</summary>

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
-using Ckpt.Conversion;
 using Ckpt.Monitoring;
 
 namespace Ckpt.Cli.Progress;

@@ -1,8 +1,5 @@
-using System.Globalization;
 using System.Reflection;
-using Ckpt.Extension.Visualisation;
 using Ckpt.Verbs;
-using Microsoft.DotNet.Interactive.Commands;
 using Microsoft.DotNet.Interactive.Directives;
 
 namespace Ckpt.Extension.Directives;

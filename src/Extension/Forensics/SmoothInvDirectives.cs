@@ -1,12 +1,5 @@
-using System.Globalization;
-using System.Text.Json.Nodes;
-using Ckpt.Extension.Directives;
-using Ckpt.Extension.Rewriting;
-using Ckpt.Extension.Visualisation;
 using Ckpt.Forensics.SmoothInv;
 using Ckpt.Imaging;
-using Microsoft.DotNet.Interactive;
-using Microsoft.DotNet.Interactive.Formatting;
 
 namespace Ckpt.Extension.Forensics;
 
@@ -19,23 +12,14 @@ namespace Ckpt.Extension.Forensics;
 public static class SmoothInvDirectives
 {
     public static void Register(Kernel kernel) =>
-        kernel.AddMagic<InvertBackdoor>(VerbDirective.Create(SmoothInvVerb.Definition,
-            "SmoothInv (Sun et al. 2023): recovers an image classifier's backdoor trigger from one clean image and shows the image, the synthesised image and their difference; --scan ranks every class."),
-            Handle);
+        kernel.AddVerbMagic<InvertBackdoor, SmoothInvRequest, SmoothInvResult>(SmoothInvVerb.Definition,
+            "SmoothInv (Sun et al. 2023): recovers an image classifier's backdoor trigger from one clean image and shows the image, the synthesised image and their difference; --scan ranks every class.",
+            SmoothInvVerb.Bind, (request, token) => SmoothInvRun.Execute(request, cancellationToken: token), Show);
 
-    static Task Handle(InvertBackdoor command, KernelInvocationContext context)
+    static void Show(VerbMagicCall call, SmoothInvResult result)
     {
-        var values = VerbDirective.Values(SmoothInvVerb.Definition, command);
-        return RewritingDirectives.Guarded(command, context, "#!ckpt-smoothinv", VerbDirective.Text(values, "--name"), async () =>
-        {
-            VerbDirective.Positional(SmoothInvVerb.Definition, values);
-            var request = SmoothInvVerb.Bind(values);
-            var result = await Task.Run(() => SmoothInvRun.Execute(request, cancellationToken: context.CancellationToken), context.CancellationToken);
-            context.DisplayAs(Images(result), HtmlFormatter.MimeType);
-            if (result.Scores is not null)
-                ChartOutput.Publish(context, ChartRendering.Render("smoothinv", JsonNode.Parse(result.ToJson())!.AsObject()));
-            return result;
-        });
+        call.Show(Images(result));
+        if (result.Scores is not null) call.Chart("smoothinv", JsonNode.Parse(result.ToJson())!.AsObject());
     }
 
     /// <summary>The three images side by side, each an inline PNG (base64 data URI), scaled up without smoothing.</summary>

@@ -1,7 +1,4 @@
-using System.Text.Json.Nodes;
-using Ckpt.Extension.Visualisation;
 using Ckpt.Merging;
-using Microsoft.DotNet.Interactive;
 
 namespace Ckpt.Extension.Rewriting;
 

@@ -1,5 +1,3 @@
-using Microsoft.DotNet.Interactive.Commands;
-
 namespace Ckpt.Extension.Rewriting;
 
 /// <summary>

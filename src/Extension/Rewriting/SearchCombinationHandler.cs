@@ -1,9 +1,4 @@
-using System.Globalization;
-using Ckpt.Extension.Directives;
-using Ckpt.Errors;
 using Ckpt.Merging;
-using Microsoft.DotNet.Interactive;
-using Microsoft.DotNet.Interactive.Formatting;
 
 namespace Ckpt.Extension.Rewriting;
 
@@ -14,40 +9,20 @@ namespace Ckpt.Extension.Rewriting;
 /// </summary>
 static class SearchCombinationHandler
 {
-    public static Task HandleAsync(SearchCombination command, KernelInvocationContext context)
+    public static async Task<object?> HandleAsync(VerbMagicCall call)
     {
-        var values = VerbDirective.Values(LcscVerb.Definition, command);
-        var output = VerbDirective.Text(values, "--out");
-        return RewritingDirectives.Guarded(command, context, "#!ckpt-lcsc", VerbDirective.Text(values, "--name"), async () =>
-        {
-            VerbDirective.Positional(LcscVerb.Definition, values);
-            var bound = LcscVerb.Bind(values);
-            var token = context.CancellationToken;
-            // Resolved here, not in the search, so the chart can name the checkpoints before the first generation.
-            var checkpoints = await Task.Run(() => CheckpointSet.Resolve(bound.Checkpoints, bound.Last, token), token);
-            var request = bound with { Checkpoints = string.Join(",", checkpoints), Last = null };
-            var chart = new LiveSearchChart(context, checkpoints, request.Budget, request.Eval.Split(':')[0]);
-            chart.Show();
-            var search = Task.Run(() => CombinationSearch.Run(request, chart, token), token);
-            await chart.FollowAsync(search);
-            try
-            {
-                var result = await search;
-                if (result.Search.History.Count > 0) chart.Started(result.Search.History[0].Metric);
-                chart.Finish("done");
-                context.DisplayAs(RewriteHtml.Search(result, output), HtmlFormatter.MimeType);
-                return result;
-            }
-            catch (OperationCanceledException)
-            {
-                chart.Finish("stopped");
-                throw;
-            }
-            catch
-            {
-                chart.Finish("failed");
-                throw;
-            }
-        });
+        var output = call.Text("--out");
+        var bound = call.Bind(LcscVerb.Bind);
+        var token = call.CancellationToken;
+        // Resolved here, not in the search, so the chart can name the checkpoints before the first generation.
+        var checkpoints = await call.Run(() => CheckpointSet.Resolve(bound.Checkpoints, bound.Last, token));
+        var request = bound with { Checkpoints = string.Join(",", checkpoints), Last = null };
+        var chart = new LiveSearchChart(call.Context, checkpoints, request.Budget, request.Eval.Split(':')[0]);
+        chart.Show();
+        var result = await chart.ResultOfAsync(call.Run(() => CombinationSearch.Run(request, chart, token)));
+        if (result.Search.History.Count > 0) chart.Started(result.Search.History[0].Metric);
+        chart.Finish("done");
+        call.Show(RewriteHtml.Search(result, output));
+        return result;
     }
 }

@@ -1,8 +1,4 @@
-using System.Text.Json.Nodes;
-using Ckpt.Extension.Visualisation;
 using Ckpt.Training;
-using Microsoft.DotNet.Interactive;
-using Microsoft.DotNet.Interactive.Formatting;
 
 namespace Ckpt.Extension.Training;
 

@@ -1,8 +1,3 @@
-using System.Text.Json.Nodes;
-using Microsoft.DotNet.Interactive;
-using Microsoft.DotNet.Interactive.Events;
-using Microsoft.DotNet.Interactive.Formatting;
-
 namespace Ckpt.Extension.Visualisation;
 
 /// <summary>
@@ -49,6 +44,26 @@ abstract class LiveChart<T>(KernelInvocationContext context, string kind) : IPro
             int count;
             lock (Items) count = Items.Count;
             if (count != _drawn && !work.IsCompleted) Publish("running", first: false, withPlotly: false);
+        }
+    }
+
+    /// <summary>
+    /// Follows <paramref name="work"/> (<see cref="FollowAsync"/>) and returns what it returns. Should it fail or be
+    /// stopped, the chart is finished as "failed" or "stopped" and the exception goes on to the magic's error policy.
+    /// </summary>
+    public async Task<TResult> ResultOfAsync<TResult>(Task<TResult> work)
+    {
+        await FollowAsync(work);
+        try { return await work; }
+        catch (OperationCanceledException)
+        {
+            Finish("stopped");
+            throw;
+        }
+        catch
+        {
+            Finish("failed");
+            throw;
         }
     }
 

@@ -1,5 +1,3 @@
-using Microsoft.DotNet.Interactive.Commands;
-
 namespace Ckpt.Extension.Visualisation;
 
 /// <summary>`#!ckpt-layout &lt;var|path&gt; [--tensor glob]`: shard layout charts of a checkpoint; reads no tensor bytes.</summary>

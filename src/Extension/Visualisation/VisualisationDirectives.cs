@@ -1,18 +1,12 @@
-using Ckpt.Conversion;
-using Ckpt.Errors;
 using Ckpt.Inspection;
 using Ckpt.Monitoring;
-using Ckpt.Extension.Directives;
-using Ckpt.Verbs;
-using Microsoft.DotNet.Interactive;
-using Microsoft.DotNet.Interactive.Commands;
 
 namespace Ckpt.Extension.Visualisation;
 
 /// <summary>
 /// The charting magics, each declared once in Kernel (<see cref="LayoutVerb"/>, <see cref="DiffVerb"/>, <see cref="StatsVerb"/>,
 /// <see cref="TimelineVerb"/>, <see cref="Ckpt.Resilience.RecoveryVerb"/>). Each handler resolves its checkpoint(s), makes one Kernel call,
-/// renders through Ckpt.Charts in its own load context, and displays.
+/// renders through Ckpt.Charts in its own load context, and displays (<see cref="VerbMagic"/>; a failure, a stopped cell included, says the CLI's sentence).
 /// </summary>
 public static class VisualisationDirectives
 {
@@ -20,82 +14,78 @@ public static class VisualisationDirectives
 
     public static void Register(Kernel kernel)
     {
-        kernel.AddMagic<ShowLayout>(VerbDirective.Create(LayoutVerb.Definition,
-            "Charts how a checkpoint's tensors are split into fragments over ranks and files, and its parameters by module."), HandleLayout);
-        kernel.AddMagic<DiffCheckpoints>(VerbDirective.Create(DiffVerb.Definition,
-            "Compares two checkpoints: added, removed, reshaped and re-typed tensors, relative L2 and max abs change per tensor and layer."), HandleDiff);
-        kernel.AddMagic<ShowTensorStatistics>(VerbDirective.Create(StatsVerb.Definition, StatsVerb.Definition.Summary), HandleStatistics);
-        kernel.AddMagic<ShowTimeline>(VerbDirective.Create(TimelineVerb.Definition, TimelineVerb.Definition.Summary), HandleTimeline);
-        kernel.AddMagic<ShowRecovery>(VerbDirective.Create(Ckpt.Resilience.RecoveryVerb.Definition, Ckpt.Resilience.RecoveryVerb.Definition.Summary), HandleRecovery);
+        kernel.AddVerbMagic<ShowLayout>(LayoutVerb.Definition,
+            "Charts how a checkpoint's tensors are split into fragments over ranks and files, and its parameters by module.", HandleLayout, stopped: null);
+        kernel.AddVerbMagic<DiffCheckpoints>(DiffVerb.Definition,
+            "Compares two checkpoints: added, removed, reshaped and re-typed tensors, relative L2 and max abs change per tensor and layer.", HandleDiff, stopped: null);
+        kernel.AddVerbMagic<ShowTensorStatistics>(StatsVerb.Definition, StatsVerb.Definition.Summary, HandleStatistics, stopped: null);
+        kernel.AddVerbMagic<ShowTimeline>(TimelineVerb.Definition, TimelineVerb.Definition.Summary, HandleTimeline, stopped: null);
+        kernel.AddVerbMagic<ShowRecovery>(Ckpt.Resilience.RecoveryVerb.Definition, Ckpt.Resilience.RecoveryVerb.Definition.Summary, HandleRecovery, stopped: null);
     }
 
-    /// <summary>The magic's values from its line, its positional count checked (the magic's own sentence when wrong).</summary>
-    static Dictionary<string, IReadOnlyList<string>> Values(Verb verb, KernelCommand command)
+    static async Task<object?> HandleRecovery(VerbMagicCall call)
     {
-        var values = VerbDirective.Values(verb, command);
-        VerbDirective.Positional(verb, values);
-        return values;
-    }
-
-    static Task HandleRecovery(ShowRecovery command, KernelInvocationContext context) => Guarded(command, context, "#!ckpt-recovery", async () =>
-    {
-        var name = Values(Ckpt.Resilience.RecoveryVerb.Definition, command)["--result"][0];
-        if (await CheckpointTarget.ValueAsync(name, context) is not Ckpt.Resilience.IRecoveryChart result)
+        var name = call.Bind(values => values["--result"][0]);
+        if (await CheckpointTarget.ValueAsync(name, call.Context) is not Ckpt.Resilience.IRecoveryChart result)
             throw new ArgumentException($"'{name}' is not a C# variable holding a recovery comparison (IRecoveryChart; run samples/CheckFree's CheckFreeExperiment.Run first)");
-        ChartOutput.Publish(context, ChartRendering.Render("recovery", result.ToChartJson()));
-    });
+        call.Chart("recovery", result.ToChartJson());
+        return null;
+    }
 
-    static Task HandleLayout(ShowLayout command, KernelInvocationContext context) => Guarded(command, context, "#!ckpt-layout", async () =>
+    static async Task<object?> HandleLayout(VerbMagicCall call)
     {
-        var request = LayoutVerb.Bind(Values(LayoutVerb.Definition, command));
-        var (ckpt, opened) = await CheckpointTarget.ResolveAsync(request.Checkpoint, context, set: true);
+        var request = call.Bind(LayoutVerb.Bind);
+        var (ckpt, opened) = await CheckpointTarget.ResolveAsync(request.Checkpoint, call.Context, set: true);
         try
         {
             var filter = request.Filter;
             var layout = ShardLayout.Of(ckpt.Manifest, filter);
             if (layout.TensorCount == 0) throw new ArgumentException($"no tensor of {ckpt.Path} matches '{string.Join("', '", request.Tensors)}'");
-            ChartOutput.Publish(context, ChartRendering.Render("layout", InspectionJson.Layout(ckpt.Path, layout, ModuleTree.Of(ckpt.Manifest, filter))));
+            call.Chart("layout", InspectionJson.Layout(ckpt.Path, layout, ModuleTree.Of(ckpt.Manifest, filter)));
         }
         finally { if (opened) ckpt.Dispose(); }
-    });
+        return null;
+    }
 
-    static Task HandleDiff(DiffCheckpoints command, KernelInvocationContext context) => Guarded(command, context, "#!ckpt-diff", async () =>
+    static async Task<object?> HandleDiff(VerbMagicCall call)
     {
-        var request = DiffVerb.Bind(Values(DiffVerb.Definition, command));
-        var (a, openedA) = await CheckpointTarget.ResolveAsync(request.Base, context, set: true);
+        var request = call.Bind(DiffVerb.Bind);
+        var (a, openedA) = await CheckpointTarget.ResolveAsync(request.Base, call.Context, set: true);
         try
         {
-            var (b, openedB) = await CheckpointTarget.ResolveAsync(request.Compared, context, set: true);
+            var (b, openedB) = await CheckpointTarget.ResolveAsync(request.Compared, call.Context, set: true);
             try
             {
-                var report = await Task.Run(() => CheckpointDiff.Compare(a, b, request.Filter, cancellationToken: context.CancellationToken));
+                var report = await Task.Run(() => CheckpointDiff.Compare(a, b, request.Filter, cancellationToken: call.CancellationToken));
                 _last = a.LastTimeline;
-                ChartOutput.Publish(context, ChartRendering.Render("diff", InspectionJson.Diff(report)));
+                call.Chart("diff", InspectionJson.Diff(report));
             }
             finally { if (openedB) b.Dispose(); }
         }
         finally { if (openedA) a.Dispose(); }
-    });
+        return null;
+    }
 
-    static Task HandleStatistics(ShowTensorStatistics command, KernelInvocationContext context) => Guarded(command, context, "#!ckpt-stats", async () =>
+    static async Task<object?> HandleStatistics(VerbMagicCall call)
     {
-        var (target, tensor, bins) = StatsVerb.Bind(Values(StatsVerb.Definition, command));
-        var (ckpt, opened) = await CheckpointTarget.ResolveAsync(target, context);
+        var (target, tensor, bins) = call.Bind(StatsVerb.Bind);
+        var (ckpt, opened) = await CheckpointTarget.ResolveAsync(target, call.Context);
         try
         {
-            var stats = await Task.Run(() => TensorStatistics.Of(ckpt, tensor, bins, context.CancellationToken));
+            var stats = await Task.Run(() => TensorStatistics.Of(ckpt, tensor, bins, call.CancellationToken));
             _last = ckpt.LastTimeline;
-            ChartOutput.Publish(context, ChartRendering.Render("stats", InspectionJson.Statistics(stats)));
+            call.Chart("stats", InspectionJson.Statistics(stats));
         }
         finally { if (opened) ckpt.Dispose(); }
-    });
+        return null;
+    }
 
-    static Task HandleTimeline(ShowTimeline command, KernelInvocationContext context) => Guarded(command, context, "#!ckpt-timeline", async () =>
+    static async Task<object?> HandleTimeline(VerbMagicCall call)
     {
         OperationTimeline? timeline = _last;
-        if (Values(TimelineVerb.Definition, command).GetValueOrDefault("--checkpoint")?.FirstOrDefault(v => !string.IsNullOrWhiteSpace(v)) is { } named)
+        if (call.Bind(values => values.GetValueOrDefault("--checkpoint")?.FirstOrDefault(v => !string.IsNullOrWhiteSpace(v))) is { } named)
         {
-            switch (await CheckpointTarget.ValueAsync(named, context))
+            switch (await CheckpointTarget.ValueAsync(named, call.Context))
             {
                 case OperationTimeline t: timeline = t; break;
                 case Ckpt.Resilience.SaveRecord save: timeline = save.Timeline; break;
@@ -105,7 +95,7 @@ public static class VisualisationDirectives
                         ?? throw new ArgumentException($"{named} has not saved anything yet");
                     break;
                 default:
-                    var (ckpt, opened) = await CheckpointTarget.ResolveAsync(named, context);
+                    var (ckpt, opened) = await CheckpointTarget.ResolveAsync(named, call.Context);
                     timeline = ckpt.LastTimeline;
                     if (opened) ckpt.Dispose();
                     break;
@@ -113,13 +103,7 @@ public static class VisualisationDirectives
         }
         if (timeline is null)
             throw new ArgumentException("no checkpoint operation has run yet: run #!ckpt-stats or #!ckpt-diff, or name a checkpoint variable");
-        ChartOutput.Publish(context, ChartRendering.Render("timeline", InspectionJson.Timeline(timeline)));
-    });
-
-    /// <summary>A failure fails the cell with its one sentence, as the CLI says it; no stack trace.</summary>
-    static async Task Guarded(KernelCommand command, KernelInvocationContext context, string magic, Func<Task> body)
-    {
-        try { await body(); }
-        catch (Exception e) { MagicFailure.Fail(context, command, e, magic); }
+        call.Chart("timeline", InspectionJson.Timeline(timeline));
+        return null;
     }
 }

@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 namespace Ckpt.Extension.Tests;
 
 /// <summary>Runs notebooks/05-finetune-sft-then-dpo.ipynb once through real Jupyter (nbconvert + the dotnet-interactive kernel).</summary>
-public sealed class FineTuneNotebookRun
+public sealed class FineTuningNotebookRun
 {
     internal Lazy<JupyterRun> Run { get; } = new(() =>
     {
@@ -15,7 +15,7 @@ public sealed class FineTuneNotebookRun
 }
 
 [Trait("Category", "slow")]
-public sealed class FineTuneNotebookTests(FineTuneNotebookRun run) : IClassFixture<FineTuneNotebookRun>
+public sealed class FineTuningNotebookTests(FineTuningNotebookRun run) : IClassFixture<FineTuningNotebookRun>
 {
     JupyterRun Notebook => run.Run.Value;
 

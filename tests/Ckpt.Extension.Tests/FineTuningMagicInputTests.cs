@@ -5,7 +5,7 @@ namespace Ckpt.Extension.Tests;
 /// notebook before it references one), so a valid request also ends in one sentence saying how to get it; the runs
 /// themselves are tested in Ckpt.Extension.Training.Tests.
 /// </summary>
-public sealed class FineTuneMagicInputTests : IDisposable
+public sealed class FineTuningMagicInputTests : IDisposable
 {
     readonly KernelHarness _harness = new();
     readonly string _dir = Directory.CreateTempSubdirectory("ckpt-finetune-input-").FullName;

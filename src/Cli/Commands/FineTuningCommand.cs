@@ -1,13 +1,9 @@
-using System.CommandLine;
-using System.Globalization;
-using Ckpt.Verbs;
-using Ckpt.Cli.Progress;
 using Ckpt.Training;
 
 namespace Ckpt.Cli.Commands;
 
 /// <summary>`ckpt finetune`: parses options, calls <see cref="FineTuning.Run"/>, shows progress and a summary.</summary>
-static class FinetuneCommand
+static class FineTuningCommand
 {
     public static Command Create(TextWriter stdout, TextWriter stderr, Terminal? terminal) =>
         VerbCommand.Create(FineTuningVerb.Definition, (given, cancellationToken) =>

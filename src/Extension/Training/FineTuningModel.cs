@@ -1,5 +1,3 @@
-using Microsoft.DotNet.Interactive.Commands;
-
 namespace Ckpt.Extension.Training;
 
 /// <summary>
@@ -7,4 +5,4 @@ namespace Ckpt.Extension.Training;
 /// `ckpt finetune` (<see cref="Ckpt.Training.FineTuningVerb"/>), with a live loss chart. It carries no copy of them:
 /// the handler reads the line through <see cref="Directives.VerbDirective"/>.
 /// </summary>
-public sealed class FineTuneModel : KernelDirectiveCommand;
+public sealed class FineTuningModel : KernelDirectiveCommand;

@@ -1,7 +1,6 @@
 using System.Reflection;
-using Microsoft.DotNet.Interactive.Commands;
 
-namespace Ckpt.Extension.Visualisation;
+namespace Ckpt.Extension.Directives;
 
 /// <summary>
 /// The positional values of a magic, read from its submitted line, because .NET Interactive cannot bind a parameter

@@ -15,7 +15,7 @@ namespace Ckpt.Extension.Tests;
 
 /// <summary>`#!ckpt-finetune` in a real CompositeKernel with the CPU LibTorch, on the tiny LLaMA fixture (vocab 512).</summary>
 [Trait("Category", "slow")]
-public sealed class FineTuneMagicTests : IDisposable
+public sealed class FineTuningMagicTests : IDisposable
 {
     readonly KernelHarness _harness = new();
     readonly string _dir = Directory.CreateTempSubdirectory("ckpt-finetune-magic-").FullName;

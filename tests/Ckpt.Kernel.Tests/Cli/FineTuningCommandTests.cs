@@ -3,7 +3,7 @@ using Ckpt.Tests.Training;
 
 namespace Ckpt.Tests.Cli;
 
-public sealed class FinetuneCommandTests : IDisposable
+public sealed class FineTuningCommandTests : IDisposable
 {
     readonly string _dir = TestPaths.TempDirectory("finetune-cli");
 

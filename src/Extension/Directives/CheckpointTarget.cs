@@ -1,8 +1,4 @@
-using Microsoft.DotNet.Interactive;
-using Microsoft.DotNet.Interactive.Commands;
-using Microsoft.DotNet.Interactive.Events;
-
-namespace Ckpt.Extension.Visualisation;
+namespace Ckpt.Extension.Directives;
 
 /// <summary>What a directive names: a C# variable holding a <see cref="Checkpoint"/>, or else a path to open.</summary>
 static class CheckpointTarget
