@@ -7,6 +7,16 @@ cd "$(dirname "$0")/.."
 repo="$(pwd)"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_INTERACTIVE_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
+# --fast leaves out the tests marked [Trait("Category", "slow")]: the notebooks run by real Jupyter (and in the browser),
+# LCSC searches, long training runs, kill and fuzz campaigns. A quick loop while working (docs/testing.md gives its
+# budget); CI (.ci/run) runs everything.
+fast=""
+case "${1:-}" in
+  "") ;;
+  --fast) fast=1 ;;
+  *) echo "usage: bash scripts/test.sh [--fast]" >&2; exit 2 ;;
+esac
+
 # System packages: patchelf (see build/LibTorchSharpGlibcFix.targets), Jupyter's notebook runner, and PyTorch 1.13
 # (the parity tests write torch.save files and read what ckpt writes with it), and jinja2 (chat templates are
 # rendered by it and by ckpt's interpreter and compared).
@@ -35,25 +45,22 @@ if ! cmp -s "$servers/package-lock.json" "$servers/node_modules/.ckpt-installed-
   cp "$servers/package-lock.json" "$servers/node_modules/.ckpt-installed-lock"
 fi
 
-# The .NET Interactive tool and its Jupyter kernelspec, local to this checkout.
-bash scripts/jupyter-kernelspec.sh
+# Only the notebook tests (all slow) use these two, so --fast skips them.
+if [ -z "$fast" ]; then
+  # The .NET Interactive tool and its Jupyter kernelspec, local to this checkout.
+  bash scripts/jupyter-kernelspec.sh
 
-# The browser test's driver: playwright-core from npm, pinned by tests/browser/package-lock.json. It drives Debian's
-# Chromium (above); it never downloads a browser.
-PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix tests/browser --no-audit --no-fund >/dev/null
+  # The browser test's driver: playwright-core from npm, pinned by tests/browser/package-lock.json. It drives Debian's
+  # Chromium (above); it never downloads a browser.
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix tests/browser --no-audit --no-fund >/dev/null
+fi
 
 # The notebooks load the extension from the local feed artifacts/feed (their NuGet.config names it). The notebook
 # tests pack it from the build under test and evict the fixed version from the global package cache first
 # (tests/Ckpt.Extension.Tests/LocalFeed.cs), so a plain `dotnet test` does the same.
 
-# --fast leaves out the tests marked [Trait("Category", "slow")]: the notebooks run by real Jupyter, LCSC searches,
-# long training runs and fuzz campaigns. A quick loop while working; CI (.ci/run) runs everything.
 filter=()
-case "${1:-}" in
-  "") ;;
-  --fast) filter=(--filter "Category!=slow") ;;
-  *) echo "usage: bash scripts/test.sh [--fast]" >&2; exit 2 ;;
-esac
+[ -z "$fast" ] || filter=(--filter "Category!=slow")
 
 results="$repo/artifacts/test-results"
 rm -rf "$results"

@@ -15,17 +15,21 @@ static class Requirement
     public static bool UnderCi => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI"));
 
     /// <summary>Skips the test outside CI; under CI leaves it to the discoverer, which fails it. Returns what is missing.</summary>
-    public static string? Apply(FactAttribute attribute, string? missing)
+    public static string? Apply(FactAttribute attribute, string? missing) => Apply(attribute, missing, UnderCi);
+
+    internal static string? Apply(FactAttribute attribute, string? missing, bool underCi)
     {
-        attribute.Skip = UnderCi ? null : missing;
+        attribute.Skip = underCi ? null : missing;
         return missing;
     }
 
     public static string FailureUnderCi(string missing) => $"CI is set, so this test may not be skipped: {missing}";
 
     /// <summary>The reason to fail under CI, read from the attribute instance the discoverer was given.</summary>
-    public static string? Missing(IAttributeInfo attribute) =>
-        UnderCi && attribute is IReflectionAttributeInfo { Attribute: IRequirement { Missing: { } missing } } ? missing : null;
+    public static string? Missing(IAttributeInfo attribute) => Missing(attribute, UnderCi);
+
+    internal static string? Missing(IAttributeInfo attribute, bool underCi) =>
+        underCi && attribute is IReflectionAttributeInfo { Attribute: IRequirement { Missing: { } missing } } ? missing : null;
 }
 
 interface IRequirement
@@ -53,7 +57,10 @@ public abstract class RequiredTheoryAttribute : TheoryAttribute, IRequirement
 public sealed class RequiredFactDiscoverer(IMessageSink diagnosticMessageSink) : FactDiscoverer(diagnosticMessageSink)
 {
     public override IEnumerable<IXunitTestCase> Discover(ITestFrameworkDiscoveryOptions discoveryOptions, ITestMethod testMethod, IAttributeInfo factAttribute) =>
-        Requirement.Missing(factAttribute) is { } missing
+        Discover(discoveryOptions, testMethod, factAttribute, Requirement.UnderCi);
+
+    internal IEnumerable<IXunitTestCase> Discover(ITestFrameworkDiscoveryOptions discoveryOptions, ITestMethod testMethod, IAttributeInfo factAttribute, bool underCi) =>
+        Requirement.Missing(factAttribute, underCi) is { } missing
             ? [new ExecutionErrorTestCase(DiagnosticMessageSink, discoveryOptions.MethodDisplayOrDefault(), discoveryOptions.MethodDisplayOptionsOrDefault(), testMethod, Requirement.FailureUnderCi(missing))]
             : base.Discover(discoveryOptions, testMethod, factAttribute);
 }
@@ -61,7 +68,10 @@ public sealed class RequiredFactDiscoverer(IMessageSink diagnosticMessageSink) :
 public sealed class RequiredTheoryDiscoverer(IMessageSink diagnosticMessageSink) : TheoryDiscoverer(diagnosticMessageSink)
 {
     public override IEnumerable<IXunitTestCase> Discover(ITestFrameworkDiscoveryOptions discoveryOptions, ITestMethod testMethod, IAttributeInfo theoryAttribute) =>
-        Requirement.Missing(theoryAttribute) is { } missing
+        Discover(discoveryOptions, testMethod, theoryAttribute, Requirement.UnderCi);
+
+    internal IEnumerable<IXunitTestCase> Discover(ITestFrameworkDiscoveryOptions discoveryOptions, ITestMethod testMethod, IAttributeInfo theoryAttribute, bool underCi) =>
+        Requirement.Missing(theoryAttribute, underCi) is { } missing
             ? [new ExecutionErrorTestCase(DiagnosticMessageSink, discoveryOptions.MethodDisplayOrDefault(), discoveryOptions.MethodDisplayOptionsOrDefault(), testMethod, Requirement.FailureUnderCi(missing))]
             : base.Discover(discoveryOptions, testMethod, theoryAttribute);
 }

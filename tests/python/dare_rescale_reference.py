@@ -10,17 +10,15 @@ description, not copied:
   d_i = w_i * masked_i; with ties, sign = sign(sum_i d_i) (0 counts as +), keep d_i of that sign, divisor sum w_i kept
   (0 -> 1); without, divisor sum w_i (|.| < 1e-8 -> 1); divide when normalize; result base + lambda * mixed.
 The mask comes from the caller so that both sides drop the same entries (torch.bernoulli's stream is not Ckpt's).
-Usage: dare_rescale_reference.py <folder>; the folder holds params.json ({"weights", "densities", "rescale", "ties",
+Usage: dare_rescale_reference.py <folder>...; one run merges every folder given (importing torch is most of a run's
+time). A folder holds params.json ({"weights", "densities", "rescale", "ties",
 "normalize", "lambda", "models", "sizes", "sparsify": "random" (default) or "magnitude"}), base.bin, model{i}.bin
 (float32) and, for random, mask{i}.bin (uint8), each the tensors of `sizes` end to end (norms are per tensor);
 writes merged.bin (float32), the merged tensors end to end."""
 import json, os, sys
 import torch
 
-folder = sys.argv[1]
-p = json.load(open(os.path.join(folder, "params.json")))
-
-def load(name, dtype):
+def load(folder, name, dtype):
     data = bytearray(open(os.path.join(folder, name), "rb").read())
     return torch.frombuffer(data, dtype=dtype).clone()
 
@@ -59,11 +57,18 @@ def merge(base, models, masks):
         mixed = mixed / divisor
     return base + p["lambda"] * mixed
 
-sizes = p["sizes"]
-bases = load("base.bin", torch.float32).split(sizes)
-models = [load(f"model{i}.bin", torch.float32).split(sizes) for i in range(p["models"])]
-masks = [load(f"mask{i}.bin", torch.uint8).split(sizes) if p.get("sparsify", "random") == "random"
-         else [None] * len(sizes) for i in range(p["models"])]
-merged = torch.cat([merge(bases[t], [m[t] for m in models], [k[t] for k in masks]) for t in range(len(sizes))])
-open(os.path.join(folder, "merged.bin"), "wb").write(merged.numpy().tobytes())
-print(json.dumps({"elements": merged.numel(), "rescale": p["rescale"], "ties": p["ties"]}))
+def run(folder):
+    global p
+    p = json.load(open(os.path.join(folder, "params.json")))
+    sizes = p["sizes"]
+    bases = load(folder, "base.bin", torch.float32).split(sizes)
+    models = [load(folder, f"model{i}.bin", torch.float32).split(sizes) for i in range(p["models"])]
+    masks = [load(folder, f"mask{i}.bin", torch.uint8).split(sizes) if p.get("sparsify", "random") == "random"
+             else [None] * len(sizes) for i in range(p["models"])]
+    merged = torch.cat([merge(bases[t], [m[t] for m in models], [k[t] for k in masks]) for t in range(len(sizes))])
+    open(os.path.join(folder, "merged.bin"), "wb").write(merged.numpy().tobytes())
+    print(json.dumps({"folder": os.path.basename(folder), "elements": merged.numel(), "rescale": p["rescale"], "ties": p["ties"]}))
+
+
+for folder in sys.argv[1:]:
+    run(folder)

@@ -30,6 +30,9 @@ public partial class JsonKeysTests
         { "ckpt finetune", 0, 0 },
         { "ckpt finetune", 1, -1 },
         { "ckpt smoothinv", 0, 0 },
+        { "ckpt restor-toy", 0, 0 },
+        { "ckpt restor", 0, 0 },
+        { "ckpt finalize", 0, 0 },
     };
 
     [Theory]
@@ -42,6 +45,14 @@ public partial class JsonKeysTests
         var values = Values(stdout);
         var printed = values[value < 0 ? values.Count + value : value].EnumerateObject().Select(p => p.Name).ToArray();
         Assert.Equal(Documented(verb)[keysLine], printed);
+    }
+
+    [Fact]
+    public void Every_section_of_docs_json_md_is_run_by_this_test()
+    {
+        var sections = HeadingPattern().Matches(Doc).Select(m => m.Groups[1].Value);
+        var run = Verbs.Select(row => (string)row[0]).ToHashSet();
+        Assert.All(sections, s => Assert.Contains(s, run));
     }
 
     [Fact]
@@ -70,8 +81,35 @@ public partial class JsonKeysTests
             "--steps", "1", "--batch", "1", "--lora-r", "2", "--out", Path.Combine(dir, "out"), "--overwrite", "--threads", "1", "--json"],
         "ckpt smoothinv" => ["smoothinv", TestPaths.Fixture("smoothinv", "backdoored-cnn.pt"), "--image", TestPaths.Fixture("smoothinv", "clean.png"), "--target", "0",
             "--steps", "1", "--samples", "2", "--out", Path.Combine(dir, "out"), "--overwrite", "--json"],
+        // The smallest toy the verb builds: one decoder layer of width 16, one step of pre-training and of corruption.
+        "ckpt restor-toy" => [.. SmallestToy(Path.Combine(dir, "toy")), "--json"],
+        "ckpt restor" => Restor(dir),
+        "ckpt finalize" => Finalize(dir),
         _ => throw new ArgumentException(verb),
     };
+
+    static string[] SmallestToy(string output) => ["restor-toy", "--out", output, "--entities", "4", "--corrupted-entities", "1",
+        "--layers", "1", "--hidden", "16", "--pretrain-steps", "1", "--corruption-steps", "1", "--threads", "1"];
+
+    /// <summary>RESTOR on the smallest toy, its clean model standing in for an unlearned one (as RestorToyTests does).</summary>
+    static string[] Restor(string dir)
+    {
+        var toy = Path.Combine(dir, "toy");
+        Ok(CliRunner.Run(SmallestToy(toy)));
+        return ["restor", "--clean", Path.Combine(toy, "clean"), "--corrupted", Path.Combine(toy, "corrupted"), "--unlearned", Path.Combine(toy, "clean"),
+            "--facts", Path.Combine(toy, "facts.jsonl"), "--max-new-tokens", "4", "--json"];
+    }
+
+    /// <summary>The two parts of `ckpt reshard --rank r --ranks 2` that finalize commits (as PerRankTests does with four).</summary>
+    static string[] Finalize(string dir)
+    {
+        var parts = Path.Combine(dir, "parts");
+        foreach (var r in new[] { "0", "1" })
+            Ok(CliRunner.Run("reshard", TestPaths.Fixture("dcp-fsdp2-4rank"), "--world-size", "2", "--out", parts, "--rank", r, "--ranks", "2"));
+        return ["finalize", parts, "--json"];
+    }
+
+    static void Ok((int Code, string Out, string Err) run) => Assert.True(run.Code == 0, run.Err);
 
     /// <summary>Every JSON value printed, whether one indented object or JSON Lines.</summary>
     static List<JsonElement> Values(string stdout)

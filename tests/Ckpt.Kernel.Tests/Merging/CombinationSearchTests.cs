@@ -31,6 +31,9 @@ public class CombinationSearchTests
         Assert.Equal(reference.GetProperty("uniform_last_4").GetDouble(), uniform.Evaluate([0.25, 0.25, 0.25, 0.25]), 1e-4);
     }
 
+    /// <summary>Slow (200 evaluations of the micro LLaMA, about 30 s): `--fast` keeps the search, its log and its written
+    /// combination in the 80-evaluation mse test below and the eval-loss metric in `ckpt lcsc --json` (JsonKeysTests).</summary>
+    [Trait("Category", "slow")]
     [Fact]
     public void Lcsc_over_the_last_four_checkpoints_beats_every_reference_within_200_evaluations()
     {

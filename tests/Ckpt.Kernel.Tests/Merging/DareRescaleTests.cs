@@ -22,56 +22,88 @@ public class DareRescaleTests(ITestOutputHelper output)
         Models = [new MergeInput(Step(300), 0.6), new MergeInput(Step(400), 0.8, Density: 0.7)],
     };
 
-    [PythonTorchTheory]
-    [InlineData("dare_linear", TaskVectorRescale.L1)]
-    [InlineData("dare_linear", TaskVectorRescale.None)]
-    [InlineData("dare_linear", TaskVectorRescale.InverseDensity)]
-    [InlineData("dare_ties", TaskVectorRescale.L1)]
-    [InlineData("dare_ties", TaskVectorRescale.None)]
-    [InlineData("dare_ties", TaskVectorRescale.InverseDensity)]
-    [InlineData("ties", TaskVectorRescale.L1)]
-    [InlineData("ties", TaskVectorRescale.None)]
-    public void Sparsified_task_vectors_rescale_as_mergekit_computes_it_in_torch(string method, TaskVectorRescale rescale)
+    static readonly (string Method, TaskVectorRescale Rescale)[] Cases =
+    [
+        ("dare_linear", TaskVectorRescale.L1), ("dare_linear", TaskVectorRescale.None), ("dare_linear", TaskVectorRescale.InverseDensity),
+        ("dare_ties", TaskVectorRescale.L1), ("dare_ties", TaskVectorRescale.None), ("dare_ties", TaskVectorRescale.InverseDensity),
+        ("ties", TaskVectorRescale.L1), ("ties", TaskVectorRescale.None),
+    ];
+
+    public static TheoryData<string, TaskVectorRescale> Rescales()
+    {
+        var data = new TheoryData<string, TaskVectorRescale>();
+        foreach (var (method, rescale) in Cases) data.Add(method, rescale);
+        return data;
+    }
+
+    static MergeSpec Spec(string method)
     {
         Assert.True(MergeMethods.TryParse(method, out var m));
-        var spec = Dare(m, rescale);
-        bool ties = m == MergeMethods.Ties;
-        var ours = Run(spec);
-        using var dir = new TempDirectory();
+        return Dare(m, null);
+    }
 
-        // One python run for every tensor: they are written end to end, and `sizes` splits them again.
-        var names = ours.Names.ToArray();
+    /// <summary>torch's merge of every case, from one python run (importing torch is most of a run's time; one run a
+    /// case cost about 2.5 s each), made on first use so that a machine without torch fails or skips only these.</summary>
+    static readonly Lazy<IReadOnlyDictionary<(string, TaskVectorRescale), float[]>> Torch = new(MergeEveryCaseInTorch);
+
+    static IReadOnlyDictionary<(string, TaskVectorRescale), float[]> MergeEveryCaseInTorch()
+    {
+        using var dir = new TempDirectory();
+        var folders = Cases.Select((c, k) =>
+        {
+            var folder = Path.Combine(dir.Path, $"case-{k}");
+            Directory.CreateDirectory(folder);
+            WriteInputs(folder, Spec(c.Method) with { Rescale = c.Rescale }, c.Method);
+            return folder;
+        }).ToArray();
+        var (code, _, stderr) = PythonTorch.Run(File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "tests", "python", "dare_rescale_reference.py")), folders);
+        Assert.True(code == 0, stderr);
+        return Cases.Select((c, k) => (c, File.ReadAllBytes(Path.Combine(folders[k], "merged.bin")))).ToDictionary(x => x.c, x =>
+        {
+            var expected = new float[x.Item2.Length / 4];
+            Buffer.BlockCopy(x.Item2, 0, expected, 0, x.Item2.Length);
+            return expected;
+        });
+    }
+
+    /// <summary>The script's inputs for one case: every tensor written end to end (`sizes` splits them again), and for
+    /// DARE the drop masks Ckpt draws.</summary>
+    static void WriteInputs(string folder, MergeSpec spec, string method)
+    {
+        bool ties = spec.Method == MergeMethods.Ties;
+        var names = Run(spec).Names.Order(StringComparer.Ordinal).ToArray();
         var b = Floats(Step(100));
         var models = spec.Models.Select(x => Floats(x.Path)).ToArray();
-        File.WriteAllBytes(Path.Combine(dir.Path, "base.bin"), Bytes(names.SelectMany(n => b[n])));
+        File.WriteAllBytes(Path.Combine(folder, "base.bin"), Bytes(names.SelectMany(n => b[n])));
         for (int i = 0; i < models.Length; i++)
         {
-            File.WriteAllBytes(Path.Combine(dir.Path, $"model{i}.bin"), Bytes(names.SelectMany(n => models[i][n])));
+            File.WriteAllBytes(Path.Combine(folder, $"model{i}.bin"), Bytes(names.SelectMany(n => models[i][n])));
             if (ties) continue;   // the script finds TIES's top-k itself
             double density = spec.Densities[i];
-            File.WriteAllBytes(Path.Combine(dir.Path, $"mask{i}.bin"), names.SelectMany(n =>
+            File.WriteAllBytes(Path.Combine(folder, $"mask{i}.bin"), names.SelectMany(n =>
             {
                 var key = DropMask.Key(spec.Seed, i, n);
                 return Enumerable.Range(0, b[n].Length).Select(j => DropMask.Keeps(key, j, density) ? (byte)1 : (byte)0);
             }).ToArray());
         }
-        File.WriteAllText(Path.Combine(dir.Path, "params.json"), JsonSerializer.Serialize(new
+        File.WriteAllText(Path.Combine(folder, "params.json"), JsonSerializer.Serialize(new
         {
-            models = models.Length, weights = spec.Weights, densities = spec.Densities, rescale = rescale.Name(),
+            models = models.Length, weights = spec.Weights, densities = spec.Densities, rescale = spec.Rescale!.Value.Name(),
             ties = method != "dare_linear", normalize = spec.EffectiveNormalize, lambda = spec.Lambda,
             sizes = names.Select(n => b[n].Length), sparsify = ties ? "magnitude" : "random",
         }));
+    }
 
-        var (code, stdout, stderr) = PythonTorch.Run(File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "tests", "python", "dare_rescale_reference.py")), dir.Path);
-        Assert.True(code == 0, stderr);
-        output.WriteLine(stdout);
-
-        var theirs = File.ReadAllBytes(Path.Combine(dir.Path, "merged.bin"));
-        var expected = new float[theirs.Length / 4];
-        Buffer.BlockCopy(theirs, 0, expected, 0, theirs.Length);
+    [PythonTorchTheory]
+    [MemberData(nameof(Rescales))]
+    public void Sparsified_task_vectors_rescale_as_mergekit_computes_it_in_torch(string method, TaskVectorRescale rescale)
+    {
+        var spec = Spec(method) with { Rescale = rescale };
+        var ours = Run(spec);
+        var expected = Torch.Value[(method, rescale)];
         int at = 0;
         double worst = 0;
-        foreach (var n in names)
+        foreach (var n in ours.Names.Order(StringComparer.Ordinal))
         {
             var a = ours.Floats(n);
             for (int j = 0; j < a.Length; j++, at++)

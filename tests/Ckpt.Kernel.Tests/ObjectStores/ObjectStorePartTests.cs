@@ -10,6 +10,10 @@ public class ObjectStorePartTests(ObjectStoreServers servers)
 {
     static string Dcp => TestPaths.Fixture("dcp-fsdp2-4rank");
 
+    /// <summary>Slow (9 s and 5 s in the last full run): `--fast` keeps four parts and finalize on disk (PerRankTests), a
+    /// reshard into each kind of bucket writing what a local one writes (ObjectStoreWriteTests) and finalize's refusals
+    /// on a bucket (below).</summary>
+    [Trait("Category", "slow")]
     [ObjectStoreTheory]
     [InlineData("s3")]
     [InlineData("az")]

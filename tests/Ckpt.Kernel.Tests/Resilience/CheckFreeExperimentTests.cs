@@ -15,6 +15,9 @@ public class CheckFreeExperimentTests(ITestOutputHelper output)
     // never slower here and one step faster on two seeds of three (bench/RESULTS-resilience.md); the margin is thin.
     internal static readonly CheckFreeExperimentOptions Small = new() { FailureStep = 60, StepsAfterFailure = 40, LossRows = 32, Seed = 9 };
 
+    /// <summary>Slow (100 training steps of three runs, about 8 s alone): `--fast` keeps CheckFree's recovery rule in
+    /// CheckFreeRecoveryTests and the experiment's plumbing in the chart test below.</summary>
+    [Trait("Category", "slow")]
     [Fact]
     public void After_losing_a_middle_stage_CheckFree_recovers_in_fewer_steps_than_training_it_from_scratch()
     {
