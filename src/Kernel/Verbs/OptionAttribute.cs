@@ -36,13 +36,7 @@ public sealed class OptionAttribute(string name, string help) : Attribute
 
     public OptionSurface Surface { get; set; } = OptionSurface.Both;
 
-    /// <summary>The default as the user would type it, where the property's initial value is not that text (a byte
-    /// count parsed from "5GB"); otherwise the initial value is the default.</summary>
+    /// <summary>The default as the user would type it, where the property's initial value is not that text; otherwise
+    /// the initial value is the default.</summary>
     public string? Default { get; set; }
-
-    /// <summary>A static class whose <see cref="ParseMethod"/> (a string in, the property's type out) reads the
-    /// value, for a property that is not text or a number (`ByteSize` for "5GB"). Its exception is the user's error.</summary>
-    public Type? ParseWith { get; set; }
-
-    public string ParseMethod { get; set; } = "Parse";
 }

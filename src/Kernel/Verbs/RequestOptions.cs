@@ -14,7 +14,7 @@ namespace Ckpt.Verbs;
 public static class RequestOptions<TRequest>
 {
     /// <summary>One option and where its value goes: a property, or a parameter of the positional constructor.</summary>
-    sealed record Member(VerbOption Option, Type Type, PropertyInfo? Property, ParameterInfo? Parameter, MethodInfo? Parse);
+    sealed record Member(VerbOption Option, Type Type, PropertyInfo? Property, ParameterInfo? Parameter);
 
     static readonly ConstructorInfo Constructor = typeof(TRequest).GetConstructor(Type.EmptyTypes)
         ?? typeof(TRequest).GetConstructors().OrderByDescending(c => c.GetParameters().Length).FirstOrDefault()
@@ -55,20 +55,17 @@ public static class RequestOptions<TRequest>
     {
         var t = Nullable.GetUnderlyingType(type) ?? type;
         var many = t != typeof(string) && typeof(IEnumerable<string>).IsAssignableFrom(t);
-        var parse = a.ParseWith?.GetMethod(a.ParseMethod, BindingFlags.Public | BindingFlags.Static, [typeof(string)]);
-        if (a.ParseWith is not null && (parse is null || !type.IsAssignableFrom(parse.ReturnType)))
-            throw new InvalidOperationException($"{typeof(TRequest).Name}.{member}: {a.ParseWith.Name}.{a.ParseMethod}(string) returning {type.Name} was not found");
-        var kind = parse is not null || many || t == typeof(string) ? (a.Path ? OptionKind.Path : OptionKind.Text)
+        var kind = many || t == typeof(string) ? (a.Path ? OptionKind.Path : OptionKind.Text)
             : t == typeof(bool) ? OptionKind.Flag
             : t == typeof(int) || t == typeof(long) || t == typeof(ulong) ? OptionKind.Integer
             : t == typeof(double) ? OptionKind.Number
-            : throw new InvalidOperationException($"{typeof(TRequest).Name}.{member}: an option cannot fill a {type.Name} without ParseWith");
+            : throw new InvalidOperationException($"{typeof(TRequest).Name}.{member}: an option fills a bool, int, long, ulong, double, string or list of strings, not a {type.Name}");
         var help = a.HelpFrom is null ? a.Help
             : a.HelpFrom.GetProperty(a.Help, BindingFlags.Public | BindingFlags.Static)?.GetValue(null) as string
               ?? throw new InvalidOperationException($"{typeof(TRequest).Name}.{member}: {a.HelpFrom.Name}.{a.Help} is not a static string property");
         var option = new VerbOption(a.Name, help, kind)
         {
-            Default = a.Default ?? (parse is null && !many ? Typed(initial) : null),
+            Default = a.Default ?? (many ? null : Typed(initial)),
             Many = many,
             Required = a.Required,
             Positional = a.Positional,
@@ -76,7 +73,7 @@ public static class RequestOptions<TRequest>
             Exactly = a.Exactly > 0 ? a.Exactly : null,
             Surface = a.Surface,
         };
-        return new Member(option, t, null, null, parse);
+        return new Member(option, t, null, null);
     }
 
     /// <summary>An initial value as the user would type it; a flag and an absent value have no default.</summary>
@@ -91,8 +88,6 @@ public static class RequestOptions<TRequest>
     static object? Read(Member m, VerbValues v)
     {
         var name = m.Option.Name;
-        if (m.Parse is not null)
-            return v.Text(name) is { } text ? Unwrapped(() => m.Parse.Invoke(null, [text])) : null;
         if (m.Option.Many)
         {
             // A blank value is a magic's empty placeholder, not a value; a fixed count keeps every place.
@@ -110,7 +105,7 @@ public static class RequestOptions<TRequest>
         };
     }
 
-    /// <summary>A parser's or constructor's own exception, not reflection's wrapper: its sentence is the user's.</summary>
+    /// <summary>A constructor's own exception, not reflection's wrapper: its sentence is the user's.</summary>
     static object? Unwrapped(Func<object?> call)
     {
         try
