@@ -17,7 +17,6 @@ public sealed record GenerationRequest
     [Option("--prompt", "The text to continue (tokenized with BOS first, as fine-tuning data).")]
     public string? Prompt { get; init; }
 
-    /// <summary>A safetensors file holding input_ids [rows, seq]; each row is continued on its own.</summary>
     [Option("--input-ids", "A safetensors file holding input_ids [rows, seq]; each row is continued on its own.", Path = true, Surface = OptionSurface.CliOnly)]
     public string? InputIds { get; init; }
 
@@ -55,7 +54,6 @@ public sealed record GenerationRequest
     [Option("--device", "cpu (default), cuda or cuda:N.")]
     public string? Device { get; init; }
 
-    /// <summary>Compute dtype: f32, bf16, f16 (default: the checkpoint's).</summary>
     [Option("--dtype", "Compute dtype: f32, bf16, f16 (default: the checkpoint's).")]
     public string? DType { get; init; }
 
