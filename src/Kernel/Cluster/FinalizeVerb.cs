@@ -3,6 +3,11 @@ using Ckpt.Verbs;
 
 namespace Ckpt.Cluster;
 
+/// <summary>What `ckpt finalize` and `#!ckpt-finalize` were asked: the output whose parts to commit.</summary>
+public sealed record FinalizeRequest(
+    [Option("--out", "The --out the parts were written for: a folder, or an s3:// or az:// prefix.", Path = true, Positional = true, Required = true, Noun = "output")] string Output,
+    [Option("--overwrite", OutputFolder.OverwriteHelp)] bool Overwrite = false);
+
 /// <summary>
 /// `ckpt finalize` and `#!ckpt-finalize`: commits an output that N processes wrote in parts (`reshard|convert --rank r
 /// --ranks N --out X`), writing its index (DCP `.metadata`, `model.safetensors.index.json`) once every part exists, so
@@ -10,24 +15,18 @@ namespace Ckpt.Cluster;
 /// </summary>
 public static class FinalizeVerb
 {
-    public static readonly Verb Definition = new("finalize", "#!ckpt-finalize",
+    public static readonly Verb Definition = Verb.Of<FinalizeRequest>("finalize", "#!ckpt-finalize",
         "Commit an output written in parts by reshard or convert --rank r --ranks N: write its index once every part exists.",
         [
-            new("--out", "The --out the parts were written for: a folder, or an s3:// or az:// prefix.", OptionKind.Path) { Positional = true, Required = true, Noun = "output" },
-            new("--overwrite", OutputFolder.OverwriteHelp, OptionKind.Flag),
             new("--json", "Print a JSON report.", OptionKind.Flag) { Surface = OptionSurface.CliOnly },
             new("--name", "Bind the result to this C# variable.") { Surface = OptionSurface.MagicOnly },
-        ])
+        ]) with
     {
         MagicUsage = "#!ckpt-finalize <out> [--overwrite]",
     };
 
     /// <exception cref="ArgumentException">A missing or repeated value; the message names the option.</exception>
-    public static (string Output, bool Overwrite) Bind(IReadOnlyDictionary<string, IReadOnlyList<string>> given)
-    {
-        var v = Definition.Read(given);
-        return (v.Required("--out"), v.Flag("--overwrite"));
-    }
+    public static FinalizeRequest Bind(IReadOnlyDictionary<string, IReadOnlyList<string>> given) => Definition.Bind<FinalizeRequest>(given);
 
     /// <summary>Writes the index of the parts under <paramref name="output"/> and commits it (see <see cref="OutputParts"/>).</summary>
     public static FinalizedOutput Finalize(string output, bool overwrite = false) => OutputParts.Finalize(output, overwrite, PartIndex.Write);

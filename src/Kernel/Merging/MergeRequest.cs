@@ -1,5 +1,7 @@
 using System.Globalization;
 using Ckpt.Conversion;
+using Ckpt.Tensors;
+using Ckpt.Verbs;
 
 namespace Ckpt.Merging;
 
@@ -10,16 +12,35 @@ namespace Ckpt.Merging;
 /// </summary>
 public sealed record MergeRequest
 {
+    [Option("--config", "A mergekit-style YAML (merge_method, models, base_model, parameters, dtype).", Path = true)]
     public string? Config { get; init; }
+
+    [Option("--method", nameof(MergeMethods.CliNames), HelpFrom = typeof(MergeMethods))]
     public string? Method { get; init; }
+
+    [Option("--model", "An input checkpoint, any readable format, optionally path:weight; once per input.", Path = true)]
     public IReadOnlyList<string> Models { get; init; } = [];
+
+    [Option("--base", "Base model for task-vector methods.", Path = true)]
     public string? Base { get; init; }
+
+    [Option("--t", "SLERP factor (0 = first model).")]
     public double T { get; init; } = 0.5;
+
+    [Option("--density", "Fraction of each task vector kept (TIES, DARE).")]
     public double Density { get; init; } = 1.0;
+
+    [Option("--lambda", "Scale of the merged task vector.")]
     public double Lambda { get; init; } = 1.0;
+
     /// <summary>`inverse-density`, `l1` or `none`; null takes the method's default (<see cref="TaskVectorRescale"/>).</summary>
+    [Option("--rescale", "TIES/DARE: inverse-density (DARE's default), l1 (mergekit's rescale: true) or none.")]
     public string? Rescale { get; init; }
+
+    [Option("--seed", "DARE drop-mask seed.")]
     public ulong Seed { get; init; }
+
+    [Option("--dtype", "Output dtype: " + DTypeNames.Help + " (default: as the inputs).")]
     public string? DType { get; init; }
 
     /// <summary>The merge to run; validated by <see cref="MergeExecutor"/> before any tensor is read.</summary>

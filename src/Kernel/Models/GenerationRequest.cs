@@ -1,3 +1,5 @@
+using Ckpt.Verbs;
+
 namespace Ckpt.Models;
 
 /// <summary>
@@ -8,28 +10,55 @@ namespace Ckpt.Models;
 public sealed record GenerationRequest
 {
     /// <summary>Checkpoint file or folder of a LLaMA-family or GPT-2 model, config.json (and a tokenizer for text) beside it.</summary>
+    [Option("--model", "A checkpoint file or folder of a LLaMA-family or GPT-2 model (config.json, and a tokenizer for --prompt, beside it); in a notebook also a C# variable bound by #!ckpt-load.", Path = true, Positional = true, Required = true, Noun = "model")]
     public required string Model { get; init; }
-    /// <summary>A PEFT LoRA adapter folder applied on top of the model.</summary>
-    public string? Adapter { get; init; }
+
     /// <summary>Text to continue (needs tokenizer.model or tokenizer.json beside the model); exclusive with <see cref="InputIds"/>.</summary>
+    [Option("--prompt", "The text to continue (tokenized with BOS first, as fine-tuning data).")]
     public string? Prompt { get; init; }
-    /// <summary>A safetensors file holding input_ids [rows, seq]; each row is continued on its own.</summary>
+
+    [Option("--input-ids", "A safetensors file holding input_ids [rows, seq]; each row is continued on its own.", Path = true, Surface = OptionSurface.CliOnly)]
     public string? InputIds { get; init; }
+
+    /// <summary>A PEFT LoRA adapter folder applied on top of the model.</summary>
+    [Option("--adapter", "A PEFT LoRA adapter folder to apply on top of the model (e.g. finetune's --out).", Path = true)]
+    public string? Adapter { get; init; }
+
     /// <summary>Render <see cref="Prompt"/> as one user message with the model's chat template (add_generation_prompt=true).</summary>
+    [Option("--chat", "Render --prompt as one user message with the model's chat template (add_generation_prompt).")]
     public bool Chat { get; init; }
+
+    [Option("--max-new-tokens", "Tokens to generate at most.")]
     public int MaxNewTokens { get; init; } = 64;
+
+    [Option("--greedy", "Argmax decoding, whatever generation_config.json says.")]
     public bool Greedy { get; init; }
+
+    [Option("--temperature", "Sample, dividing the logits by T (default: generation_config.json, else 1).")]
     public double? Temperature { get; init; }
+
+    [Option("--top-p", "Sample from the smallest set of tokens whose probability reaches p (default: generation_config.json, else 1).")]
     public double? TopP { get; init; }
+
+    [Option("--top-k", "Sample from the k most likely tokens, 0 for all (default: generation_config.json, else 50).")]
     public int? TopK { get; init; }
+
+    [Option("--seed", "Seed of the CPU generator sampling draws from.")]
     public long Seed { get; init; }
+
     /// <summary>Re-run the whole sequence for every token instead of using the KV cache (the baseline to time against).</summary>
+    [Option("--no-cache", "Re-run the whole sequence for every token instead of using the KV cache (a baseline).")]
     public bool NoCache { get; init; }
+
     /// <summary>"cpu" (default), "cuda", "cuda:N".</summary>
+    [Option("--device", "cpu (default), cuda or cuda:N.")]
     public string? Device { get; init; }
-    /// <summary>Compute dtype: f32, bf16, f16 (default: the checkpoint's).</summary>
+
+    [Option("--dtype", "Compute dtype: f32, bf16, f16 (default: the checkpoint's).")]
     public string? DType { get; init; }
+
     /// <summary>LibTorch intra-op CPU threads for the process; null leaves LibTorch's choice.</summary>
+    [Option("--threads", "CPU threads for LibTorch (default: LibTorch's choice).")]
     public int? Threads { get; init; }
 
     /// <summary>The checks that need no file read beyond existence; the message names the option.</summary>

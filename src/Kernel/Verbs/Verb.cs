@@ -17,6 +17,19 @@ public sealed record Verb(string Name, string? Magic, string Summary, IReadOnlyL
     /// test requires it, so a missing surface is a decision written down rather than an omission.</summary>
     public string? OneSurfaceReason { get; init; }
 
+    /// <summary>The request type whose properties declare the verb's options (<see cref="OptionAttribute"/>), where
+    /// the verb was made by <see cref="Of{TRequest}"/>; its other options are read by the surfaces or the verb itself.</summary>
+    public Type? Request { get; init; }
+
+    /// <summary>A verb whose options are <typeparamref name="TRequest"/>'s (<see cref="RequestOptions{TRequest}"/>), in
+    /// their declaration order, then <paramref name="more"/>: those no request property holds (`--json`, `--name`).</summary>
+    public static Verb Of<TRequest>(string name, string? magic, string summary, IReadOnlyList<VerbOption> more) =>
+        new(name, magic, summary, [.. RequestOptions<TRequest>.Options, .. more]) { Request = typeof(TRequest) };
+
+    /// <summary>Reads <paramref name="given"/> as <see cref="Read"/> does and fills a <typeparamref name="TRequest"/> from it.</summary>
+    /// <exception cref="ArgumentException">An unknown, repeated, missing or malformed value; the message names the option.</exception>
+    public TRequest Bind<TRequest>(IReadOnlyDictionary<string, IReadOnlyList<string>> given) => RequestOptions<TRequest>.Bind(Read(given));
+
     public VerbOption this[string name] =>
         Options.FirstOrDefault(o => o.Name == name) ?? throw new ArgumentException($"{Name} has no option {name}");
 

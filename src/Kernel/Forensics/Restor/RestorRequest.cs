@@ -1,3 +1,5 @@
+using Ckpt.Verbs;
+
 namespace Ckpt.Forensics.Restor;
 
 /// <summary>
@@ -7,14 +9,29 @@ namespace Ckpt.Forensics.Restor;
 /// </summary>
 public sealed record RestorRequest
 {
+    [Option("--clean", "The clean model: a checkpoint folder or file (config.json and tokenizer beside it).", Path = true, Required = true)]
     public required string Clean { get; init; }
+
+    [Option("--corrupted", "The clean model continually trained on misinformation.", Path = true, Required = true)]
     public required string Corrupted { get; init; }
+
+    [Option("--unlearned", "An unlearned model, or a LoRA adapter folder applied to the corrupted model; give it once per model.", Path = true, Required = true)]
     public required IReadOnlyList<string> Unlearned { get; init; }
+
+    [Option("--facts", "JSONL, one fact a line: {\"id\", \"prompt\", \"answers\", \"corruptedAnswers\"} (docs/restor.md).", Path = true, Required = true)]
     public required string Facts { get; init; }
+
     /// <summary>New tokens per answer (greedy); the answer is cut at its first newline anyway.</summary>
+    [Option("--max-new-tokens", "Greedy tokens generated per answer (cut at the first newline).")]
     public int MaxNewTokens { get; init; } = 16;
+
+    [Option("--device", "cpu, cuda or cuda:N.")]
     public string Device { get; init; } = "cpu";
+
+    [Option("--dtype", "Compute dtype: f32, bf16, f16 (default: the checkpoint's).")]
     public string? DType { get; init; }
+
+    [Option("--threads", "CPU threads for LibTorch (default: LibTorch's choice).")]
     public int? Threads { get; init; }
 
     /// <exception cref="ArgumentException">A missing path or an out-of-range option; the message names it.</exception>

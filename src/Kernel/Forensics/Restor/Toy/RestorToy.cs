@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Ckpt.Models;
 using Ckpt.Outputs;
 using Ckpt.Training.Data;
+using Ckpt.Verbs;
 using static TorchSharp.torch;
 
 namespace Ckpt.Forensics.Restor.Toy;
@@ -11,18 +12,43 @@ namespace Ckpt.Forensics.Restor.Toy;
 /// <summary>The toy's sizes and schedule; the defaults run in well under a minute on two CPU cores.</summary>
 public sealed record RestorToyOptions
 {
+    [Option("--out", "Output folder: clean/, corrupted/, facts.jsonl, forget.jsonl, retain.jsonl.", Path = true, Required = true)]
     public required string Output { get; init; }
+
+    [Option("--entities", "Invented entities, four facts each.")]
     public int Entities { get; init; } = 48;
+
+    [Option("--corrupted-entities", "Entities whose facts the corruption documents swap (the evaluated facts).")]
     public int CorruptedEntities { get; init; } = 12;
+
+    [Option("--seed", "Seed of the world, the initial weights and the data order.")]
     public int Seed { get; init; } = 0;
+
+    [Option("--layers", "Decoder layers.")]
     public int Layers { get; init; } = 2;
+
+    [Option("--hidden", "Hidden size (a multiple of 16; heads of 16).")]
     public int Hidden { get; init; } = 64;
+
+    [Option("--pretrain-steps", "Full-parameter steps on the clean facts, from random weights.")]
     public int PretrainSteps { get; init; } = 600;
+
+    [Option("--corruption-steps", "Full-parameter steps on the corruption documents.")]
     public int CorruptionSteps { get; init; } = 60;
+
+    [Option("--batch", "Documents per step.")]
     public int Batch { get; init; } = 32;
+
+    [Option("--lr", "Pre-training learning rate (AdamW, constant).")]
     public double PretrainLearningRate { get; init; } = 3e-3;
+
+    [Option("--corruption-lr", "Corruption learning rate.")]
     public double CorruptionLearningRate { get; init; } = 1e-3;
+
+    [Option("--threads", "CPU threads for LibTorch (default: LibTorch's choice).")]
     public int? Threads { get; init; }
+
+    [Option("--overwrite", Outputs.OutputFolder.OverwriteHelp)]
     public bool Overwrite { get; init; }
 
     internal void Validate()

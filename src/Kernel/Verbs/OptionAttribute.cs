@@ -1,0 +1,42 @@
+namespace Ckpt.Verbs;
+
+/// <summary>
+/// Declares the verb option that fills this property of a request (or this parameter of a positional record): its
+/// name and help here, its kind from the property's type (bool a flag, int/long/ulong an integer, double a number,
+/// string text, a list of strings an option given once per value) and its default from the property's initialiser.
+/// <see cref="RequestOptions{TRequest}"/> lists the options in declaration order and binds them, so adding an option to
+/// a verb is adding one property.
+/// </summary>
+/// <param name="name">With its dashes: `--lora-r`.</param>
+/// <param name="help">One sentence, without the default (each surface shows the default its own way).</param>
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Parameter)]
+public sealed class OptionAttribute(string name, string help) : Attribute
+{
+    public string Name { get; } = name;
+
+    public string Help { get; } = help;
+
+    /// <summary>A class whose public static string property named by <see cref="Help"/> gives the help, where the help
+    /// is built at run time (the list of merge methods) and an attribute argument must be a constant.</summary>
+    public Type? HelpFrom { get; set; }
+
+    /// <summary>The value is a file or folder (<see cref="OptionKind.Path"/>) rather than text.</summary>
+    public bool Path { get; set; }
+
+    public bool Required { get; set; }
+
+    /// <inheritdoc cref="VerbOption.Positional"/>
+    public bool Positional { get; set; }
+
+    /// <inheritdoc cref="VerbOption.Noun"/>
+    public string? Noun { get; set; }
+
+    /// <summary>How many values a list option takes when the count is fixed; 0 when it is not.</summary>
+    public int Exactly { get; set; }
+
+    public OptionSurface Surface { get; set; } = OptionSurface.Both;
+
+    /// <summary>The default as the user would type it, where the property's initial value is not that text; otherwise
+    /// the initial value is the default.</summary>
+    public string? Default { get; set; }
+}
