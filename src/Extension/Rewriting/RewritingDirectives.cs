@@ -20,7 +20,7 @@ public static class RewritingDirectives
             "Reshards a checkpoint for a target layout (as `ckpt reshard`): shows per rank the tensors, bytes needed and read, and time per phase; writes PyTorch DCP with --out.", HandleReshard);
         kernel.AddVerbMagic<ConvertCheckpoint>(ConvertVerb.Definition,
             "Converts a checkpoint one tensor at a time (as `ckpt convert`) to safetensors, PyTorch DCP or torch.save, and shows what it wrote.", HandleConvert);
-        kernel.AddVerbMagic<FinalizeOutput, (string Output, bool Overwrite), FinalizedOutput>(FinalizeVerb.Definition,
+        kernel.AddVerbMagic<FinalizeOutput, FinalizeRequest, FinalizedOutput>(FinalizeVerb.Definition,
             "Commits an output written in parts by reshard or convert --rank r --ranks N (as `ckpt finalize`): writes its index once every part exists.",
             FinalizeVerb.Bind, (bound, _) => FinalizeVerb.Finalize(bound.Output, bound.Overwrite), (call, result) => call.Show(RewriteHtml.Finalized(result)));
         kernel.AddVerbMagic<MergeCheckpoints>(MergeVerb.Definition,
