@@ -1,6 +1,4 @@
 using System.Reflection;
-using Ckpt.Errors;
-using Ckpt.Storage;
 
 namespace Ckpt.Formats;
 

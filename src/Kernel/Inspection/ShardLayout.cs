@@ -1,6 +1,4 @@
 using Ckpt.Conversion;
-using Ckpt.Tensors;
-using Ckpt.Manifest;
 
 namespace Ckpt.Inspection;
 

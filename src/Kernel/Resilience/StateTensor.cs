@@ -1,6 +1,4 @@
 using System.Runtime.InteropServices;
-using Ckpt.Tensors;
-using TorchSharp;
 
 namespace Ckpt.Resilience;
 

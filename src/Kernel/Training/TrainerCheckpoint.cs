@@ -1,5 +1,3 @@
-using System.Text.Json;
-using Ckpt.Errors;
 using Ckpt.Monitoring;
 using Ckpt.Resilience;
 

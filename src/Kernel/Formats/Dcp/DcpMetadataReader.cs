@@ -1,8 +1,5 @@
 using System.Numerics;
-using Ckpt.Errors;
 using Ckpt.Pickle;
-using Ckpt.Storage;
-using Ckpt.Tensors;
 
 namespace Ckpt.Formats.Dcp;
 

@@ -1,11 +1,7 @@
-using System.Text.Json;
-using Ckpt.Errors;
 using Ckpt.Formats.Dcp;
 using Ckpt.Formats.Text;
 using Ckpt.Formats.TorchSave;
-using Ckpt.Manifest;
 using Ckpt.Pickle;
-using Ckpt.Storage;
 
 namespace Ckpt.Formats.Megatron;
 

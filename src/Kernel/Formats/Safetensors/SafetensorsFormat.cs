@@ -1,6 +1,4 @@
 using System.Buffers.Binary;
-using Ckpt.Manifest;
-using Ckpt.Storage;
 
 namespace Ckpt.Formats.Safetensors;
 

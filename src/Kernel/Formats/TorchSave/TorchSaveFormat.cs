@@ -1,6 +1,3 @@
-using Ckpt.Manifest;
-using Ckpt.Storage;
-
 namespace Ckpt.Formats.TorchSave;
 
 /// <summary>A torch.save zip file (`.pt`, `.pth`, `.bin`), or a folder holding exactly one (or `pytorch_model.bin`).</summary>
