@@ -13,7 +13,7 @@ public static class ErasureThroughput
         for (int i = 0; i < 200; i++)
         {
             var warm = new ReedSolomonCode(4, 2);
-            var small = ShardLayout.For(64 << 10, 4).Split(new byte[64 << 10], 2);
+            var small = PayloadSplit.For(64 << 10, 4).Split(new byte[64 << 10], 2);
             warm.Encode(small);
             warm.Reconstruct(small, [false, false, true, true, true, true]);
         }
@@ -23,7 +23,7 @@ public static class ErasureThroughput
         foreach (var (k, m) in codes)
         {
             var code = new ReedSolomonCode(k, m);
-            var layout = ShardLayout.For(payload.Length, k);
+            var layout = PayloadSplit.For(payload.Length, k);
             var shards = layout.Split(payload, m);
             double encode = double.MaxValue, decode = double.MaxValue;
             for (int r = 0; r < repeats; r++)

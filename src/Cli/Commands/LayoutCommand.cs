@@ -7,7 +7,7 @@ using Ckpt.Outputs;
 
 namespace Ckpt.Cli.Commands;
 
-/// <summary>`ckpt layout`: the options of <see cref="LayoutVerb"/>, a <see cref="ShardLayout"/>, a summary, JSON or an HTML chart.</summary>
+/// <summary>`ckpt layout`: the options of <see cref="LayoutVerb"/>, a <see cref="CheckpointLayout"/>, a summary, JSON or an HTML chart.</summary>
 static class LayoutCommand
 {
     public static Command Create(TextWriter stdout) => VerbCommand.Create(LayoutVerb.Definition, (given, _) =>
@@ -17,7 +17,7 @@ static class LayoutCommand
         if (request.Html is string target) OutputFile.Check(target, [request.Checkpoint], request.Overwrite);
         using var ckpt = CheckpointSetView.OpenCheckpointOrSet(request.Checkpoint);
         var filter = request.Filter;
-        var layout = ShardLayout.Of(ckpt.Manifest, filter);
+        var layout = CheckpointLayout.Of(ckpt.Manifest, filter);
         var input = InspectionJson.Layout(ckpt.Path, layout, ModuleTree.Of(ckpt.Manifest, filter));
         if (request.Html is string file)
             OutputFile.WriteAllText(file, ChartRenderer.Document("layout", input.ToJsonString(), $"Layout of {ckpt.Path}"));
@@ -31,7 +31,7 @@ static class LayoutCommand
         return Task.FromResult(0);
     });
 
-    static void WriteHuman(TextWriter o, Checkpoint ckpt, ShardLayout layout)
+    static void WriteHuman(TextWriter o, Checkpoint ckpt, CheckpointLayout layout)
     {
         o.WriteLine($"{ckpt.Path}: {layout.TensorCount} tensors in {layout.FragmentCount} fragments, {ByteSize.Format(layout.TotalBytes)}");
         double mean = layout.Ranks.Count == 0 ? 0 : (double)layout.TotalBytes / layout.Ranks.Count;

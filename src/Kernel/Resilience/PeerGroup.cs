@@ -43,7 +43,7 @@ public sealed class PeerGroup
     {
         if (snapshots.Count != PeerCount) throw new ArgumentException($"expected {PeerCount} snapshots", nameof(snapshots));
         _lengths = snapshots.Select(s => (long)s.Length).ToArray();
-        _blockLength = ShardLayout.For(snapshots.Max(s => (long)s.Length), DataBlocks).ShardLength;
+        _blockLength = PayloadSplit.For(snapshots.Max(s => (long)s.Length), DataBlocks).ShardLength;
         for (int p = 0; p < PeerCount; p++) _peers[p].Hold(snapshots[p], new byte[ParityShards][]);
         for (int s = 0; s < PeerCount; s++)
         {
@@ -114,7 +114,7 @@ public sealed class PeerGroup
         return index;
     }
 
-    ShardLayout Layout(int rank) => new(_lengths[rank], DataBlocks, _blockLength);
+    PayloadSplit Layout(int rank) => new(_lengths[rank], DataBlocks, _blockLength);
 
     static int Mod(int a, int n) => ((a % n) + n) % n;
 }

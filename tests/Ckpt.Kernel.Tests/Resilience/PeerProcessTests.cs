@@ -22,7 +22,7 @@ public class PeerProcessTests(ITestOutputHelper output) : IDisposable
         var rng = new Random(20261127);
         var snapshot = new byte[3 * 1024 * 1024 + 12345]; // not a multiple of k: the last shard is padded
         rng.NextBytes(snapshot);
-        var layout = ShardLayout.For(snapshot.Length, DataShards);
+        var layout = PayloadSplit.For(snapshot.Length, DataShards);
         var shards = layout.Split(snapshot, ParityShards);
         var code = new ReedSolomonCode(DataShards, ParityShards);
         code.Encode(shards);

@@ -15,7 +15,7 @@ public class ReedSolomonCodeTests
         var rng = new Random(k * 1000 + m);
         var payload = new byte[payloadLength];
         rng.NextBytes(payload);
-        var layout = ShardLayout.For(payload.Length, k);
+        var layout = PayloadSplit.For(payload.Length, k);
         var code = new ReedSolomonCode(k, m);
         var original = layout.Split(payload, m);
         code.Encode(original);
@@ -71,7 +71,7 @@ public class ReedSolomonCodeTests
     [Fact]
     public void Uneven_payloads_are_padded_into_equal_shards_and_the_padding_is_dropped_on_join()
     {
-        var layout = ShardLayout.For(10, 4);
+        var layout = PayloadSplit.For(10, 4);
         Assert.Equal(3, layout.ShardLength);
         var payload = Enumerable.Range(1, 10).Select(i => (byte)i).ToArray();
         var shards = layout.Split(payload, 1);
