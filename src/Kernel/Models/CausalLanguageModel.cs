@@ -19,6 +19,18 @@ public abstract class CausalLanguageModel : NamedModule
         Device = device;
     }
 
+    /// <summary>
+    /// Registers `lm_head` (after the body, as HF's modules are ordered) unless the config ties it to the token
+    /// embedding; returns its weight, or null when tied.
+    /// </summary>
+    protected Parameter? RegisterLmHead()
+    {
+        if (Config.TieWordEmbeddings) return null;
+        var head = new WeightMatrix(Config.VocabSize, Config.HiddenSize, DType, Device);
+        register_module("lm_head", head);
+        return head.Weight;
+    }
+
     /// <summary>Logits [batch, seq, vocab] for <paramref name="inputIds"/> [batch, seq] (int64).</summary>
     /// <param name="attentionMask">
     /// [batch, seq], 1 for real tokens and 0 for padding; null when nothing is padded. Packed rows number their examples
