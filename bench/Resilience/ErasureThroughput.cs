@@ -23,8 +23,8 @@ public static class ErasureThroughput
         foreach (var (k, m) in codes)
         {
             var code = new ReedSolomonCode(k, m);
-            var layout = PayloadSplit.For(payload.Length, k);
-            var shards = layout.Split(payload, m);
+            var split = PayloadSplit.For(payload.Length, k);
+            var shards = split.Split(payload, m);
             double encode = double.MaxValue, decode = double.MaxValue;
             for (int r = 0; r < repeats; r++)
             {
@@ -41,7 +41,7 @@ public static class ErasureThroughput
                 code.Reconstruct(shards, present);
                 decode = Math.Min(decode, sw.Elapsed.TotalSeconds);
             }
-            if (!layout.Join(shards).AsSpan().SequenceEqual(payload)) throw new InvalidOperationException("decode was not bit-exact");
+            if (!split.Join(shards).AsSpan().SequenceEqual(payload)) throw new InvalidOperationException("decode was not bit-exact");
             double mb = payload.Length / 1e6;
             results.Add(new
             {
