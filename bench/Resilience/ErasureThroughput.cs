@@ -13,7 +13,7 @@ public static class ErasureThroughput
         for (int i = 0; i < 200; i++)
         {
             var warm = new ReedSolomonCode(4, 2);
-            var small = ShardLayout.For(64 << 10, 4).Split(new byte[64 << 10], 2);
+            var small = PayloadSplit.For(64 << 10, 4).Split(new byte[64 << 10], 2);
             warm.Encode(small);
             warm.Reconstruct(small, [false, false, true, true, true, true]);
         }
@@ -23,8 +23,8 @@ public static class ErasureThroughput
         foreach (var (k, m) in codes)
         {
             var code = new ReedSolomonCode(k, m);
-            var layout = ShardLayout.For(payload.Length, k);
-            var shards = layout.Split(payload, m);
+            var split = PayloadSplit.For(payload.Length, k);
+            var shards = split.Split(payload, m);
             double encode = double.MaxValue, decode = double.MaxValue;
             for (int r = 0; r < repeats; r++)
             {
@@ -41,7 +41,7 @@ public static class ErasureThroughput
                 code.Reconstruct(shards, present);
                 decode = Math.Min(decode, sw.Elapsed.TotalSeconds);
             }
-            if (!layout.Join(shards).AsSpan().SequenceEqual(payload)) throw new InvalidOperationException("decode was not bit-exact");
+            if (!split.Join(shards).AsSpan().SequenceEqual(payload)) throw new InvalidOperationException("decode was not bit-exact");
             double mb = payload.Length / 1e6;
             results.Add(new
             {

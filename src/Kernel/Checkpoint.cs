@@ -1,10 +1,6 @@
-using Ckpt.Errors;
 using Ckpt.Formats;
-using Ckpt.Manifest;
 using Ckpt.Monitoring;
 using Ckpt.Planning;
-using Ckpt.Storage;
-using Ckpt.Tensors;
 
 namespace Ckpt;
 

@@ -1,9 +1,5 @@
 using System.Text.RegularExpressions;
-using Ckpt.Errors;
 using Ckpt.Formats;
-using Ckpt.Manifest;
-using Ckpt.Storage;
-using Ckpt.Tensors;
 
 namespace Ckpt;
 

@@ -3,7 +3,7 @@ using Ckpt.Outputs;
 
 namespace Ckpt.Cli.Commands;
 
-/// <summary>`ckpt layout`: the options of <see cref="LayoutVerb"/>, a <see cref="ShardLayout"/>, a summary, JSON or an HTML chart.</summary>
+/// <summary>`ckpt layout`: the options of <see cref="LayoutVerb"/>, a <see cref="CheckpointLayout"/>, a summary, JSON or an HTML chart.</summary>
 static class LayoutCommand
 {
     public static Command Create(TextWriter stdout) => VerbCommand.Create(LayoutVerb.Definition, LayoutVerb.Bind, (request, asJson, _) =>
@@ -11,13 +11,13 @@ static class LayoutCommand
         if (request.Html is string target) OutputFile.Check(target, [request.Checkpoint], request.Overwrite);
         using var ckpt = CheckpointSetView.OpenCheckpointOrSet(request.Checkpoint);
         var filter = request.Filter;
-        var layout = ShardLayout.Of(ckpt.Manifest, filter);
+        var layout = CheckpointLayout.Of(ckpt.Manifest, filter);
         // The report is for a browser; the terminal still gets the figures, and where the report went.
         VerbCommand.ChartAnswer(stdout, asJson, request.Html, "layout", InspectionJson.Layout(ckpt.Path, layout, ModuleTree.Of(ckpt.Manifest, filter)),
             $"Layout of {ckpt.Path}", () => WriteHuman(stdout, ckpt, layout));
     });
 
-    static void WriteHuman(TextWriter o, Checkpoint ckpt, ShardLayout layout)
+    static void WriteHuman(TextWriter o, Checkpoint ckpt, CheckpointLayout layout)
     {
         o.WriteLine($"{ckpt.Path}: {layout.TensorCount} tensors in {layout.FragmentCount} fragments, {ByteSize.Format(layout.TotalBytes)}");
         double mean = layout.Ranks.Count == 0 ? 0 : (double)layout.TotalBytes / layout.Ranks.Count;

@@ -39,7 +39,7 @@ public static class VisualisationDirectives
         try
         {
             var filter = request.Filter;
-            var layout = ShardLayout.Of(ckpt.Manifest, filter);
+            var layout = CheckpointLayout.Of(ckpt.Manifest, filter);
             if (layout.TensorCount == 0) throw new ArgumentException($"no tensor of {ckpt.Path} matches '{string.Join("', '", request.Tensors)}'");
             call.Chart("layout", InspectionJson.Layout(ckpt.Path, layout, ModuleTree.Of(ckpt.Manifest, filter)));
         }

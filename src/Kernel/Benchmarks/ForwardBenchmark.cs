@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using Ckpt.Models;
-using Ckpt.Tensors;
-using static TorchSharp.torch;
 
 namespace Ckpt.Benchmarks;
 

@@ -1,10 +1,8 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Ckpt.Formats.Dcp;
 using Ckpt.Formats.Safetensors;
 using Ckpt.Outputs;
 using Ckpt.Planning;
-using Ckpt.Tensors;
 
 namespace Ckpt.Cluster;
 

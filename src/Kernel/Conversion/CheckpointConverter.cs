@@ -1,13 +1,10 @@
-using Ckpt.Errors;
 using Ckpt.Formats.Dcp;
 using Ckpt.Formats.Safetensors;
 using Ckpt.Formats.TorchSave;
 using Ckpt.Pickle;
-using Ckpt.Manifest;
 using Ckpt.Monitoring;
 using Ckpt.Outputs;
 using Ckpt.Planning;
-using Ckpt.Tensors;
 
 namespace Ckpt.Conversion;
 

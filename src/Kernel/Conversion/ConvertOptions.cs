@@ -1,5 +1,3 @@
-using Ckpt.Tensors;
-
 namespace Ckpt.Conversion;
 
 public enum TargetFormat { Safetensors, Dcp, Torch }

@@ -1,6 +1,4 @@
 using System.Buffers.Binary;
-using Ckpt.Errors;
-using Ckpt.Tensors;
 
 namespace Ckpt.Conversion;
 

@@ -1,3 +1,4 @@
+// Also compiled into Ckpt.Charts, which does not have the Kernel's GlobalUsings.cs.
 using System.Globalization;
 
 namespace Ckpt.Conversion;

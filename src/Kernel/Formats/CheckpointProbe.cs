@@ -1,19 +1,10 @@
-using System.Reflection;
-using Ckpt.Errors;
-using Ckpt.Storage;
-
 namespace Ckpt.Formats;
 
 /// <summary>Picks the format of a path by asking every <see cref="ICheckpointFormat"/> in priority order.</summary>
 public static class CheckpointProbe
 {
     static readonly Lazy<IReadOnlyList<ICheckpointFormat>> _formats = new(() =>
-        typeof(ICheckpointFormat).Assembly.GetTypes()
-            .Where(t => t is { IsClass: true, IsAbstract: false } && typeof(ICheckpointFormat).IsAssignableFrom(t)
-                        && t.GetConstructor(Type.EmptyTypes) is not null)
-            .Select(t => (ICheckpointFormat)Activator.CreateInstance(t)!)
-            .OrderBy(f => f.Priority).ThenBy(f => f.Name, StringComparer.Ordinal)
-            .ToArray());
+        Implementations<ICheckpointFormat>.All.OrderBy(f => f.Priority).ThenBy(f => f.Name, StringComparer.Ordinal).ToArray());
 
     public static IReadOnlyList<ICheckpointFormat> Formats => _formats.Value;
 

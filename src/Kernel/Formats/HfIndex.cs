@@ -1,7 +1,4 @@
-using System.Text.Json;
-using Ckpt.Errors;
 using Ckpt.Formats.Text;
-using Ckpt.Storage;
 
 namespace Ckpt.Formats;
 
@@ -18,13 +15,7 @@ public sealed record HfIndex(string File, IReadOnlyDictionary<string, string> Me
 
     public static HfIndex Read(ICheckpointStorage storage, string file)
     {
-        long length = storage.Length(file);
-        if (length == 0) throw new CheckpointFormatException(FormatErrorReason.EmptyFile, file, null, "the index file is empty");
-        if (length > MaxIndexBytes)
-            throw new CheckpointFormatException(FormatErrorReason.HeaderTooLarge, file, null, "the index file is larger than 64 MB",
-                expected: $"≤ {MaxIndexBytes} bytes", found: $"{length} bytes");
-        var bytes = new byte[length];
-        storage.Read(file, 0, bytes, IoCategory.Metadata);
+        var bytes = MetadataFile.ReadAll(storage, file, MaxIndexBytes, "the index file is larger than 64 MB", empty: "the index file is empty");
         // System.Text.Json checks UTF-8 only when a string is read; check it all up front.
         if (!System.Text.Unicode.Utf8.IsValid(bytes))
             throw new CheckpointFormatException(FormatErrorReason.HeaderInvalid, file, null, "the index is not valid UTF-8");

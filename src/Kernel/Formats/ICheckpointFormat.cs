@@ -1,6 +1,3 @@
-using Ckpt.Manifest;
-using Ckpt.Storage;
-
 namespace Ckpt.Formats;
 
 /// <summary>

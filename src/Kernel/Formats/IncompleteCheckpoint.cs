@@ -1,7 +1,5 @@
 using System.Text.RegularExpressions;
-using Ckpt.Errors;
 using Ckpt.Outputs;
-using Ckpt.Storage;
 
 namespace Ckpt.Formats;
 

@@ -1,7 +1,4 @@
-using System.Text.Json;
-using Ckpt.Errors;
 using Ckpt.Formats.Text;
-using Ckpt.Storage;
 
 namespace Ckpt.Formats;
 

@@ -1,8 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.IO.Hashing;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Ckpt.Imaging;
 

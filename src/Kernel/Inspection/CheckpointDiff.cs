@@ -1,6 +1,5 @@
 using System.Text.RegularExpressions;
 using Ckpt.Conversion;
-using Ckpt.Manifest;
 using Ckpt.Monitoring;
 using Ckpt.Planning;
 

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using Ckpt.Conversion;
-using Ckpt.Manifest;
 
 namespace Ckpt.Inspection;
 

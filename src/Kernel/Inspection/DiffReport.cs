@@ -1,5 +1,3 @@
-using Ckpt.Manifest;
-
 namespace Ckpt.Inspection;
 
 /// <summary>The result of <see cref="CheckpointDiff.Compare"/>.</summary>

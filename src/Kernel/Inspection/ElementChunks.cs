@@ -1,5 +1,3 @@
-using Ckpt.Tensors;
-
 namespace Ckpt.Inspection;
 
 /// <summary>A tensor's values widened to float64 a bounded chunk at a time, so statistics never hold a second full copy.</summary>

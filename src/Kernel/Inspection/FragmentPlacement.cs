@@ -1,6 +1,3 @@
-using Ckpt.Manifest;
-using Ckpt.Tensors;
-
 namespace Ckpt.Inspection;
 
 /// <summary>

@@ -10,7 +10,7 @@ namespace Ckpt.Inspection;
 /// </summary>
 public static class InspectionJson
 {
-    public static JsonObject Layout(string title, ShardLayout layout, ModuleTree modules)
+    public static JsonObject Layout(string title, CheckpointLayout layout, ModuleTree modules)
     {
         var matrix = new JsonArray();
         for (int r = 0; r < layout.Ranks.Count; r++)

@@ -1,5 +1,4 @@
 using Ckpt.Conversion;
-using Ckpt.Manifest;
 
 namespace Ckpt.Inspection;
 

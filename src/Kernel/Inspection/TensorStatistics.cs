@@ -1,4 +1,3 @@
-using Ckpt.Errors;
 using Ckpt.Monitoring;
 using Ckpt.Planning;
 

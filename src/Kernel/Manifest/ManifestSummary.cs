@@ -1,6 +1,3 @@
-using System.Globalization;
-using Ckpt.Tensors;
-
 namespace Ckpt.Manifest;
 
 /// <summary>

@@ -1,7 +1,3 @@
-using Ckpt.Errors;
-using Ckpt.Storage;
-using Ckpt.Tensors;
-
 namespace Ckpt.Manifest;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using Ckpt.Tensors;
-
 namespace Ckpt.Manifest;
 
 /// <summary>A tensor by its fully-qualified name, global dtype and shape, and where its pieces are.</summary>

@@ -1,8 +1,5 @@
-using Ckpt.Errors;
 using Ckpt.Models;
-using Ckpt.Tensors;
 using Ckpt.Training;
-using static TorchSharp.torch;
 
 namespace Ckpt.Merging;
 

@@ -1,6 +1,4 @@
 using System.Runtime.InteropServices;
-using Ckpt.Errors;
-using Ckpt.Tensors;
 
 namespace Ckpt.Merging;
 

@@ -1,5 +1,3 @@
-using Ckpt.Tensors;
-
 namespace Ckpt.Merging;
 
 /// <summary>Where merged tensors go, one whole tensor at a time, in the order they are produced.</summary>

@@ -1,5 +1,3 @@
-using Ckpt.Tensors;
-
 namespace Ckpt.Merging;
 
 /// <summary>Keeps merged tensors in memory as float32 (for small models: search loops, tests, notebooks).</summary>

@@ -1,10 +1,6 @@
-using System.Globalization;
-using Ckpt.Errors;
 using Ckpt.Formats.Text;
-using Ckpt.Tensors;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
-using Ckpt.Storage;
 
 namespace Ckpt.Merging;
 

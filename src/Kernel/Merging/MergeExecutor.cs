@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Ckpt.Formats.Safetensors;
-using Ckpt.Manifest;
 using Ckpt.Planning;
 
 namespace Ckpt.Merging;

@@ -1,7 +1,5 @@
 using Ckpt.Formats.Safetensors;
-using Ckpt.Manifest;
 using Ckpt.Planning;
-using Ckpt.Tensors;
 
 namespace Ckpt.Merging;
 

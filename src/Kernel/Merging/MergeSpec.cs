@@ -1,7 +1,3 @@
-using System.Globalization;
-using Ckpt.Errors;
-using Ckpt.Tensors;
-
 namespace Ckpt.Merging;
 
 /// <summary>One input checkpoint of a merge and its per-model parameters (mergekit's `models[i].parameters`).</summary>

@@ -1,5 +1,3 @@
-using Ckpt.Tensors;
-
 namespace Ckpt.Merging;
 
 /// <summary>Whether a smaller or a larger metric is better (loss vs accuracy).</summary>

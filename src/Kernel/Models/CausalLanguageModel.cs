@@ -1,7 +1,4 @@
-using Ckpt.Errors;
-using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace Ckpt.Models;
 
@@ -20,6 +17,18 @@ public abstract class CausalLanguageModel : NamedModule
         Config = config;
         DType = dtype;
         Device = device;
+    }
+
+    /// <summary>
+    /// Registers `lm_head` (after the body, as HF's modules are ordered) unless the config ties it to the token
+    /// embedding; returns its weight, or null when tied.
+    /// </summary>
+    protected Parameter? RegisterLmHead()
+    {
+        if (Config.TieWordEmbeddings) return null;
+        var head = new WeightMatrix(Config.VocabSize, Config.HiddenSize, DType, Device);
+        register_module("lm_head", head);
+        return head.Weight;
     }
 
     /// <summary>Logits [batch, seq, vocab] for <paramref name="inputIds"/> [batch, seq] (int64).</summary>

@@ -1,8 +1,5 @@
 using System.Diagnostics;
-using Ckpt.Errors;
 using Ckpt.Formats.Safetensors;
-using Ckpt.Tensors;
-using static TorchSharp.torch;
 
 namespace Ckpt.Models;
 

@@ -1,9 +1,6 @@
 using System.Diagnostics;
-using System.Text.Json;
-using Ckpt.Errors;
 using Ckpt.Training.Data;
 using Ckpt.Training.Data.ChatTemplates;
-using static TorchSharp.torch;
 
 namespace Ckpt.Models;
 

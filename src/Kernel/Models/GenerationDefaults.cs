@@ -1,6 +1,3 @@
-using System.Text.Json;
-using Ckpt.Errors;
-using Ckpt.Storage;
 using Ckpt.Formats.Text;
 
 namespace Ckpt.Models;

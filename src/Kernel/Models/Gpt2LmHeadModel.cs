@@ -1,7 +1,4 @@
-using Ckpt.Tensors;
-using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace Ckpt.Models;
 
@@ -155,12 +152,7 @@ public sealed class Gpt2LmHeadModel : CausalLanguageModel
     {
         Transformer = new Gpt2Model("transformer", config, dtype, device);
         register_module("transformer", Transformer);
-        if (!config.TieWordEmbeddings)
-        {
-            var head = new WeightMatrix(config.VocabSize, config.HiddenSize, dtype, device);
-            LmHead = head.Weight;
-            register_module("lm_head", head);
-        }
+        LmHead = RegisterLmHead();
     }
 
     public override Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null)

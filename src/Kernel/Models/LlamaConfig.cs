@@ -1,6 +1,3 @@
-using System.Text.Json;
-using Ckpt.Errors;
-
 namespace Ckpt.Models;
 
 /// <summary>

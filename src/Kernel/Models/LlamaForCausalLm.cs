@@ -1,7 +1,4 @@
-using Ckpt.Tensors;
-using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace Ckpt.Models;
 
@@ -88,12 +85,7 @@ public sealed class LlamaForCausalLm : CausalLanguageModel
         _config = config;
         Model = new LlamaModel("model", config, dtype, device);
         register_module("model", Model);
-        if (!config.TieWordEmbeddings)
-        {
-            var head = new WeightMatrix(config.VocabSize, config.HiddenSize, dtype, device);
-            LmHead = head.Weight;
-            register_module("lm_head", head);
-        }
+        LmHead = RegisterLmHead();
     }
 
     public override Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null)

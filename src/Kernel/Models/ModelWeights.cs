@@ -1,5 +1,4 @@
 using Ckpt.Formats.Safetensors;
-using Ckpt.Tensors;
 
 namespace Ckpt.Models;
 

@@ -1,7 +1,4 @@
-using Ckpt.Tensors;
-using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace Ckpt.Models;
 

@@ -1,7 +1,3 @@
-using Ckpt.Errors;
-using System.Text.Json;
-using static TorchSharp.torch;
-
 namespace Ckpt.Models;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using Ckpt.Tensors;
-using static TorchSharp.torch;
-
 namespace Ckpt.Models;
 
 /// <summary>

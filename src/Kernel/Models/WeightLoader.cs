@@ -1,7 +1,3 @@
-using Ckpt.Errors;
-using Ckpt.Tensors;
-using static TorchSharp.torch;
-
 namespace Ckpt.Models;
 
 /// <summary>

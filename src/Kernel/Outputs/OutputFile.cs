@@ -1,4 +1,3 @@
-using System.Text;
 using Ckpt.Resilience;
 
 namespace Ckpt.Outputs;

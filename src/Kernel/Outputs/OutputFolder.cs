@@ -1,4 +1,3 @@
-using Ckpt.Storage;
 using Ckpt.Resilience;
 
 namespace Ckpt.Outputs;

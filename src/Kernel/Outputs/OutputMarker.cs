@@ -1,7 +1,5 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Ckpt.Resilience;
-using Ckpt.Storage;
 
 namespace Ckpt.Outputs;
 

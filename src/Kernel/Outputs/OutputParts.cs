@@ -1,7 +1,5 @@
 using System.Text.Json.Nodes;
-using Ckpt.Errors;
 using Ckpt.Resilience;
-using Ckpt.Storage;
 
 namespace Ckpt.Outputs;
 

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using Ckpt.Errors;
 
 namespace Ckpt.Outputs;
 

@@ -1,7 +1,4 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using Ckpt.Errors;
-using Ckpt.Storage;
 
 namespace Ckpt.Outputs;
 

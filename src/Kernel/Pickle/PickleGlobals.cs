@@ -1,7 +1,3 @@
-using Ckpt.Errors;
-using System.Text;
-using Ckpt.Tensors;
-
 namespace Ckpt.Pickle;
 
 /// <summary>

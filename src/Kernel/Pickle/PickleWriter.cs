@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Collections;
-using System.Text;
 
 namespace Ckpt.Pickle;
 

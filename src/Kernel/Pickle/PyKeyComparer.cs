@@ -1,5 +1,4 @@
 using System.Numerics;
-using Ckpt.Errors;
 
 namespace Ckpt.Pickle;
 

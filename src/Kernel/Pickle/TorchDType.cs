@@ -1,5 +1,3 @@
-using Ckpt.Tensors;
-
 namespace Ckpt.Pickle;
 
 /// <summary>A `torch.&lt;dtype&gt;` attribute named by a pickle (`torch.float32`); <see cref="DType"/> is null for dtypes we cannot hold.</summary>

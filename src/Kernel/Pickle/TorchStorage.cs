@@ -1,6 +1,3 @@
-using Ckpt.Errors;
-using Ckpt.Tensors;
-
 namespace Ckpt.Pickle;
 
 /// <summary>

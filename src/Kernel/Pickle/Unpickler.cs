@@ -1,8 +1,5 @@
 using System.Buffers.Binary;
-using System.Globalization;
 using System.Numerics;
-using System.Text;
-using Ckpt.Errors;
 
 namespace Ckpt.Pickle;
 

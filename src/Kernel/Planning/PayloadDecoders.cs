@@ -1,7 +1,3 @@
-using Ckpt.Errors;
-using Ckpt.Manifest;
-using Ckpt.Storage;
-
 namespace Ckpt.Planning;
 
 /// <summary>
@@ -19,16 +15,9 @@ public interface IPayloadDecoder
 
 public static class PayloadDecoders
 {
-    static readonly Lazy<IReadOnlyList<IPayloadDecoder>> _decoders = new(() =>
-        typeof(IPayloadDecoder).Assembly.GetTypes()
-            .Where(t => t is { IsClass: true, IsAbstract: false } && typeof(IPayloadDecoder).IsAssignableFrom(t)
-                        && t.GetConstructor(Type.EmptyTypes) is not null)
-            .Select(t => (IPayloadDecoder)Activator.CreateInstance(t)!)
-            .ToArray());
-
     internal static DecodedPayload Decode(ICheckpointStorage storage, Fragment fragment, TensorEntry tensor, CancellationToken ct)
     {
-        var decoder = _decoders.Value.FirstOrDefault(d => d.CanDecode(fragment.Payload))
+        var decoder = Implementations<IPayloadDecoder>.All.FirstOrDefault(d => d.CanDecode(fragment.Payload))
             ?? throw new CheckpointFormatException(FormatErrorReason.UnsupportedTransform, fragment.Payload.File, tensor.Name,
                 $"no decoder for transforms {string.Join(",", fragment.Payload.Transforms ?? [])}");
         return decoder.Decode(storage, fragment, tensor, ct);

@@ -1,8 +1,3 @@
-using Ckpt.Errors;
-using Ckpt.Manifest;
-using Ckpt.Storage;
-using Ckpt.Tensors;
-
 namespace Ckpt.Planning;
 
 /// <summary>

@@ -1,8 +1,5 @@
 using System.Buffers;
-using Ckpt.Manifest;
 using Ckpt.Monitoring;
-using Ckpt.Storage;
-using Ckpt.Tensors;
 
 namespace Ckpt.Planning;
 

@@ -1,4 +1,3 @@
-using Ckpt.Manifest;
 using Ckpt.Monitoring;
 using Ckpt.Resharding;
 

@@ -1,7 +1,5 @@
 using Ckpt.Monitoring;
 using Ckpt.Planning;
-using Ckpt.Storage;
-using Ckpt.Tensors;
 
 namespace Ckpt.Resharding;
 

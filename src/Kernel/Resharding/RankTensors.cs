@@ -1,5 +1,3 @@
-using Ckpt.Tensors;
-
 namespace Ckpt.Resharding;
 
 /// <summary>The local tensors of one target rank, by fully-qualified name, and what reading them cost.</summary>

@@ -1,6 +1,4 @@
-using Ckpt.Manifest;
 using Ckpt.Planning;
-using Ckpt.Tensors;
 
 namespace Ckpt.Resharding;
 

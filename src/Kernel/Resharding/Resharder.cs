@@ -1,10 +1,8 @@
 using Ckpt.Conversion;
 using Ckpt.Formats.Dcp;
 using Ckpt.Formats.TorchSave;
-using Ckpt.Manifest;
 using Ckpt.Monitoring;
 using Ckpt.Planning;
-using Ckpt.Tensors;
 
 namespace Ckpt.Resharding;
 

@@ -1,10 +1,6 @@
-using System.Globalization;
 using System.IO.Hashing;
-using System.Text;
 using System.Text.RegularExpressions;
-using Ckpt.Errors;
 using Ckpt.Monitoring;
-using Ckpt.Storage;
 
 namespace Ckpt.Resilience;
 

@@ -43,7 +43,7 @@ public sealed class PeerGroup
     {
         if (snapshots.Count != PeerCount) throw new ArgumentException($"expected {PeerCount} snapshots", nameof(snapshots));
         _lengths = snapshots.Select(s => (long)s.Length).ToArray();
-        _blockLength = ShardLayout.For(snapshots.Max(s => (long)s.Length), DataBlocks).ShardLength;
+        _blockLength = PayloadSplit.For(snapshots.Max(s => (long)s.Length), DataBlocks).ShardLength;
         for (int p = 0; p < PeerCount; p++) _peers[p].Hold(snapshots[p], new byte[ParityShards][]);
         for (int s = 0; s < PeerCount; s++)
         {
@@ -76,7 +76,7 @@ public sealed class PeerGroup
             {
                 int r = holders[i];
                 if (_peers[r].Alive) continue;
-                if (i < DataBlocks) Layout(r).Paste(blocks[i], DataBlockIndex(r, s), rebuilt[r].Snapshot);
+                if (i < DataBlocks) SplitOf(r).Paste(blocks[i], DataBlockIndex(r, s), rebuilt[r].Snapshot);
                 else rebuilt[r].Parity[i - DataBlocks] = blocks[i];
             }
         }
@@ -93,7 +93,7 @@ public sealed class PeerGroup
             int r = (s + ParityShards + d) % PeerCount;
             holders[d] = r;
             blocks[d] = new byte[_blockLength];
-            if (_peers[r].Alive) Layout(r).Cut(_peers[r].Snapshot, DataBlockIndex(r, s), blocks[d]);
+            if (_peers[r].Alive) SplitOf(r).Cut(_peers[r].Snapshot, DataBlockIndex(r, s), blocks[d]);
         }
         for (int j = 0; j < ParityShards; j++)
         {
@@ -114,7 +114,7 @@ public sealed class PeerGroup
         return index;
     }
 
-    ShardLayout Layout(int rank) => new(_lengths[rank], DataBlocks, _blockLength);
+    PayloadSplit SplitOf(int rank) => new(_lengths[rank], DataBlocks, _blockLength);
 
     static int Mod(int a, int n) => ((a % n) + n) % n;
 }

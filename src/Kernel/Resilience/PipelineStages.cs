@@ -1,8 +1,6 @@
-using Ckpt.Tensors;
 using System.Text.RegularExpressions;
 using Ckpt.Models;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace Ckpt.Resilience;
 

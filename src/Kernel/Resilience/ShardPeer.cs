@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Net.Sockets;
-using System.Text;
 
 namespace Ckpt.Resilience;
 
@@ -68,12 +67,7 @@ public sealed class ShardPeer
     /// <summary>Stores <paramref name="value"/> under <paramref name="key"/> at the peer listening on <paramref name="endpoint"/>.</summary>
     public static async Task PutAsync(System.Net.EndPoint endpoint, string key, ReadOnlyMemory<byte> value, CancellationToken cancellationToken = default)
     {
-        using var socket = await ConnectAsync(endpoint, cancellationToken).ConfigureAwait(false);
-        await using var stream = new NetworkStream(socket);
-        var request = new byte[1 + Wire.KeyBytes(key)];
-        request[0] = (byte)'P';
-        Wire.WriteKey(request.AsSpan(1), key);
-        await stream.WriteAsync(request, cancellationToken).ConfigureAwait(false);
+        await using var stream = await RequestAsync(endpoint, 'P', key, cancellationToken).ConfigureAwait(false);
         await Wire.WriteValueAsync(stream, value, cancellationToken).ConfigureAwait(false);
         if (await Wire.ReadByteAsync(stream, cancellationToken).ConfigureAwait(false) != 'K')
             throw new IOException($"the peer at {endpoint} did not acknowledge {key}");
@@ -82,18 +76,32 @@ public sealed class ShardPeer
     /// <summary>The value stored under <paramref name="key"/>, null when the peer does not have it; throws <see cref="SocketException"/> when the peer is gone.</summary>
     public static async Task<byte[]?> GetAsync(System.Net.EndPoint endpoint, string key, CancellationToken cancellationToken = default)
     {
-        using var socket = await ConnectAsync(endpoint, cancellationToken).ConfigureAwait(false);
-        await using var stream = new NetworkStream(socket);
-        var request = new byte[1 + Wire.KeyBytes(key)];
-        request[0] = (byte)'G';
-        Wire.WriteKey(request.AsSpan(1), key);
-        await stream.WriteAsync(request, cancellationToken).ConfigureAwait(false);
+        await using var stream = await RequestAsync(endpoint, 'G', key, cancellationToken).ConfigureAwait(false);
         return await Wire.ReadByteAsync(stream, cancellationToken).ConfigureAwait(false) switch
         {
             'K' => await Wire.ReadValueAsync(stream, cancellationToken).ConfigureAwait(false),
             'N' => null,
             var b => throw new IOException($"the peer at {endpoint} answered {b} for {key}"),
         };
+    }
+
+    /// <summary>A stream to the peer at <paramref name="endpoint"/> (closing it closes the socket), with the request already sent: the operation byte, then the key.</summary>
+    static async Task<NetworkStream> RequestAsync(System.Net.EndPoint endpoint, char operation, string key, CancellationToken cancellationToken)
+    {
+        var stream = new NetworkStream(await ConnectAsync(endpoint, cancellationToken).ConfigureAwait(false), ownsSocket: true);
+        try
+        {
+            var request = new byte[1 + Wire.KeyBytes(key)];
+            request[0] = (byte)operation;
+            Wire.WriteKey(request.AsSpan(1), key);
+            await stream.WriteAsync(request, cancellationToken).ConfigureAwait(false);
+            return stream;
+        }
+        catch
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 
     static async Task<Socket> ConnectAsync(System.Net.EndPoint endpoint, CancellationToken cancellationToken)

@@ -1,5 +1,3 @@
-using Ckpt.Tensors;
-
 namespace Ckpt.Resilience;
 
 /// <summary>

@@ -1,6 +1,4 @@
-using Ckpt.Tensors;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace Ckpt.Resilience;
 

@@ -1,6 +1,4 @@
 using System.Runtime.InteropServices;
-using Ckpt.Tensors;
-using TorchSharp;
 
 namespace Ckpt.Resilience;
 
@@ -8,20 +6,12 @@ namespace Ckpt.Resilience;
 /// A live tensor of training state that a checkpointer can copy out while the loop is paused: a TorchSharp
 /// tensor (any device), a plain array, or raw bytes. Copies are row-major little-endian in <see cref="DType"/>.
 /// </summary>
-public abstract class StateTensor
+public abstract class StateTensor(string name, DType dtype, long[] shape, long byteLength)
 {
-    protected StateTensor(string name, DType dtype, long[] shape, long byteLength)
-    {
-        Name = name;
-        DType = dtype;
-        Shape = shape;
-        ByteLength = byteLength;
-    }
-
-    public string Name { get; }
-    public DType DType { get; }
-    public long[] Shape { get; }
-    public long ByteLength { get; }
+    public string Name { get; } = name;
+    public DType DType { get; } = dtype;
+    public long[] Shape { get; } = shape;
+    public long ByteLength { get; } = byteLength;
 
     /// <summary>Copies the current bytes into <paramref name="destination"/> (exactly <see cref="ByteLength"/> long).</summary>
     public abstract void CopyTo(Span<byte> destination);

@@ -1,8 +1,4 @@
 using System.IO.Hashing;
-using System.Text;
-using System.Text.Json;
-using Ckpt.Errors;
-using Ckpt.Storage;
 using Ckpt.Formats.Text;
 
 namespace Ckpt.Resilience;

@@ -1,7 +1,6 @@
 using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
-using Ckpt.Errors;
 
 namespace Ckpt.Storage;
 

@@ -1,5 +1,3 @@
-using Ckpt.Errors;
-
 namespace Ckpt.Storage;
 
 /// <summary>The path rules and folder listing of a storage whose files are flat '/'-separated keys (memory, object stores).</summary>

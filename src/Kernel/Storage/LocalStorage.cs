@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Ckpt.Errors;
 using Microsoft.Win32.SafeHandles;
 
 namespace Ckpt.Storage;

@@ -1,5 +1,3 @@
-using Ckpt.Errors;
-
 namespace Ckpt.Storage;
 
 /// <summary>

@@ -1,6 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Text;
-using Ckpt.Errors;
 using Microsoft.Win32.SafeHandles;
 
 namespace Ckpt.Storage;

@@ -1,5 +1,3 @@
-using TorchSharp;
-
 namespace Ckpt.Tensors;
 
 /// <summary>

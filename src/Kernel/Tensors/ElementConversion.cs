@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using Ckpt.Errors;
 
 namespace Ckpt.Tensors;
 

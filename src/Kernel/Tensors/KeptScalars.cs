@@ -1,7 +1,3 @@
-using Ckpt.Tensors;
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace Ckpt.Tensors;
 
 /// <summary>

@@ -1,8 +1,3 @@
-using Ckpt.Errors;
-using Ckpt.Manifest;
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace Ckpt.Tensors;
 
 /// <summary>

@@ -1,7 +1,3 @@
-using Ckpt.Errors;
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace Ckpt.Tensors;
 
 /// <summary>

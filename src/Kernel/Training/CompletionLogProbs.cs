@@ -1,6 +1,4 @@
-using Ckpt.Tensors;
 using Ckpt.Models;
-using static TorchSharp.torch;
 
 namespace Ckpt.Training;
 

@@ -1,6 +1,4 @@
 using Ckpt.Models;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Ckpt.Training;
 

@@ -1,6 +1,5 @@
 using Ckpt.Models;
 using Ckpt.Training.Data;
-using static TorchSharp.torch;
 
 namespace Ckpt.Training;
 

@@ -1,8 +1,5 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Ckpt.Errors;
-using Ckpt.Storage;
 using Ckpt.Formats.Text;
 
 namespace Ckpt.Training;

@@ -1,8 +1,4 @@
-using Ckpt.Errors;
-using Ckpt.Manifest;
 using Ckpt.Models;
-using Ckpt.Tensors;
-using static TorchSharp.torch;
 
 namespace Ckpt.Training;
 

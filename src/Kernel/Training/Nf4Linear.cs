@@ -1,8 +1,5 @@
-using Ckpt.Tensors;
 using Ckpt.Models;
-using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace Ckpt.Training;
 

@@ -1,8 +1,5 @@
-using Ckpt.Errors;
 using Ckpt.Formats.Safetensors;
 using Ckpt.Models;
-using Ckpt.Tensors;
-using static TorchSharp.torch;
 
 namespace Ckpt.Training;
 

@@ -1,5 +1,4 @@
 using Ckpt.Models;
-using static TorchSharp.torch;
 
 namespace Ckpt.Training;
 

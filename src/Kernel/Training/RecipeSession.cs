@@ -1,14 +1,10 @@
 using System.Diagnostics;
-using System.Globalization;
 using Ckpt.Formats.Safetensors;
 using Ckpt.Models;
 using Ckpt.Resilience;
-using Ckpt.Tensors;
 using Ckpt.Training.Data;
 using Ckpt.Training.Data.ChatTemplates;
-using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace Ckpt.Training;
 

@@ -1,7 +1,4 @@
-using System.Globalization;
-using Ckpt.Tensors;
 using Ckpt.Training.Data;
-using static TorchSharp.torch;
 
 namespace Ckpt.Training;
 

@@ -1,5 +1,3 @@
-using System.Text.Json;
-using Ckpt.Errors;
 using Ckpt.Monitoring;
 using Ckpt.Resilience;
 
@@ -14,8 +12,6 @@ namespace Ckpt.Training;
 /// </summary>
 internal static class TrainerCheckpoint
 {
-    public const string AdapterFile = "adapter_model.safetensors";
-    public const string AdapterConfigFile = "adapter_config.json";
     public const string StateFile = "trainer_state.safetensors";
     public const string StateJsonFile = "trainer_state.json";
     /// <summary>Metadata key holding adapter_config.json's text; written as that file, not into the JSON state.</summary>
@@ -32,7 +28,7 @@ internal static class TrainerCheckpoint
             var adapter = snapshot.Tensors.Where(t => IsAdapterTensor(t.Name)).ToArray();
             var trainer = snapshot.Tensors.Where(t => !IsAdapterTensor(t.Name)).ToArray();
             var json = snapshot.Metadata.Where(kv => kv.Key != AdapterConfigKey).ToDictionary(kv => kv.Key, kv => kv.Value);
-            new SafetensorsSnapshotWriter(AdapterFile).Write(new Snapshot(snapshot.Step, adapter) { Metadata = new Dictionary<string, string> { ["format"] = "pt" } }, sink, timeline);
+            new SafetensorsSnapshotWriter(PeftLora.WeightsFile).Write(new Snapshot(snapshot.Step, adapter) { Metadata = new Dictionary<string, string> { ["format"] = "pt" } }, sink, timeline);
             new SafetensorsSnapshotWriter(StateFile).Write(new Snapshot(snapshot.Step, trainer) { Metadata = json }, sink, timeline);
 
             var start = timeline.Now;
@@ -40,7 +36,7 @@ internal static class TrainerCheckpoint
             var state = JsonSerializer.SerializeToUtf8Bytes(json, new JsonSerializerOptions { WriteIndented = true });
             timeline.Record("serialise", StateJsonFile, start, config.Length + state.Length);
             start = timeline.Now;
-            using (var f = sink.Create(AdapterConfigFile)) f.Write(config);
+            using (var f = sink.Create(PeftLora.ConfigFile)) f.Write(config);
             using (var f = sink.Create(StateJsonFile)) f.Write(state);
             timeline.Record("write", StateJsonFile, start, config.Length + state.Length);
         }
@@ -51,7 +47,7 @@ internal static class TrainerCheckpoint
     {
         Resilience.CheckpointDirectory.Verify(checkpoint);
         var byName = state.ToDictionary(s => s.Name, StringComparer.Ordinal);
-        foreach (var file in new[] { AdapterFile, StateFile })
+        foreach (var file in new[] { PeftLora.WeightsFile, StateFile })
         {
             var path = Path.Combine(checkpoint.Path, file);
             using var ckpt = Checkpoint.Open(path);

@@ -44,7 +44,7 @@ public class ControlCharacterTests
     public void A_chart_document_shows_a_title_with_control_characters_escaped()
     {
         using var ckpt = Checkpoint.Open(TestPaths.Fixture("hf-gpt2-tiny"));
-        var input = InspectionJson.Layout(ckpt.Path, ShardLayout.Of(ckpt.Manifest, TensorFilter.All), ModuleTree.Of(ckpt.Manifest, TensorFilter.All));
+        var input = InspectionJson.Layout(ckpt.Path, CheckpointLayout.Of(ckpt.Manifest, TensorFilter.All), ModuleTree.Of(ckpt.Manifest, TensorFilter.All));
         var html = ChartRenderer.Document("layout", input.ToJsonString(), "Layout of a\nb\u001B");
         Assert.Contains(@"<title>Layout of a\nb\u001B</title>", html);
     }

@@ -32,7 +32,7 @@ public class ChartRendererTests
     public void Layout_draws_one_rectangle_per_fragment_coloured_by_rank_with_the_fragment_in_the_hover()
     {
         var m = FourRanks();
-        var rendered = Render("layout", InspectionJson.Layout("t", ShardLayout.Of(m), ModuleTree.Of(m)));
+        var rendered = Render("layout", InspectionJson.Layout("t", CheckpointLayout.Of(m), ModuleTree.Of(m)));
         var box = Figure(rendered, "boxmap");
         var shapes = box["layout"]!["shapes"]!.AsArray();
         Assert.Equal(4, shapes.Count);
@@ -57,7 +57,7 @@ public class ChartRendererTests
     public void A_standalone_document_inlines_plotly_js_and_loads_nothing()
     {
         var m = FourRanks();
-        var html = ChartRenderer.Document("layout", InspectionJson.Layout("t", ShardLayout.Of(m), ModuleTree.Of(m)).ToJsonString(), "Layout <t>");
+        var html = ChartRenderer.Document("layout", InspectionJson.Layout("t", CheckpointLayout.Of(m), ModuleTree.Of(m)).ToJsonString(), "Layout <t>");
         Assert.Contains(ChartRenderer.PlotlyJs(), html);
         Assert.True(ChartRenderer.PlotlyJs().Length > 1_000_000);
         Assert.DoesNotContain("<script src=", html);

@@ -13,7 +13,7 @@ public class ChartsExplainThemselvesTests
     {
         using var ckpt = Checkpoint.Open(path);
         var filter = new TensorFilter(globs);
-        var input = InspectionJson.Layout(ckpt.Path, ShardLayout.Of(ckpt.Manifest, filter), ModuleTree.Of(ckpt.Manifest, filter));
+        var input = InspectionJson.Layout(ckpt.Path, CheckpointLayout.Of(ckpt.Manifest, filter), ModuleTree.Of(ckpt.Manifest, filter));
         return JsonNode.Parse(ChartRenderer.Render("layout", input.ToJsonString()))!.AsObject();
     }
 

@@ -35,7 +35,7 @@ public class LargeCheckpointChartTests
     {
         var m = Huge();
         var clock = Stopwatch.StartNew();
-        var layout = ShardLayout.Of(m);
+        var layout = CheckpointLayout.Of(m);
         var modules = ModuleTree.Of(m);
         var rendered = JsonNode.Parse(ChartRenderer.Render("layout", InspectionJson.Layout("huge", layout, modules).ToJsonString()))!;
         clock.Stop();

@@ -22,8 +22,8 @@ public class PeerProcessTests(ITestOutputHelper output) : IDisposable
         var rng = new Random(20261127);
         var snapshot = new byte[3 * 1024 * 1024 + 12345]; // not a multiple of k: the last shard is padded
         rng.NextBytes(snapshot);
-        var layout = ShardLayout.For(snapshot.Length, DataShards);
-        var shards = layout.Split(snapshot, ParityShards);
+        var split = PayloadSplit.For(snapshot.Length, DataShards);
+        var shards = split.Split(snapshot, ParityShards);
         var code = new ReedSolomonCode(DataShards, ParityShards);
         code.Encode(shards);
 
@@ -55,14 +55,14 @@ public class PeerProcessTests(ITestOutputHelper output) : IDisposable
                 }
                 catch (SocketException)
                 {
-                    gathered[i] = new byte[layout.ShardLength];
+                    gathered[i] = new byte[split.ShardLength];
                 }
             }
             Assert.Equal(killed, Enumerable.Range(0, peers.Count).Where(i => !present[i]).ToArray());
             code.Reconstruct(gathered, present);
             for (int i = 0; i < peers.Count; i++) Assert.True(shards[i].AsSpan().SequenceEqual(gathered[i]), $"shard {i} differs after the rebuild");
-            Assert.True(snapshot.AsSpan().SequenceEqual(layout.Join(gathered)), "the rebuilt snapshot differs");
-            output.WriteLine($"{snapshot.Length:N0} bytes in {peers.Count} peer processes ({layout.ShardLength:N0} per shard); killed peers {string.Join(", ", killed)}; rebuilt bit-exactly");
+            Assert.True(snapshot.AsSpan().SequenceEqual(split.Join(gathered)), "the rebuilt snapshot differs");
+            output.WriteLine($"{snapshot.Length:N0} bytes in {peers.Count} peer processes ({split.ShardLength:N0} per shard); killed peers {string.Join(", ", killed)}; rebuilt bit-exactly");
         }
         finally
         {

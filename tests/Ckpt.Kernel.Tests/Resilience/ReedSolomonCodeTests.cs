@@ -15,9 +15,9 @@ public class ReedSolomonCodeTests
         var rng = new Random(k * 1000 + m);
         var payload = new byte[payloadLength];
         rng.NextBytes(payload);
-        var layout = ShardLayout.For(payload.Length, k);
+        var split = PayloadSplit.For(payload.Length, k);
         var code = new ReedSolomonCode(k, m);
-        var original = layout.Split(payload, m);
+        var original = split.Split(payload, m);
         code.Encode(original);
 
         int cases = 0;
@@ -34,7 +34,7 @@ public class ReedSolomonCodeTests
             code.Reconstruct(shards, present);
             for (int i = 0; i < k + m; i++)
                 Assert.True(original[i].AsSpan().SequenceEqual(shards[i]), $"shard {i} differs after losing [{string.Join(",", lost)}]");
-            Assert.Equal(payload, layout.Join(shards));
+            Assert.Equal(payload, split.Join(shards));
             cases++;
         }
         Assert.Equal(Enumerable.Range(0, m + 1).Sum(r => Binomial(k + m, r)), cases);
@@ -71,12 +71,12 @@ public class ReedSolomonCodeTests
     [Fact]
     public void Uneven_payloads_are_padded_into_equal_shards_and_the_padding_is_dropped_on_join()
     {
-        var layout = ShardLayout.For(10, 4);
-        Assert.Equal(3, layout.ShardLength);
+        var split = PayloadSplit.For(10, 4);
+        Assert.Equal(3, split.ShardLength);
         var payload = Enumerable.Range(1, 10).Select(i => (byte)i).ToArray();
-        var shards = layout.Split(payload, 1);
+        var shards = split.Split(payload, 1);
         Assert.Equal(new byte[] { 10, 0, 0 }, shards[3]);
-        Assert.Equal(payload, layout.Join(shards));
+        Assert.Equal(payload, split.Join(shards));
     }
 
     static int SlowMultiply(int a, int b)

@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Ckpt.Forensics.Restor;
 
 /// <summary>

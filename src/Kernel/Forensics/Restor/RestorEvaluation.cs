@@ -1,8 +1,6 @@
-using Ckpt.Errors;
 using Ckpt.Models;
 using Ckpt.Training;
 using Ckpt.Training.Data;
-using static TorchSharp.torch;
 
 namespace Ckpt.Forensics.Restor;
 

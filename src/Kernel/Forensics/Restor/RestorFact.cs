@@ -1,6 +1,4 @@
-using System.Text.Json;
 using Ckpt.Formats.Text;
-using Ckpt.Storage;
 
 namespace Ckpt.Forensics.Restor;
 

@@ -1,8 +1,4 @@
-using Ckpt.Errors;
 using Ckpt.Models.Vision;
-using Ckpt.Tensors;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Ckpt.Forensics.SmoothInv;
 

@@ -1,11 +1,7 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using Ckpt.Formats.Safetensors;
 using Ckpt.Imaging;
 using Ckpt.Outputs;
-using Ckpt.Tensors;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Ckpt.Forensics.SmoothInv;
 

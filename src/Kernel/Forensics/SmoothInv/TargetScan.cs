@@ -1,6 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace Ckpt.Forensics.SmoothInv;
 
 /// <summary>One class of a scan: its synthesis and how strongly its change takes over the other syntheses.</summary>

@@ -1,6 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace Ckpt.Forensics.SmoothInv;
 
 /// <summary>One synthesis toward <see cref="Target"/>: the image it reached, the change (the candidate trigger), and

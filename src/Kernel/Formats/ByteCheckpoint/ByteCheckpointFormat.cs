@@ -1,10 +1,7 @@
 using System.Text.RegularExpressions;
-using Ckpt.Errors;
 using Ckpt.Formats.Dcp;
 using Ckpt.Formats.TorchSave;
-using Ckpt.Manifest;
 using Ckpt.Pickle;
-using Ckpt.Storage;
 
 namespace Ckpt.Formats.ByteCheckpoint;
 

@@ -1,9 +1,5 @@
-using Ckpt.Errors;
 using Ckpt.Formats.Dcp;
-using Ckpt.Manifest;
 using Ckpt.Pickle;
-using Ckpt.Storage;
-using Ckpt.Tensors;
 
 namespace Ckpt.Formats.ByteCheckpoint;
 

@@ -1,5 +1,3 @@
-using Ckpt.Errors;
-using Ckpt.Manifest;
 using Ckpt.Pickle;
 
 namespace Ckpt.Formats.ByteCheckpoint;

@@ -1,6 +1,3 @@
-using Ckpt.Errors;
-using Ckpt.Manifest;
-
 namespace Ckpt.Formats.Dcp;
 
 /// <summary>

@@ -1,7 +1,3 @@
-using Ckpt.Errors;
-using Ckpt.Manifest;
-using Ckpt.Storage;
-
 namespace Ckpt.Formats.Dcp;
 
 /// <summary>

@@ -1,8 +1,4 @@
-using System.Text.Json;
-using Ckpt.Errors;
 using Ckpt.Formats.Text;
-using Ckpt.Manifest;
-using Ckpt.Storage;
 
 namespace Ckpt.Formats.Dcp;
 

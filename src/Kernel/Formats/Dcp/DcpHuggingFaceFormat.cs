@@ -1,10 +1,6 @@
-using System.Text.Json;
 using System.Text.RegularExpressions;
-using Ckpt.Errors;
 using Ckpt.Formats.Safetensors;
 using Ckpt.Formats.Text;
-using Ckpt.Manifest;
-using Ckpt.Storage;
 
 namespace Ckpt.Formats.Dcp;
 

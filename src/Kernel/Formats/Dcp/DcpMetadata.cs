@@ -1,5 +1,3 @@
-using Ckpt.Tensors;
-
 namespace Ckpt.Formats.Dcp;
 
 /// <summary>

@@ -1,8 +1,5 @@
 using System.Numerics;
-using Ckpt.Errors;
 using Ckpt.Pickle;
-using Ckpt.Storage;
-using Ckpt.Tensors;
 
 namespace Ckpt.Formats.Dcp;
 
@@ -25,13 +22,8 @@ internal static class DcpMetadataReader
 
     public static DcpMetadata Read(ICheckpointStorage storage, string file)
     {
-        long length = storage.Length(file);
-        if (length == 0) throw new CheckpointFormatException(FormatErrorReason.EmptyFile, file, null, "the DCP .metadata file is empty");
-        if (length > MaxMetadataBytes)
-            throw new CheckpointFormatException(FormatErrorReason.HeaderTooLarge, file, null, "the DCP .metadata file is larger than 1 GiB",
-                expected: $"≤ {MaxMetadataBytes} bytes", found: $"{length} bytes");
-        var bytes = new byte[length];
-        storage.Read(file, 0, bytes, IoCategory.Metadata);
+        var bytes = MetadataFile.ReadAll(storage, file, MaxMetadataBytes, "the DCP .metadata file is larger than 1 GiB",
+            empty: "the DCP .metadata file is empty");
         object? root;
         try { root = Unpickler.Load(bytes, file); }
         catch (CheckpointFormatException e) when (e.File is null)

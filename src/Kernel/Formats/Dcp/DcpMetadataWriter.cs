@@ -1,6 +1,5 @@
 using Ckpt.Pickle;
 using Ckpt.Planning;
-using Ckpt.Tensors;
 
 namespace Ckpt.Formats.Dcp;
 

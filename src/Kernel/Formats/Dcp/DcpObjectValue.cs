@@ -1,8 +1,5 @@
-using Ckpt.Errors;
 using Ckpt.Formats.TorchSave;
-using Ckpt.Manifest;
 using Ckpt.Pickle;
-using Ckpt.Storage;
 
 namespace Ckpt.Formats.Dcp;
 

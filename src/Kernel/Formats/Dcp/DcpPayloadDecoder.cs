@@ -1,8 +1,5 @@
 using Ckpt.Formats.TorchSave;
-using Ckpt.Manifest;
 using Ckpt.Planning;
-using Ckpt.Storage;
-using Ckpt.Tensors;
 
 namespace Ckpt.Formats.Dcp;
 

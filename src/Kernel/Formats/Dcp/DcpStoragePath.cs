@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Ckpt.Storage;
 
 namespace Ckpt.Formats.Dcp;
 

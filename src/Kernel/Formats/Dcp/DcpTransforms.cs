@@ -1,4 +1,3 @@
-using Ckpt.Errors;
 using ZstdSharp;
 
 namespace Ckpt.Formats.Dcp;

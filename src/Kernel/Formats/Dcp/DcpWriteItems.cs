@@ -1,5 +1,4 @@
 using Ckpt.Planning;
-using Ckpt.Tensors;
 
 namespace Ckpt.Formats.Dcp;
 

@@ -1,5 +1,4 @@
 using Ckpt.Formats.TorchSave;
-using Ckpt.Manifest;
 using Ckpt.Monitoring;
 using Ckpt.Planning;
 

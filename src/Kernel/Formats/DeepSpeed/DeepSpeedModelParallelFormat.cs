@@ -1,12 +1,8 @@
-using System.Globalization;
 using System.Text.RegularExpressions;
-using Ckpt.Errors;
 using Ckpt.Formats.Megatron;
 using Ckpt.Formats.TorchSave;
-using Ckpt.Manifest;
 using Ckpt.Pickle;
 using Ckpt.Resharding;
-using Ckpt.Storage;
 
 namespace Ckpt.Formats.DeepSpeed;
 

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Ckpt.Errors;
 using Ckpt.Resharding;
 
 namespace Ckpt.Formats.DeepSpeed;

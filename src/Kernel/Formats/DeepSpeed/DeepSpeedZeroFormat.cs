@@ -1,9 +1,6 @@
 using System.Text.RegularExpressions;
-using Ckpt.Errors;
 using Ckpt.Formats.TorchSave;
-using Ckpt.Manifest;
 using Ckpt.Pickle;
-using Ckpt.Storage;
 
 namespace Ckpt.Formats.DeepSpeed;
 

@@ -1,5 +1,3 @@
-using Ckpt.Manifest;
-
 namespace Ckpt.Formats.DeepSpeed;
 
 /// <summary>

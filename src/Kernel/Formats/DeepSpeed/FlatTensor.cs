@@ -1,9 +1,6 @@
-using Ckpt.Errors;
 using Ckpt.Formats.TorchSave;
-using Ckpt.Manifest;
 using Ckpt.Pickle;
 using Ckpt.Resharding;
-using Ckpt.Tensors;
 
 namespace Ckpt.Formats.DeepSpeed;
 

@@ -1,6 +1,4 @@
-using Ckpt.Errors;
 using Ckpt.Formats.TorchSave;
-using Ckpt.Manifest;
 using Ckpt.Pickle;
 
 namespace Ckpt.Formats.DeepSpeed;

@@ -1,4 +1,3 @@
-using Ckpt.Errors;
 using Ckpt.Pickle;
 
 namespace Ckpt.Formats.DeepSpeed;

@@ -1,7 +1,3 @@
-using Ckpt.Errors;
-using Ckpt.Manifest;
-using Ckpt.Tensors;
-
 namespace Ckpt.Formats.DeepSpeed;
 
 /// <summary>

@@ -1,6 +1,4 @@
 using System.Text.RegularExpressions;
-using Ckpt.Errors;
-using Ckpt.Manifest;
 
 namespace Ckpt.Formats.Megatron;
 

@@ -1,11 +1,7 @@
-using System.Text.Json;
-using Ckpt.Errors;
 using Ckpt.Formats.Dcp;
 using Ckpt.Formats.Text;
 using Ckpt.Formats.TorchSave;
-using Ckpt.Manifest;
 using Ckpt.Pickle;
-using Ckpt.Storage;
 
 namespace Ckpt.Formats.Megatron;
 
@@ -155,12 +151,7 @@ public sealed class MegatronTorchDistFormat : ICheckpointFormat
             throw new CheckpointFormatException(FormatErrorReason.MissingFile, file, null,
                 "the iteration folder has no metadata.json, so which dist_checkpointing backend wrote it is unknown",
                 expected: $"metadata.json with sharded_backend \"{Backend}\"", found: "no file");
-        long length = storage.Length(file);
-        if (length > 64 * 1024)
-            throw new CheckpointFormatException(FormatErrorReason.HeaderTooLarge, file, null, "metadata.json is larger than 64 KiB",
-                expected: "≤ 65536 bytes", found: $"{length} bytes");
-        var bytes = new byte[length];
-        storage.Read(file, 0, bytes, IoCategory.Metadata);
+        var bytes = MetadataFile.ReadAll(storage, file, 64 * 1024, "metadata.json is larger than 64 KiB", empty: null);
         // System.Text.Json checks UTF-8 only when a string is read (and then throws InvalidOperationException).
         if (!System.Text.Unicode.Utf8.IsValid(bytes))
             throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, file, null, "metadata.json is not valid UTF-8");

@@ -1,6 +1,4 @@
 using System.Buffers.Binary;
-using Ckpt.Manifest;
-using Ckpt.Storage;
 
 namespace Ckpt.Formats.Safetensors;
 
@@ -33,10 +31,8 @@ public sealed class SafetensorsFormat : ICheckpointFormat
     {
         var file = ResolveFile(storage, entry)!;
         var header = SafetensorsHeader.Read(storage, file);
+        var metadata = WeightsFileMetadata.Of(storage, file, header.Metadata);
         var dir = Path.GetDirectoryName(file)?.Replace('\\', '/') ?? "";
-        var metadata = new Dictionary<string, string>(header.Metadata, StringComparer.Ordinal);
-        foreach (var kv in HfConfig.Describe(storage, dir)) metadata[kv.Key] = kv.Value;
-        foreach (var kv in TrainerStateFiles.Describe(storage, dir)) metadata[kv.Key] = kv.Value;
         return new CheckpointManifest
         {
             Format = Name,

@@ -1,11 +1,5 @@
 using System.Buffers.Binary;
-using System.Text;
-using System.Text.Json;
-using Ckpt.Errors;
 using Ckpt.Formats.Text;
-using Ckpt.Manifest;
-using Ckpt.Storage;
-using Ckpt.Tensors;
 
 namespace Ckpt.Formats.Safetensors;
 

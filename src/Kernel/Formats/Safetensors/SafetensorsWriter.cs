@@ -1,9 +1,5 @@
 using System.Buffers.Binary;
-using System.Text;
-using System.Text.Json;
-using Ckpt.Manifest;
 using Ckpt.Monitoring;
-using Ckpt.Tensors;
 
 namespace Ckpt.Formats.Safetensors;
 

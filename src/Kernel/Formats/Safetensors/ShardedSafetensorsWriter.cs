@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Ckpt.Monitoring;
 
 namespace Ckpt.Formats.Safetensors;

@@ -1,7 +1,3 @@
-using System.Text;
-using System.Text.Json;
-using Ckpt.Errors;
-
 namespace Ckpt.Formats.Text;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using Ckpt.Storage;
-
 namespace Ckpt.Formats.Text;
 
 /// <summary>A small side file of a checkpoint (a config, a trainer log) read whole, as metadata I/O.</summary>

@@ -1,4 +1,3 @@
-using Ckpt.Errors;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 

@@ -1,9 +1,5 @@
-using System.Globalization;
 using System.IO.Compression;
-using Ckpt.Errors;
-using Ckpt.Manifest;
 using Ckpt.Planning;
-using Ckpt.Storage;
 
 namespace Ckpt.Formats.TorchSave;
 

@@ -1,4 +1,3 @@
-using Ckpt.Manifest;
 using Ckpt.Pickle;
 
 namespace Ckpt.Formats.TorchSave;

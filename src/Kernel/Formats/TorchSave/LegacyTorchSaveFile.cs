@@ -1,9 +1,6 @@
 using System.Buffers.Binary;
 using System.Numerics;
-using Ckpt.Errors;
-using Ckpt.Manifest;
 using Ckpt.Pickle;
-using Ckpt.Storage;
 
 namespace Ckpt.Formats.TorchSave;
 

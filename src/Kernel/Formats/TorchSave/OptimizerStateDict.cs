@@ -1,5 +1,3 @@
-using System.Globalization;
-using Ckpt.Errors;
 using Ckpt.Formats.Safetensors;
 using Ckpt.Planning;
 

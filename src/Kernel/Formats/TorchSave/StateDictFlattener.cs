@@ -1,9 +1,5 @@
-using System.Globalization;
 using System.Numerics;
-using Ckpt.Errors;
-using Ckpt.Manifest;
 using Ckpt.Pickle;
-using Ckpt.Tensors;
 
 namespace Ckpt.Formats.TorchSave;
 

@@ -1,8 +1,4 @@
-using System.Text;
-using Ckpt.Errors;
-using Ckpt.Manifest;
 using Ckpt.Pickle;
-using Ckpt.Storage;
 
 namespace Ckpt.Formats.TorchSave;
 

@@ -1,6 +1,3 @@
-using Ckpt.Manifest;
-using Ckpt.Storage;
-
 namespace Ckpt.Formats.TorchSave;
 
 /// <summary>What one torch.save file (zip or legacy) holds, as manifest entries.</summary>

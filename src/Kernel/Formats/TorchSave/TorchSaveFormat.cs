@@ -1,6 +1,3 @@
-using Ckpt.Manifest;
-using Ckpt.Storage;
-
 namespace Ckpt.Formats.TorchSave;
 
 /// <summary>A torch.save zip file (`.pt`, `.pth`, `.bin`), or a folder holding exactly one (or `pytorch_model.bin`).</summary>
@@ -17,10 +14,7 @@ public sealed class TorchSaveFormat : ICheckpointFormat
     internal static CheckpointManifest Describe(ICheckpointStorage storage, string file, string format)
     {
         var contents = TorchSaveFile.Read(storage, file);
-        var dir = Path.GetDirectoryName(file)?.Replace('\\', '/') ?? "";
-        var metadata = new Dictionary<string, string>(contents.Metadata, StringComparer.Ordinal);
-        foreach (var kv in HfConfig.Describe(storage, dir)) metadata[kv.Key] = kv.Value;
-        foreach (var kv in TrainerStateFiles.Describe(storage, dir)) metadata[kv.Key] = kv.Value;
+        var metadata = WeightsFileMetadata.Of(storage, file, contents.Metadata);
         return new CheckpointManifest
         {
             Format = format,

@@ -1,10 +1,7 @@
 using System.IO.Hashing;
-using Ckpt.Errors;
 using Ckpt.Formats.Safetensors;
-using Ckpt.Manifest;
 using Ckpt.Monitoring;
 using Ckpt.Pickle;
-using Ckpt.Tensors;
 
 namespace Ckpt.Formats.TorchSave;
 

@@ -1,7 +1,4 @@
 using System.Buffers.Binary;
-using System.Text;
-using Ckpt.Errors;
-using Ckpt.Storage;
 
 namespace Ckpt.Formats.TorchSave;
 

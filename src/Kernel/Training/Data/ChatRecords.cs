@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Ckpt.Training.Data.ChatTemplates;
 
 namespace Ckpt.Training.Data;

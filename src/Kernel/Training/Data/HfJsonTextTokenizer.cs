@@ -1,6 +1,3 @@
-using Ckpt.Errors;
-using Ckpt.Storage;
-
 namespace Ckpt.Training.Data;
 
 /// <summary>

@@ -1,6 +1,4 @@
-using Ckpt.Errors;
 using Microsoft.ML.Tokenizers;
-using Ckpt.Storage;
 
 namespace Ckpt.Training.Data;
 

@@ -1,8 +1,5 @@
-using System.Text.Json;
-using Ckpt.Errors;
 using Ckpt.Formats.Text;
 using Ckpt.Training.Data.ChatTemplates;
-using Ckpt.Storage;
 
 namespace Ckpt.Training.Data;
 

@@ -1,11 +1,9 @@
 using System.Diagnostics;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Ckpt.Models;
 using Ckpt.Outputs;
 using Ckpt.Training.Data;
 using Ckpt.Verbs;
-using static TorchSharp.torch;
 
 namespace Ckpt.Forensics.Restor.Toy;
 

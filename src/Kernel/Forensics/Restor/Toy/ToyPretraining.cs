@@ -1,8 +1,6 @@
 using Ckpt.Models;
-using Ckpt.Tensors;
 using Ckpt.Training;
 using Ckpt.Training.Data;
-using static TorchSharp.torch;
 
 namespace Ckpt.Forensics.Restor.Toy;
 

@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
-using Ckpt.Storage;
 using Ckpt.Formats.Text;
 
 namespace Ckpt.Training.Data.ChatTemplates;

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 using static Ckpt.Training.Data.ChatTemplates.PythonSemantics;
 
 namespace Ckpt.Training.Data.ChatTemplates;

@@ -1,4 +1,3 @@
-using System.Text;
 using static Ckpt.Training.Data.ChatTemplates.PythonSemantics;
 
 namespace Ckpt.Training.Data.ChatTemplates;

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Ckpt.Training.Data.ChatTemplates;
 
 /// <summary>JSON to the interpreter's values, as Python's json.loads gives them: ints stay ints, objects keep key order.</summary>

@@ -4,13 +4,13 @@ namespace Ckpt.Resilience;
 /// How a byte payload of any length is cut into k equal data shards for erasure coding: each shard is
 /// ceil(length/k) bytes and the tail of the last shard(s) is zero padding, dropped again on join.
 /// </summary>
-public sealed record ShardLayout(long PayloadLength, int DataShards, int ShardLength)
+public sealed record PayloadSplit(long PayloadLength, int DataShards, int ShardLength)
 {
-    public static ShardLayout For(long payloadLength, int dataShards)
+    public static PayloadSplit For(long payloadLength, int dataShards)
     {
         if (dataShards < 1) throw new ArgumentOutOfRangeException(nameof(dataShards));
         long shard = (payloadLength + dataShards - 1) / dataShards;
-        return new ShardLayout(payloadLength, dataShards, checked((int)Math.Max(shard, 1)));
+        return new PayloadSplit(payloadLength, dataShards, checked((int)Math.Max(shard, 1)));
     }
 
     /// <summary>Copies data shard <paramref name="index"/> out of the payload into <paramref name="shard"/>, zero-padding the tail.</summary>

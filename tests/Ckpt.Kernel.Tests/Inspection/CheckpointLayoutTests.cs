@@ -6,7 +6,7 @@ using Ckpt.Tests;
 
 namespace Ckpt.Tests.Inspection;
 
-public class ShardLayoutTests
+public class CheckpointLayoutTests
 {
     /// <summary>A [rows, 6] F32 tensor cut along dim 0 the way torch.chunk cuts it over <paramref name="world"/> ranks, one file per rank.</summary>
     static TensorEntry Chunked(string name, long rows, int world)
@@ -34,7 +34,7 @@ public class ShardLayoutTests
     public void Bytes_per_rank_of_a_four_rank_layout_are_the_element_bytes_of_each_ranks_fragments()
     {
         var m = FourRank(Chunked("a.weight", 10, 4), Chunked("b.weight", 3, 4));
-        var layout = ShardLayout.Of(m);
+        var layout = CheckpointLayout.Of(m);
         Assert.Equal([0, 1, 2, 3], layout.Ranks.Select(r => r!.Value));
         // a: chunks of 3,3,3,1 rows; b: 1,1,1,0 rows; 6 floats a row.
         long[] rows = [3 + 1, 3 + 1, 3 + 1, 1 + 0];
@@ -50,7 +50,7 @@ public class ShardLayoutTests
     [Fact]
     public void Box_map_rectangles_tile_the_projected_tensor_with_hover_facts()
     {
-        var layout = ShardLayout.Of(FourRank(Chunked("a.weight", 10, 4)));
+        var layout = CheckpointLayout.Of(FourRank(Chunked("a.weight", 10, 4)));
         var t = Assert.Single(layout.Tensors);
         Assert.Equal((10L, 6L), FragmentPlacement.Plane(t.Shape));
         Assert.Equal(60, t.Fragments.Sum(f => f.Rectangle.Rows * f.Rectangle.Cols));
@@ -63,7 +63,7 @@ public class ShardLayoutTests
     public void Box_maps_are_capped_to_the_largest_tensors_but_bytes_count_every_tensor()
     {
         var tensors = Enumerable.Range(1, 30).Select(i => Chunked($"t{i}.weight", i, 4)).ToArray();
-        var layout = ShardLayout.Of(FourRank(tensors), maxBoxTensors: 5);
+        var layout = CheckpointLayout.Of(FourRank(tensors), maxBoxTensors: 5);
         Assert.Equal(["t26.weight", "t27.weight", "t28.weight", "t29.weight", "t30.weight"], layout.Tensors.Select(t => t.Name));
         Assert.Equal(30, layout.TensorCount);
         Assert.Equal(tensors.Sum(t => t.ByteCount), layout.TotalBytes);
@@ -73,7 +73,7 @@ public class ShardLayoutTests
     public void Bytes_per_file_of_a_sharded_safetensors_checkpoint_equal_each_files_data_section()
     {
         using var ckpt = Checkpoint.Open(TestPaths.Fixture("hf-llama-tiny-sharded"));
-        var layout = ShardLayout.Of(ckpt.Manifest);
+        var layout = CheckpointLayout.Of(ckpt.Manifest);
         Assert.Equal(6, layout.Files.Count);
         Assert.Equal([null], layout.Ranks);
         for (int f = 0; f < layout.Files.Count; f++)
@@ -88,7 +88,7 @@ public class ShardLayoutTests
     public void A_tensor_glob_restricts_the_layout()
     {
         using var ckpt = Checkpoint.Open(TestPaths.Fixture("hf-llama-tiny-sharded"));
-        var layout = ShardLayout.Of(ckpt.Manifest, new TensorFilter(["model.layers.*.mlp.**"]));
+        var layout = CheckpointLayout.Of(ckpt.Manifest, new TensorFilter(["model.layers.*.mlp.**"]));
         Assert.Equal(12, layout.TensorCount);
         Assert.Equal(ckpt.Manifest.Tensors.Where(t => t.Name.Contains(".mlp.")).Sum(t => t.ByteCount), layout.TotalBytes);
     }
@@ -99,7 +99,7 @@ public class ShardLayoutTests
         var dir = TestPaths.Fixture("dcp-fsdp2-4rank");
         var (reference, _) = RawSafetensors.Header(Path.Combine(dir, "reference_full_model.safetensors"));
         using var ckpt = Checkpoint.Open(dir);
-        var layout = ShardLayout.Of(ckpt.Manifest, new TensorFilter(["model.**"]));
+        var layout = CheckpointLayout.Of(ckpt.Manifest, new TensorFilter(["model.**"]));
 
         // FSDP2 shards every parameter with Shard(0): torch.chunk over 4 ranks, ceil-sized chunks first.
         var expected = new long[4];

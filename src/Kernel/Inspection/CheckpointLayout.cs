@@ -1,6 +1,4 @@
 using Ckpt.Conversion;
-using Ckpt.Tensors;
-using Ckpt.Manifest;
 
 namespace Ckpt.Inspection;
 
@@ -9,7 +7,7 @@ namespace Ckpt.Inspection;
 /// are read). Bytes are element bytes of each fragment (dtype size × box elements), so they add up to the
 /// tensors' sizes whatever container (zip, zstd) the payload sits in.
 /// </summary>
-public sealed record ShardLayout(
+public sealed record CheckpointLayout(
     IReadOnlyList<int?> Ranks,
     IReadOnlyList<string> Files,
     long[,] Bytes,
@@ -40,7 +38,7 @@ public sealed record ShardLayout(
     /// Aggregates every tensor the filter includes; the per-tensor box maps are kept for at most
     /// <paramref name="maxBoxTensors"/> tensors (the largest by bytes when there are more).
     /// </summary>
-    public static ShardLayout Of(CheckpointManifest manifest, TensorFilter? filter = null, int maxBoxTensors = 12)
+    public static CheckpointLayout Of(CheckpointManifest manifest, TensorFilter? filter = null, int maxBoxTensors = 12)
     {
         filter ??= TensorFilter.All;
         var tensors = manifest.Tensors.Where(t => filter.Includes(t.Name)).ToList();
@@ -64,7 +62,7 @@ public sealed record ShardLayout(
             .OrderBy(t => tensors.IndexOf(t))
             .Select(t => new TensorLayout(t.Name, t.DType.ToString(), t.Shape, t.Fragments.Select(f => FragmentPlacement.Of(t, f)).ToList()))
             .ToList();
-        return new ShardLayout(ranks, files, bytes, boxes, tensors.Count, fragments);
+        return new CheckpointLayout(ranks, files, bytes, boxes, tensors.Count, fragments);
     }
 }
 
