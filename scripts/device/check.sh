@@ -18,6 +18,16 @@ for m in hf-llama-tiny-sharded hf-gpt2-tiny; do
   python3 scripts/device/compare_logits.py tests/fixtures/$m/reference_logits.safetensors $T/$m.safetensors > "$OUT/parity-$m.json" 2>&1
 done
 
+step "decoder families: the plain-torch references and ckpt against transformers (scripts/device/families_transformers.py)"
+python3 scripts/device/families_transformers.py $T/fam > "$OUT/families-reference.jsonl" 2>&1
+mkdir -p $T/famck
+for d in $T/fam/*/; do
+  f=$(basename "$d")
+  ck forward "$d" --input-ids "$d/reference_logits.safetensors" --out "$T/famck/$f.safetensors" --device cuda >> "$OUT/families-forward.txt" 2>&1
+done
+python3 scripts/device/families_transformers.py $T/fam $T/famck > "$OUT/families.jsonl" 2>&1
+mkdir -p "$OUT/families" && for d in $T/fam/*/; do mkdir -p "$OUT/families/$(basename "$d")" && cp "$d"/config.json "$d"/transformers_logits.safetensors "$OUT/families/$(basename "$d")/" 2>/dev/null; done
+
 step "DCP and torch.save writers read by torch"
 ck reshard tests/fixtures/dcp-dtensor1d-4rank --world-size 3 --out $T/r3 > "$OUT/reshard.txt" 2>&1
 python3 tests/python/dcp_load_check.py $T/r3 tests/fixtures/dcp-dtensor1d-4rank/reference_full_model.safetensors > "$OUT/dcp-reshard3.json" 2>&1
