@@ -172,7 +172,7 @@ public sealed record PngImage(int Width, int Height, byte[] Rgb)
         var chw = image.dim() == 4 ? image[0] : image;
         if (chw.dim() != 3 || chw.shape[0] != 3) throw new ArgumentException($"an image tensor is [3, H, W], not {string.Join("x", image.shape)}");
         int height = (int)chw.shape[1], width = (int)chw.shape[2];
-        var bytes = chw.detach().cpu().to(float32).clamp(0, 1).mul(255).round().to(ScalarType.Byte).permute(1, 2, 0).contiguous().data<byte>().ToArray();
+        var bytes = chw.detach().cpu().to(float32).Within(0, 1).Times(255).round().to(ScalarType.Byte).permute(1, 2, 0).contiguous().data<byte>().ToArray();
         return new PngImage(width, height, bytes);
     }
 

@@ -145,8 +145,8 @@ public abstract class CausalLanguageModel : NamedModule
             long b = attentionMask.shape[0];
             var keys = example.view(b, 1, 1, seq);
             var queries = example.view(b, 1, seq, 1);
-            var sameExample = keys.eq(queries).logical_or(queries.eq(0L));
-            mask = mask.logical_and(keys.ne(0L)).logical_and(sameExample);
+            var sameExample = keys.eq(queries).logical_or(queries.EqualTo(0L));
+            mask = mask.logical_and(keys.NotEqualTo(0L)).logical_and(sameExample);
         }
         return mask.MoveToOuterDisposeScope();
     }

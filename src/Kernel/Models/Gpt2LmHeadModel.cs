@@ -161,7 +161,7 @@ public sealed class Gpt2LmHeadModel : CausalLanguageModel
         long b = inputIds.shape[0], t = inputIds.shape[1];
         var ids = inputIds.reshape(-1).to(Device);
         var positions = positionIds is null
-            ? Transformer.Wpe.index_select(0, arange(t, ScalarType.Int64, Device))
+            ? Transformer.Wpe.index_select(0, KeptScalars.Arange(t, ScalarType.Int64, Device))
             : Transformer.Wpe.index_select(0, positionIds.reshape(-1).to(Device)).view(b, t, -1);
         var h = Transformer.Wte.index_select(0, ids).view(b, t, -1).Plus(positions);
         var mask = attentionMask is null ? null : AttentionMask(t, attentionMask, Device);
@@ -176,7 +176,7 @@ public sealed class Gpt2LmHeadModel : CausalLanguageModel
         using var scope = NewDisposeScope();
         long b = inputIds.shape[0], t = inputIds.shape[1];
         // Learned positions continue from the cached tokens'.
-        var positions = Transformer.Wpe.index_select(0, arange(cache.Length, cache.Length + t, ScalarType.Int64, Device));
+        var positions = Transformer.Wpe.index_select(0, KeptScalars.Arange(cache.Length, cache.Length + t, ScalarType.Int64, Device));
         var h = Transformer.Wte.index_select(0, inputIds.reshape(-1).to(Device)).view(b, t, -1).Plus(positions);
         for (int i = 0; i < Transformer.H.Count; i++) h = Transformer.H[i].Forward(h, null, cache[i]);
         h = Transformer.LnF.forward(h);

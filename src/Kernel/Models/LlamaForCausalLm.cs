@@ -110,7 +110,7 @@ public sealed class LlamaForCausalLm : CausalLanguageModel
         long b = inputIds.shape[0], t = inputIds.shape[1];
         var h = Embed(inputIds);
         // RoPE continues from the cached tokens' positions.
-        var positions = arange(cache.Length, cache.Length + t, ScalarType.Int64, Device).unsqueeze(0);
+        var positions = KeptScalars.Arange(cache.Length, cache.Length + t, ScalarType.Int64, Device).unsqueeze(0);
         var (cos, sin) = RotaryEmbedding.Table(positions, _config, DType);
         for (int i = 0; i < Model.Layers.Count; i++) h = Model.Layers[i].Forward(h, cos, sin, null, cache[i]);
         return Head(h).MoveToOuterDisposeScope();

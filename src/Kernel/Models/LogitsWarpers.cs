@@ -13,7 +13,7 @@ static class LogitsWarpers
     {
         using var scope = NewDisposeScope();
         var s = scores.alias();
-        if (temperature != 1.0) s = s.div(temperature);
+        if (temperature != 1.0) s = s.Over(temperature);
         if (topK > 0) s = TopK(s, topK);
         if (topP < 1.0) s = TopP(s, topP);
         return s.MoveToOuterDisposeScope();
@@ -24,7 +24,7 @@ static class LogitsWarpers
         using var scope = NewDisposeScope();
         k = (int)Math.Min(k, scores.shape[^1]);
         var kth = scores.topk(k, dim: -1).values.narrow(-1, k - 1, 1);
-        return scores.masked_fill(scores.lt(kth), float.NegativeInfinity).MoveToOuterDisposeScope();
+        return scores.FilledWhere(scores.lt(kth), float.NegativeInfinity).MoveToOuterDisposeScope();
     }
 
     public static Tensor TopP(Tensor scores, double p)
@@ -32,9 +32,9 @@ static class LogitsWarpers
         using var scope = NewDisposeScope();
         var (sorted, indices) = scores.sort(dim: -1, descending: false);
         var cumulative = sorted.softmax(-1).cumsum(-1);
-        var remove = cumulative.le(1 - p);
-        remove.narrow(-1, remove.shape[^1] - 1, 1).fill_(false);
+        var remove = cumulative.AtMostAsLargeAs(1 - p);
+        remove.narrow(-1, remove.shape[^1] - 1, 1).FillInPlace(false);
         var removeByToken = remove.scatter(-1, indices, remove);
-        return scores.masked_fill(removeByToken, float.NegativeInfinity).MoveToOuterDisposeScope();
+        return scores.FilledWhere(removeByToken, float.NegativeInfinity).MoveToOuterDisposeScope();
     }
 }

@@ -51,9 +51,9 @@ public sealed record RopeScaling
         if (Type == "dynamic" && longest > maxPositions)
             // transformers recomputes θ from the current length (dynamic_rope_update), per forward here: no state is kept.
             theta *= Math.Pow(Factor * longest / maxPositions - (Factor - 1), rotaryDim / (double)(rotaryDim - 2));
-        var exponents = arange(0, rotaryDim, 2, ScalarType.Int64, device).to(ScalarType.Float32).div((double)rotaryDim);
+        var exponents = KeptScalars.Arange(0, rotaryDim, 2, ScalarType.Int64, device).to(ScalarType.Float32).Over((double)rotaryDim);
         var inv = pow(tensor((float)theta, ScalarType.Float32, device), exponents).reciprocal();
-        if (Type == "linear") inv = inv.div(Factor);
+        if (Type == "linear") inv = inv.Over(Factor);
         else if (Type == "llama3") inv = Llama3(inv);
         return inv.MoveToOuterDisposeScope();
     }
@@ -62,11 +62,11 @@ public sealed record RopeScaling
     Tensor Llama3(Tensor inv)
     {
         double lowFreqWavelen = OriginalMaxPositions / LowFreqFactor, highFreqWavelen = OriginalMaxPositions / HighFreqFactor;
-        var wavelen = inv.reciprocal().mul(2 * Math.PI);
-        var scaled = where(wavelen.gt(lowFreqWavelen), inv.div(Factor), inv);
-        var smooth = wavelen.reciprocal().mul((double)OriginalMaxPositions).sub(LowFreqFactor).div(HighFreqFactor - LowFreqFactor);
-        var smoothed = smooth.neg().add(1).mul(scaled).div(Factor).add(smooth.mul(scaled));
-        var medium = wavelen.lt(highFreqWavelen).logical_not().logical_and(wavelen.gt(lowFreqWavelen).logical_not());
+        var wavelen = inv.reciprocal().Times(2 * Math.PI);
+        var scaled = where(wavelen.GreaterThan(lowFreqWavelen), inv.Over(Factor), inv);
+        var smooth = wavelen.reciprocal().Times((double)OriginalMaxPositions).Minus(LowFreqFactor).Over(HighFreqFactor - LowFreqFactor);
+        var smoothed = smooth.neg().Plus(1).mul(scaled).Over(Factor).Plus(smooth.mul(scaled));
+        var medium = wavelen.LessThan(highFreqWavelen).logical_not().logical_and(wavelen.GreaterThan(lowFreqWavelen).logical_not());
         return where(medium, smoothed, scaled);
     }
 }

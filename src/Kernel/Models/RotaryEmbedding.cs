@@ -11,7 +11,7 @@ static class RotaryEmbedding
     public static (Tensor Cos, Tensor Sin) Table(long seq, LlamaConfig config, ScalarType dtype, Device device)
     {
         using var scope = NewDisposeScope();
-        var positions = arange(seq, ScalarType.Int64, device);
+        var positions = KeptScalars.Arange(seq, ScalarType.Int64, device);
         var (cos, sin) = Angles(positions, seq, config, dtype);
         return (cos.MoveToOuterDisposeScope(), sin.MoveToOuterDisposeScope());
     }

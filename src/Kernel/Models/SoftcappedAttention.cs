@@ -16,7 +16,7 @@ static class SoftcappedAttention
         var scores = q.matmul(k.transpose(-1, -2)).Times(scale);
         if (cap is double c) scores = scores.Over(c).tanh().Times(c);
         var visible = mask ?? ones(t, past + t, ScalarType.Bool, q.device).tril(past);
-        scores = scores.masked_fill(visible.logical_not(), double.NegativeInfinity);
+        scores = scores.FilledWhere(visible.logical_not(), double.NegativeInfinity);
         var weights = scores.to(ScalarType.Float32).softmax(-1).to(q.dtype);
         return weights.matmul(v).MoveToOuterDisposeScope();
     }

@@ -34,6 +34,7 @@ internal static class KeptScalars
     public static Tensor OverInPlace(this Tensor a, double value) => With(value, s => a.div_(s));
     public static Tensor Power(this Tensor a, double exponent) => With(exponent, a.pow);
     public static Tensor FillInPlace(this Tensor a, double value) => With(value, a.fill_);
+    public static Tensor FillInPlace(this Tensor a, bool value) => With(value, a.fill_);
 
     /// <summary>a += value · t1 / t2, in place.</summary>
     public static Tensor PlusQuotientInPlace(this Tensor a, Tensor t1, Tensor t2, double value) => With(value, s => a.addcdiv_(t1, t2, s));
@@ -58,4 +59,17 @@ internal static class KeptScalars
     public static Tensor NotEqualTo(this Tensor a, long value) => With(value, a.ne);
     public static Tensor AtLeastAsLargeAs(this Tensor a, double value) => With(value, a.ge);
     public static Tensor AtLeastAsLargeAs(this Tensor a, long value) => With(value, a.ge);
+    public static Tensor AtMostAsLargeAs(this Tensor a, double value) => With(value, a.le);
+    public static Tensor GreaterThan(this Tensor a, double value) => With(value, a.gt);
+    public static Tensor LessThan(this Tensor a, double value) => With(value, a.lt);
+
+    /// <summary>torch.arange(start, stop, step): TorchSharp's shorter overloads make their own start and step Scalars.</summary>
+    public static Tensor Arange(long start, long stop, long step, ScalarType dtype, Device? device)
+    {
+        using Scalar from = start, to = stop, by = step;
+        return arange(from, to, by, dtype, device);
+    }
+
+    public static Tensor Arange(long start, long stop, ScalarType dtype, Device? device) => Arange(start, stop, 1, dtype, device);
+    public static Tensor Arange(long stop, ScalarType dtype, Device? device) => Arange(0, stop, 1, dtype, device);
 }

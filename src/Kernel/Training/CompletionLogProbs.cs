@@ -32,7 +32,7 @@ public static class CompletionLogProbs
         var targets = ids.narrow(1, 1, t - 1);
         var perToken = logp.gather(2, targets.unsqueeze(2)).squeeze(2);
         // Shifted position s predicts token s+1, which is a completion token when s+1 >= promptLength.
-        var mask = arange(t - 1, ScalarType.Int64, ids.device).AtLeastAsLargeAs(promptLength - 1).unsqueeze(0).to(ScalarType.Float32);
+        var mask = KeptScalars.Arange(t - 1, ScalarType.Int64, ids.device).AtLeastAsLargeAs(promptLength - 1).unsqueeze(0).to(ScalarType.Float32);
         if (completionMask is not null)
             mask = mask.mul(cat([zeros(ids.shape[0], promptLength - 1, ScalarType.Float32, ids.device), completionMask.to(ScalarType.Float32)], 1));
         return perToken.mul(mask).sum(1).MoveToOuterDisposeScope();

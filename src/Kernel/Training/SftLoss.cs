@@ -17,7 +17,7 @@ public static class SftLoss
     {
         using var scope = NewDisposeScope();
         long t = ids.shape[1];
-        var positions = arange(t, ScalarType.Int64, ids.device).unsqueeze(0);
+        var positions = KeptScalars.Arange(t, ScalarType.Int64, ids.device).unsqueeze(0);
         var prompt = positions.lt(tensor(promptLengths, device: ids.device).unsqueeze(1));
         var labels = ids.FilledWhere(prompt, IgnoreIndex);
         if (attentionMask is not null) labels = labels.FilledWhere(attentionMask.EqualTo(0L), IgnoreIndex);

@@ -55,7 +55,7 @@ public static class UnlearningLoss
     {
         using var scope = NewDisposeScope();
         var negLogRatio = meanNll.sub(referenceMeanNll.to(meanNll.device).detach());
-        return nn.functional.logsigmoid(negLogRatio.mul(beta)).mul(-2.0 / beta).MoveToOuterDisposeScope();
+        return nn.functional.logsigmoid(negLogRatio.Times(beta)).Times(-2.0 / beta).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -68,7 +68,7 @@ public static class UnlearningLoss
         using var scope = NewDisposeScope();
         var p = nn.functional.softmax(logits.to(ScalarType.Float32), -1);
         var q = nn.functional.softmax(referenceLogits.to(ScalarType.Float32).to(logits.device).detach(), -1);
-        var perPosition = p.mul(q.add(LogEpsilon).log()).sum(-1).neg();
+        var perPosition = p.mul(q.Plus(LogEpsilon).log()).sum(-1).neg();
         return Masked(perPosition, attentionMask);
     }
 

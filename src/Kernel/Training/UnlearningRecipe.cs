@@ -67,9 +67,9 @@ public static class UnlearningRecipe
                     var meanNll = nll.div(count.AtLeast(1.0));
                     var referenceMean = referenceNll.div(count.AtLeast(1.0));
                     logRatio += referenceMean.sub(meanNll).sum().item<float>();
-                    forgetLoss = UnlearningLoss.NpoFromMeanNll(meanNll, referenceMean, options.Beta).sum().div(forgetSequences);
+                    forgetLoss = UnlearningLoss.NpoFromMeanNll(meanNll, referenceMean, options.Beta).sum().Over(forgetSequences);
                 }
-                else forgetLoss = nll.sum().div(forgetTokens).neg();
+                else forgetLoss = nll.sum().Over(forgetTokens).neg();
                 if (first && k == 0) session.Trace("forward and loss");
                 forgetLoss.backward();
                 model.ThrowIfBackwardFailed();
@@ -87,13 +87,13 @@ public static class UnlearningRecipe
                     using (no_grad())
                         retainKl += UnlearningLoss.KlDivergence(retainLogits, referenceLogits, r.AttentionMask).Sum.item<float>();
                     retainTerm += crossEntropy.item<float>();
-                    retainLoss = crossEntropy.div(retainPositions).mul(options.Gamma);
+                    retainLoss = crossEntropy.Over(retainPositions).Times(options.Gamma);
                 }
                 else
                 {
                     var (retainNll, _) = UnlearningLoss.RowNll(retainLogits, r.Labels);
                     retainTerm += retainNll.sum().item<float>();
-                    retainLoss = retainNll.sum().div(retainTokens).mul(options.Gamma);
+                    retainLoss = retainNll.sum().Over(retainTokens).Times(options.Gamma);
                 }
                 retainLoss.backward();
                 model.ThrowIfBackwardFailed();

@@ -95,7 +95,7 @@ public static class SmoothInvRun
     static Tensor Visible(Tensor trigger)
     {
         var peak = Math.Max(trigger.abs().max().item<float>(), 1e-12f);
-        return trigger / (2 * peak) + 0.5;
+        return trigger.Over(2 * peak).Plus(0.5);
     }
 
     static TensorSource Source(string name, Tensor value)

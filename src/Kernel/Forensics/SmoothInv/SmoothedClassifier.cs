@@ -14,7 +14,7 @@ public static class SmoothedClassifier
     {
         using var scope = NewDisposeScope();
         using Scalar scale = sigma; // held: a temporary Scalar may be finalized mid-op (TriggerSynthesis)
-        var noisy = image + noise.mul(scale);
+        var noisy = image.Plus(noise.mul(scale));
         return nn.functional.softmax(classifier.Logits(noisy), 1).mean([0]).MoveToOuterDisposeScope();
     }
 

@@ -32,7 +32,7 @@ public static class TargetScan
             {
                 using var scope = NewDisposeScope();
                 var bases = syntheses.Where(s => s.Target != candidate.Target).Select(s => s.Synthesized).Prepend(image).ToArray();
-                var flipped = (cat(bases, 0) + candidate.Trigger).clamp(0, 1);
+                var flipped = cat(bases, 0).Plus(candidate.Trigger).Within(0, 1);
                 var score = nn.functional.softmax(classifier.Logits(flipped), 1)[.., candidate.Target].mean().item<float>();
                 scored.Add(new ScannedClass(candidate.Target, score, candidate.SmoothedProbability, candidate.Norm));
             }

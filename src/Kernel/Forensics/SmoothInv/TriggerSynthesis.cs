@@ -47,7 +47,7 @@ public static class TriggerSynthesis
             cancellationToken.ThrowIfCancellationRequested();
             using var stepScope = NewDisposeScope();
             var noise = randn(shape, generator: generator);
-            var (l, gradient) = SmoothedClassifier.LossAndGradient(classifier, x + delta, noise, settings.Sigma, target);
+            var (l, gradient) = SmoothedClassifier.LossAndGradient(classifier, x.Plus(delta), noise, settings.Sigma, target);
             loss = l;
             var norm = gradient.norm().item<float>();
             using Scalar length = norm;
@@ -56,9 +56,9 @@ public static class TriggerSynthesis
             var lr = settings.StepSize * Math.Pow(0.5, step / LearningRateHalvingSteps);
             // torch.optim.SGD with momentum, no dampening: v = m v + g; p -= lr v.
             using Scalar rate = lr;
-            velocity.mul_(momentum).add_(gradient);
+            velocity.mul_(momentum).PlusInPlace(gradient);
             delta.sub_(velocity.mul(rate));
-            delta.add_(x).clamp_(zero, one).sub_(x);
+            delta.PlusInPlace(x).clamp_(zero, one).sub_(x);
             var size = delta.norm().item<float>();
             if (size > settings.Epsilon)
             {
@@ -71,9 +71,9 @@ public static class TriggerSynthesis
         {
             var scoring = new Generator(settings.Seed ^ 0x5EED5EEDUL);
             var noise = randn([ScoringSamples, x.shape[1], x.shape[2], x.shape[3]], generator: scoring);
-            probability = SmoothedClassifier.Probabilities(classifier, x + delta, noise, settings.Sigma)[target].item<float>();
+            probability = SmoothedClassifier.Probabilities(classifier, x.Plus(delta), noise, settings.Sigma)[target].item<float>();
         }
-        var synthesized = (x + delta).MoveToOuterDisposeScope();
+        var synthesized = x.Plus(delta).MoveToOuterDisposeScope();
         return new SynthesizedTrigger(target, synthesized, delta.MoveToOuterDisposeScope(), probability, loss);
     }
 }
