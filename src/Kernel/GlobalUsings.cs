@@ -6,5 +6,6 @@ global using Ckpt.Errors;
 global using Ckpt.Manifest;
 global using Ckpt.Storage;
 global using Ckpt.Tensors;
+global using Ckpt.Verbs;
 global using TorchSharp;
 global using static TorchSharp.torch;

@@ -1,5 +1,4 @@
 using Ckpt.Outputs;
-using Ckpt.Verbs;
 
 namespace Ckpt.Benchmarks;
 
@@ -14,7 +13,7 @@ public static class BenchVerbs
         "Read every tensor once (page cache as it is) and report the rate and peak memory.",
         [
             new("--path", "A checkpoint file or folder.", OptionKind.Path) { Positional = true, Required = true, Noun = "checkpoint" },
-            new("--json", "Print {bytes, seconds, gbPerSecond, peakMemoryBytes, tensors, files, parallelism}.", OptionKind.Flag) { Surface = OptionSurface.CliOnly },
+            VerbOption.CliJson("Print {bytes, seconds, gbPerSecond, peakMemoryBytes, tensors, files, parallelism}."),
             new("--parallelism", "Tensors in flight (default: cores, at least 2).", OptionKind.Integer),
         ])
     { OneSurfaceReason = Why };

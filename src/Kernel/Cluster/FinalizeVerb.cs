@@ -1,5 +1,4 @@
 using Ckpt.Outputs;
-using Ckpt.Verbs;
 
 namespace Ckpt.Cluster;
 
@@ -17,13 +16,7 @@ public static class FinalizeVerb
 {
     public static readonly Verb Definition = Verb.Of<FinalizeRequest>("finalize", "#!ckpt-finalize",
         "Commit an output written in parts by reshard or convert --rank r --ranks N: write its index once every part exists.",
-        [
-            new("--json", "Print a JSON report.", OptionKind.Flag) { Surface = OptionSurface.CliOnly },
-            new("--name", "Bind the result to this C# variable.") { Surface = OptionSurface.MagicOnly },
-        ]) with
-    {
-        MagicUsage = "#!ckpt-finalize <out> [--overwrite]",
-    };
+        [VerbOption.CliJson("Print a JSON report."), VerbOption.MagicName()], magicUsage: "#!ckpt-finalize <out> [--overwrite]");
 
     /// <exception cref="ArgumentException">A missing or repeated value; the message names the option.</exception>
     public static FinalizeRequest Bind(IReadOnlyDictionary<string, IReadOnlyList<string>> given) => Definition.Bind<FinalizeRequest>(given);

@@ -1,6 +1,4 @@
 using Ckpt.Outputs;
-using Ckpt.Tensors;
-using Ckpt.Verbs;
 
 namespace Ckpt.Conversion;
 
@@ -20,8 +18,8 @@ public static class ConvertVerb
             new("--rank", Cluster.WorkShare.RankHelp, OptionKind.Integer),
             new("--ranks", Cluster.WorkShare.RanksHelp, OptionKind.Integer),
             new("--merge-adapter", "PEFT LoRA adapter folder to merge into the weights as they are written (W + scaling·B·A).", OptionKind.Path),
-            new("--json", "Print a JSON report.", OptionKind.Flag) { Surface = OptionSurface.CliOnly },
-            new("--name", "Bind the result to this C# variable.") { Surface = OptionSurface.MagicOnly },
+            VerbOption.CliJson("Print a JSON report."),
+            VerbOption.MagicName(),
         ])
     {
         MagicUsage = "#!ckpt-convert <path> --to safetensors|dcp|torch --out <dir> [--only glob] [--dtype F16]",

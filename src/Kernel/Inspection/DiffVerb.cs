@@ -1,6 +1,5 @@
 using Ckpt.Conversion;
 using Ckpt.Outputs;
-using Ckpt.Verbs;
 
 namespace Ckpt.Inspection;
 
@@ -24,11 +23,8 @@ public static class DiffVerb
     public static readonly Verb Definition = Verb.Of<Bound>("diff", "#!ckpt-diff",
         "Tensors added, removed, reshaped or re-typed, and the relative L2 and max abs change of the rest; reads one tensor pair at a time.",
         [
-            new("--json", "Print one JSON object.", OptionKind.Flag) { Surface = OptionSurface.CliOnly },
-        ]) with
-    {
-        MagicUsage = "#!ckpt-diff <a> <b> [--tensor glob]",
-    };
+            VerbOption.CliJson("Print one JSON object."),
+        ], magicUsage: "#!ckpt-diff <a> <b> [--tensor glob]");
 
     /// <exception cref="ArgumentException">A missing, repeated or malformed value; the message names the option.</exception>
     public static Bound Bind(IReadOnlyDictionary<string, IReadOnlyList<string>> given) => Definition.Bind<Bound>(given);

@@ -1,5 +1,3 @@
-using Ckpt.Verbs;
-
 namespace Ckpt.Inspection;
 
 /// <summary>What `ckpt inspect` and `#!ckpt-load` were asked: the checkpoint and the listing's row limit.</summary>
@@ -16,12 +14,9 @@ public static class InspectVerb
     public static readonly Verb Definition = Verb.Of<InspectRequest>("inspect", "#!ckpt-load",
         "Describe a checkpoint from its headers and metadata; reads no tensor bytes.",
         [
-            new("--json", "Print one JSON object (the machine contract).", OptionKind.Flag) { Surface = OptionSurface.CliOnly },
-            new("--name", "The C# variable to bind (default: from the file or folder name).") { Surface = OptionSurface.MagicOnly },
-        ]) with
-    {
-        MagicUsage = "#!ckpt-load <folder or file> [--name var]",
-    };
+            VerbOption.CliJson("Print one JSON object (the machine contract)."),
+            VerbOption.MagicName("The C# variable to bind (default: from the file or folder name)."),
+        ], magicUsage: "#!ckpt-load <folder or file> [--name var]");
 
     /// <exception cref="ArgumentException">A missing, repeated or malformed value; the message names the option.</exception>
     public static InspectRequest Bind(IReadOnlyDictionary<string, IReadOnlyList<string>> given) => Definition.Bind<InspectRequest>(given);

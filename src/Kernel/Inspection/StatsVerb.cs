@@ -1,5 +1,3 @@
-using Ckpt.Verbs;
-
 namespace Ckpt.Inspection;
 
 /// <summary>`#!ckpt-stats`: statistics and a histogram of one tensor (<see cref="TensorStatistics"/>). It has no CLI command.</summary>

@@ -1,7 +1,4 @@
-using System.Globalization;
 using Ckpt.Outputs;
-using Ckpt.Tensors;
-using Ckpt.Verbs;
 
 namespace Ckpt.Merging;
 
@@ -27,8 +24,8 @@ public static class LcscVerb
             new("--out", "Write the best combination (safetensors) and lcsc_log.json here.", OptionKind.Path),
             new("--overwrite", OutputFolder.OverwriteHelp, OptionKind.Flag),
             new("--dtype", "Dtype of the written combination: " + DTypeNames.Help + " (default: as the inputs)."),
-            new("--json", "Print the result as JSON: coefficients, metric, generations.", OptionKind.Flag) { Surface = OptionSurface.CliOnly },
-            new("--name", "Bind the search result to this C# variable.") { Surface = OptionSurface.MagicOnly },
+            VerbOption.CliJson("Print the result as JSON: coefficients, metric, generations."),
+            VerbOption.MagicName("Bind the search result to this C# variable."),
         ])
     {
         MagicUsage = "#!ckpt-lcsc <folder|glob|a,b,c|a b c> --eval " + CombinationMetrics.Syntax,

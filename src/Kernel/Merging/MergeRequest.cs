@@ -1,7 +1,4 @@
-using System.Globalization;
 using Ckpt.Conversion;
-using Ckpt.Tensors;
-using Ckpt.Verbs;
 
 namespace Ckpt.Merging;
 

@@ -1,7 +1,5 @@
 using Ckpt.Conversion;
 using Ckpt.Outputs;
-using Ckpt.Tensors;
-using Ckpt.Verbs;
 
 namespace Ckpt.Merging;
 
@@ -17,8 +15,8 @@ public static class MergeVerb
             new("--out", "Output folder.", OptionKind.Path) { Required = true },
             new("--overwrite", OutputFolder.OverwriteHelp, OptionKind.Flag),
             new("--max-shard-size", "Largest safetensors shard, e.g. 2GB.") { Default = "5GB" },
-            new("--json", "Print the merge log as JSON.", OptionKind.Flag) { Surface = OptionSurface.CliOnly },
-            new("--name", "Bind the merge report to this C# variable.") { Surface = OptionSurface.MagicOnly },
+            VerbOption.CliJson("Print the merge log as JSON."),
+            VerbOption.MagicName("Bind the merge report to this C# variable."),
         ]);
 
     /// <summary>What to merge and where to write it.</summary>

@@ -1,5 +1,4 @@
 using Ckpt.Outputs;
-using Ckpt.Verbs;
 
 namespace Ckpt.Models;
 

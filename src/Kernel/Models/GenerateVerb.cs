@@ -1,5 +1,3 @@
-using Ckpt.Verbs;
-
 namespace Ckpt.Models;
 
 /// <summary>
@@ -12,12 +10,9 @@ public static class GenerateVerb
     public static readonly Verb Definition = Verb.Of<GenerationRequest>("generate", "#!ckpt-generate",
         "Generate text with a causal LM (and a fine-tune's adapter): greedy or sampled, decoded with a KV cache.",
         [
-            new("--json", "Print one JSON object per row instead of the text.", OptionKind.Flag) { Surface = OptionSurface.CliOnly },
-            new("--name", "Bind the result (Ckpt.Models.GenerationCompleted) to this C# variable.") { Surface = OptionSurface.MagicOnly },
-        ]) with
-    {
-        MagicUsage = "#!ckpt-generate --model <var|path> --prompt \"text\" [--adapter dir] [--greedy | --temperature T]",
-    };
+            VerbOption.CliJson("Print one JSON object per row instead of the text."),
+            VerbOption.MagicName("Bind the result (Ckpt.Models.GenerationCompleted) to this C# variable."),
+        ], magicUsage: "#!ckpt-generate --model <var|path> --prompt \"text\" [--adapter dir] [--greedy | --temperature T]");
 
     /// <exception cref="ArgumentException">A missing, repeated or malformed value; the message names the option.</exception>
     public static GenerationRequest Bind(IReadOnlyDictionary<string, IReadOnlyList<string>> given) => Definition.Bind<GenerationRequest>(given);

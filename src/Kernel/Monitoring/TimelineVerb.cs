@@ -1,5 +1,3 @@
-using Ckpt.Verbs;
-
 namespace Ckpt.Monitoring;
 
 /// <summary>`#!ckpt-timeline`: a chart of the last checkpoint operation (<see cref="OperationTimeline"/>). It has no CLI command.</summary>

@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using Ckpt.Conversion;
-using Ckpt.Manifest;
 using Ckpt.Outputs;
-using Ckpt.Verbs;
 
 namespace Ckpt.Resharding;
 
@@ -29,8 +27,8 @@ public static class ReshardVerb
             new("--only", "Tensor name globs to keep, e.g. model.**") { Many = true },
             new("--rank", Cluster.WorkShare.RankHelp, OptionKind.Integer),
             new("--ranks", Cluster.WorkShare.RanksHelp, OptionKind.Integer),
-            new("--json", "Print a JSON report: per rank bytes read vs needed, per phase times.", OptionKind.Flag) { Surface = OptionSurface.CliOnly },
-            new("--name", "Bind the result (the rank plans when nothing is written) to this C# variable.") { Surface = OptionSurface.MagicOnly },
+            VerbOption.CliJson("Print a JSON report: per rank bytes read vs needed, per phase times."),
+            VerbOption.MagicName("Bind the result (the rank plans when nothing is written) to this C# variable."),
         ])
     {
         MagicUsage = "#!ckpt-reshard <path> --world-size N [--mesh AxB] [--placements ...] [--out dir]",

@@ -1,5 +1,3 @@
-using Ckpt.Verbs;
-
 namespace Ckpt.Resilience;
 
 /// <summary>`#!ckpt-recovery`: loss curves of a recovery comparison (<see cref="IRecoveryChart"/>). It has no CLI command.</summary>

@@ -1,5 +1,4 @@
 using Ckpt.Training.Data;
-using Ckpt.Verbs;
 
 namespace Ckpt.Training;
 

@@ -1,5 +1,3 @@
-using Ckpt.Verbs;
-
 namespace Ckpt.Training;
 
 /// <summary>
@@ -11,9 +9,9 @@ public static class FineTuningVerb
     public static readonly Verb Definition = Verb.Of<FineTuningRequest>("finetune", "#!ckpt-finetune",
         "Fine-tune a causal LM with LoRA, QLoRA or all weights: SFT (completion-only loss), DPO (reference = adapters off), or unlearn a forget set with GA, KL or NPO (reference = the starting model).",
         [
-            new("--json", "One JSON line per step, then one summary line.", OptionKind.Flag) { Surface = OptionSurface.CliOnly },
+            VerbOption.CliJson("One JSON line per step, then one summary line."),
             new("--trace", "Write each set-up phase and the first step's phases to stderr (to locate a crash).", OptionKind.Flag) { Surface = OptionSurface.CliOnly },
-            new("--name", "Bind the run's result to this C# variable.") { Surface = OptionSurface.MagicOnly },
+            VerbOption.MagicName("Bind the run's result to this C# variable."),
         ]);
 
     /// <exception cref="ArgumentException">A missing, repeated or malformed value; the message names the option.</exception>

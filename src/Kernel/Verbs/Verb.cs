@@ -23,8 +23,8 @@ public sealed record Verb(string Name, string? Magic, string Summary, IReadOnlyL
 
     /// <summary>A verb whose options are <typeparamref name="TRequest"/>'s (<see cref="RequestOptions{TRequest}"/>), in
     /// their declaration order, then <paramref name="more"/>: those no request property holds (`--json`, `--name`).</summary>
-    public static Verb Of<TRequest>(string name, string? magic, string summary, IReadOnlyList<VerbOption> more) =>
-        new(name, magic, summary, [.. RequestOptions<TRequest>.Options, .. more]) { Request = typeof(TRequest) };
+    public static Verb Of<TRequest>(string name, string? magic, string summary, IReadOnlyList<VerbOption> more, string? magicUsage = null) =>
+        new(name, magic, summary, [.. RequestOptions<TRequest>.Options, .. more]) { Request = typeof(TRequest), MagicUsage = magicUsage };
 
     /// <summary>Reads <paramref name="given"/> as <see cref="Read"/> does and fills a <typeparamref name="TRequest"/> from it.</summary>
     /// <exception cref="ArgumentException">An unknown, repeated, missing or malformed value; the message names the option.</exception>

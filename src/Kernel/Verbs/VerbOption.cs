@@ -40,6 +40,12 @@ public sealed record VerbOption(string Name, string Help, OptionKind Kind = Opti
     /// <summary>The name without its dashes and in PascalCase, as a property would be named: `LoraR`.</summary>
     public string PropertyName => string.Concat(Name.TrimStart('-').Split('-').Select(w => char.ToUpperInvariant(w[0]) + w[1..]));
 
+    /// <summary>`--json`, shown by the CLI only: <paramref name="help"/> says what the command prints instead of its text.</summary>
+    public static VerbOption CliJson(string help) => new("--json", help, OptionKind.Flag) { Surface = OptionSurface.CliOnly };
+
+    /// <summary>`--name`, shown by the magic only: the C# variable the result is bound to.</summary>
+    public static VerbOption MagicName(string help = "Bind the result to this C# variable.") => new("--name", help) { Surface = OptionSurface.MagicOnly };
+
     /// <summary>The help with its default, for a surface that has no default column.</summary>
     public string HelpWithDefault => Default is null ? Help : $"{Help.TrimEnd('.')} (default {Default}).";
 }

@@ -1,5 +1,3 @@
-using Ckpt.Verbs;
-
 namespace Ckpt.Forensics.Restor;
 
 /// <summary>

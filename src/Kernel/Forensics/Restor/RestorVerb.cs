@@ -1,5 +1,3 @@
-using Ckpt.Verbs;
-
 namespace Ckpt.Forensics.Restor;
 
 /// <summary>`ckpt restor` and `#!ckpt-restor`: the options <see cref="RestorRequest"/> declares, and the binding generated from them.</summary>
@@ -8,12 +6,9 @@ public static class RestorVerb
     public static readonly Verb Definition = Verb.Of<RestorRequest>("restor", "#!ckpt-restor",
         "RESTOR: greedy answers of a clean, a corrupted and unlearned models to facts; accuracy, forgetting and recovery.",
         [
-            new("--json", "Print the report as JSON (camelCase keys), facts included.", OptionKind.Flag) { Surface = OptionSurface.CliOnly },
-            new("--name", "Bind the report to this C# variable.") { Surface = OptionSurface.MagicOnly },
-        ]) with
-    {
-        MagicUsage = "#!ckpt-restor --clean <dir> --corrupted <dir> --unlearned <dir> [--unlearned <dir> ...] --facts facts.jsonl",
-    };
+            VerbOption.CliJson("Print the report as JSON (camelCase keys), facts included."),
+            VerbOption.MagicName("Bind the report to this C# variable."),
+        ], magicUsage: "#!ckpt-restor --clean <dir> --corrupted <dir> --unlearned <dir> [--unlearned <dir> ...] --facts facts.jsonl");
 
     /// <exception cref="ArgumentException">A missing, repeated or malformed value; the message names the option.</exception>
     public static RestorRequest Bind(IReadOnlyDictionary<string, IReadOnlyList<string>> given) => Definition.Bind<RestorRequest>(given);

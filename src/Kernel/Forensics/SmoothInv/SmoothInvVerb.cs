@@ -1,6 +1,4 @@
-using System.Globalization;
 using Ckpt.Outputs;
-using Ckpt.Verbs;
 
 namespace Ckpt.Forensics.SmoothInv;
 
@@ -24,8 +22,8 @@ public static class SmoothInvVerb
             new("--seed", "Seed of the noise draws: the same seed gives the same trigger.", OptionKind.Integer) { Default = Num(Defaults.Seed) },
             new("--out", "Write the trigger (PNG and safetensors), the synthesised image and smoothinv.json here.", OptionKind.Path) { Required = true },
             new("--overwrite", OutputFolder.OverwriteHelp, OptionKind.Flag),
-            new("--json", "Print the result as JSON.", OptionKind.Flag) { Surface = OptionSurface.CliOnly },
-            new("--name", "Bind the result to this C# variable.") { Surface = OptionSurface.MagicOnly },
+            VerbOption.CliJson("Print the result as JSON."),
+            VerbOption.MagicName(),
         ])
     {
         MagicUsage = "#!ckpt-smoothinv <classifier checkpoint> --image x.png (--target k | --scan) --out dir",

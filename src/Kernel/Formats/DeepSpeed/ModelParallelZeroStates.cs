@@ -1,10 +1,6 @@
-using System.Globalization;
 using System.Text.RegularExpressions;
-using Ckpt.Errors;
 using Ckpt.Formats.Megatron;
-using Ckpt.Manifest;
 using Ckpt.Resharding;
-using Ckpt.Storage;
 
 namespace Ckpt.Formats.DeepSpeed;
 

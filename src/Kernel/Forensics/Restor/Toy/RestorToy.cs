@@ -3,7 +3,6 @@ using System.Text.Json.Nodes;
 using Ckpt.Models;
 using Ckpt.Outputs;
 using Ckpt.Training.Data;
-using Ckpt.Verbs;
 
 namespace Ckpt.Forensics.Restor.Toy;
 

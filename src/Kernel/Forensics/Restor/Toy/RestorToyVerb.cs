@@ -1,5 +1,3 @@
-using Ckpt.Verbs;
-
 namespace Ckpt.Forensics.Restor.Toy;
 
 /// <summary>
@@ -11,7 +9,7 @@ public static class RestorToyVerb
     public static readonly Verb Definition = Verb.Of<RestorToyOptions>("restor-toy", null,
         "Build the RESTOR toy: a micro LLaMA pre-trained on synthetic facts (clean), then trained on swapped facts (corrupted), with facts.jsonl and the unlearning data.",
         [
-            new("--json", "Print the result as JSON.", OptionKind.Flag) { Surface = OptionSurface.CliOnly },
+            VerbOption.CliJson("Print the result as JSON."),
         ]) with
     {
         OneSurfaceReason = "it builds the toy for a terminal script (scripts/restor-toy.sh); notebook 06 calls RestorToy.Build directly",
