@@ -22,9 +22,7 @@ public static class DiffVerb
 
     public static readonly Verb Definition = Verb.Of<Bound>("diff", "#!ckpt-diff",
         "Tensors added, removed, reshaped or re-typed, and the relative L2 and max abs change of the rest; reads one tensor pair at a time.",
-        [
-            VerbOption.CliJson("Print one JSON object."),
-        ], magicUsage: "#!ckpt-diff <a> <b> [--tensor glob]");
+        [VerbOption.CliJson("Print one JSON object.")], magicUsage: "#!ckpt-diff <a> <b> [--tensor glob]");
 
     /// <exception cref="ArgumentException">A missing, repeated or malformed value; the message names the option.</exception>
     public static Bound Bind(IReadOnlyDictionary<string, IReadOnlyList<string>> given) => Definition.Bind<Bound>(given);

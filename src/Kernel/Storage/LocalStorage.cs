@@ -48,21 +48,16 @@ public sealed class LocalStorage : ICheckpointStorage, IDisposable
         return RegularFile.Length(full, path); // a FIFO's length is 0, which would read as an empty file
     }
 
-    public IReadOnlyList<string> List(string directory = "")
-    {
-        var full = directory.Length == 0 ? _root : Resolve(directory);
-        if (!Directory.Exists(full)) return [];
-        return Directory.EnumerateFiles(full)
-            .Select(f => Path.GetRelativePath(_root, f).Replace('\\', '/'))
-            .Order(StringComparer.Ordinal)
-            .ToArray();
-    }
+    public IReadOnlyList<string> List(string directory = "") => Entries(directory, Directory.EnumerateFiles);
 
-    public IReadOnlyList<string> Folders(string directory = "")
+    public IReadOnlyList<string> Folders(string directory = "") => Entries(directory, Directory.EnumerateDirectories);
+
+    /// <summary>The files or folders directly in <paramref name="directory"/>, relative to the root, in ordinal order.</summary>
+    IReadOnlyList<string> Entries(string directory, Func<string, IEnumerable<string>> enumerate)
     {
         var full = directory.Length == 0 ? _root : Resolve(directory);
         if (!Directory.Exists(full)) return [];
-        return Directory.EnumerateDirectories(full)
+        return enumerate(full)
             .Select(f => Path.GetRelativePath(_root, f).Replace('\\', '/'))
             .Order(StringComparer.Ordinal)
             .ToArray();

@@ -28,21 +28,7 @@ internal static class DcpObjectValue
     /// </summary>
     internal static long MaxDecodedBytes(long encodedBytes) => Math.Min(DcpFormat.MaxDecodedObjectBytes, (1L << 20) + 64 * encodedBytes);
 
-    /// <summary>The Python type of a value, as a short word for listings.</summary>
-    public static string KindOf(object? value) => value switch
-    {
-        null => "None",
-        bool => "bool",
-        long or int or System.Numerics.BigInteger => "int",
-        double => "float",
-        string => "str",
-        byte[] => "bytes",
-        PyList => "list",
-        PyTuple => "tuple",
-        PyDict => "dict",
-        PySet s => s.Frozen ? "frozenset" : "set",
-        TorchTensor => "tensor",
-        PyObject o => o.Class.FullName,
-        _ => value.GetType().Name,
-    };
+    /// <summary>The Python type of a value, as a short word for listings: <see cref="PyRepr.TypeName"/>, a tensor just
+    /// "tensor".</summary>
+    public static string KindOf(object? value) => value is TorchTensor ? "tensor" : PyRepr.TypeName(value);
 }

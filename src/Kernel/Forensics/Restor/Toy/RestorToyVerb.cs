@@ -8,9 +8,7 @@ public static class RestorToyVerb
 {
     public static readonly Verb Definition = Verb.Of<RestorToyOptions>("restor-toy", null,
         "Build the RESTOR toy: a micro LLaMA pre-trained on synthetic facts (clean), then trained on swapped facts (corrupted), with facts.jsonl and the unlearning data.",
-        [
-            VerbOption.CliJson("Print the result as JSON."),
-        ]) with
+        [VerbOption.CliJson("Print the result as JSON.")]) with
     {
         OneSurfaceReason = "it builds the toy for a terminal script (scripts/restor-toy.sh); notebook 06 calls RestorToy.Build directly",
     };
