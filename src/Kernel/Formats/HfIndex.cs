@@ -13,6 +13,19 @@ public sealed record HfIndex(string File, IReadOnlyDictionary<string, string> Me
 
     public IReadOnlyList<string> Shards => WeightMap.Values.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
 
+    /// <summary>
+    /// The index a sharded Hugging Face checkpoint opens by: <paramref name="entry"/> when it names one (ends with one of
+    /// <paramref name="suffixes"/>); in a folder (an empty entry), <paramref name="preferred"/> or else the first file the
+    /// folder lists ending with the first suffix; null when there is none.
+    /// </summary>
+    public static string? Find(ICheckpointStorage storage, string entry, string preferred, params string[] suffixes)
+    {
+        if (suffixes.Any(s => entry.EndsWith(s, StringComparison.Ordinal))) return entry;
+        if (entry.Length != 0) return null;
+        var indexes = storage.List().Where(f => f.EndsWith(suffixes[0], StringComparison.Ordinal)).ToArray();
+        return indexes.Length == 0 ? null : indexes.FirstOrDefault(i => i == preferred) ?? indexes[0];
+    }
+
     public static HfIndex Read(ICheckpointStorage storage, string file)
     {
         var bytes = MetadataFile.ReadAll(storage, file, MaxIndexBytes, "the index file is larger than 64 MB", empty: "the index file is empty");

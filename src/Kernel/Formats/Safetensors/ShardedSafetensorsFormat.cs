@@ -11,13 +11,8 @@ public sealed class ShardedSafetensorsFormat : ICheckpointFormat
 
     public bool Matches(ICheckpointStorage storage, string entry) => FindIndex(storage, entry) is not null;
 
-    static string? FindIndex(ICheckpointStorage storage, string entry)
-    {
-        if (entry.EndsWith(".safetensors.index.json", StringComparison.Ordinal)) return entry;
-        if (entry.Length != 0) return null;
-        var indexes = storage.List().Where(f => f.EndsWith(".safetensors.index.json", StringComparison.Ordinal)).ToArray();
-        return indexes.Length >= 1 ? indexes.FirstOrDefault(i => i == "model.safetensors.index.json") ?? indexes[0] : null;
-    }
+    static string? FindIndex(ICheckpointStorage storage, string entry) =>
+        HfIndex.Find(storage, entry, "model.safetensors.index.json", ".safetensors.index.json");
 
     public CheckpointManifest Describe(ICheckpointStorage storage, string entry, CancellationToken cancellationToken = default)
     {

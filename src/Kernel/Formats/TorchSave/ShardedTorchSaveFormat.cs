@@ -12,14 +12,10 @@ public sealed class ShardedTorchSaveFormat : ICheckpointFormat
 
     public bool Matches(ICheckpointStorage storage, string entry) => FindIndex(storage, entry) is not null;
 
-    static string? FindIndex(ICheckpointStorage storage, string entry)
-    {
-        if (entry.EndsWith(".bin.index.json", StringComparison.Ordinal) || entry.EndsWith(".pt.index.json", StringComparison.Ordinal)) return entry;
-        if (entry.Length != 0) return null;
-        var indexes = storage.List().Where(f => f.EndsWith(".bin.index.json", StringComparison.Ordinal)).ToArray();
-        if (indexes.Length == 0 || storage.List().Any(f => f.EndsWith(".safetensors.index.json", StringComparison.Ordinal))) return null;
-        return indexes.FirstOrDefault(i => i == "pytorch_model.bin.index.json") ?? indexes[0];
-    }
+    // A folder holding a safetensors index as well opens as safetensors (transformers prefers it).
+    static string? FindIndex(ICheckpointStorage storage, string entry) =>
+        entry.Length == 0 && storage.List().Any(f => f.EndsWith(".safetensors.index.json", StringComparison.Ordinal)) ? null
+            : HfIndex.Find(storage, entry, "pytorch_model.bin.index.json", ".bin.index.json", ".pt.index.json");
 
     public CheckpointManifest Describe(ICheckpointStorage storage, string entry, CancellationToken cancellationToken = default)
     {
