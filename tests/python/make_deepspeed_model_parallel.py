@@ -46,12 +46,9 @@ partition, zero padded, back to back per group; nested Adam optimizer_state_dict
 masters under their own names and `optimizer.state.<name>.exp_avg` / `.exp_avg_sq`, as the ZeRO-3 reader names them.
 """
 import argparse
-import collections
-import enum
 import math
 import os
 import sys
-import types
 from collections import OrderedDict
 
 import torch
@@ -112,28 +109,7 @@ def engine_state(module, model_rank, param_shapes=None):
                 ds_version="0.16.4", args=args, iteration=10)
 
 
-def stand_in(module, name, cls):
-    parts = module.split(".")
-    for i in range(1, len(parts) + 1):
-        sys.modules.setdefault(".".join(parts[:i]), types.ModuleType(".".join(parts[:i])))
-    cls.__module__, cls.__qualname__, cls.__name__ = module, name, name
-    setattr(sys.modules[module], name, cls)
-    return cls
-
-
-class DynamicLossScaler:
-    def __init__(self):
-        self.cur_scale, self.cur_iter, self.scale_factor, self.scale_window = 1.0, 10, 2.0, 1000
-
-
-class ZeroStageEnum(int, enum.Enum):
-    disabled, optimizer_states, gradients, weights, max_stage = 0, 1, 2, 3, 3
-
-
-stand_in("deepspeed.runtime.fp16.loss_scaler", "DynamicLossScaler", DynamicLossScaler)
-stand_in("deepspeed.runtime.zero.config", "ZeroStageEnum", ZeroStageEnum)
-fragment_address = stand_in("deepspeed.utils.tensor_fragment", "fragment_address",
-                            collections.namedtuple("fragment_address", ["numel", "start"]))
+from deepspeed_standins import DynamicLossScaler, ZeroStageEnum, fragment_address  # noqa: E402
 optim_gen = torch.Generator().manual_seed(11)
 masters, whole_shapes = {}, {}
 
@@ -197,7 +173,7 @@ def write_zero_partitions(reference, stages):
                        "group_paddings": [parts[d, g][3] for g in gs], "partition_count": [DP for _ in gs],
                        "ds_version": "0.16.4", "param_slice_mappings": [parts[d, g][4] for g in gs]}
                 if zero == 2:
-                    osd.update({"loss_scaler": DynamicLossScaler(), "dynamic_loss_scale": False, "overflow": False,
+                    osd.update({"loss_scaler": DynamicLossScaler(1.0), "dynamic_loss_scale": False, "overflow": False,
                                 "zero_stage": ZeroStageEnum(2)})
                 torch.save({"optimizer_state_dict": osd, "ds_config": {"train_batch_size": 8, "bf16": {"enabled": True},
                                                                        "zero_optimization": {"stage": zero}},
@@ -228,7 +204,7 @@ def write_zero3_partitions(reference, names):
             sd.update(frozen_param_shapes=OrderedDict(), frozen_param_fragments=OrderedDict())
             torch.save(sd, os.path.join(tag, f"zero_pp_rank_{d}_mp_rank_{r:02d}_model_states.pt"))
             flat = {k: [torch.cat([partition(tp_slice(n, masters[k][n], r), d) for n in g]) for g in groups] for k in masters}
-            osd = {"zero_stage": ZeroStageEnum.weights, "loss_scaler": DynamicLossScaler(), "dynamic_loss_scale": False,
+            osd = {"zero_stage": ZeroStageEnum.weights, "loss_scaler": DynamicLossScaler(1.0), "dynamic_loss_scale": False,
                    "overflow": False, "partition_count": DP,
                    "optimizer_state_dict": {
                        "state": {g: {"step": torch.tensor(10.0), "exp_avg": flat["exp_avg"][g], "exp_avg_sq": flat["exp_avg_sq"][g]}

@@ -29,12 +29,9 @@ DeepSpeed classes (loss scaler, fragment_address, ZeroStageEnum) are pickled und
 reader meets the same globals. Odd sizes make every padding rule matter. <out>/reference.pt holds every tensor the
 reader should expose, under the names it should expose them.
 """
-import collections
-import enum
 import math
 import os
 import sys
-import types
 from collections import OrderedDict
 
 import torch
@@ -43,28 +40,7 @@ out, stage, world = sys.argv[1], sys.argv[2], int(sys.argv[3])
 scale = int(sys.argv[4]) if len(sys.argv) > 4 else 1  # > 1 only for timing runs
 
 
-def stand_in(module, name, cls):
-    parts = module.split(".")
-    for i in range(1, len(parts) + 1):
-        sys.modules.setdefault(".".join(parts[:i]), types.ModuleType(".".join(parts[:i])))
-    cls.__module__, cls.__qualname__, cls.__name__ = module, name, name
-    setattr(sys.modules[module], name, cls)
-    return cls
-
-
-class DynamicLossScaler:
-    def __init__(self):
-        self.cur_scale, self.cur_iter, self.scale_factor, self.scale_window = 65536.0, 10, 2.0, 1000
-
-
-class ZeroStageEnum(int, enum.Enum):
-    disabled, optimizer_states, gradients, weights, max_stage = 0, 1, 2, 3, 3
-
-
-stand_in("deepspeed.runtime.fp16.loss_scaler", "DynamicLossScaler", DynamicLossScaler)
-stand_in("deepspeed.runtime.zero.config", "ZeroStageEnum", ZeroStageEnum)
-fragment_address = stand_in("deepspeed.utils.tensor_fragment", "fragment_address",
-                            collections.namedtuple("fragment_address", ["numel", "start"]))
+from deepspeed_standins import DynamicLossScaler, ZeroStageEnum, fragment_address  # noqa: E402
 
 torch.manual_seed(77)
 vocab, padded_vocab, hidden, ffn = 37 * scale, 40 * scale, 10 * scale, 23 * scale
