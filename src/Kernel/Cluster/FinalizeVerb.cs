@@ -16,7 +16,8 @@ public static class FinalizeVerb
 {
     public static readonly Verb Definition = Verb.Of<FinalizeRequest>("finalize", "#!ckpt-finalize",
         "Commit an output written in parts by reshard or convert --rank r --ranks N: write its index once every part exists.",
-        [VerbOption.CliJson("Print a JSON report."), VerbOption.MagicName()], magicUsage: "#!ckpt-finalize <out> [--overwrite]");
+        [VerbOption.CliJson("Print a JSON report."), VerbOption.MagicName()],
+        magicUsage: "#!ckpt-finalize <out> [--overwrite]");
 
     /// <exception cref="ArgumentException">A missing or repeated value; the message names the option.</exception>
     public static FinalizeRequest Bind(IReadOnlyDictionary<string, IReadOnlyList<string>> given) => Definition.Bind<FinalizeRequest>(given);
