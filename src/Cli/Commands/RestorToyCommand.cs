@@ -14,20 +14,7 @@ static class RestorToyCommand
                 if (step == 1 || step % 100 == 0) stderr.WriteLine(string.Create(inv, $"{phase} step {step}: loss {loss:F4}"));
             }, cancellationToken);
             if (asJson)
-                stdout.WriteLine(VerbJson.Serialize(new JsonObject
-                {
-                    ["output"] = result.Output,
-                    ["cleanModel"] = result.CleanModel,
-                    ["corruptedModel"] = result.CorruptedModel,
-                    ["facts"] = result.Facts,
-                    ["forgetData"] = result.ForgetData,
-                    ["retainData"] = result.RetainData,
-                    ["vocabSize"] = result.VocabSize,
-                    ["parameters"] = result.Parameters,
-                    ["pretrainFinalLoss"] = result.PretrainLosses[^1],
-                    ["corruptionFinalLoss"] = result.CorruptionLosses[^1],
-                    ["seconds"] = result.Elapsed.TotalSeconds,
-                }, indented: false));
+                stdout.WriteLine(VerbJson.Serialize(result.ToJson(), indented: false));
             else
             {
                 stdout.WriteLine(string.Create(inv, $"RESTOR toy in {result.Output} ({result.Elapsed.TotalSeconds:F1} s): a {result.Parameters:N0}-parameter LLaMA, vocabulary {result.VocabSize}"));

@@ -64,7 +64,24 @@ public sealed record RestorToyOptions
 
 /// <summary>What <see cref="RestorToy.Build"/> wrote: the two model folders, the facts and the unlearning data.</summary>
 public sealed record RestorToyResult(string Output, string CleanModel, string CorruptedModel, string Facts, string ForgetData, string RetainData,
-    int VocabSize, long Parameters, IReadOnlyList<double> PretrainLosses, IReadOnlyList<double> CorruptionLosses, TimeSpan Elapsed);
+    int VocabSize, long Parameters, IReadOnlyList<double> PretrainLosses, IReadOnlyList<double> CorruptionLosses, TimeSpan Elapsed)
+{
+    /// <summary>`ckpt restor-toy --json`'s document (docs/json.md): where each file is, the sizes and the final losses.</summary>
+    public JsonObject ToJson() => new()
+    {
+        ["output"] = Output,
+        ["cleanModel"] = CleanModel,
+        ["corruptedModel"] = CorruptedModel,
+        ["facts"] = Facts,
+        ["forgetData"] = ForgetData,
+        ["retainData"] = RetainData,
+        ["vocabSize"] = VocabSize,
+        ["parameters"] = Parameters,
+        ["pretrainFinalLoss"] = PretrainLosses[^1],
+        ["corruptionFinalLoss"] = CorruptionLosses[^1],
+        ["seconds"] = Elapsed.TotalSeconds,
+    };
+}
 
 /// <summary>
 /// The RESTOR pipeline in miniature, up to the corrupted model: a micro LLaMA pre-trained from random weights on the
