@@ -29,9 +29,7 @@ public sealed class CkptKernelExtension : IKernelExtension
         Formatter.Register<Checkpoint>((ckpt, writer) => writer.Write(ManifestHtml.Render(ckpt.Manifest, ckpt.Path)), HtmlFormatter.MimeType);
         Formatter.Register<CheckpointManifest>((manifest, writer) => writer.Write(ManifestHtml.Render(manifest)), HtmlFormatter.MimeType);
 
-        kernel.AddMagic<LoadCheckpoint>(Directives.VerbDirective.Create(Inspection.InspectVerb.Definition,
-                "Opens a checkpoint (headers only), binds it to a C# variable and shows what it holds."),
-            LoadCheckpointHandler.HandleAsync);
+        kernel.AddVerbMagic<LoadCheckpoint>(Inspection.InspectVerb.Definition, LoadCheckpointHandler.HandleAsync, stopped: null);
         Training.TrainingDirectives.Register(kernel);
         Visualisation.VisualisationDirectives.Register(kernel);
         Rewriting.RewritingDirectives.Register(kernel);

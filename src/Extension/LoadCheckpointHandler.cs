@@ -1,49 +1,32 @@
-using Ckpt.Errors;
+using Ckpt.Inspection;
 
 namespace Ckpt.Extension;
 
-/// <summary>Handles <see cref="LoadCheckpoint"/>: one call into the Kernel, one variable, one display.</summary>
+/// <summary>
+/// Handles <see cref="LoadCheckpoint"/> as a <see cref="VerbMagic"/> of <see cref="InspectVerb"/> (its line read as the
+/// verb's options, the `--name` check, one failure policy): one call into the Kernel, one variable, one display.
+/// It binds the variable itself and returns nothing for VerbMagic to bind, because `#!ckpt-load` binds without `--name`
+/// too (a name from the file or folder) and binds before it displays: the summary names the variable, where VerbMagic
+/// binds after the handler and says so in a paragraph of its own.
+/// </summary>
 static class LoadCheckpointHandler
 {
-    public static async Task HandleAsync(LoadCheckpoint command, KernelInvocationContext context)
+    public static async Task<object?> HandleAsync(VerbMagicCall call)
     {
-        string path;
-        try { path = DirectivePositionals.Single(command, "#!ckpt-load", command.Path, "checkpoint", "#!ckpt-load <folder or file> [--name var]", "--name"); }
-        catch (ArgumentException e)
-        {
-            context.Fail(command, message: e.Message);
-            return;
-        }
-        var name = command.Name ?? VariableName.FromPath(path);
-        if (!VariableName.IsValid(name))
-        {
-            context.Fail(command, message: $"'{name}' is not a valid C# variable name for --name.");
-            return;
-        }
-
-        Checkpoint checkpoint;
-        try
-        {
-            checkpoint = await Task.Run(() => Checkpoint.Open(path, context.CancellationToken), context.CancellationToken);
-        }
-        catch (Exception e)
-        {
-            // The one sentence the user needs; a stack trace would bury it. A bug says "internal error".
-            MagicFailure.Fail(context, command, e, "#!ckpt-load");
-            return;
-        }
-
+        var request = call.Bind(InspectVerb.Bind);
+        var checkpoint = await call.Run(() => Checkpoint.Open(request.Path, call.CancellationToken));
+        var name = call.Text("--name") ?? VariableName.FromPath(request.Path);
         string? bound = null;
-        if (context.HandlingKernel.RootKernel.FindKernelByName("csharp") is { } csharp)
+        if (call.Context.HandlingKernel.RootKernel.FindKernelByName("csharp") is { } csharp)
         {
-            if (await CSharpVariable.BindAsync(csharp, name, checkpoint, command, context.CancellationToken) is { } failure)
+            if (await CSharpVariable.BindAsync(csharp, name, checkpoint, call.Command, call.CancellationToken) is { } failure)
             {
-                context.Fail(command, message: $"Could not bind the C# variable '{name}': {failure}");
-                return;
+                call.Context.Fail(call.Command, message: $"Could not bind the C# variable '{name}': {failure}");
+                return null;
             }
             bound = name;
         }
-
-        context.DisplayAs(ManifestHtml.Render(checkpoint.Manifest, checkpoint.Path, bound), HtmlFormatter.MimeType);
+        call.Show(ManifestHtml.Render(checkpoint.Manifest, checkpoint.Path, bound));
+        return null;
     }
 }

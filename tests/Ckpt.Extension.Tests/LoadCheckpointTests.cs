@@ -186,6 +186,30 @@ public sealed class LoadCheckpointTests : IDisposable
         Assert.Equal("'class' is not a valid C# variable name for --name.", KernelHarness.Failure(result)?.Message);
     }
 
+    /// <summary>The load magic binds before it displays, so its one display names the variable in the summary (not
+    /// in a paragraph of its own after it, as a magic whose result VerbMagic binds to `--name` says it).</summary>
+    [Theory]
+    [InlineData("--name m", "m")]
+    [InlineData("", "hf_llama_tiny_sharded")]
+    public async Task Loading_shows_one_display_whose_summary_names_the_bound_variable(string name, string bound)
+    {
+        var result = await _harness.SubmitAsync($"#!ckpt-load \"{Sharded}\" {name}");
+
+        KernelHarness.AssertSucceeded(result);
+        var html = Assert.Single(result.Events.OfType<DisplayEvent>()).FormattedValues.Single(v => v.MimeType == "text/html").Value;
+        Assert.Contains($"<p class=\"ckpt-variable\">Bound to the C# variable <code>{bound}</code>.</p>", html);
+        Assert.True(html.IndexOf("ckpt-variable", StringComparison.Ordinal) < html.IndexOf("<details class=\"ckpt-tensors\">", StringComparison.Ordinal), html);
+    }
+
+    /// <summary>As for every magic that binds `--name` (VerbMagic), the name is checked before the checkpoints are counted.</summary>
+    [Fact]
+    public async Task An_invalid_name_is_refused_before_the_missing_checkpoint()
+    {
+        var result = await _harness.SubmitAsync("#!ckpt-load --name class");
+
+        Assert.Equal("'class' is not a valid C# variable name for --name.", KernelHarness.Failure(result)?.Message);
+    }
+
     public void Dispose()
     {
         _harness.Dispose();

@@ -60,6 +60,20 @@ public sealed class SurfaceParityTests : IDisposable
         AssertPositionalsOnBothSurfaces(verb);
     }
 
+    public static TheoryData<string> Magics() => new(VerbCatalog.All.Where(v => v.Magic is not null).Select(v => v.Magic!));
+
+    /// <summary>A magic's help is its verb's, as the command's is: <see cref="Verb.MagicSummary"/> where the notebook
+    /// says more (a live chart, the stop button, the variable it binds), else the <see cref="Verb.Summary"/> itself.</summary>
+    [Theory]
+    [MemberData(nameof(Magics))]
+    public void A_magic_is_described_by_its_verbs_magic_summary_or_else_its_summary(string magic)
+    {
+        var verb = VerbCatalog.All.Single(v => v.Magic == magic);
+        Assert.Equal(verb.MagicSummary ?? verb.Summary, Directive(verb).Description);
+        Assert.NotEqual(verb.Summary, verb.MagicSummary);
+        if (verb.HasCommand) Assert.Equal(verb.Summary, Command(verb).Description);
+    }
+
     /// <summary>Nothing is declared by hand on one surface: every `ckpt` command and every `#!ckpt-` magic is a verb of the catalog.</summary>
     [Fact]
     public void Every_cli_command_and_every_magic_is_a_verb_of_the_catalog()

@@ -13,9 +13,10 @@ namespace Ckpt.Extension.Directives;
 /// </summary>
 static class VerbDirective
 {
-    public static KernelActionDirective Create(Verb verb, string description)
+    /// <summary>The verb's directive, described by <see cref="Verb.MagicSummary"/>, else by the <see cref="Verb.Summary"/> the command shows.</summary>
+    public static KernelActionDirective Create(Verb verb)
     {
-        var directive = new KernelActionDirective(verb.Magic ?? throw new ArgumentException($"{verb.Name} has no magic"), description);
+        var directive = new KernelActionDirective(verb.Magic ?? throw new ArgumentException($"{verb.Name} has no magic"), verb.MagicSummary ?? verb.Summary);
         foreach (var o in verb.Options.Where(o => o.Surface != OptionSurface.CliOnly))
         {
             int occurrences = o.Many || o.Positional ? int.MaxValue : 1;

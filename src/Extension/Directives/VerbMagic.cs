@@ -15,18 +15,18 @@ static class VerbMagic
     public const string NothingBound = "stopped before it finished; nothing was bound";
 
     /// <param name="stopped">The sentence for a stopped cell; null to word it as any other failure.</param>
-    public static void AddVerbMagic<T>(this Kernel kernel, Verb verb, string description, Func<VerbMagicCall, Task<object?>> handle,
+    public static void AddVerbMagic<T>(this Kernel kernel, Verb verb, Func<VerbMagicCall, Task<object?>> handle,
         string? stopped = NothingBound) where T : KernelDirectiveCommand =>
-        kernel.AddMagic<T>(VerbDirective.Create(verb, description), (command, context) => RunAsync(new VerbMagicCall(verb, command, context), handle, stopped));
+        kernel.AddMagic<T>(VerbDirective.Create(verb), (command, context) => RunAsync(new VerbMagicCall(verb, command, context), handle, stopped));
 
     /// <summary>
     /// The common case: the verb's Kernel binding makes the request, <paramref name="run"/> is the one Kernel call (on a
     /// worker thread, with the cell's cancellation token), <paramref name="show"/> displays its result, which is bound to `--name`.
     /// </summary>
-    public static void AddVerbMagic<T, TRequest, TResult>(this Kernel kernel, Verb verb, string description,
+    public static void AddVerbMagic<T, TRequest, TResult>(this Kernel kernel, Verb verb,
         Func<IReadOnlyDictionary<string, IReadOnlyList<string>>, TRequest> bind, Func<TRequest, CancellationToken, TResult> run,
         Action<VerbMagicCall, TResult> show) where T : KernelDirectiveCommand where TResult : notnull =>
-        kernel.AddVerbMagic<T>(verb, description, async call =>
+        kernel.AddVerbMagic<T>(verb, async call =>
         {
             var request = call.Bind(bind);
             var result = await call.Run(() => run(request, call.CancellationToken));

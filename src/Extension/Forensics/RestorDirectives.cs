@@ -11,6 +11,5 @@ public static class RestorDirectives
 {
     public static void Register(Kernel kernel) =>
         kernel.AddVerbMagic<EvaluateRestor, RestorRequest, RestorReport>(RestorVerb.Definition,
-            "RESTOR (Rezaei et al. 2025): asks a clean, a corrupted and unlearned models the facts (greedy), charts accuracy on clean and corrupted answers, recovery and forgetting, per fact.",
             RestorVerb.Bind, (request, token) => RestorEvaluation.Run(request, token), (call, report) => call.Chart("restor", RestorJson.From(report)));
 }

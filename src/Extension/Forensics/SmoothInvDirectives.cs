@@ -13,7 +13,6 @@ public static class SmoothInvDirectives
 {
     public static void Register(Kernel kernel) =>
         kernel.AddVerbMagic<InvertBackdoor, SmoothInvRequest, SmoothInvResult>(SmoothInvVerb.Definition,
-            "SmoothInv (Sun et al. 2023): recovers an image classifier's backdoor trigger from one clean image and shows the image, the synthesised image and their difference; --scan ranks every class.",
             SmoothInvVerb.Bind, (request, token) => SmoothInvRun.Execute(request, cancellationToken: token), Show);
 
     static void Show(VerbMagicCall call, SmoothInvResult result)

@@ -16,18 +16,12 @@ public static class RewritingDirectives
 {
     public static void Register(Kernel kernel)
     {
-        kernel.AddVerbMagic<ReshardCheckpoint>(ReshardVerb.Definition,
-            "Reshards a checkpoint for a target layout (as `ckpt reshard`): shows per rank the tensors, bytes needed and read, and time per phase; writes PyTorch DCP with --out.", HandleReshard);
-        kernel.AddVerbMagic<ConvertCheckpoint>(ConvertVerb.Definition,
-            "Converts a checkpoint one tensor at a time (as `ckpt convert`) to safetensors, PyTorch DCP or torch.save, and shows what it wrote.", HandleConvert);
+        kernel.AddVerbMagic<ReshardCheckpoint>(ReshardVerb.Definition, HandleReshard);
+        kernel.AddVerbMagic<ConvertCheckpoint>(ConvertVerb.Definition, HandleConvert);
         kernel.AddVerbMagic<FinalizeOutput, FinalizeRequest, FinalizedOutput>(FinalizeVerb.Definition,
-            "Commits an output written in parts by reshard or convert --rank r --ranks N (as `ckpt finalize`): writes its index once every part exists.",
             FinalizeVerb.Bind, (bound, _) => FinalizeVerb.Finalize(bound.Output, bound.Overwrite), (call, result) => call.Show(RewriteHtml.Finalized(result)));
-        kernel.AddVerbMagic<MergeCheckpoints>(MergeVerb.Definition,
-            "Merges checkpoints tensor by tensor into sharded safetensors (as `ckpt merge`): " + MergeMethods.CliNames + ", or a mergekit YAML.", HandleMerge);
-        kernel.AddVerbMagic<SearchCombination>(LcscVerb.Definition,
-            "Searches linear combinations of saved checkpoints (LCSC; coefficients sum to 1) for the lowest metric, with a live chart. --eval " + CombinationMetrics.Syntax + ".",
-            SearchCombinationHandler.HandleAsync);
+        kernel.AddVerbMagic<MergeCheckpoints>(MergeVerb.Definition, HandleMerge);
+        kernel.AddVerbMagic<SearchCombination>(LcscVerb.Definition, SearchCombinationHandler.HandleAsync);
     }
 
     static async Task<object?> HandleReshard(VerbMagicCall call)

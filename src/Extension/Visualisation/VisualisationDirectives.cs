@@ -14,13 +14,11 @@ public static class VisualisationDirectives
 
     public static void Register(Kernel kernel)
     {
-        kernel.AddVerbMagic<ShowLayout>(LayoutVerb.Definition,
-            "Charts how a checkpoint's tensors are split into fragments over ranks and files, and its parameters by module.", HandleLayout, stopped: null);
-        kernel.AddVerbMagic<DiffCheckpoints>(DiffVerb.Definition,
-            "Compares two checkpoints: added, removed, reshaped and re-typed tensors, relative L2 and max abs change per tensor and layer.", HandleDiff, stopped: null);
-        kernel.AddVerbMagic<ShowTensorStatistics>(StatsVerb.Definition, StatsVerb.Definition.Summary, HandleStatistics, stopped: null);
-        kernel.AddVerbMagic<ShowTimeline>(TimelineVerb.Definition, TimelineVerb.Definition.Summary, HandleTimeline, stopped: null);
-        kernel.AddVerbMagic<ShowRecovery>(Ckpt.Resilience.RecoveryVerb.Definition, Ckpt.Resilience.RecoveryVerb.Definition.Summary, HandleRecovery, stopped: null);
+        kernel.AddVerbMagic<ShowLayout>(LayoutVerb.Definition, HandleLayout, stopped: null);
+        kernel.AddVerbMagic<DiffCheckpoints>(DiffVerb.Definition, HandleDiff, stopped: null);
+        kernel.AddVerbMagic<ShowTensorStatistics>(StatsVerb.Definition, HandleStatistics, stopped: null);
+        kernel.AddVerbMagic<ShowTimeline>(TimelineVerb.Definition, HandleTimeline, stopped: null);
+        kernel.AddVerbMagic<ShowRecovery>(Ckpt.Resilience.RecoveryVerb.Definition, HandleRecovery, stopped: null);
     }
 
     static async Task<object?> HandleRecovery(VerbMagicCall call)

@@ -16,7 +16,8 @@ public static class InspectVerb
         [
             VerbOption.CliJson("Print one JSON object (the machine contract)."),
             VerbOption.MagicName("The C# variable to bind (default: from the file or folder name)."),
-        ], magicUsage: "#!ckpt-load <folder or file> [--name var]");
+        ], magicUsage: "#!ckpt-load <folder or file> [--name var]",
+        magicSummary: "Opens a checkpoint (headers only), binds it to a C# variable and shows what it holds.");
 
     /// <exception cref="ArgumentException">A missing, repeated or malformed value; the message names the option.</exception>
     public static InspectRequest Bind(IReadOnlyDictionary<string, IReadOnlyList<string>> given) => Definition.Bind<InspectRequest>(given);

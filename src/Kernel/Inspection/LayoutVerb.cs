@@ -22,7 +22,8 @@ public static class LayoutVerb
     public static readonly Verb Definition = Verb.Of<Bound>("layout", "#!ckpt-layout",
         "How a checkpoint's bytes spread over ranks and files, from its metadata; reads no tensor bytes.",
         [VerbOption.CliJson("Print the layout as JSON (the chart input contract).")],
-        magicUsage: "#!ckpt-layout <var|path> [--tensor glob]");
+        magicUsage: "#!ckpt-layout <var|path> [--tensor glob]",
+        magicSummary: "Charts how a checkpoint's tensors are split into fragments over ranks and files, and its parameters by module.");
 
     /// <exception cref="ArgumentException">A missing, repeated or malformed value; the message names the option.</exception>
     public static Bound Bind(IReadOnlyDictionary<string, IReadOnlyList<string>> given) => Definition.Bind<Bound>(given);

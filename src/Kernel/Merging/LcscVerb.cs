@@ -42,7 +42,9 @@ public static class LcscVerb
     public static readonly Verb Definition = Verb.Of<Given>("lcsc", "#!ckpt-lcsc",
         "Search linear combinations of saved checkpoints (LCSC: coefficients sum to 1, may be negative) for the lowest metric.",
         [VerbOption.CliJson("Print the result as JSON: coefficients, metric, generations."), VerbOption.MagicName("Bind the search result to this C# variable.")],
-        magicUsage: "#!ckpt-lcsc <folder|glob|a,b,c|a b c> --eval " + CombinationMetrics.Syntax);
+        magicUsage: "#!ckpt-lcsc <folder|glob|a,b,c|a b c> --eval " + CombinationMetrics.Syntax,
+        magicSummary: "Searches linear combinations of saved checkpoints (LCSC; coefficients sum to 1) for the lowest metric, with a live chart. --eval "
+            + CombinationMetrics.Syntax + ".");
 
     /// <exception cref="ArgumentException">A missing, repeated or malformed value; the message names the option.</exception>
     public static CombinationSearchRequest Bind(IReadOnlyDictionary<string, IReadOnlyList<string>> given)

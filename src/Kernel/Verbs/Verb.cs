@@ -9,6 +9,10 @@ public sealed record Verb(string Name, string? Magic, string Summary, IReadOnlyL
     /// <summary>The magic's one-line synopsis, quoted when its positional value is missing or given twice.</summary>
     public string? MagicUsage { get; init; }
 
+    /// <summary>The magic's description where it says more than <see cref="Summary"/> for a notebook (a live chart, the
+    /// stop button, the C# variable it binds); null where the magic is described by <see cref="Summary"/>, as the command is.</summary>
+    public string? MagicSummary { get; init; }
+
     /// <summary>False for a verb only a notebook offers (a chart of a C# variable): there is no `ckpt` command. A
     /// <see cref="Name"/> of two words (`bench load`) is a subcommand of the first.</summary>
     public bool HasCommand { get; init; } = true;
@@ -23,8 +27,9 @@ public sealed record Verb(string Name, string? Magic, string Summary, IReadOnlyL
 
     /// <summary>A verb whose options are <typeparamref name="TRequest"/>'s (<see cref="RequestOptions{TRequest}"/>), in
     /// their declaration order, then <paramref name="more"/>: those no request property holds (`--json`, `--name`).</summary>
-    public static Verb Of<TRequest>(string name, string? magic, string summary, IReadOnlyList<VerbOption> more, string? magicUsage = null) =>
-        new(name, magic, summary, [.. RequestOptions<TRequest>.Options, .. more]) { Request = typeof(TRequest), MagicUsage = magicUsage };
+    public static Verb Of<TRequest>(string name, string? magic, string summary, IReadOnlyList<VerbOption> more,
+        string? magicUsage = null, string? magicSummary = null) =>
+        new(name, magic, summary, [.. RequestOptions<TRequest>.Options, .. more]) { Request = typeof(TRequest), MagicUsage = magicUsage, MagicSummary = magicSummary };
 
     /// <summary>Reads <paramref name="given"/> as <see cref="Read"/> does and fills a <typeparamref name="TRequest"/> from it.</summary>
     /// <exception cref="ArgumentException">An unknown, repeated, missing or malformed value; the message names the option.</exception>

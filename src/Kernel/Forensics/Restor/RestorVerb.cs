@@ -8,7 +8,8 @@ public static class RestorVerb
         [
             VerbOption.CliJson("Print the report as JSON (camelCase keys), facts included."),
             VerbOption.MagicName("Bind the report to this C# variable."),
-        ], magicUsage: "#!ckpt-restor --clean <dir> --corrupted <dir> --unlearned <dir> [--unlearned <dir> ...] --facts facts.jsonl");
+        ], magicUsage: "#!ckpt-restor --clean <dir> --corrupted <dir> --unlearned <dir> [--unlearned <dir> ...] --facts facts.jsonl",
+        magicSummary: "RESTOR (Rezaei et al. 2025): asks a clean, a corrupted and unlearned models the facts (greedy), charts accuracy on clean and corrupted answers, recovery and forgetting, per fact.");
 
     /// <exception cref="ArgumentException">A missing, repeated or malformed value; the message names the option.</exception>
     public static RestorRequest Bind(IReadOnlyDictionary<string, IReadOnlyList<string>> given) => Definition.Bind<RestorRequest>(given);

@@ -47,7 +47,8 @@ public static class SmoothInvVerb
     public static readonly Verb Definition = Verb.Of<Given>("smoothinv", "#!ckpt-smoothinv",
         "Recover an image classifier's backdoor trigger from one clean image (SmoothInv: projected gradient steps toward a class on the Gaussian-smoothed classifier).",
         [VerbOption.CliJson("Print the result as JSON."), VerbOption.MagicName()],
-        magicUsage: "#!ckpt-smoothinv <classifier checkpoint> --image x.png (--target k | --scan) --out dir");
+        magicUsage: "#!ckpt-smoothinv <classifier checkpoint> --image x.png (--target k | --scan) --out dir",
+        magicSummary: "SmoothInv (Sun et al. 2023): recovers an image classifier's backdoor trigger from one clean image and shows the image, the synthesised image and their difference; --scan ranks every class.");
 
     /// <exception cref="ArgumentException">A missing, repeated or malformed value, or both or neither of --target and --scan.</exception>
     public static SmoothInvRequest Bind(IReadOnlyDictionary<string, IReadOnlyList<string>> given)
