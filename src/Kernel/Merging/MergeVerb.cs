@@ -17,7 +17,7 @@ public static class MergeVerb
             new("--max-shard-size", "Largest safetensors shard, e.g. 2GB.") { Default = "5GB" },
             VerbOption.CliJson("Print the merge log as JSON."),
             VerbOption.MagicName("Bind the merge report to this C# variable."),
-        ]);
+        ], magicUsage: "#!ckpt-merge --method " + string.Join("|", MergeMethods.All.Select(m => m.CliName)) + " --model a[:w] --model b[:w] --out dir");
 
     /// <summary>What to merge and where to write it.</summary>
     public sealed record Bound(MergeRequest Request, string Output, long MaxShardBytes, bool Overwrite);

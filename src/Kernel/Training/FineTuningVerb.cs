@@ -13,6 +13,7 @@ public static class FineTuningVerb
             new("--trace", "Write each set-up phase and the first step's phases to stderr (to locate a crash).", OptionKind.Flag) { Surface = OptionSurface.CliOnly },
             VerbOption.MagicName("Bind the run's result to this C# variable."),
         ],
+        magicUsage: "#!ckpt-finetune --recipe sft|dpo --model <var|path> --data <file.jsonl> --steps N [--out dir]",
         magicSummary: "Fine-tunes a causal LM with LoRA, QLoRA or all weights (as `ckpt finetune`): SFT, DPO or unlearning (ga, kl, npo), a live loss chart, a summary, the adapter (or with --full the model) in --out; the stop button keeps the last completed step's output.");
 
     /// <exception cref="ArgumentException">A missing, repeated or malformed value; the message names the option.</exception>
