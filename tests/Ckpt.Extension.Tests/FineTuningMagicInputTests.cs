@@ -72,7 +72,7 @@ public sealed class FineTuningMagicInputTests : IDisposable
     public async Task Finetune_magic_with_an_unknown_schedule_or_a_bad_warmup_ratio_fails_with_one_sentence_naming_it()
     {
         var message = await FailureOf($"#!ckpt-finetune --recipe sft --model \"{TinyLlama}\" --data \"{Data()}\" --steps 2 --lr-scheduler step");
-        Assert.Equal("unknown learning-rate schedule 'step': expected constant, linear or cosine", message.Trim());
+        Assert.Equal("--lr-scheduler must be constant, linear or cosine, not 'step'", message.Trim());
         var ratio = await FailureOf($"#!ckpt-finetune --recipe sft --model \"{TinyLlama}\" --data \"{Data()}\" --steps 2 --lr-scheduler cosine --warmup-ratio 1.5");
         Assert.Contains("--warmup-ratio 1.5 is outside [0, 1)", ratio);
     }

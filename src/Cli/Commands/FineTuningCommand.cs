@@ -8,7 +8,7 @@ static class FineTuningCommand
     public static Command Create(TextWriter stdout, TextWriter stderr, Terminal? terminal) =>
         VerbCommand.Create(FineTuningVerb.Definition, (given, cancellationToken) =>
         {
-            var options = FineTuningVerb.Bind(given).ToOptions() with
+            var options = FineTuningVerb.Bind(given) with
             {
                 Trace = VerbCommand.Flag(given, "--trace") ? line => Trace(stderr, line) : null,
             };

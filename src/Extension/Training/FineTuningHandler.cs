@@ -15,8 +15,8 @@ static class FineTuningHandler
 
     public static async Task<object?> HandleAsync(VerbMagicCall call)
     {
-        var request = call.Bind(FineTuningVerb.Bind);
-        var options = (request with { Model = await CheckpointTarget.PathAsync(request.Model, call.Context) }).ToOptions();
+        var options = call.Bind(FineTuningVerb.Bind);
+        options = options with { Model = await CheckpointTarget.PathAsync(options.Model, call.Context) };
         options.Validate();
         Ckpt.Models.TorchNativeLibraries.Require("fine-tuning", "ckpt finetune");
 

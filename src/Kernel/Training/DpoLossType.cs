@@ -7,3 +7,9 @@ namespace Ckpt.Training;
 /// completion tokens, hinge relu(1 − βh) (SLiC), robust [−(1−ε)·log σ(βh) + ε·log σ(−βh)] / (1 − 2ε) (Robust DPO).
 /// </summary>
 public enum DpoLossType { Sigmoid, Ipo, Hinge, Robust }
+
+public static class DpoLossTypeNames
+{
+    /// <summary>TRL's spelling of a loss type (DPOConfig.loss_type), as `--dpo-loss` reads it.</summary>
+    public static string TrlName(this DpoLossType loss) => loss.ToString().ToLowerInvariant();
+}

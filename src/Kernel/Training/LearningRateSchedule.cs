@@ -5,7 +5,13 @@ namespace Ckpt.Training;
 /// constant_with_warmup: HF's plain "constant" ignores warm-up, which is how QLoRA's recipe (constant, warmup_ratio
 /// 0.03) trains, so reproducing it exactly means leaving out the warm-up here.
 /// </summary>
-public enum LrSchedule { Constant, Linear, Cosine }
+public enum LrSchedule
+{
+    [OptionSpelling("constant_with_warmup")]
+    Constant,
+    Linear,
+    Cosine,
+}
 
 /// <summary>
 /// The learning rate of an optimizer step, as transformers' schedules compute it (optimization.py:
@@ -33,12 +39,4 @@ public static class LearningRateSchedule
 
     public static double At(FineTuningOptions options, int step, int total) =>
         options.LearningRate * Factor(options.Schedule, step, WarmupSteps(options.WarmupSteps, options.WarmupRatio, total), total);
-
-    public static LrSchedule Parse(string text) => text.Trim().ToLowerInvariant() switch
-    {
-        "constant" or "constant_with_warmup" => LrSchedule.Constant,
-        "linear" => LrSchedule.Linear,
-        "cosine" => LrSchedule.Cosine,
-        _ => throw new ArgumentException($"unknown learning-rate schedule '{text}': expected constant, linear or cosine"),
-    };
 }

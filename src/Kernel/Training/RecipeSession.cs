@@ -337,7 +337,7 @@ internal sealed class RecipeSession : IDisposable
         }
         metadata["qlora"] = o.QLora ? "true" : "false";
         metadata["packing"] = o.Packing ? "true" : "false";
-        metadata["dpo_loss"] = FineTuningRequest.DpoLossName(o.DpoLoss);
+        metadata["dpo_loss"] = o.DpoLoss.TrlName();
         metadata["label_smoothing"] = o.LabelSmoothing.ToString("R", CultureInfo.InvariantCulture);
         metadata["full"] = o.Full ? "true" : "false";
         if (o.Recipe is Recipe.Ga or Recipe.Kl or Recipe.Npo)

@@ -3,7 +3,8 @@ namespace Ckpt.Verbs;
 /// <summary>
 /// Declares the verb option that fills this property of a request (or this parameter of a positional record): its
 /// name and help here, its kind from the property's type (bool a flag, int/long/ulong an integer, double a number,
-/// string text, a list of strings an option given once per value) and its default from the property's initialiser.
+/// string text, an enum one of its members' lower-case names, a list of strings an option given once per value or,
+/// with <see cref="Separator"/>, once as a list) and its default from the property's initialiser.
 /// <see cref="RequestOptions{TRequest}"/> lists the options in declaration order and binds them, so adding an option to
 /// a verb is adding one property.
 /// </summary>
@@ -20,7 +21,8 @@ public sealed class OptionAttribute(string name, string help) : Attribute
     /// is built at run time (the list of merge methods) and an attribute argument must be a constant.</summary>
     public Type? HelpFrom { get; set; }
 
-    /// <summary>The value is a file or folder (<see cref="OptionKind.Path"/>) rather than text.</summary>
+    /// <summary>The value is a file or folder (<see cref="OptionKind.Path"/>) rather than text; a blank value is taken as
+    /// not given (a notebook's empty placeholder), so the option keeps its default.</summary>
     public bool Path { get; set; }
 
     public bool Required { get; set; }
@@ -30,6 +32,10 @@ public sealed class OptionAttribute(string name, string help) : Attribute
 
     /// <inheritdoc cref="VerbOption.Noun"/>
     public string? Noun { get; set; }
+
+    /// <summary>A list option given once, its items split on this character (`--lora-targets q_proj,v_proj`), trimmed,
+    /// empty ones dropped; '\0' (the default) takes one value per occurrence instead.</summary>
+    public char Separator { get; set; }
 
     /// <summary>How many values a list option takes when the count is fixed; 0 when it is not.</summary>
     public int Exactly { get; set; }

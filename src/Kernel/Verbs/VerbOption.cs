@@ -35,6 +35,10 @@ public sealed record VerbOption(string Name, string Help, OptionKind Kind = Opti
 
     public OptionSurface Surface { get; init; } = OptionSurface.Both;
 
+    /// <summary>The values a <see cref="OptionKind.Text"/> option takes, where it is one of a few (`--recipe`: sft, dpo,
+    /// ...), read without regard to case or surrounding spaces; null for free text.</summary>
+    public IReadOnlyList<string>? Choices { get; init; }
+
     public bool Flag => Kind == OptionKind.Flag;
 
     /// <summary>The name without its dashes and in PascalCase, as a property would be named: `LoraR`.</summary>

@@ -85,7 +85,7 @@ public sealed class FineTuningCommandTests : IDisposable
         var (bad, _, refused) = CliRunner.Run("finetune", "--recipe", "sft", "--model", FineTuningFixtures.TinyLlama, "--data", data,
             "--steps", "2", "--lr-scheduler", "step", "--out", Path.Combine(_dir, "out2"));
         Assert.Equal(2, bad);
-        Assert.Equal("ckpt: unknown learning-rate schedule 'step': expected constant, linear or cosine", refused.Trim());
+        Assert.Equal("ckpt: --lr-scheduler must be constant, linear or cosine, not 'step'", refused.Trim());
     }
 
     [Fact]

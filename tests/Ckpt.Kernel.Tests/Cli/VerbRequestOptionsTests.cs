@@ -89,6 +89,8 @@ public sealed class VerbRequestOptionsTests
     {
         var one = o.Kind switch
         {
+            // A value the binder accepts, and not the default: the first other choice as the required value, the last as the given one.
+            OptionKind.Text when o.Choices is { } choices => text == "required" ? choices.First(c => c != o.Default) : choices.Last(c => c != o.Default),
             OptionKind.Flag => "",
             OptionKind.Integer => o.Default is { } d ? (long.Parse(d, System.Globalization.CultureInfo.InvariantCulture) + 3).ToString(System.Globalization.CultureInfo.InvariantCulture) : "3",
             OptionKind.Number => o.Default is { } d ? (double.Parse(d, System.Globalization.CultureInfo.InvariantCulture) + 0.375).ToString(System.Globalization.CultureInfo.InvariantCulture) : "0.375",

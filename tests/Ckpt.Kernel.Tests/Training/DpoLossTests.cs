@@ -134,7 +134,7 @@ public class DpoLossTests(ITestOutputHelper output)
         var (chosenMask, rejectedMask) = RaggedMasks();
         using var _c = chosenMask;
         using var _r = rejectedMask;
-        var loss = FineTuningRequest.ParseDpoLoss(lossType);
+        var loss = Enum.Parse<DpoLossType>(lossType, ignoreCase: true);
 
         using var noGrad = no_grad();
         using var summed = DpoLoss.Compute(model, prompt, chosen, rejected, beta, chosenMask, rejectedMask);
@@ -225,7 +225,7 @@ public class DpoLossTests(ITestOutputHelper output)
         using var prompt = ReferenceTensors.Load(Reference, "prompt");
         using var chosen = ReferenceTensors.Load(Reference, "chosen");
         using var rejected = ReferenceTensors.Load(Reference, "rejected");
-        var loss = FineTuningRequest.ParseDpoLoss(lossType);
+        var loss = Enum.Parse<DpoLossType>(lossType, ignoreCase: true);
         using var dpo = DpoLoss.Compute(model, prompt, chosen, rejected, beta, loss: loss, labelSmoothing: labelSmoothing);
         // σ(0) = 1/2 for either label, so both smoothed forms stay ln 2; hinge relu(1 − 0); IPO (0 − 1/(2β))².
         double expected = loss switch { DpoLossType.Hinge => 1, DpoLossType.Ipo => 1 / (4 * beta * beta), _ => Math.Log(2) };

@@ -306,7 +306,7 @@ public sealed class FineTuningTests(ITestOutputHelper output) : IDisposable
     {
         Recipe = Recipe.Dpo, Model = FineTuningFixtures.TinyLlama, Data = data, Output = outDir, Steps = steps, BatchSize = 16,
         LearningRate = 5e-3, LoraR = 8, LoraAlpha = 16, LoraTargets = ["q_proj", "v_proj", "down_proj"], Threads = 1,
-        DpoLoss = FineTuningRequest.ParseDpoLoss(lossType), LabelSmoothing = labelSmoothing,
+        DpoLoss = Enum.Parse<DpoLossType>(lossType, ignoreCase: true), LabelSmoothing = labelSmoothing,
     };
 
     [Trait("Category", "slow")]
