@@ -78,7 +78,7 @@ static class RewriteHtml
     }
 
     public static string Finalized(Ckpt.Outputs.FinalizedOutput r) =>
-        Summary($"Finalized the {r.Verb} output of {r.Parts} parts ({r.Files.Count} file(s), {ByteSize.Format(r.BytesWritten)}, index {string.Join(", ", r.IndexFiles.Select(f => f[(f.LastIndexOfAny(['/', '\\']) + 1)..]))}) in ", r.Output, ".");
+        Summary($"Finalized the {r.Verb} output of {r.Parts} parts ({r.Files.Count} file(s), {ByteSize.Format(r.BytesWritten)}, index {string.Join(", ", r.IndexNames)}) in ", r.Output, ".");
 
     public static string Merge(MergeReport r, string output)
     {
