@@ -10,22 +10,7 @@ static class ConvertCommand
         var (progress, bar) = ProgressBar.ForBytes(terminal, stdout);
         var result = CheckpointConverter.Convert(ckpt, options, cancellationToken, progress);
         bar?.Done();
-        if (asJson)
-        {
-            var report = new JsonObject
-            {
-                ["files"] = new JsonArray(result.Files.Select(f => (JsonNode)f).ToArray()),
-                ["index"] = result.IndexFile,
-                ["tensors"] = result.TensorCount,
-                ["bytes"] = result.BytesWritten,
-                ["skippedObjects"] = new JsonArray(result.SkippedObjects.Select(s => (JsonNode)s).ToArray()),
-                ["copiedFiles"] = new JsonArray(result.CopiedFiles.Select(f => (JsonNode)f).ToArray()),
-                ["mergedWeights"] = result.MergedWeights,
-                ["phases"] = new JsonObject(result.Timeline.Phases.Select(kv => KeyValuePair.Create(kv.Key,
-                    (JsonNode?)new JsonObject { ["seconds"] = kv.Value.Seconds, ["bytes"] = kv.Value.Bytes }))),
-            };
-            stdout.WriteLine(ManifestJson.Serialize(report));
-        }
+        if (asJson) stdout.WriteLine(ManifestJson.Serialize(result.ToJson()));
         else
         {
             if (options.Share is { } share)

@@ -10,7 +10,7 @@ static class GenerateCommand
         if (asJson)
         {
             var done = Generation.Run(request, cancellationToken: cancellationToken);
-            for (int r = 0; r < done.Rows.Count; r++) stdout.WriteLine(VerbJson.Serialize(Fields(done, r), indented: false));
+            for (int r = 0; r < done.Rows.Count; r++) stdout.WriteLine(VerbJson.Serialize(done.RowJson(r), indented: false));
         }
         else
         {
@@ -33,28 +33,4 @@ static class GenerateCommand
                 $"{done.ModelType} in {done.ComputeDType} on {done.Device}, loaded in {done.LoadTime.TotalSeconds:F2} s"));
         }
     });
-
-    static Dictionary<string, object?> Fields(GenerationCompleted done, int r)
-    {
-        var row = done.Rows[r];
-        var s = row.Sequence;
-        return new()
-        {
-            ["row"] = r,
-            ["text"] = row.Text,
-            ["promptIds"] = s.PromptIds,
-            ["generatedIds"] = s.Tokens,
-            ["finishReason"] = s.FinishReason,
-            ["newTokens"] = s.Tokens.Length,
-            ["tokensPerSecond"] = s.TokensPerSecond,
-            ["prefillSeconds"] = s.PrefillTime.TotalSeconds,
-            ["decodeSeconds"] = s.DecodeTime.TotalSeconds,
-            ["loadSeconds"] = done.LoadTime.TotalSeconds,
-            ["sampling"] = done.Settings.DoSample,
-            ["kvCache"] = done.Settings.UseCache,
-            ["modelType"] = done.ModelType,
-            ["dtype"] = done.ComputeDType,
-            ["device"] = done.Device,
-        };
-    }
 }

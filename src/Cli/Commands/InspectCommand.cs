@@ -9,19 +9,7 @@ static class InspectCommand
     {
         if (CheckpointSetListing.TryWrite(bound.Path, asJson, stdout)) return;
         using var ckpt = Checkpoint.Open(bound.Path);
-        if (asJson)
-        {
-            var report = ManifestJson.ToJson(ckpt.Manifest, ckpt.Path);
-            // What describing it cost: headers and metadata only (from a bucket, the bytes of its ranged GETs).
-            var io = ckpt.Storage.Statistics;
-            report["read"] = new JsonObject
-            {
-                ["metadataBytes"] = io.MetadataBytesRead,
-                ["tensorBytes"] = io.TensorBytesRead,
-                ["reads"] = io.ReadCalls,
-            };
-            stdout.WriteLine(ManifestJson.Serialize(report));
-        }
+        if (asJson) stdout.WriteLine(ManifestJson.Serialize(ManifestJson.ToJson(ckpt)));
         else
             WriteHuman(stdout, ckpt, bound.Limit);
     });

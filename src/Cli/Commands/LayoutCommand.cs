@@ -20,13 +20,13 @@ static class LayoutCommand
     static void WriteHuman(TextWriter o, Checkpoint ckpt, CheckpointLayout layout)
     {
         o.WriteLine($"{ckpt.Path}: {layout.TensorCount} tensors in {layout.FragmentCount} fragments, {ByteSize.Format(layout.TotalBytes)}");
-        double mean = layout.Ranks.Count == 0 ? 0 : (double)layout.TotalBytes / layout.Ranks.Count;
         // A single-process save has no writer ranks: its bytes are told by file alone, not by one "rank ?".
         if (layout.Ranks.All(r => r is null)) o.WriteLine($"  written by one process, in {layout.Files.Count} {(layout.Files.Count == 1 ? "file" : "files")}");
-        else for (int r = 0; r < layout.Ranks.Count; r++)
+        else
         {
-            long b = layout.BytesOfRank(r);
-            o.WriteLine($"  {(layout.Ranks[r] is int v ? $"rank {v}" : "rank ?"),-10} {ByteSize.Format(b),10}  {(mean > 0 ? b / mean : 0):0.000}× mean");
+            var shares = layout.RankSharesOfMean();
+            for (int r = 0; r < layout.Ranks.Count; r++)
+                o.WriteLine($"  {(layout.Ranks[r] is int v ? $"rank {v}" : "rank ?"),-10} {ByteSize.Format(layout.BytesOfRank(r)),10}  {shares[r]:0.000}× mean");
         }
         foreach (var (f, i) in layout.Files.Select((f, i) => (f, i)).Take(50))
             o.WriteLine($"  {f,-40} {ByteSize.Format(layout.BytesOfFile(i)),10}");

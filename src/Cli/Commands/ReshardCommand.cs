@@ -2,6 +2,7 @@ using Ckpt.Resharding;
 
 namespace Ckpt.Cli.Commands;
 
+/// <summary>`ckpt reshard`: the options of <see cref="ReshardVerb"/>, a plan or a call to <see cref="Resharder.Reshard"/>, a summary or <see cref="ReshardJson"/>.</summary>
 static class ReshardCommand
 {
     public static Command Create(TextWriter stdout, Terminal? terminal) => VerbCommand.Create(ReshardVerb.Definition, ReshardVerb.Bind, (request, asJson, cancellationToken) =>
@@ -12,7 +13,7 @@ static class ReshardCommand
         {
             layout.RequireFits(ckpt.Manifest, ckpt.Path);
             var plans = ReshardVerb.Plan(ckpt.Manifest, layout, request.Only, ckpt.Storage.Tuning);
-            if (asJson) stdout.WriteLine(ManifestJson.Serialize(PlanReport(layout, plans)));
+            if (asJson) stdout.WriteLine(ManifestJson.Serialize(ReshardJson.Planned(layout, plans)));
             else
             {
                 stdout.WriteLine($"planned {layout.Description}; nothing written: give --out to write the DCP checkpoint");
@@ -24,7 +25,7 @@ static class ReshardCommand
         var (progress, bar) = ProgressBar.ForBytes(terminal, stdout);
         var result = Resharder.Reshard(ckpt, new ReshardOptions(layout, request.Output, request.Only, request.Overwrite, request.Share), cancellationToken, progress);
         bar?.Done();
-        if (asJson) stdout.WriteLine(ManifestJson.Serialize(Report(result)));
+        if (asJson) stdout.WriteLine(ManifestJson.Serialize(ReshardJson.Written(result)));
         else
         {
             if (request.Share is { } share)
@@ -36,53 +37,4 @@ static class ReshardCommand
                 stdout.WriteLine($"skipped {result.SkippedObjects.Count} non-tensor values that are not plain data: {string.Join(", ", result.SkippedObjects.Take(5))}");
         }
     });
-
-    /// <summary>A plan-only run (no --out): the keys of <see cref="Report"/> that a plan has, with `planOnly` true.</summary>
-    static JsonObject PlanReport(TargetLayout layout, IReadOnlyList<(RankPlan Plan, double Seconds)> plans) => new()
-    {
-        ["layout"] = layout.Description,
-        ["worldSize"] = layout.WorldSize,
-        ["mesh"] = new JsonArray(layout.Mesh.Select(m => (JsonNode)m).ToArray()),
-        ["planOnly"] = true,
-        ["ranks"] = new JsonArray(plans.Select(p => (JsonNode)new JsonObject
-        {
-            ["rank"] = p.Plan.Rank,
-            ["tensors"] = p.Plan.Tensors.Count(t => !t.Shard.IsEmpty),
-            ["bytesNeeded"] = p.Plan.BytesNeeded,
-            ["bytesRead"] = p.Plan.BytesRead,
-            ["reads"] = p.Plan.ReadCount,
-            ["seconds"] = new JsonObject { ["plan"] = p.Seconds },
-        }).ToArray()),
-    };
-
-    static JsonObject Report(ReshardResult r) => new()
-    {
-        ["layout"] = r.Layout.Description,
-        ["worldSize"] = r.Layout.WorldSize,
-        ["mesh"] = new JsonArray(r.Layout.Mesh.Select(m => (JsonNode)m).ToArray()),
-        ["out"] = r.Written.Directory,
-        ["files"] = new JsonArray(r.Written.Files.Select(f => (JsonNode)Path.GetFileName(f)).ToArray()),
-        ["chunks"] = r.Written.ChunkCount,
-        ["bytesWritten"] = r.Written.BytesWritten,
-        ["sourceBytesRead"] = r.SourceBytesRead,
-        ["ranks"] = new JsonArray(r.Ranks.Select(x => (JsonNode)new JsonObject
-        {
-            ["rank"] = x.Rank,
-            ["tensors"] = x.Tensors,
-            ["bytesNeeded"] = x.BytesNeeded,
-            ["bytesRead"] = x.BytesRead,
-            ["reads"] = x.ReadCount,
-            ["chunksWritten"] = x.ChunksWritten,
-            ["chunkBytesWritten"] = x.ChunkBytesWritten,
-            ["seconds"] = x.PhaseSeconds is null ? null
-                : new JsonObject(x.PhaseSeconds.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
-        }).ToArray()),
-        ["objects"] = new JsonObject
-        {
-            ["written"] = new JsonArray(r.WrittenObjects.Select(s => (JsonNode)s).ToArray()),
-            ["skipped"] = new JsonArray(r.SkippedObjects.Select(s => (JsonNode)s).ToArray()),
-        },
-        ["phases"] = new JsonObject(r.Timeline.Phases.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => KeyValuePair.Create(kv.Key,
-            (JsonNode?)new JsonObject { ["seconds"] = kv.Value.Seconds, ["bytes"] = kv.Value.Bytes }))),
-    };
 }

@@ -22,7 +22,7 @@ static class RewriteHtml
 
     public static string Plan(TargetLayout layout, IReadOnlyList<(RankPlan Plan, double Seconds)> plans) =>
         P($"Planned {layout.Description} ({plans.Count} ranks); nothing written: give --out to write the DCP checkpoint.")
-        + RankTable(plans.Select(x => new RankRow(x.Plan.Rank, x.Plan.Tensors.Count(t => !t.Shard.IsEmpty), x.Plan.BytesNeeded, x.Plan.BytesRead,
+        + RankTable(plans.Select(x => new RankRow(x.Plan.Rank, x.Plan.HeldTensors, x.Plan.BytesNeeded, x.Plan.BytesRead,
             x.Plan.ReadCount, null, new Dictionary<string, double> { ["plan"] = x.Seconds })).ToList());
 
     sealed record RankRow(int Rank, int Tensors, long Needed, long Read, int Reads, int? Chunks, IReadOnlyDictionary<string, double>? Phases);
@@ -78,7 +78,7 @@ static class RewriteHtml
     }
 
     public static string Finalized(Ckpt.Outputs.FinalizedOutput r) =>
-        Summary($"Finalized the {r.Verb} output of {r.Parts} parts ({r.Files.Count} file(s), {ByteSize.Format(r.BytesWritten)}, index {string.Join(", ", r.IndexFiles.Select(f => f[(f.LastIndexOfAny(['/', '\\']) + 1)..]))}) in ", r.Output, ".");
+        Summary($"Finalized the {r.Verb} output of {r.Parts} parts ({r.Files.Count} file(s), {ByteSize.Format(r.BytesWritten)}, index {string.Join(", ", r.IndexNames)}) in ", r.Output, ".");
 
     public static string Merge(MergeReport r, string output)
     {

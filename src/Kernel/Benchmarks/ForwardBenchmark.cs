@@ -1,10 +1,15 @@
 using System.Diagnostics;
+using System.Text.Json.Nodes;
 using Ckpt.Models;
 
 namespace Ckpt.Benchmarks;
 
 public sealed record ForwardBenchmarkResult(string Device, string DType, int Batch, int Sequence, int Iterations,
-    double LoadSeconds, double MillisecondsPerForward, double TokensPerSecond, long Parameters);
+    double LoadSeconds, double MillisecondsPerForward, double TokensPerSecond, long Parameters)
+{
+    /// <summary>What `ckpt bench forward` prints (docs/json.md): the record itself, its properties camelCase in order.</summary>
+    public JsonObject ToJson() => JsonSerializer.SerializeToNode(this, VerbJson.Line)!.AsObject();
+}
 
 /// <summary>
 /// Times the TorchSharp causal-LM forward on random token ids: warm-up, then the mean of timed iterations,

@@ -1,11 +1,25 @@
 using System.Diagnostics;
+using System.Text.Json.Nodes;
 using Ckpt.Planning;
 
 namespace Ckpt.Benchmarks;
 
-public sealed record LoadBenchmarkResult(long Bytes, double Seconds, long PeakMemoryBytes, int Tensors, int Parallelism)
+/// <param name="Files">The files of the checkpoint read.</param>
+public sealed record LoadBenchmarkResult(long Bytes, double Seconds, long PeakMemoryBytes, int Tensors, int Files, int Parallelism)
 {
     public double GbPerSecond => Bytes / Seconds / 1e9;
+
+    /// <summary>`ckpt bench load --json`'s document (docs/json.md).</summary>
+    public JsonObject ToJson() => new()
+    {
+        ["bytes"] = Bytes,
+        ["seconds"] = Seconds,
+        ["gbPerSecond"] = GbPerSecond,
+        ["peakMemoryBytes"] = PeakMemoryBytes,
+        ["tensors"] = Tensors,
+        ["files"] = Files,
+        ["parallelism"] = Parallelism,
+    };
 }
 
 /// <summary>
@@ -28,7 +42,8 @@ public static class LoadBenchmark
                 Interlocked.Add(ref bytes, data.ByteLength);
             });
         clock.Stop();
-        return new LoadBenchmarkResult(bytes, clock.Elapsed.TotalSeconds, PeakResidentBytes(), checkpoint.Manifest.Tensors.Count, workers);
+        return new LoadBenchmarkResult(bytes, clock.Elapsed.TotalSeconds, PeakResidentBytes(), checkpoint.Manifest.Tensors.Count,
+            checkpoint.Manifest.Files.Count, workers);
     }
 
     /// <summary>The process's peak resident set (VmHWM on Linux), else the peak working set.</summary>

@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace Ckpt.Conversion;
 
 public enum TargetFormat { Safetensors, Dcp, Torch }
@@ -32,4 +34,17 @@ public sealed record ConversionResult(
     public IReadOnlyList<string> CopiedFiles { get; init; } = [];
     /// <summary>Base weights a merged adapter changed.</summary>
     public int MergedWeights { get; init; }
+
+    /// <summary>`ckpt convert --json`'s document (docs/json.md); `phases` in the order the timeline first saw each.</summary>
+    public JsonObject ToJson() => new()
+    {
+        ["files"] = new JsonArray(Files.Select(f => (JsonNode)f).ToArray()),
+        ["index"] = IndexFile,
+        ["tensors"] = TensorCount,
+        ["bytes"] = BytesWritten,
+        ["skippedObjects"] = new JsonArray(SkippedObjects.Select(s => (JsonNode)s).ToArray()),
+        ["copiedFiles"] = new JsonArray(CopiedFiles.Select(f => (JsonNode)f).ToArray()),
+        ["mergedWeights"] = MergedWeights,
+        ["phases"] = Monitoring.OperationTimeline.PhasesJson(Timeline.Phases),
+    };
 }

@@ -34,6 +34,13 @@ public sealed record CheckpointLayout(
         get { long s = 0; foreach (var b in Bytes) s += b; return s; }
     }
 
+    /// <summary>Each rank's bytes over the mean bytes per rank: all 1 where the ranks hold equal shares; all 0 for a layout of no bytes.</summary>
+    public double[] RankSharesOfMean()
+    {
+        double mean = Ranks.Count == 0 ? 0 : (double)TotalBytes / Ranks.Count;
+        return Enumerable.Range(0, Ranks.Count).Select(r => mean > 0 ? BytesOfRank(r) / mean : 0).ToArray();
+    }
+
     /// <summary>
     /// Aggregates every tensor the filter includes; the per-tensor box maps are kept for at most
     /// <paramref name="maxBoxTensors"/> tensors (the largest by bytes when there are more).

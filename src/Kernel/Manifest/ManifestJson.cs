@@ -8,6 +8,23 @@ namespace Ckpt.Manifest;
 /// </summary>
 public static class ManifestJson
 {
+    /// <summary>
+    /// `ckpt inspect --json`'s document (docs/json.md): <see cref="ToJson(CheckpointManifest, string)"/> and `read`, what
+    /// describing it cost: headers and metadata only (from a bucket, the bytes of its ranged GETs).
+    /// </summary>
+    public static JsonObject ToJson(Checkpoint checkpoint)
+    {
+        var report = ToJson(checkpoint.Manifest, checkpoint.Path);
+        var io = checkpoint.Storage.Statistics;
+        report["read"] = new JsonObject
+        {
+            ["metadataBytes"] = io.MetadataBytesRead,
+            ["tensorBytes"] = io.TensorBytesRead,
+            ["reads"] = io.ReadCalls,
+        };
+        return report;
+    }
+
     public static JsonObject ToJson(CheckpointManifest m, string path) => new()
     {
         ["path"] = path,

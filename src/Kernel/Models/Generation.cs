@@ -6,7 +6,33 @@ namespace Ckpt.Models;
 
 /// <summary>What `ckpt generate` produced: one row per prompt, with its text when the model has a tokenizer.</summary>
 public sealed record GenerationCompleted(string ModelType, string ComputeDType, string Device, GenerationSettings Settings,
-    IReadOnlyList<GeneratedRow> Rows, TimeSpan LoadTime);
+    IReadOnlyList<GeneratedRow> Rows, TimeSpan LoadTime)
+{
+    /// <summary>`ckpt generate --json`'s line for row <paramref name="r"/> (docs/json.md): its ids and text, its timings, and the run's settings.</summary>
+    public Dictionary<string, object?> RowJson(int r)
+    {
+        var row = Rows[r];
+        var s = row.Sequence;
+        return new()
+        {
+            ["row"] = r,
+            ["text"] = row.Text,
+            ["promptIds"] = s.PromptIds,
+            ["generatedIds"] = s.Tokens,
+            ["finishReason"] = s.FinishReason,
+            ["newTokens"] = s.Tokens.Length,
+            ["tokensPerSecond"] = s.TokensPerSecond,
+            ["prefillSeconds"] = s.PrefillTime.TotalSeconds,
+            ["decodeSeconds"] = s.DecodeTime.TotalSeconds,
+            ["loadSeconds"] = LoadTime.TotalSeconds,
+            ["sampling"] = Settings.DoSample,
+            ["kvCache"] = Settings.UseCache,
+            ["modelType"] = ModelType,
+            ["dtype"] = ComputeDType,
+            ["device"] = Device,
+        };
+    }
+}
 
 /// <param name="Text">The new tokens decoded (without the EOS that stopped them); null without a tokenizer.</param>
 public sealed record GeneratedRow(GeneratedSequence Sequence, string? Text);

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Text.Json.Nodes;
 
 namespace Ckpt.Monitoring;
 
@@ -40,6 +41,11 @@ public sealed class OperationTimeline
     public IReadOnlyDictionary<string, (double Seconds, long Bytes)> Phases =>
         _events.GroupBy(e => e.Phase).ToDictionary(g => g.Key,
             g => (g.Sum(e => (e.End - e.Start).TotalSeconds), g.Sum(e => e.Bytes)));
+
+    /// <summary>The `phases` object of a `--json` report (docs/json.md): per phase, in the order given, its seconds and bytes.</summary>
+    public static JsonObject PhasesJson(IEnumerable<KeyValuePair<string, (double Seconds, long Bytes)>> phases) =>
+        new(phases.Select(kv => KeyValuePair.Create(kv.Key,
+            (JsonNode?)new JsonObject { ["seconds"] = kv.Value.Seconds, ["bytes"] = kv.Value.Bytes })));
 }
 
 public sealed record TimelineEvent(string Phase, string Subject, int Worker, TimeSpan Start, TimeSpan End, long Bytes);

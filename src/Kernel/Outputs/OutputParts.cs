@@ -218,4 +218,21 @@ public sealed class OutputParts : IDisposable
 }
 
 /// <summary>What `ckpt finalize` committed: the output, the verb and number of parts it came from, its data and index files.</summary>
-public sealed record FinalizedOutput(string Output, string Verb, int Parts, IReadOnlyList<string> Files, IReadOnlyList<string> IndexFiles, long BytesWritten);
+public sealed record FinalizedOutput(string Output, string Verb, int Parts, IReadOnlyList<string> Files, IReadOnlyList<string> IndexFiles, long BytesWritten)
+{
+    /// <summary>The index files by name (`.metadata`, `model.safetensors.index.json`), as the summaries show them.</summary>
+    public IEnumerable<string> IndexNames => IndexFiles.Select(Name);
+
+    /// <summary>`ckpt finalize --json`'s document (docs/json.md): the data and index files by name.</summary>
+    public JsonObject ToJson() => new()
+    {
+        ["out"] = Output,
+        ["verb"] = Verb,
+        ["parts"] = Parts,
+        ["files"] = new JsonArray(Files.Select(f => (JsonNode)Name(f)).ToArray()),
+        ["index"] = new JsonArray(IndexNames.Select(f => (JsonNode)f).ToArray()),
+        ["bytesWritten"] = BytesWritten,
+    };
+
+    static string Name(string path) => path[(path.LastIndexOfAny(['/', '\\']) + 1)..];
+}

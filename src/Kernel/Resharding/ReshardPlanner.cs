@@ -15,6 +15,8 @@ public sealed record RankPlan(int Rank, TargetLayout Layout, IReadOnlyList<Tenso
     public long BytesNeeded => Tensors.Sum(t => t.BytesNeeded);
     public long BytesRead => Tensors.Sum(t => t.BytesRead);
     public int ReadCount => Tensors.Sum(t => t.Reads.Sum(r => r.Reads.Count + r.DecodedReads.Count));
+    /// <summary>Tensors this rank holds a non-empty shard of (a rank's plan lists every tensor, an empty shard for those it lacks).</summary>
+    public int HeldTensors => Tensors.Count(t => !t.Shard.IsEmpty);
     /// <summary>Distinct files this rank touches.</summary>
     public IReadOnlyList<string> Files => Tensors.SelectMany(t => t.Reads)
         .SelectMany(r => r.Reads.Select(x => x.File).Concat(r.DecodedReads.Select(d => d.Fragment.Payload.File)))

@@ -117,7 +117,7 @@ public static class Resharder
 
         var writeSeconds = timeline.Events.Where(e => e.Phase == "write").GroupBy(e => e.Subject)
             .ToDictionary(g => g.Key, g => g.Sum(e => (e.End - e.Start).TotalSeconds));
-        var ranks = plans.Select(p => new RankReport(p.Rank, p.Tensors.Count(t => !t.Shard.IsEmpty), p.BytesNeeded, p.BytesRead,
+        var ranks = plans.Select(p => new RankReport(p.Rank, p.HeldTensors, p.BytesNeeded, p.BytesRead,
             p.ReadCount, chunks[p.Rank], load[p.Rank], new Dictionary<string, double>
             {
                 ["plan"] = planSeconds[p.Rank],

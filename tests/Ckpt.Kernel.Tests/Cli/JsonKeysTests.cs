@@ -22,6 +22,7 @@ public partial class JsonKeysTests
         { "ckpt diff", 0, 0 },
         { "ckpt convert", 0, 0 },
         { "ckpt reshard", 0, 0 },
+        { "ckpt reshard", 1, 0 },
         { "ckpt merge", 0, 0 },
         { "ckpt lcsc", 0, 0 },
         { "ckpt bench load", 0, 0 },
@@ -40,7 +41,7 @@ public partial class JsonKeysTests
     public void A_verbs_json_has_the_top_level_keys_docs_json_md_lists(string verb, int keysLine, int value)
     {
         var dir = TestPaths.TempDirectory("json-keys-" + verb.Replace(' ', '-'));
-        var (code, stdout, stderr) = CliRunner.Run(Arguments(verb, dir));
+        var (code, stdout, stderr) = CliRunner.Run(keysLine == 0 ? Arguments(verb, dir) : OtherArguments(verb, keysLine, dir));
         Assert.True(code == 0, stderr);
         var values = Values(stdout);
         var printed = values[value < 0 ? values.Count + value : value].EnumerateObject().Select(p => p.Name).ToArray();
@@ -86,6 +87,13 @@ public partial class JsonKeysTests
         "ckpt restor" => Restor(dir),
         "ckpt finalize" => Finalize(dir),
         _ => throw new ArgumentException(verb),
+    };
+
+    /// <summary>A run that prints the document of a verb's later `Keys` line; finetune's one run prints both of its documents.</summary>
+    static string[] OtherArguments(string verb, int keysLine, string dir) => (verb, keysLine) switch
+    {
+        ("ckpt reshard", 1) => ["reshard", TestPaths.Fixture("dcp-fsdp2-4rank"), "--world-size", "2", "--json"],
+        _ => Arguments(verb, dir),
     };
 
     static string[] SmallestToy(string output) => ["restor-toy", "--out", output, "--entities", "4", "--corrupted-entities", "1",

@@ -48,6 +48,15 @@ public class CheckpointLayoutTests
     }
 
     [Fact]
+    public void Each_ranks_share_of_the_mean_is_its_bytes_over_the_mean_bytes_per_rank()
+    {
+        // Rows per rank 4, 4, 4, 1 (as above): a mean of 13/4 rows, so shares of 16/13 and 4/13.
+        var shares = CheckpointLayout.Of(FourRank(Chunked("a.weight", 10, 4), Chunked("b.weight", 3, 4))).RankSharesOfMean();
+        Assert.Equal([16.0 / 13, 16.0 / 13, 16.0 / 13, 4.0 / 13], shares, (a, b) => Math.Abs(a - b) < 1e-12);
+        Assert.Equal(4, shares.Sum(), 12);
+    }
+
+    [Fact]
     public void Box_map_rectangles_tile_the_projected_tensor_with_hover_facts()
     {
         var layout = CheckpointLayout.Of(FourRank(Chunked("a.weight", 10, 4)));
