@@ -16,12 +16,12 @@ static class FineTuningCommand
             var bar = asJson ? null : ProgressBar.On(terminal, stdout);
             var progress = new ProgressBar.Reporter<TrainingProgress>(p =>
             {
-                if (asJson) stdout.WriteLine(VerbJson.Serialize(Step(p), indented: false));
+                if (asJson) stdout.WriteLine(VerbJson.Serialize(p.ToJson(), indented: false));
                 else bar?.Show((double)p.Step / p.TotalSteps, ProgressText(p), p.Step == p.TotalSteps);
             });
             var result = FineTuning.Run(options, progress, cancellationToken);
             bar?.Done();
-            if (asJson) stdout.WriteLine(VerbJson.Serialize(Summary(result), indented: false));
+            if (asJson) stdout.WriteLine(VerbJson.Serialize(result.ToJson(), indented: false));
             else WriteSummary(stdout, result);
             return Task.FromResult(result.Cancelled ? 130 : 0);
         });
@@ -32,54 +32,6 @@ static class FineTuningCommand
         stderr.WriteLine(line);
         stderr.Flush();
     }
-
-    /// <summary>
-    /// One optimizer step as a JSON line: the fixed keys camelCase (docs/json.md), the recipe's metrics (`rewards/chosen`,
-    /// `forget_loss`, `eval_loss` after an evaluation) under `metrics` with the names TRL logs them under.
-    /// </summary>
-    static Dictionary<string, object?> Step(TrainingProgress p) => new()
-    {
-        ["step"] = p.Step,
-        ["totalSteps"] = p.TotalSteps,
-        ["loss"] = p.Loss,
-        ["learningRate"] = p.LearningRate,
-        ["gradNorm"] = p.GradNorm,
-        ["epoch"] = p.Epoch,
-        ["tokens"] = p.Tokens,
-        ["paddingTokens"] = p.PaddingTokens,
-        ["tokensPerSecond"] = p.TokensPerSecond,
-        ["meanTokensPerSecond"] = p.MeanTokensPerSecond,
-        ["metrics"] = p.Metrics,
-    };
-
-    /// <summary>The run's last line (`"done": true`), camelCase; `metrics` are the last step's, named as TRL names them.</summary>
-    static Dictionary<string, object?> Summary(FineTuningResult r) => new()
-    {
-        ["done"] = true,
-        ["recipe"] = r.Recipe.ToString().ToLowerInvariant(),
-        ["cancelled"] = r.Cancelled,
-        ["startStep"] = r.StartStep,
-        ["stepsCompleted"] = r.StepsCompleted,
-        ["totalSteps"] = r.TotalSteps,
-        ["finalLoss"] = r.Last?.Loss,
-        ["meanTokensPerSecond"] = r.MeanTokensPerSecond,
-        ["examples"] = r.Examples,
-        ["packedRows"] = r.PackedRows,
-        ["droppedExamples"] = r.DroppedExamples,
-        ["trainableParameters"] = r.TrainableParameters,
-        ["totalParameters"] = r.TotalParameters,
-        ["quantizedBytesPerParameter"] = r.QuantizedBase?.BytesPerParameter,
-        [r.Saved] = r.AdapterDirectory,
-        ["checkpoints"] = r.CheckpointDirectory,
-        ["saves"] = r.Saves.Count,
-        ["maxSaveStallMs"] = r.Saves.Count == 0 ? null : r.Saves.Max(s => s.Stall.TotalMilliseconds),
-        ["asyncSaveStallMs"] = r.Saves.Where(s => s.Async).Select(s => (double?)s.Stall.TotalMilliseconds).Average(),
-        ["syncSaveMs"] = r.Saves.Where(s => !s.Async).Select(s => (double?)s.Stall.TotalMilliseconds).LastOrDefault(),
-        ["saveStallsMs"] = r.Saves.Select(s => s.Stall.TotalMilliseconds).ToArray(),
-        ["saveBytes"] = r.Saves.Count == 0 ? null : r.Saves[^1].Timeline.Phases.GetValueOrDefault("write").Bytes,
-        ["metrics"] = r.Last?.Metrics,
-        ["seconds"] = r.Elapsed.TotalSeconds,
-    };
 
     static void WriteSummary(TextWriter o, FineTuningResult r)
     {
@@ -99,7 +51,7 @@ static class FineTuningCommand
         if (r.QuantizedBase is { } q)
             o.WriteLine(string.Create(inv, $"  NF4 base          {q.Layers} layers, {q.BytesPerParameter:F4} bytes/param"));
         if (r.Saves.Count > 0)
-            o.WriteLine(string.Create(inv, $"  saves             {r.Saves.Count}, longest stall {r.Saves.Max(s => s.Stall.TotalMilliseconds):F1} ms (a synchronous save: {r.Saves.Where(s => !s.Async).Select(s => s.Stall.TotalMilliseconds).LastOrDefault():F1} ms)"));
+            o.WriteLine(string.Create(inv, $"  saves             {r.Saves.Count}, longest stall {r.MaxSaveStallMs:F1} ms (a synchronous save: {r.SyncSaveMs ?? 0:F1} ms)"));
         if (r.DroppedExamples > 0) o.WriteLine($"  dropped           {r.DroppedExamples} examples whose prompt fills --max-length");
         o.WriteLine($"  {r.Saved,-17} {r.AdapterDirectory}");
         o.WriteLine($"  resumable state   {r.CheckpointDirectory}");

@@ -36,9 +36,8 @@ static class FineTuningHtml
         if (r.QuantizedBase is { } q)
             Row(html, "NF4 base", "nf4-bytes-per-parameter", string.Create(Invariant, $"{q.Layers} layers, {q.BytesPerParameter:F4} bytes/param"), q.BytesPerParameter);
         Row(html, "saves", "saves", r.Saves.Count.ToString(Invariant), r.Saves.Count);
-        if (r.Saves.Count > 0)
+        if (r.MaxSaveStallMs is { } longest)
         {
-            double longest = r.Saves.Max(s => s.Stall.TotalMilliseconds);
             Row(html, "longest save stall", "max-save-stall-ms", longest.ToString("F1", Invariant) + " ms", longest);
             var stalls = string.Join(", ", r.Saves.Select(s => string.Create(Invariant, $"step {s.Step}: {s.Stall.TotalMilliseconds:F1} ms{(s.Async ? "" : " (sync)")}")));
             Row(html, "save stalls", "save-stalls", stalls, null);

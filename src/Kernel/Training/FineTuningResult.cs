@@ -30,4 +30,40 @@ public sealed record FineTuningResult(
 
     /// <summary>What the output folder holds: "model" or "adapter".</summary>
     public string Saved => FullModel ? "model" : "adapter";
+
+    /// <summary>The longest stall a save caused, in ms; null when the run saved nothing.</summary>
+    public double? MaxSaveStallMs => Saves.Count == 0 ? null : Saves.Max(s => s.Stall.TotalMilliseconds);
+
+    /// <summary>The stall of the last synchronous save (the final one, or a cancelled run's), in ms; null when there was none.</summary>
+    public double? SyncSaveMs => Saves.Where(s => !s.Async).Select(s => (double?)s.Stall.TotalMilliseconds).LastOrDefault();
+
+    /// <summary>`ckpt finetune --json`'s last line, with `"done": true` (docs/json.md): camelCase keys; `metrics` are
+    /// the last step's, named as TRL names them.</summary>
+    public Dictionary<string, object?> ToJson() => new()
+    {
+        ["done"] = true,
+        ["recipe"] = Recipe.ToString().ToLowerInvariant(),
+        ["cancelled"] = Cancelled,
+        ["startStep"] = StartStep,
+        ["stepsCompleted"] = StepsCompleted,
+        ["totalSteps"] = TotalSteps,
+        ["finalLoss"] = Last?.Loss,
+        ["meanTokensPerSecond"] = MeanTokensPerSecond,
+        ["examples"] = Examples,
+        ["packedRows"] = PackedRows,
+        ["droppedExamples"] = DroppedExamples,
+        ["trainableParameters"] = TrainableParameters,
+        ["totalParameters"] = TotalParameters,
+        ["quantizedBytesPerParameter"] = QuantizedBase?.BytesPerParameter,
+        [Saved] = AdapterDirectory,
+        ["checkpoints"] = CheckpointDirectory,
+        ["saves"] = Saves.Count,
+        ["maxSaveStallMs"] = MaxSaveStallMs,
+        ["asyncSaveStallMs"] = Saves.Where(s => s.Async).Select(s => (double?)s.Stall.TotalMilliseconds).Average(),
+        ["syncSaveMs"] = SyncSaveMs,
+        ["saveStallsMs"] = Saves.Select(s => s.Stall.TotalMilliseconds).ToArray(),
+        ["saveBytes"] = Saves.Count == 0 ? null : Saves[^1].Timeline.Phases.GetValueOrDefault("write").Bytes,
+        ["metrics"] = Last?.Metrics,
+        ["seconds"] = Elapsed.TotalSeconds,
+    };
 }

@@ -36,4 +36,23 @@ public sealed record TrainingProgress(int Step, int TotalSteps, double Epoch, do
         foreach (var (k, v) in Metrics) fields[k] = v;
         return fields;
     }
+
+    /// <summary>
+    /// `ckpt finetune --json`'s line for this step (docs/json.md): the fixed keys camelCase, the recipe's metrics
+    /// (`rewards/chosen`, `forget_loss`, `eval_loss` after an evaluation) under `metrics` with the names TRL logs them under.
+    /// </summary>
+    public Dictionary<string, object?> ToJson() => new()
+    {
+        ["step"] = Step,
+        ["totalSteps"] = TotalSteps,
+        ["loss"] = Loss,
+        ["learningRate"] = LearningRate,
+        ["gradNorm"] = GradNorm,
+        ["epoch"] = Epoch,
+        ["tokens"] = Tokens,
+        ["paddingTokens"] = PaddingTokens,
+        ["tokensPerSecond"] = TokensPerSecond,
+        ["meanTokensPerSecond"] = MeanTokensPerSecond,
+        ["metrics"] = Metrics,
+    };
 }

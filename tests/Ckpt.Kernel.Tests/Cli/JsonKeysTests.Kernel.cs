@@ -7,6 +7,7 @@ using Ckpt.Manifest;
 using Ckpt.Models;
 using Ckpt.Outputs;
 using Ckpt.Resharding;
+using Ckpt.Training;
 using Ckpt.Verbs;
 
 namespace Ckpt.Tests.Cli;
@@ -30,6 +31,8 @@ public partial class JsonKeysTests
         { "ckpt bench forward", 0 },
         { "ckpt generate", 0 },
         { "ckpt finalize", 0 },
+        { "ckpt finetune", 0 },
+        { "ckpt finetune", 1 },
     };
 
     [Theory]
@@ -101,6 +104,14 @@ public partial class JsonKeysTests
                     foreach (var rank in new[] { 0, 1 })
                         Resharder.Reshard(ckpt, new ReshardOptions(layout, parts, Share: new WorkShare(rank, 2)));
                 return FinalizeVerb.Finalize(parts, overwrite: false).ToJson();
+            }
+            case "ckpt finetune":
+            {
+                // A run's records as FineTuning.Run returns them; the CLI test runs a real one, this checks the Kernel side alone.
+                var step = new TrainingProgress(1, 1, 1.0, 0.5, 2e-4, 0.25, 96, 800, TimeSpan.FromSeconds(1), new Dictionary<string, double>());
+                var result = new FineTuningResult(Recipe.Sft, Path.Combine(dir, "out"), Path.Combine(dir, "out", "checkpoints"), 0, 1, 1, false, step,
+                    800, 2, 0, 64, 640, null, null, [], TimeSpan.FromSeconds(1));
+                return JsonSerializer.SerializeToNode(keysLine == 0 ? step.ToJson() : result.ToJson(), VerbJson.Line)!.AsObject();
             }
             default:
                 throw new ArgumentException(verb);
