@@ -2,7 +2,8 @@ using System.Text.Json.Nodes;
 
 namespace Ckpt.Conversion;
 
-public enum TargetFormat { Safetensors, Dcp, Torch }
+/// <summary>What `--to` writes: Hugging Face safetensors (also spelled `hf`), a one-rank DCP, or torch.save's zip (`pt`).</summary>
+public enum TargetFormat { [OptionSpelling("hf")] Safetensors, Dcp, [OptionSpelling("pt")] Torch }
 
 /// <summary>
 /// What `ckpt convert` / `#!ckpt-convert` is asked to do; validated before any byte is read. <paramref name="MergeAdapter"/>

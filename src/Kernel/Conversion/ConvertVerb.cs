@@ -5,14 +5,14 @@ namespace Ckpt.Conversion;
 /// <summary>`ckpt convert` and `#!ckpt-convert`: the options <see cref="Given"/> declares, and the one binding to <see cref="ConvertOptions"/>.</summary>
 public static class ConvertVerb
 {
-    /// <summary>The options as given; <see cref="Bind"/> parses the format, shard size and dtype and builds the work share.</summary>
+    /// <summary>The options as given; <see cref="Bind"/> parses the shard size and dtype and builds the work share.</summary>
     public sealed class Given
     {
         [Option("--path", "A checkpoint file or folder, any readable format.", Path = true, Positional = true, Required = true, Noun = "checkpoint")]
         public string? Path { get; init; }
 
         [Option("--to", "Target format: safetensors, dcp (one rank, whole-tensor chunks) or torch (model.pt).")]
-        public string To { get; init; } = "safetensors";
+        public TargetFormat To { get; init; } = TargetFormat.Safetensors;
 
         [Option("--out", "Output folder.", Path = true, Required = true)]
         public string? Output { get; init; }
@@ -50,7 +50,7 @@ public static class ConvertVerb
     public static (string Path, ConvertOptions Options) Bind(IReadOnlyDictionary<string, IReadOnlyList<string>> given)
     {
         var g = Definition.Bind<Given>(given);
-        var options = new ConvertOptions(OptionValues.TargetFormat(g.To), g.Output!, ByteSize.Parse(g.MaxShardSize),
+        var options = new ConvertOptions(g.To, g.Output!, ByteSize.Parse(g.MaxShardSize),
             g.Only.ToArray(), DTypeNames.ParseOptional(g.DType), g.StripPrefix, g.MergeAdapter, g.Overwrite, Cluster.WorkShare.From(g.Rank, g.Ranks));
         return (g.Path!, options);
     }

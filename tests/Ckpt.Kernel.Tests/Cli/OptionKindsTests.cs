@@ -111,4 +111,26 @@ public sealed class OptionKindsTests
         Assert.Equal("f.txt", Bind("--file", "f.txt").File);
         Assert.Equal("out", Bind().Out);
     }
+
+    [Theory]
+    [InlineData("safetensors", Conversion.TargetFormat.Safetensors)]
+    [InlineData(" HF ", Conversion.TargetFormat.Safetensors)]
+    [InlineData("dcp", Conversion.TargetFormat.Dcp)]
+    [InlineData("pt", Conversion.TargetFormat.Torch)]
+    [InlineData("Torch", Conversion.TargetFormat.Torch)]
+    public void Convert_reads_its_target_format_as_an_enum_with_the_hf_and_pt_spellings(string text, Conversion.TargetFormat expected)
+    {
+        var given = new Dictionary<string, IReadOnlyList<string>> { ["--path"] = ["in"], ["--out"] = ["out"], ["--to"] = [text] };
+        Assert.Equal(expected, Conversion.ConvertVerb.Bind(given).Options.To);
+        Assert.Equal(["safetensors", "dcp", "torch"], Conversion.ConvertVerb.Definition["--to"].Choices);
+        Assert.Equal("safetensors", Conversion.ConvertVerb.Definition["--to"].Default);
+    }
+
+    [Fact]
+    public void An_unknown_target_format_is_refused_in_one_sentence_listing_the_formats()
+    {
+        var given = new Dictionary<string, IReadOnlyList<string>> { ["--path"] = ["in"], ["--out"] = ["out"], ["--to"] = ["onnx"] };
+        var e = Assert.Throws<ArgumentException>(() => Conversion.ConvertVerb.Bind(given));
+        Assert.Equal("--to must be safetensors, dcp or torch, not 'onnx'", e.Message);
+    }
 }
