@@ -1,7 +1,7 @@
 namespace Ckpt.Conversion;
 
 /// <summary>
-/// Option values that the CLI verbs and the notebook magics share (`--to`, `--dtype`), parsed in one place so
+/// Option values that the CLI verbs and the notebook magics share (`--to`; `--dtype` is <see cref="DTypeNames"/>), parsed in one place so
 /// both accept the same spellings and refuse the rest with the same sentence.
 /// </summary>
 public static class OptionValues
@@ -14,8 +14,4 @@ public static class OptionValues
         "torch" or "pt" => Conversion.TargetFormat.Torch,
         _ => throw new FormatException($"--to {text} is not a format (safetensors, dcp, torch)"),
     };
-
-    /// <summary>A floating dtype code (`F32`, `bf16`), or null for none.</summary>
-    /// <exception cref="FormatException">Not a dtype code; the message names it.</exception>
-    public static DType? DType(string? code) => DTypeNames.ParseOptional(code);
 }
