@@ -149,7 +149,7 @@ public static class StallBenchmark
 
         public TorchLoop(int tensors, int elements, string device)
         {
-            _device = torch.device(device);
+            _device = ComputeDevice.Parse(device).ToTorch();
             torch.manual_seed(0);
             _weights = Enumerable.Range(0, tensors).Select(_ => torch.randn(elements, device: _device)).ToArray();
             _grads = Enumerable.Range(0, tensors).Select(_ => torch.zeros(elements, device: _device)).ToArray();

@@ -25,7 +25,7 @@ public sealed class GenerateMagicInputTests : IDisposable
     [Theory]
     [InlineData("--max-new-tokens 0", "--max-new-tokens must be at least 1, not 0")]
     [InlineData("--top-p 1.5", "--top-p must be in (0, 1], not 1.5")]
-    [InlineData("--dtype f8", "unknown compute dtype 'f8' (f32, bf16, f16, f64)")]
+    [InlineData("--dtype f8", "--dtype must be F32, BF16, F16 or F64, not 'f8'")]
     [InlineData("--greedy --temperature 0.7", "--greedy cannot be combined with --temperature, --top-p or --top-k, which sample")]
     [InlineData("--device tpu", "--device must be cpu, cuda or cuda:N, not 'tpu'")]
     public async Task Generate_magic_with_an_option_out_of_range_fails_with_the_cli_sentence_before_any_model_is_read(string options, string expected) =>

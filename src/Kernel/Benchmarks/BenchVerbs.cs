@@ -36,8 +36,8 @@ public static class BenchVerbs
             new("--batch", "Rows per forward.", OptionKind.Integer) { Default = "8" },
             new("--seq", "Tokens per row.", OptionKind.Integer) { Default = "512" },
             new("--iters", "Timed forwards.", OptionKind.Integer) { Default = "10" },
-            new("--device", "cpu (default) or cuda."),
-            new("--dtype", "Compute dtype: f32, bf16, f16 (default: as saved)."),
+            new("--device", ComputeDevice.Help) { Default = "cpu" },
+            new("--dtype", DTypeNames.ComputeHelp),
         ])
     { OneSurfaceReason = Why };
 }

@@ -21,8 +21,9 @@ public static class ForwardBenchmark
     {
         if (batch < 1 || sequence < 1 || iterations < 1)
             throw new ArgumentException($"--batch {batch}, --seq {sequence} and --iters {iterations} must each be at least 1");
-        var dev = device is null ? CPU : new Device(device);
+        var parsed = ComputeDevice.Parse(device);
         var compute = DTypeNames.Compute(dtype);
+        var dev = parsed.ToTorch();
         var clock = Stopwatch.StartNew();
         using var ckpt = Checkpoint.Open(modelPath);
         var config = ModelConfig.Read(ckpt);

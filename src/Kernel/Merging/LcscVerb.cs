@@ -59,7 +59,7 @@ public static class LcscVerb
             Seed = g.Seed,
             Last = g.Last,
             OutputDirectory = g.Output,
-            OutputDType = DTypeNames.ParseOptional(g.DType),
+            OutputDType = DTypeNames.Floating(g.DType),
             Overwrite = g.Overwrite,
         };
     }

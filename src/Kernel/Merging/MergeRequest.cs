@@ -68,7 +68,7 @@ public sealed record MergeRequest
                 Rescale = TaskVectorRescales.TryParse(Rescale, out var r) ? r
                     : throw new FormatException($"--rescale {Rescale} is not a rescale (inverse-density | l1 | none)"),
             };
-        return DTypeNames.ParseOptional(DType) is { } d ? spec with { OutputDType = d } : spec;
+        return DTypeNames.Floating(DType) is { } d ? spec with { OutputDType = d } : spec;
     }
 
     /// <summary>A checkpoint set given as one `--model` is each of its members, with the weight given (a soup of a run).</summary>

@@ -15,16 +15,17 @@ public static class CausalLmForward
 {
     /// <param name="modelPath">Any readable checkpoint with a config.json beside it (or pass <paramref name="configPath"/>).</param>
     /// <param name="computeDType">"f32", "bf16", "f16"; null computes in the checkpoint's dtype.</param>
-    /// <param name="device">"cpu", "cuda", "cuda:1"; null is the CPU.</param>
+    /// <param name="device">"cpu", "cuda", "cuda:1" (<see cref="Tensors.ComputeDevice"/>); null is the CPU.</param>
     /// <param name="overwrite">Replace an existing <paramref name="outputPath"/> (<see cref="Outputs.OutputFile"/>).</param>
     /// <param name="adapterPath">A PEFT LoRA adapter folder applied on top of the model (the logits a fine-tune's adapter gives).</param>
     public static ForwardCompleted Run(string modelPath, string inputIdsPath, string outputPath, string? computeDType = null,
         string? device = null, string? configPath = null, CancellationToken cancellationToken = default, string? adapterPath = null,
         bool overwrite = false)
     {
-        Outputs.OutputFile.Check(outputPath, [modelPath, inputIdsPath, configPath, adapterPath], overwrite);
+        var parsed = Tensors.ComputeDevice.Parse(device);
         var dtype = Tensors.DTypeNames.Compute(computeDType);
-        var dev = device is null ? CPU : new Device(device);
+        Outputs.OutputFile.Check(outputPath, [modelPath, inputIdsPath, configPath, adapterPath], overwrite);
+        var dev = parsed.ToTorch();
         var clock = Stopwatch.StartNew();
 
         using var ids = ReadInputIds(inputIdsPath);

@@ -8,10 +8,10 @@ public sealed record ForwardRequest(
     [Option("--input-ids", "A safetensors file holding input_ids [batch, seq] (int64).", Path = true, Required = true)] string InputIds,
     [Option("--out", "A safetensors file to write logits [batch, seq, vocab] (F32) to.", Path = true, Required = true)] string Output,
     [Option("--overwrite", OutputFile.OverwriteHelp)] bool Overwrite,
-    [Option("--dtype", "Compute dtype: f32, bf16, f16 (default: the checkpoint's).")] string? DType,
-    [Option("--device", "cpu (default) or cuda.")] string? Device,
-    [Option("--config", "The config.json to use when the checkpoint has none beside it.", Path = true)] string? Config,
-    [Option("--adapter", "A PEFT LoRA adapter folder to apply on top of the model.", Path = true)] string? Adapter);
+    [Option("--dtype", DTypeNames.ComputeHelp)] string? DType,
+    [Option("--device", ComputeDevice.Help)] string? Device = "cpu",
+    [Option("--config", "The config.json to use when the checkpoint has none beside it.", Path = true)] string? Config = null,
+    [Option("--adapter", "A PEFT LoRA adapter folder to apply on top of the model.", Path = true)] string? Adapter = null);
 
 /// <summary>`ckpt forward`: the options of <see cref="ForwardRequest"/>, and the binding generated from them. It has no magic.</summary>
 public static class ForwardVerb

@@ -124,9 +124,9 @@ public static class Generation
         using var tokenizer = TextTokenizer.TryOpen(modelFolder);
         var prompts = request.Prompt is { } promptText ? [Tokenize(promptText, request.Chat, tokenizer, modelFolder)] : ReadRows(request.InputIds!);
 
-        if (request.Threads is int threads) set_num_threads(threads);
+        LibTorchThreads.Apply(request.Threads);
         var clock = Stopwatch.StartNew();
-        var device = request.Device is null ? CPU : new Device(request.Device);
+        var device = ComputeDevice.Parse(request.Device).ToTorch();
         using var ckpt = Checkpoint.Open(request.Model, cancellationToken);
         var config = ModelConfig.Read(ckpt);
         using var model = CausalLanguageModel.Load(ckpt, config, device, Tensors.DTypeNames.Compute(request.DType), cancellationToken);

@@ -48,15 +48,15 @@ public sealed record GenerationRequest
     [Option("--no-cache", "Re-run the whole sequence for every token instead of using the KV cache (a baseline).")]
     public bool NoCache { get; init; }
 
-    /// <summary>"cpu" (default), "cuda", "cuda:N".</summary>
-    [Option("--device", "cpu (default), cuda or cuda:N.")]
-    public string? Device { get; init; }
+    /// <summary>"cpu", "cuda" or "cuda:N" (<see cref="ComputeDevice"/>); null is the CPU.</summary>
+    [Option("--device", ComputeDevice.Help)]
+    public string? Device { get; init; } = "cpu";
 
-    [Option("--dtype", "Compute dtype: f32, bf16, f16 (default: the checkpoint's).")]
+    [Option("--dtype", DTypeNames.ComputeHelp)]
     public string? DType { get; init; }
 
     /// <summary>LibTorch intra-op CPU threads for the process; null leaves LibTorch's choice.</summary>
-    [Option("--threads", "CPU threads for LibTorch (default: LibTorch's choice).")]
+    [Option("--threads", LibTorchThreads.Help)]
     public int? Threads { get; init; }
 
     /// <summary>The checks that need no file read beyond existence; the message names the option.</summary>
@@ -73,9 +73,8 @@ public sealed record GenerationRequest
         if (Greedy && (Temperature ?? TopP ?? (double?)TopK) is not null)
             throw new ArgumentException("--greedy cannot be combined with --temperature, --top-p or --top-k, which sample");
         new GenerationSettings { MaxNewTokens = MaxNewTokens, Temperature = Temperature ?? 1.0, TopK = TopK ?? 0, TopP = TopP ?? 1.0 }.Validate();
-        if (Threads is <= 0) throw new ArgumentException($"--threads must be positive, not {Threads}");
-        if (Device is not null && !(Device is "cpu" or "cuda" || Device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(Device[5..], out var n) && n >= 0))
-            throw new ArgumentException($"--device must be cpu, cuda or cuda:N, not '{Device}'");
+        LibTorchThreads.Check(Threads);
+        ComputeDevice.Parse(Device);
         _ = Tensors.DTypeNames.Compute(DType);
     }
 

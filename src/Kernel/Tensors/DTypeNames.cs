@@ -9,6 +9,12 @@ public static class DTypeNames
 {
     public const string Help = "F32, BF16, F16 or F64 (also float32, bfloat16, float16, half, float64, double, fp32, fp16)";
 
+    /// <summary>Every compute `--dtype`'s help (finetune, generate, restor, forward, bench forward).</summary>
+    public const string ComputeHelp = "Compute dtype: " + Help + " (default: the checkpoint's).";
+
+    /// <summary>The one sentence every `--dtype` refuses a value with.</summary>
+    public static string Refusal(string text) => $"--dtype must be F32, BF16, F16 or F64, not '{text}'";
+
     public static bool TryParse(string text, out DType dtype)
     {
         DType? named = text.Trim().ToLowerInvariant() switch
@@ -29,15 +35,21 @@ public static class DTypeNames
     }
 
     /// <summary>A dtype to store or cast to, or null for none.</summary>
-    /// <exception cref="FormatException">Not a dtype; the message names it.</exception>
+    /// <exception cref="FormatException">Not a dtype: <see cref="Refusal"/>.</exception>
     public static DType? ParseOptional(string? text) => text is null ? null
         : TryParse(text, out var d) ? d
-        : throw new FormatException($"--dtype {text} is not a dtype code (F32, BF16, F16, F64)");
+        : throw new FormatException(Refusal(text));
+
+    /// <summary>A floating dtype to write (a merge's output), or null for none.</summary>
+    /// <exception cref="FormatException">Not F32, BF16, F16 or F64: <see cref="Refusal"/>.</exception>
+    public static DType? Floating(string? text) => text is null ? null
+        : TryParse(text, out var d) && d is DType.F32 or DType.BF16 or DType.F16 or DType.F64 ? d
+        : throw new FormatException(Refusal(text));
 
     /// <summary>A floating dtype to compute in, or null for the checkpoint's own.</summary>
-    /// <exception cref="ArgumentException">Not a floating dtype LibTorch computes in; the message names it.</exception>
+    /// <exception cref="ArgumentException">Not a floating dtype LibTorch computes in: <see cref="Refusal"/>.</exception>
     public static torch.ScalarType? Compute(string? text) =>
         text is null ? null
         : TryParse(text, out var d) && d is DType.F32 or DType.BF16 or DType.F16 or DType.F64 && TorchInterop.TryGetScalarType(d, out var s) ? s
-        : throw new ArgumentException($"unknown compute dtype '{text}' (f32, bf16, f16, f64)");
+        : throw new ArgumentException(Refusal(text));
 }

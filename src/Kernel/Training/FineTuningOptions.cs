@@ -161,19 +161,19 @@ public sealed record FineTuningOptions
     [Option("--out", "Output folder (the adapter, or with --full the whole model, at its root; resumable state in checkpoints/).", Path = true, Default = DefaultOutput)]
     public required string Output { get; init; }
 
-    /// <summary>"cpu" or "cuda" ("cuda:1", ...).</summary>
-    [Option("--device", "cpu or cuda.")]
+    /// <summary>"cpu", "cuda" or "cuda:N" (<see cref="ComputeDevice"/>).</summary>
+    [Option("--device", ComputeDevice.Help)]
     public string Device { get; init; } = "cpu";
 
     /// <summary>Compute dtype of the base model ("f32", "bf16", "f16"); null keeps the checkpoint's.</summary>
-    [Option("--dtype", "Compute dtype of the base: f32, bf16, f16 (default: the checkpoint's).")]
+    [Option("--dtype", DTypeNames.ComputeHelp)]
     public string? DType { get; init; }
 
     /// <summary>
     /// LibTorch intra-op CPU threads for the whole process (torch.set_num_threads); null leaves LibTorch's choice. On a
     /// machine shared with other busy processes, fewer threads than cores avoids OpenMP threads spinning against each other.
     /// </summary>
-    [Option("--threads", "CPU threads for LibTorch (default: LibTorch's choice).")]
+    [Option("--threads", LibTorchThreads.Help)]
     public int? Threads { get; init; }
 
     /// <summary>Commit resumable state every N steps through the async checkpointer; 0 saves only at the end (or on cancel).</summary>
@@ -242,11 +242,10 @@ public sealed record FineTuningOptions
         if (MaxLength < 2) throw new ArgumentException("--max-length must be at least 2");
         if (Packing && Recipe != Recipe.Sft)
             throw new ArgumentException("--packing is for SFT only: DPO scores each chosen and rejected completion in its own row against the same prompt, so its pairs are not packed");
-        if (Threads is <= 0) throw new ArgumentException("--threads must be positive");
+        LibTorchThreads.Check(Threads);
         if (SaveEvery < 0) throw new ArgumentException("--save-every must not be negative");
         if (KeepLast is <= 0) throw new ArgumentException("keep-last must be positive");
-        if (!Device.StartsWith("cpu", StringComparison.OrdinalIgnoreCase) && !Device.StartsWith("cuda", StringComparison.OrdinalIgnoreCase))
-            throw new ArgumentException($"--device must be cpu or cuda, not '{Device}'");
+        ComputeDevice.Parse(Device);
         Tensors.DTypeNames.Compute(DType);
         // Last, as it is the only check that looks at the disk beyond existence: the output folder must be new, or this run's own.
         Outputs.RunFolder.Check(Output, Inputs, Resume, Overwrite);

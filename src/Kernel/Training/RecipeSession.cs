@@ -42,7 +42,7 @@ internal sealed class RecipeSession : IDisposable
     {
         Options = options;
         _cancellationToken = cancellationToken;
-        Device = new Device(options.Device);
+        Device = ComputeDevice.Parse(options.Device).ToTorch();
         ModelFolder = Directory.Exists(options.Model) ? options.Model : Path.GetDirectoryName(Path.GetFullPath(options.Model))!;
     }
 
@@ -77,7 +77,7 @@ internal sealed class RecipeSession : IDisposable
     {
         options.Validate();
         var session = new RecipeSession(options, cancellationToken);
-        if (options.Threads is int threads) set_num_threads(threads);
+        LibTorchThreads.Apply(options.Threads);
         manual_seed(options.Seed);
         session.Tokenizer = TextTokenizer.TryOpen(session.ModelFolder);
         session.Special = session.Tokenizer?.Special ?? SpecialTokens.Read(session.ModelFolder);

@@ -52,7 +52,7 @@ public class GenerateCommandTests
     [InlineData("--top-p must be in (0, 1]", "--input-ids", "{ids}", "--top-p", "1.5")]
     [InlineData("--temperature must be a positive number", "--input-ids", "{ids}", "--temperature", "0")]
     [InlineData("--top-k must be 0 (off) or positive", "--input-ids", "{ids}", "--top-k", "-1")]
-    [InlineData("unknown compute dtype 'f8'", "--input-ids", "{ids}", "--dtype", "f8")]
+    [InlineData("--dtype must be F32, BF16, F16 or F64, not 'f8'", "--input-ids", "{ids}", "--dtype", "f8")]
     [InlineData("--device must be cpu, cuda or cuda:N, not 'tpu'", "--input-ids", "{ids}", "--device", "tpu")]
     [InlineData("--greedy cannot be combined", "--input-ids", "{ids}", "--greedy", "--temperature", "0.7")]
     [InlineData("give exactly one of --prompt and --input-ids", "--max-new-tokens", "3")]

@@ -30,7 +30,8 @@ public class DTypeNamesTests
     [Fact]
     public void An_unknown_dtype_is_one_sentence_naming_it()
     {
-        Assert.Equal("--dtype f8 is not a dtype code (F32, BF16, F16, F64)", Assert.Throws<FormatException>(() => DTypeNames.ParseOptional("f8")).Message);
-        Assert.Equal("unknown compute dtype 'i64' (f32, bf16, f16, f64)", Assert.Throws<ArgumentException>(() => DTypeNames.Compute("i64")).Message);
+        Assert.Equal("--dtype must be F32, BF16, F16 or F64, not 'f8'", Assert.Throws<FormatException>(() => DTypeNames.ParseOptional("f8")).Message);
+        Assert.Equal("--dtype must be F32, BF16, F16 or F64, not 'i64'", Assert.Throws<FormatException>(() => DTypeNames.Floating("i64")).Message);
+        Assert.Equal("--dtype must be F32, BF16, F16 or F64, not 'i64'", Assert.Throws<ArgumentException>(() => DTypeNames.Compute("i64")).Message);
     }
 }

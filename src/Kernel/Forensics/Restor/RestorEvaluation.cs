@@ -19,8 +19,8 @@ public static class RestorEvaluation
     {
         request.Validate();
         var facts = RestorFacts.Read(request.Facts);
-        if (request.Threads is int threads) set_num_threads(threads);
-        var device = new Device(request.Device);
+        LibTorchThreads.Apply(request.Threads);
+        var device = ComputeDevice.Parse(request.Device).ToTorch();
         var dtype = Tensors.DTypeNames.Compute(request.DType);
 
         IReadOnlyList<string> Ask(string label, string model, string? adapter)

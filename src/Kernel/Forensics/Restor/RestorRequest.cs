@@ -23,13 +23,13 @@ public sealed record RestorRequest
     [Option("--max-new-tokens", "Greedy tokens generated per answer (cut at the first newline).")]
     public int MaxNewTokens { get; init; } = 16;
 
-    [Option("--device", "cpu, cuda or cuda:N.")]
+    [Option("--device", ComputeDevice.Help)]
     public string Device { get; init; } = "cpu";
 
-    [Option("--dtype", "Compute dtype: f32, bf16, f16 (default: the checkpoint's).")]
+    [Option("--dtype", DTypeNames.ComputeHelp)]
     public string? DType { get; init; }
 
-    [Option("--threads", "CPU threads for LibTorch (default: LibTorch's choice).")]
+    [Option("--threads", LibTorchThreads.Help)]
     public int? Threads { get; init; }
 
     /// <exception cref="ArgumentException">A missing path or an out-of-range option; the message names it.</exception>
@@ -41,9 +41,8 @@ public sealed record RestorRequest
         foreach (var u in Unlearned) Exists("--unlearned", u);
         if (!File.Exists(Facts)) throw new ArgumentException($"--facts {Facts} does not exist");
         if (MaxNewTokens < 1) throw new ArgumentException($"--max-new-tokens must be at least 1, not {MaxNewTokens}");
-        if (Threads is <= 0) throw new ArgumentException($"--threads must be positive, not {Threads}");
-        if (!(Device is "cpu" or "cuda" || Device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(Device[5..], out var n) && n >= 0))
-            throw new ArgumentException($"--device must be cpu, cuda or cuda:N, not '{Device}'");
+        LibTorchThreads.Check(Threads);
+        ComputeDevice.Parse(Device);
         _ = Tensors.DTypeNames.Compute(DType);
     }
 

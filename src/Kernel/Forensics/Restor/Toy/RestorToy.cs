@@ -42,7 +42,7 @@ public sealed record RestorToyOptions
     [Option("--corruption-lr", "Corruption learning rate.")]
     public double CorruptionLearningRate { get; init; } = 1e-3;
 
-    [Option("--threads", "CPU threads for LibTorch (default: LibTorch's choice).")]
+    [Option("--threads", LibTorchThreads.Help)]
     public int? Threads { get; init; }
 
     [Option("--overwrite", Outputs.OutputFolder.OverwriteHelp)]
@@ -57,7 +57,7 @@ public sealed record RestorToyOptions
         if (CorruptionSteps < 1) throw new ArgumentException($"--corruption-steps must be at least 1, not {CorruptionSteps}");
         if (Batch < 1) throw new ArgumentException($"--batch must be at least 1, not {Batch}");
         if (!(PretrainLearningRate > 0) || !(CorruptionLearningRate > 0)) throw new ArgumentException("learning rates must be positive");
-        if (Threads is <= 0) throw new ArgumentException($"--threads must be positive, not {Threads}");
+        LibTorchThreads.Check(Threads);
         _ = new ToyWorld(Entities, CorruptedEntities, Seed);
     }
 }
@@ -103,7 +103,7 @@ public static class RestorToy
     static RestorToyResult BuildLoaded(RestorToyOptions options, Action<string, int, double>? onStep, CancellationToken cancellationToken)
     {
         options.Validate();
-        if (options.Threads is int threads) set_num_threads(threads);
+        LibTorchThreads.Apply(options.Threads);
         var clock = Stopwatch.StartNew();
         var world = new ToyWorld(options.Entities, options.CorruptedEntities, options.Seed);
         using var folder = OutputFolder.Begin(options.Output, [], options.Overwrite);
