@@ -78,7 +78,7 @@ public class ReadAheadFigures(ObjectStoreServers servers, ITestOutputHelper outp
         long objectBytes = Directory.EnumerateFiles(folder).Sum(f => new FileInfo(f).Length);
         var layout = new LayoutRequest("dtensor", 1).Resolve();
         JsonObject? sdk = null;
-        var modes = new Dictionary<string, JsonObject?> { ["perTensor"] = null };
+        var modes = new Dictionary<string, JsonObject?> { ["perTensor"] = null, ["readAhead"] = null };
         for (int round = 0; round < Rounds; round++)
         {
             var s = ObjectStoreFigures.SdkDownload(scheme, url, objectBytes);
@@ -87,7 +87,7 @@ public class ReadAheadFigures(ObjectStoreServers servers, ITestOutputHelper outp
             {
                 using var ckpt = Checkpoint.Open(url.ToString());
                 var storage = (ObjectStorage)ckpt.Storage;
-                storage.Tuning = ReadTuning.ObjectStore();
+                storage.Tuning = ReadTuning.ObjectStore(readAheadRequests: mode == "readAhead" ? 8 : 0);
                 long before = storage.Statistics.TensorBytesRead, calls = storage.Statistics.ReadCalls;
                 var watch = Stopwatch.StartNew();
                 long needed;
