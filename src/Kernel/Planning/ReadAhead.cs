@@ -57,14 +57,18 @@ internal sealed class ReadAhead : IDisposable
     Exception? _failure;
     bool _disposed;
 
-    public ReadAhead(ICheckpointStorage storage, IReadOnlyList<ReadPlan> plans, OperationTimeline? timeline, CancellationToken ct)
+    /// <param name="share">
+    /// The fraction of <see cref="ReadTuning.MaxBytesInFlight"/> this reader may hold, where several read ahead at once
+    /// (a reshard's ranks, written in parallel); 1 for a single reader.
+    /// </param>
+    public ReadAhead(ICheckpointStorage storage, IReadOnlyList<ReadPlan> plans, OperationTimeline? timeline, CancellationToken ct, double share = 1)
     {
         _storage = storage;
         _plans = plans;
         _timeline = timeline;
         var tuning = storage.Tuning;
         _requests = Math.Max(1, tuning.ReadAheadRequests);
-        _cap = tuning.MaxBytesInFlight ?? _requests * tuning.MaxReadBytes;
+        _cap = (long)((tuning.MaxBytesInFlight ?? _requests * tuning.MaxReadBytes) * Math.Clamp(share, 0, 1));
         _byPlan = new List<int>[plans.Count];
         Coalesce(tuning);
         _cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -128,10 +132,12 @@ internal sealed class ReadAhead : IDisposable
                 var f = _fetches[_next];
                 lock (_lock)
                 {
-                    while (_failure is null && !_cts.IsCancellationRequested && !(_running < _requests && (_held == 0 || _held + f.Length <= _cap)))
+                    while (f.Remaining > 0 && _failure is null && !_cts.IsCancellationRequested && !(_running < _requests && (_held == 0 || _held + f.Length <= _cap)))
                         Monitor.Wait(_lock);
                     if (_failure is not null) return;
                     _cts.Token.ThrowIfCancellationRequested();
+                    // Every plan it serves was skipped.
+                    if (f.Remaining == 0) { f.Done.TrySetCanceled(); continue; }
                     f.Admitted = true;
                     _held += f.Length;
                     _peak = Math.Max(_peak, _held);
@@ -171,7 +177,13 @@ internal sealed class ReadAhead : IDisposable
             else
                 _storage.Read(f.File, f.Offset, buffer.AsSpan(0, (int)f.Length), IoCategory.Tensor);
             if (start is not null) _timeline!.Record("read", f.File, start.Value, f.Length);
-            f.Done.TrySetResult();
+            lock (_lock)
+            {
+                // Every plan it serves was skipped while it was in flight. (Under the lock, so a skip either sees the
+                // GET done or leaves the release to it; continuations run asynchronously.)
+                if (f.Remaining == 0) Release(f);
+                f.Done.TrySetResult();
+            }
         }
         catch (Exception e)
         {
@@ -191,15 +203,17 @@ internal sealed class ReadAhead : IDisposable
     }
 
     /// <summary>
-    /// Fills <paramref name="destination"/> with plan <paramref name="index"/> (plans are filled in order, each once):
-    /// waits for its GETs, copies their bytes, frees the GETs no later plan needs, then decodes its compressed
-    /// fragments as <see cref="TensorReader.Execute"/> does.
+    /// Fills <paramref name="destination"/> with plan <paramref name="index"/>: waits for its GETs, copies their bytes,
+    /// frees the GETs no later plan needs, then decodes its compressed fragments as <see cref="TensorReader.Execute"/>
+    /// does. Plans are filled in order, each once; plans passed over are skipped (their bytes freed, their GETs not
+    /// issued if not yet issued).
     /// </summary>
     public void Fill(int index, TensorData destination)
     {
-        // A skipped plan would hold its GETs' bytes for ever, and the budget with them.
-        if (index != _filled)
-            throw new InvalidOperationException($"read-ahead plans are filled in order: plan {index} was asked for, plan {_filled} is next");
+        // Going back would need bytes already freed; that is a caller's bug, not a case to read around.
+        if (index < _filled)
+            throw new InvalidOperationException($"read-ahead plans are filled in order: plan {index} was asked for after plan {_filled - 1}");
+        while (_filled < index) Skip(_filled++);
         _filled++;
         var ct = _cts.Token;
         ct.ThrowIfCancellationRequested();
@@ -224,6 +238,19 @@ internal sealed class ReadAhead : IDisposable
             }
         }
         TensorReader.Decode(_storage, _plans[index], destination, _timeline, ct);
+    }
+
+    void Skip(int index)
+    {
+        lock (_lock)
+            foreach (int k in _byPlan[index])
+            {
+                var f = _fetches[k];
+                f.Remaining -= f.Parts.Count(p => p.Plan == index);
+                // One in flight is released when its GET ends; one not yet issued is passed over by the pump.
+                if (f.Remaining == 0 && f.Done.Task.IsCompleted) Release(f);
+                Monitor.PulseAll(_lock);
+            }
     }
 
     /// <summary>Returns a fetch's buffer and its share of the budget (under the lock).</summary>

@@ -117,6 +117,33 @@ public class ReadAheadTests(ObjectStoreServers servers)
     [ObjectStoreTheory]
     [InlineData("s3")]
     [InlineData("az")]
+    public void Tensors_passed_over_are_skipped_and_their_bytes_freed_but_going_back_is_refused(string scheme)
+    {
+        var folder = SmallTensors();
+        using var local = Checkpoint.Open(folder);
+        using var remote = Checkpoint.Open(servers.UploadFolder(scheme, folder));
+        ((ObjectStorage)remote.Storage).Tuning = Small();
+        var plans = Plans(remote);
+        using var ahead = new ReadAhead(remote.Storage, plans, null, CancellationToken.None);
+        // Every third tensor, as a writer that leaves some chunks out would ask for them.
+        for (int i = 0; i < plans.Count; i += 3)
+        {
+            using var data = new TensorData(plans[i].Tensor.Name, plans[i].Tensor.DType, plans[i].Target.Lengths);
+            ahead.Fill(i, data);
+            using var disk = local.Read(plans[i].Tensor.Name);
+            Assert.True(disk.Bytes.SequenceEqual(data.Bytes), plans[i].Tensor.Name);
+        }
+        using (var last = new TensorData(plans[^1].Tensor.Name, plans[^1].Tensor.DType, plans[^1].Target.Lengths))
+            ahead.Fill(plans.Count - 1, last);
+        Assert.Equal(0, ahead.BytesHeld);
+        Assert.InRange(ahead.PeakBytesHeld, 1, 1 << 20);
+        using var again = new TensorData(plans[0].Tensor.Name, plans[0].Tensor.DType, plans[0].Target.Lengths);
+        Assert.Throws<InvalidOperationException>(() => ahead.Fill(0, again));
+    }
+
+    [ObjectStoreTheory]
+    [InlineData("s3")]
+    [InlineData("az")]
     public void Cancelling_mid_read_stops_the_gets_and_leaves_no_task_running(string scheme)
     {
         var folder = SmallTensors();
@@ -180,5 +207,37 @@ public class ReadAheadTests(ObjectStoreServers servers)
 
         var rank = Assert.ThrowsAny<Exception>(() => remote.ReadForRank(Whole, 0));
         Assert.Equal(plain.Sentence, UserFacingError.From(rank, "reading").Sentence);
+    }
+
+    [ObjectStoreTheory]
+    [InlineData("s3")]
+    [InlineData("az")]
+    public void A_reshard_from_a_bucket_reads_each_ranks_chunks_ahead_in_fewer_gets_and_writes_what_it_writes_from_disk(string scheme)
+    {
+        var folder = SmallTensors();
+        // One rank holding every tensor whole: with two, a rank's halves of consecutive tensors are separated by the
+        // other rank's halves, gaps far over 2%, so they stay one GET each (read ahead, not joined).
+        var layout = Whole;
+        var fromDisk = Path.Combine(TestPaths.TempDirectory("readahead-reshard"), "out");
+        using (var local = Checkpoint.Open(folder)) Resharder.Reshard(local, new ReshardOptions(layout, fromDisk));
+        var url = servers.UploadFolder(scheme, folder);
+
+        var counts = new List<long>();
+        foreach (var requests in new[] { 0, 8 })
+        {
+            using var remote = Checkpoint.Open(url);
+            var storage = (ObjectStorage)remote.Storage;
+            storage.Tuning = ReadTuning.ObjectStore(readAheadRequests: requests);
+            long calls = storage.Statistics.ReadCalls;
+            var fromBucket = Path.Combine(TestPaths.TempDirectory("readahead-reshard"), "out");
+            var result = Resharder.Reshard(remote, new ReshardOptions(layout, fromBucket));
+            counts.Add(storage.Statistics.ReadCalls - calls);
+            long needed = result.Ranks.Sum(r => r.BytesNeeded);
+            Assert.InRange(result.SourceBytesRead, needed, (long)(needed * 1.02));
+            ObjectStoreReadTests.SameFiles(fromDisk, fromBucket);
+        }
+        // One GET per chunk one at a time; read ahead, 8 MiB GETs of consecutive tensors (the count fixed by the seeded sizes).
+        Assert.Equal(300, counts[0]);
+        Assert.Equal(2, counts[1]);
     }
 }
