@@ -15,10 +15,11 @@ namespace Ckpt.Planning;
 /// <remarks>
 /// Invariants, each tested (ReadAheadTests):
 /// - Memory: the bytes fetched and not yet consumed, plus those being fetched, never pass
-///   <see cref="ReadTuning.MaxBytesInFlight"/> (a single GET larger than it runs alone), so memory is bounded by the
-///   tuning, not by the checkpoint. The GETs also count in the storage-wide bound while they run (not while their
+///   <see cref="ReadTuning.MaxBytesInFlight"/> (times this reader's share where several read ahead at once; a single
+///   GET larger than that runs alone), so memory is bounded by the tuning, not by the checkpoint. The GETs also count in the storage-wide bound while they run (not while their
 ///   bytes wait for the consumer: a consumer blocked elsewhere on that bound cannot then starve its own read-ahead).
 /// - Order: GETs are issued in plan order, so the plan being filled never waits behind the budget of later ones.
+/// - Skips: plans passed over free their bytes; their GETs are not issued if not yet issued. Going back is refused.
 /// - Errors: a failed GET surfaces when a plan that needs it is filled (no later GET is issued), as the storage's own
 ///   one-sentence exception.
 /// - Cancellation (the caller's token or <see cref="Dispose"/>) stops the GETs in flight; Dispose returns once every
