@@ -24,6 +24,13 @@ public sealed class ReadTuning
     /// </summary>
     public long? MaxBytesInFlight { get; init; }
 
+    /// <summary>
+    /// When above 0, a reader that knows the tensors it will read next (a rank's shards) reads ahead: up to this many
+    /// GETs in flight, for the next tensors while the current one is used, within <see cref="MaxBytesInFlight"/>, and
+    /// neighbouring small tensors of one object fetched by one GET (<see cref="ReadAhead"/>). 0: one tensor at a time.
+    /// </summary>
+    public int ReadAheadRequests { get; init; }
+
     InFlightBytes? _gate;
 
     /// <summary>The most bytes of range reads that were in flight at once (0 when unbounded).</summary>
@@ -45,11 +52,13 @@ public sealed class ReadTuning
     /// GET costs about what reading 200-500 KB costs; in a cloud region, 20-50 ms first byte at ~100 MB/s, several MB);
     /// over-read stays within 2% of the needed bytes, so a plan never fetches more than 1.02× what it needs (with 8 MiB
     /// GETs that bound limits the gap first: about 160 KiB at most; 512 KiB is the ceiling for a larger budget); one long
-    /// run becomes 8 MiB ranged GETs issued in parallel; at most 64 MiB of ranged GETs in flight per storage.
+    /// run becomes 8 MiB ranged GETs issued in parallel; at most 64 MiB of ranged GETs in flight per storage; a reader
+    /// that knows its next tensors keeps <paramref name="readAheadRequests"/> GETs in flight (the SDKs' own downloads keep 8).
     /// A new instance per storage: the in-flight bound is per storage.
     /// </summary>
-    public static ReadTuning ObjectStore() => new()
+    public static ReadTuning ObjectStore(int readAheadRequests = 8) => new()
     {
+        ReadAheadRequests = readAheadRequests,
         CoalesceGapBytes = 512 * 1024,
         MaxReadBytes = 8L << 20,
         MaxOverRead = 0.02,

@@ -57,6 +57,12 @@ public static class TensorReader
             if (start is not null) timeline!.Record("read", read.File, start.Value, read.Length);
         });
 
+        Decode(storage, plan, destination, timeline, ct);
+    }
+
+    /// <summary>Decodes the plan's compressed fragments whole and copies their overlap into the destination.</summary>
+    internal static void Decode(ICheckpointStorage storage, ReadPlan plan, TensorData destination, OperationTimeline? timeline, CancellationToken ct)
+    {
         foreach (var d in plan.DecodedReads)
         {
             ct.ThrowIfCancellationRequested();

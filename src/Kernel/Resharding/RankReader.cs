@@ -3,7 +3,10 @@ using Ckpt.Planning;
 
 namespace Ckpt.Resharding;
 
-/// <summary>Executes a <see cref="RankPlan"/>: each tensor shard is read straight from the saved fragments.</summary>
+/// <summary>
+/// Executes a <see cref="RankPlan"/>: each tensor shard is read straight from the saved fragments, one tensor at a
+/// time; where the storage reads ahead (object stores) the next tensors' GETs are in flight meanwhile.
+/// </summary>
 public static class RankReader
 {
     public static RankTensors Read(ICheckpointStorage storage, RankPlan plan, int parallelism = 0,
@@ -13,12 +16,17 @@ public static class RankReader
         parallelism = parallelism > 0 ? parallelism : Environment.ProcessorCount * 2;
         long before = storage.Statistics.TensorBytesRead;
         var result = new Dictionary<string, TensorData>(StringComparer.Ordinal);
+        using var ahead = storage.Tuning.ReadAheadRequests > 0
+            ? new ReadAhead(storage, plan.Tensors.SelectMany(t => t.Reads).ToArray(), timeline, cancellationToken) : null;
+        int next = 0;
         try
         {
             foreach (var t in plan.Tensors)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                result[t.Tensor.Name] = ReadShard(storage, t, parallelism, timeline, cancellationToken);
+                result[t.Tensor.Name] = ahead is null
+                    ? ReadShard(storage, t, parallelism, timeline, cancellationToken)
+                    : Fill(t, (read, into) => ahead.Fill(next++, into));
             }
         }
         catch
@@ -31,21 +39,25 @@ public static class RankReader
 
     /// <summary>Fills one rank-local tensor: a single box lands in place; several boxes are read and appended in order.</summary>
     public static TensorData ReadShard(ICheckpointStorage storage, TensorShardPlan t, int parallelism,
-        OperationTimeline? timeline, CancellationToken ct)
+        OperationTimeline? timeline, CancellationToken ct) =>
+        Fill(t, (read, into) => TensorReader.Execute(storage, read, into, parallelism, timeline, ct));
+
+    /// <summary>The shard's tensor, each of its read plans (in order) filled by <paramref name="execute"/>.</summary>
+    static TensorData Fill(TensorShardPlan t, Action<ReadPlan, TensorData> execute)
     {
         var data = new TensorData(t.Tensor.Name, t.Tensor.DType, t.Shard.LocalShape);
         try
         {
             if (t.Reads.Count == 1 && t.Shard.PaddingElements == 0 && t.Reads[0].Target.ElementCount == data.ElementCount)
             {
-                TensorReader.Execute(storage, t.Reads[0], data, parallelism, timeline, ct);
+                execute(t.Reads[0], data);
                 return data;
             }
             long offset = 0;
             foreach (var plan in t.Reads)
             {
                 using var part = new TensorData(t.Tensor.Name, t.Tensor.DType, plan.Target.Lengths);
-                TensorReader.Execute(storage, plan, part, parallelism, timeline, ct);
+                execute(plan, part);
                 Copy(part, data, offset);
                 offset += part.ByteLength;
             }

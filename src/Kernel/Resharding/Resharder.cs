@@ -62,6 +62,9 @@ public static class Resharder
         var chunks = new int[layout.WorldSize];
         var writes = new List<DcpTensorWrite>();
         var parallelism = Environment.ProcessorCount * 2;
+        // DcpWriter writes Max(1, ProcessorCount) ranks at once; on an object store each reads its chunks ahead.
+        using var ahead = ChunkReadAhead.Applies(source.Storage)
+            ? new ChunkReadAhead(source.Storage, Environment.ProcessorCount, timeline, cancellationToken) : null;
         for (int i = 0; i < plans[0].Tensors.Count; i++)
         {
             var tensor = plans[0].Tensors[i].Tensor;
@@ -82,10 +85,11 @@ public static class Resharder
                 load[writer] += tensor.DType.ByteCount(box.ElementCount);
                 chunks[writer]++;
                 var t = tensor;
+                var readChunk = ahead?.Add(writer, t, box) ?? (() => TensorReader.Read(source.Storage, t, box, parallelism, timeline, cancellationToken));
                 tensorChunks.Add(new DcpChunkWrite(writer, box, () =>
                 {
                     long start = System.Diagnostics.Stopwatch.GetTimestamp();
-                    try { return TensorReader.Read(source.Storage, t, box, parallelism, timeline, cancellationToken); }
+                    try { return readChunk(); }
                     finally { Interlocked.Add(ref loadTicks[writer], System.Diagnostics.Stopwatch.GetTimestamp() - start); }
                 }));
             }

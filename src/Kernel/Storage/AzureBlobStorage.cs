@@ -54,6 +54,14 @@ public sealed class AzureBlobStorage : ObjectStorage
         return Fill(result.Content, destination);
     }
 
+    protected override async Task<int> ReadRangeAsync(string key, long offset, Memory<byte> destination, CancellationToken ct)
+    {
+        var options = new BlobDownloadOptions { Range = new HttpRange(offset, destination.Length) };
+        using var result = (await _container.GetBlobClient(key).DownloadStreamingAsync(options, ct).ConfigureAwait(false)).Value;
+        using var abort = ct.Register(result.Dispose);
+        return await FillAsync(result.Content, destination, ct).ConfigureAwait(false);
+    }
+
     protected override void UploadObject(string key, string file) =>
         // The SDK stages blocks and commits the block list at the end: the blob appears whole or not at all.
         _container.GetBlobClient(key).Upload(file, new BlobUploadOptions

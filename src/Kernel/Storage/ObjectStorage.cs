@@ -34,6 +34,9 @@ public abstract class ObjectStorage : ICheckpointStorage, IDisposable
     /// <summary>Reads <paramref name="destination"/>.Length bytes of <paramref name="key"/> at <paramref name="offset"/>; returns how many came.</summary>
     protected abstract int ReadRange(string key, long offset, Span<byte> destination);
 
+    /// <summary>As <see cref="ReadRange"/>, for read-ahead: cancelling <paramref name="ct"/> stops the GET.</summary>
+    protected abstract Task<int> ReadRangeAsync(string key, long offset, Memory<byte> destination, CancellationToken ct);
+
     /// <summary>Whether a failed request is worth repeating (throttled, 5xx, timeout, connection dropped).</summary>
     protected abstract bool IsTransient(Exception e);
 
@@ -93,6 +96,48 @@ public abstract class ObjectStorage : ICheckpointStorage, IDisposable
         Statistics.Record(category, destination.Length);
     }
 
+    /// <summary>
+    /// <see cref="Read"/> for read-ahead (<see cref="Planning.ReadAhead"/>): the same checks, retries and sentences, and
+    /// cancelling <paramref name="ct"/> stops the GET in flight and the backoff between attempts.
+    /// </summary>
+    internal async Task ReadAsync(string path, long offset, Memory<byte> destination, IoCategory category, CancellationToken ct)
+    {
+        long length = Length(path);
+        if (offset < 0 || offset + destination.Length > length)
+            throw new CheckpointFormatException(FormatErrorReason.Truncated, path, null,
+                $"the file ends before byte {offset + destination.Length}",
+                expected: $"{offset + destination.Length} bytes", found: $"{length} bytes");
+        if (destination.Length == 0) return;
+        int done = 0;
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                while (done < destination.Length)
+                {
+                    int n = await ReadRangeAsync(Url.Key(path), offset + done, destination[done..], ct).ConfigureAwait(false);
+                    if (n == 0)
+                        throw new CheckpointFormatException(FormatErrorReason.Truncated, path, null,
+                            $"the object ended before byte {offset + destination.Length}; it changed while being read",
+                            expected: $"{offset + destination.Length} bytes", found: $"{offset + done} bytes");
+                    done += n;
+                }
+                break;
+            }
+            catch (Exception) when (ct.IsCancellationRequested)
+            {
+                // A cancelled GET may surface as the SDK's own exception (a disposed stream, an aborted connection).
+                throw new OperationCanceledException(ct);
+            }
+            catch (Exception e) when (e is not CheckpointFormatException && e is not OperationCanceledException)
+            {
+                if (attempt >= Attempts || !IsTransient(e)) throw Failed($"{Root}/{path}", e, attempt);
+                await Task.Delay(FirstBackoff * (1 << (attempt - 1)), ct).ConfigureAwait(false);
+            }
+        }
+        Statistics.Record(category, destination.Length);
+    }
+
     /// <summary>Runs one request with the same retries as reads.</summary>
     protected T Retry<T>(string name, Func<T> request)
     {
@@ -131,6 +176,19 @@ public abstract class ObjectStorage : ICheckpointStorage, IDisposable
         while (done < destination.Length)
         {
             int n = body.Read(destination[done..]);
+            if (n == 0) break;
+            done += n;
+        }
+        return done;
+    }
+
+    /// <summary><see cref="Fill"/> for read-ahead: cancelling <paramref name="ct"/> stops reading the body.</summary>
+    protected static async Task<int> FillAsync(Stream body, Memory<byte> destination, CancellationToken ct)
+    {
+        int done = 0;
+        while (done < destination.Length)
+        {
+            int n = await body.ReadAsync(destination[done..], ct).ConfigureAwait(false);
             if (n == 0) break;
             done += n;
         }

@@ -78,6 +78,15 @@ public sealed class S3Storage : ObjectStorage
         return Fill(response.ResponseStream, destination);
     }
 
+    protected override async Task<int> ReadRangeAsync(string key, long offset, Memory<byte> destination, CancellationToken ct)
+    {
+        var request = new GetObjectRequest { BucketName = Url.Bucket, Key = key, ByteRange = new ByteRange(offset, offset + destination.Length - 1) };
+        using var response = await _client.GetObjectAsync(request, ct).ConfigureAwait(false);
+        // Disposing the response aborts its connection, whatever the body stream does with the token.
+        using var abort = ct.Register(response.Dispose);
+        return await FillAsync(response.ResponseStream, destination, ct).ConfigureAwait(false);
+    }
+
     /// <summary>Objects above this go up in parts of this size (S3 allows 10,000 parts of at least 5 MiB).</summary>
     const long PartBytes = 64L << 20;
 

@@ -77,30 +77,8 @@ public class ObjectStoreFigures(ObjectStoreServers servers, ITestOutputHelper ou
         results["upload"] = Rate(objectBytes, watch.Elapsed.TotalSeconds);
 
         // The SDK's own parallel download of the same objects, in the same run.
-        var sdkDir = TestPaths.TempDirectory("figures-sdk");
-        watch.Restart();
-        if (scheme == ObjectUrl.S3)
-        {
-            using var client = S3Storage.CreateClient();
-            var transfer = new TransferUtility(client, new TransferUtilityConfig { ConcurrentServiceRequests = 8 });
-            transfer.DownloadDirectoryAsync(new TransferUtilityDownloadDirectoryRequest
-            {
-                BucketName = url.Bucket, S3Directory = url.Prefix, LocalDirectory = sdkDir, DownloadFilesConcurrently = true,
-            }).GetAwaiter().GetResult();
-        }
-        else
-        {
-            var container = AzureBlobStorage.CreateContainerClient(url);
-            var transfer = new StorageTransferOptions { MaximumConcurrency = 8, InitialTransferSize = 8 << 20, MaximumTransferSize = 8 << 20 };
-            Task.WhenAll(container.GetBlobs(BlobTraits.None, BlobStates.None, url.Prefix + "/", CancellationToken.None).Select(blob => container.GetBlobClient(blob.Name).DownloadToAsync(
-                Path.Combine(sdkDir, Path.GetFileName(blob.Name)), new BlobDownloadToOptions { TransferOptions = transfer }))).GetAwaiter().GetResult();
-        }
-        var sdk = Rate(objectBytes, watch.Elapsed.TotalSeconds);
-        sdk["api"] = scheme == ObjectUrl.S3 ? "TransferUtility.DownloadDirectoryAsync, 8 requests, to files"
-            : "BlobClient.DownloadToAsync of every blob at once, 8 MiB ranges, 8 per blob, to files";
+        var sdk = SdkDownload(scheme, url, objectBytes);
         results["sdkDownload"] = sdk;
-        Assert.Equal(objectBytes, Directory.EnumerateFiles(sdkDir, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length));
-        Directory.Delete(sdkDir, recursive: true);
 
         // Ckpt's planned ranged GETs of every target rank's shards, into memory: the reshard's reads without its writes.
         var layout = new LayoutRequest("dtensor", 2).Resolve();
@@ -147,10 +125,39 @@ public class ObjectStoreFigures(ObjectStoreServers servers, ITestOutputHelper ou
         return results;
     }
 
-    static JsonObject Rate(long bytes, double seconds) =>
+    /// <summary>The SDK's own parallel download of every object under <paramref name="url"/> to files (TransferUtility / DownloadToAsync, 8 at a time).</summary>
+    internal static JsonObject SdkDownload(string scheme, ObjectUrl url, long objectBytes)
+    {
+        var sdkDir = TestPaths.TempDirectory("figures-sdk");
+        var watch = Stopwatch.StartNew();
+        if (scheme == ObjectUrl.S3)
+        {
+            using var client = S3Storage.CreateClient();
+            var transfer = new TransferUtility(client, new TransferUtilityConfig { ConcurrentServiceRequests = 8 });
+            transfer.DownloadDirectoryAsync(new TransferUtilityDownloadDirectoryRequest
+            {
+                BucketName = url.Bucket, S3Directory = url.Prefix, LocalDirectory = sdkDir, DownloadFilesConcurrently = true,
+            }).GetAwaiter().GetResult();
+        }
+        else
+        {
+            var container = AzureBlobStorage.CreateContainerClient(url);
+            var transfer = new StorageTransferOptions { MaximumConcurrency = 8, InitialTransferSize = 8 << 20, MaximumTransferSize = 8 << 20 };
+            Task.WhenAll(container.GetBlobs(BlobTraits.None, BlobStates.None, url.Prefix + "/", CancellationToken.None).Select(blob => container.GetBlobClient(blob.Name).DownloadToAsync(
+                Path.Combine(sdkDir, Path.GetFileName(blob.Name)), new BlobDownloadToOptions { TransferOptions = transfer }))).GetAwaiter().GetResult();
+        }
+        var sdk = Rate(objectBytes, watch.Elapsed.TotalSeconds);
+        sdk["api"] = scheme == ObjectUrl.S3 ? "TransferUtility.DownloadDirectoryAsync, 8 requests, to files"
+            : "BlobClient.DownloadToAsync of every blob at once, 8 MiB ranges, 8 per blob, to files";
+        Assert.Equal(objectBytes, Directory.EnumerateFiles(sdkDir, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length));
+        Directory.Delete(sdkDir, recursive: true);
+        return sdk;
+    }
+
+    internal static JsonObject Rate(long bytes, double seconds) =>
         new() { ["bytes"] = bytes, ["seconds"] = Math.Round(seconds, 2), ["MBps"] = Math.Round(bytes / 1e6 / seconds, 1) };
 
-    static string NodeVersion()
+    internal static string NodeVersion()
     {
         using var p = Process.Start(new ProcessStartInfo("node", "--version") { RedirectStandardOutput = true })!;
         var v = p.StandardOutput.ReadToEnd().Trim();

@@ -19,6 +19,9 @@ public class ReadTuningTests
         Assert.Equal(ReadPlanner.MaxReadBytes, ReadTuning.LocalDisk.MaxReadBytes);
         Assert.Null(ReadTuning.LocalDisk.MaxOverRead);
         Assert.Null(ReadTuning.LocalDisk.MaxBytesInFlight);
+        // Local reads stay one tensor at a time (no read-ahead); object stores keep 8 GETs in flight.
+        Assert.Equal(0, ReadTuning.LocalDisk.ReadAheadRequests);
+        Assert.Equal(8, ReadTuning.ObjectStore().ReadAheadRequests);
         using var local = new LocalStorage(TestPaths.Fixture("hf-llama-tiny-sharded"));
         Assert.Same(ReadTuning.LocalDisk, ((ICheckpointStorage)local).Tuning);
     }
