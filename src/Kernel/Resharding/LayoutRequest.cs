@@ -1,11 +1,17 @@
 namespace Ckpt.Resharding;
 
 /// <summary>
+/// What `--layout` asks for: DTensor placements on a device mesh, FSDP's flat shards (also spelled `fsdp`), or
+/// Megatron's tensor-parallel rules (`megatron`).
+/// </summary>
+public enum LayoutKind { Dtensor, [OptionSpelling("fsdp")] Flat, [OptionSpelling("megatron")] Tp }
+
+/// <summary>
 /// A target layout as `ckpt reshard` and `#!ckpt-reshard` spell it (`--layout`, `--world-size`, `--mesh 2x2`,
 /// `--placements "Shard(0),Replicate()"`, `--gated`), resolved in one place so both surfaces accept and refuse
 /// the same text with the same sentence.
 /// </summary>
-public sealed record LayoutRequest(string Kind = "dtensor", int? WorldSize = null, string? Mesh = null, string? Placements = null, bool Gated = false)
+public sealed record LayoutRequest(LayoutKind Kind = LayoutKind.Dtensor, int? WorldSize = null, string? Mesh = null, string? Placements = null, bool Gated = false)
 {
     /// <exception cref="FormatException">The options do not describe a layout; the message names the option.</exception>
     public TargetLayout Resolve()
@@ -18,21 +24,21 @@ public sealed record LayoutRequest(string Kind = "dtensor", int? WorldSize = nul
         int world = mesh.Length > 0 ? (int)product : WorldSize ?? throw new FormatException("give --world-size or --mesh");
         if (WorldSize is { } w && w != world) throw new FormatException($"--world-size {w} does not match --mesh {Mesh} ({world} ranks)");
         if (world <= 0) throw new FormatException($"--world-size {world} must be positive");
-        switch (Kind.ToLowerInvariant())
+        switch (Kind)
         {
-            case "dtensor":
+            case LayoutKind.Dtensor:
                 if (mesh.Length == 0) mesh = [world];
                 var list = Placements is null
                     ? (mesh.Length == 1 ? [new Shard(0)] : throw new FormatException("a mesh with several dimensions needs --placements, e.g. \"Shard(0),Shard(1)\""))
                     : Placement.ParseList(Placements);
                 if (list.Count != mesh.Length) throw new FormatException($"--placements gives {list.Count} placements for a {mesh.Length}-d mesh");
                 return new DTensorLayout(mesh, list);
-            case "flat" or "fsdp":
+            case LayoutKind.Flat:
                 return new FlatShardLayout(world);
-            case "tp" or "megatron":
+            case LayoutKind.Tp:
                 return new TensorParallelLayout(world, Gated);
             default:
-                throw new FormatException($"--layout {Kind} is not a layout (dtensor, flat, tp)");
+                throw new ArgumentOutOfRangeException(nameof(Kind), Kind, "not a layout kind");
         }
     }
 }

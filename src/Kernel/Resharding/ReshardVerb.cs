@@ -30,7 +30,7 @@ public static class ReshardVerb
         public string? Placements { get; init; }
 
         [Option("--layout", "dtensor (placements), flat (FSDP flat shards) or tp (Megatron tensor-parallel rules).")]
-        public string Layout { get; init; } = "dtensor";
+        public LayoutKind Layout { get; init; } = LayoutKind.Dtensor;
 
         [Option("--gated", "With --layout tp: fc1 holds [gate; up] halves (SwiGLU).")]
         public bool Gated { get; init; }

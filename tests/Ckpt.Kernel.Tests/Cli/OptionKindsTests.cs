@@ -133,4 +133,26 @@ public sealed class OptionKindsTests
         var e = Assert.Throws<ArgumentException>(() => Conversion.ConvertVerb.Bind(given));
         Assert.Equal("--to must be safetensors, dcp or torch, not 'onnx'", e.Message);
     }
+
+    [Theory]
+    [InlineData("dtensor", Resharding.LayoutKind.Dtensor)]
+    [InlineData("FSDP", Resharding.LayoutKind.Flat)]
+    [InlineData("flat", Resharding.LayoutKind.Flat)]
+    [InlineData(" megatron", Resharding.LayoutKind.Tp)]
+    [InlineData("tp", Resharding.LayoutKind.Tp)]
+    public void Reshard_reads_its_layout_kind_as_an_enum_with_the_fsdp_and_megatron_spellings(string text, Resharding.LayoutKind expected)
+    {
+        var given = new Dictionary<string, IReadOnlyList<string>> { ["--path"] = ["in"], ["--world-size"] = ["2"], ["--layout"] = [text] };
+        Assert.Equal(expected, Resharding.ReshardVerb.Bind(given).Layout.Kind);
+        Assert.Equal(["dtensor", "flat", "tp"], Resharding.ReshardVerb.Definition["--layout"].Choices);
+        Assert.Equal("dtensor", Resharding.ReshardVerb.Definition["--layout"].Default);
+    }
+
+    [Fact]
+    public void An_unknown_layout_kind_is_refused_in_one_sentence_listing_the_kinds()
+    {
+        var given = new Dictionary<string, IReadOnlyList<string>> { ["--path"] = ["in"], ["--world-size"] = ["2"], ["--layout"] = ["pipeline"] };
+        var e = Assert.Throws<ArgumentException>(() => Resharding.ReshardVerb.Bind(given));
+        Assert.Equal("--layout must be dtensor, flat or tp, not 'pipeline'", e.Message);
+    }
 }

@@ -81,7 +81,7 @@ public class ObjectStoreFigures(ObjectStoreServers servers, ITestOutputHelper ou
         results["sdkDownload"] = sdk;
 
         // Ckpt's planned ranged GETs of every target rank's shards, into memory: the reshard's reads without its writes.
-        var layout = new LayoutRequest("dtensor", 2).Resolve();
+        var layout = new LayoutRequest(LayoutKind.Dtensor, 2).Resolve();
         using (var ckpt = Checkpoint.Open(url.ToString()))
         {
             long needed = 0, fetched = ckpt.Storage.Statistics.TensorBytesRead;

@@ -76,7 +76,7 @@ public class ReadAheadFigures(ObjectStoreServers servers, ITestOutputHelper outp
         // Not "ckpt": the S3 TransferUtility refuses a prefix that names a file in the working folder (the test host's `ckpt`).
         var url = ObjectUrl.Parse(servers.UploadFolder(scheme, folder, "readahead"));
         long objectBytes = Directory.EnumerateFiles(folder).Sum(f => new FileInfo(f).Length);
-        var layout = new LayoutRequest("dtensor", 1).Resolve();
+        var layout = new LayoutRequest(LayoutKind.Dtensor, 1).Resolve();
         JsonObject? sdk = null;
         var modes = new Dictionary<string, JsonObject?> { ["perTensor"] = null, ["readAhead"] = null };
         for (int round = 0; round < Rounds; round++)

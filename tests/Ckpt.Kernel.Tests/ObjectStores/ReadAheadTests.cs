@@ -39,7 +39,7 @@ public class ReadAheadTests(ObjectStoreServers servers)
         return dir;
     }
 
-    static readonly TargetLayout Whole = new LayoutRequest("dtensor", 1).Resolve();
+    static readonly TargetLayout Whole = new LayoutRequest(LayoutKind.Dtensor, 1).Resolve();
 
     /// <summary>Every 25th tensor left out: 12 gaps of 4-64 KiB that a GET may read through only within 2%.</summary>
     static bool Most(TensorEntry t) => int.Parse(t.Name[1..]) % 25 != 24;
