@@ -30,7 +30,7 @@ public sealed record MergeRequest
 
     /// <summary>`inverse-density`, `l1` or `none`; null takes the method's default (<see cref="TaskVectorRescale"/>).</summary>
     [Option("--rescale", "TIES/DARE: inverse-density (DARE's default), l1 (mergekit's rescale: true) or none.")]
-    public string? Rescale { get; init; }
+    public TaskVectorRescale? Rescale { get; init; }
 
     [Option("--seed", "DARE drop-mask seed.")]
     public ulong Seed { get; init; }
@@ -62,12 +62,7 @@ public sealed record MergeRequest
         }
         // Like --dtype, --rescale applies to a config too: a YAML written for mergekit before v0.1.0 (1/density) can
         // be run as it was with --rescale inverse-density.
-        if (Rescale is not null)
-            spec = spec with
-            {
-                Rescale = TaskVectorRescales.TryParse(Rescale, out var r) ? r
-                    : throw new FormatException($"--rescale {Rescale} is not a rescale (inverse-density | l1 | none)"),
-            };
+        if (Rescale is { } rescale) spec = spec with { Rescale = rescale };
         return DTypeNames.Floating(DType) is { } d ? spec with { OutputDType = d } : spec;
     }
 

@@ -17,21 +17,11 @@ public enum TaskVectorRescale { InverseDensity, L1, None }
 
 public static class TaskVectorRescales
 {
-    /// <summary>The spelling of `--rescale` and of the merge log.</summary>
+    /// <summary>The spelling of the merge log, with `_` as mergekit's parameter names (`--rescale` reads it too, and shows `inverse-density`).</summary>
     public static string Name(this TaskVectorRescale r) => r switch
     {
         TaskVectorRescale.InverseDensity => "inverse_density",
         TaskVectorRescale.L1 => "l1",
         _ => "none",
     };
-
-    /// <summary><c>inverse-density</c>, <c>l1</c> or <c>none</c> (dashes or underscores).</summary>
-    public static bool TryParse(string text, out TaskVectorRescale rescale)
-    {
-        var key = text.Trim().ToLowerInvariant().Replace('-', '_');
-        foreach (var r in Enum.GetValues<TaskVectorRescale>())
-            if (r.Name() == key) { rescale = r; return true; }
-        rescale = default;
-        return false;
-    }
 }

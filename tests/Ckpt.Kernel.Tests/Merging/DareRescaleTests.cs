@@ -185,14 +185,23 @@ public class DareRescaleTests(ITestOutputHelper output)
     [Fact]
     public void The_cli_rescale_option_reaches_the_spec_overrides_a_config_and_an_unknown_one_is_named()
     {
-        var request = new MergeRequest { Method = "dare-linear", Models = ["a", "b"], Base = "c", Rescale = "l1" };
+        static MergeRequest Bind(params string[] pairs)
+        {
+            var given = new Dictionary<string, IReadOnlyList<string>> { ["--out"] = ["merged"] };
+            for (int i = 0; i < pairs.Length; i += 2)
+                given[pairs[i]] = given.TryGetValue(pairs[i], out var v) ? [.. v, pairs[i + 1]] : [pairs[i + 1]];
+            return MergeVerb.Definition.Bind<MergeRequest>(given);
+        }
+        var request = Bind("--method", "dare-linear", "--model", "a", "--model", "b", "--base", "c", "--rescale", "L1");
         Assert.Equal(TaskVectorRescale.L1, request.ToSpec().Rescale);
         using var dir = new TempDirectory();
         var config = Path.Combine(dir.Path, "merge.yaml");
         File.WriteAllText(config, $"merge_method: dare_ties\nbase_model: {Step(100)}\nmodels:\n  - model: {Step(300)}\nparameters: {{density: 0.5}}\n");
         Assert.Equal(TaskVectorRescale.L1, new MergeRequest { Config = config }.ToSpec().Rescale);
-        Assert.Equal(TaskVectorRescale.InverseDensity, new MergeRequest { Config = config, Rescale = "inverse-density" }.ToSpec().Rescale);
-        var e = Assert.Throws<FormatException>(() => (request with { Rescale = "l2" }).ToSpec());
-        Assert.Contains("--rescale l2", e.Message);
+        // Dashes or underscores: the merge log writes inverse_density, as mergekit's parameter names do.
+        Assert.Equal(TaskVectorRescale.InverseDensity, Bind("--config", config, "--rescale", "inverse-density").ToSpec().Rescale);
+        Assert.Equal(TaskVectorRescale.InverseDensity, Bind("--config", config, "--rescale", "inverse_density").ToSpec().Rescale);
+        var e = Assert.Throws<ArgumentException>(() => Bind("--config", config, "--rescale", "l2"));
+        Assert.Equal("--rescale must be inverse-density, l1 or none, not 'l2'", e.Message);
     }
 }
