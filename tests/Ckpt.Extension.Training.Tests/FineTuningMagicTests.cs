@@ -148,7 +148,12 @@ public sealed class FineTuningMagicTests : IDisposable
         await _harness.Kernel.SendAsync(new Cancel());
         await running.WaitAsync(TimeSpan.FromMinutes(1));
         string Html() => string.Join("\n", events.OfType<DisplayEvent>().SelectMany(e => e.FormattedValues).Where(v => v.MimeType == "text/html").Select(v => v.Value));
-        Assert.Matches(@"Stopping after step \d+ or the step in progress: the run saves the adapter of its last completed step in ", Html());
+        // The sentence is shown from the cancellation callback, and its event can reach the subscriber after the cell
+        // has ended (on a loaded machine it did): wait for it, as the adapter is waited for below.
+        const string stopping = @"Stopping after step \d+ or the step in progress: the run saves the adapter of its last completed step in ";
+        for (var shown = DateTime.UtcNow + TimeSpan.FromSeconds(60); DateTime.UtcNow < shown && !Regex.IsMatch(Html(), stopping);)
+            await Task.Delay(50);
+        Assert.Matches(stopping, Html());
 
         // The cell ends at once; the run ends after its current step and then writes the adapter: wait for it.
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
