@@ -42,16 +42,20 @@ static class SingleValueOptions
         });
     }
 
-    /// <summary>The same parameter with no limit on its occurrences (MaxOccurrences is init-only). Completions are not
-    /// carried over: no ckpt magic adds any.</summary>
-    static KernelDirectiveParameter Repeatable(KernelDirectiveParameter p) => new(p.Name, p.Description)
+    /// <summary>The same parameter with no limit on its occurrences (MaxOccurrences is init-only). Its completions (a
+    /// named-choice option's accepted names, <see cref="Directives.VerbDirective"/>) are asked of the original, whose
+    /// completion sources are private to .NET Interactive.</summary>
+    static KernelDirectiveParameter Repeatable(KernelDirectiveParameter p) => new KernelDirectiveParameter(p.Name, p.Description)
     {
         AllowImplicitName = p.AllowImplicitName,
         Required = p.Required,
         TypeHint = p.TypeHint,
         Flag = p.Flag,
         MaxOccurrences = int.MaxValue,
-    };
+    }.AddCompletions(async context =>
+    {
+        foreach (var item in await p.GetValueCompletionsAsync()) context.CompletionItems.Add(item);
+    });
 
     /// <summary>The first option of <paramref name="once"/> that the command's line gives more than once, and how often.</summary>
     static (string Option, int Count)? Repeated(KernelCommand command, string directive, ISet<string> declared, ISet<string> flags, ISet<string> once)

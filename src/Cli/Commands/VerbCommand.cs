@@ -35,6 +35,7 @@ static class VerbCommand
                 { Default: { } d } => new Option<string>(spec.Name) { Description = spec.Help, DefaultValueFactory = _ => d },
                 _ => new Option<string>(spec.Name) { Description = spec.Help, Required = spec.Required && !spec.Positional },
             };
+            if (spec.Choices is { } choices) Offer(option, choices);
             command.Options.Add(option);
             options.Add((spec, option));
         }
@@ -64,6 +65,19 @@ static class VerbCommand
             return run(given.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)kv.Value, StringComparer.Ordinal), cancellationToken);
         });
         return command;
+    }
+
+    /// <summary>
+    /// A named-choice option's accepted names (<see cref="VerbOption.Choices"/>) as its completions, which the
+    /// `[suggest]` directive (dotnet-suggest) offers, and as its help label in their declared order, the refusal
+    /// sentence's: `--recipe <sft|dpo|ga|kl|npo>` (System.CommandLine's own label would sort them). The parser still
+    /// takes any text, so an extra spelling (`--to hf`) is accepted and any other value is refused by the Kernel
+    /// binding with its one sentence and exit code 2, as in the magic.
+    /// </summary>
+    static void Offer(Option option, IReadOnlyList<string> choices)
+    {
+        option.HelpName = string.Join("|", choices);
+        option.CompletionSources.Add(choices.ToArray());
     }
 
     /// <summary>

@@ -21,9 +21,13 @@ static class VerbDirective
         {
             int occurrences = o.Many || o.Positional ? int.MaxValue : 1;
             // TypeHint is init-only and its unset value is the library's own, so it is set only for paths.
-            directive.Parameters.Add(o.Kind == OptionKind.Path
+            var parameter = o.Kind == OptionKind.Path
                 ? new KernelDirectiveParameter(o.Name, o.HelpWithDefault) { Required = o.Required && !o.Positional, AllowImplicitName = o.Positional, MaxOccurrences = occurrences, TypeHint = "file" }
-                : new KernelDirectiveParameter(o.Name, o.HelpWithDefault) { Flag = o.Flag, Required = o.Required && !o.Positional, AllowImplicitName = o.Positional, MaxOccurrences = occurrences });
+                : new KernelDirectiveParameter(o.Name, o.HelpWithDefault) { Flag = o.Flag, Required = o.Required && !o.Positional, AllowImplicitName = o.Positional, MaxOccurrences = occurrences };
+            // A named-choice option's accepted names are the editor's completions for its value (`--recipe ` offers
+            // sft, dpo, ...); any other text still reaches the Kernel binding, which refuses it with its one sentence.
+            if (o.Choices is { } choices) parameter.AddCompletions(() => choices);
+            directive.Parameters.Add(parameter);
         }
         return directive;
     }
