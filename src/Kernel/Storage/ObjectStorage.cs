@@ -65,32 +65,19 @@ public abstract class ObjectStorage : ICheckpointStorage, IDisposable
 
     public void Read(string path, long offset, Span<byte> destination, IoCategory category)
     {
-        long length = Length(path);
-        if (offset < 0 || offset + destination.Length > length)
-            throw new CheckpointFormatException(FormatErrorReason.Truncated, path, null,
-                $"the file ends before byte {offset + destination.Length}",
-                expected: $"{offset + destination.Length} bytes", found: $"{length} bytes");
-        if (destination.Length == 0) return;
+        if (!Starts(path, offset, destination.Length)) return;
         int done = 0;
         for (int attempt = 1; ; attempt++)
         {
             try
             {
                 while (done < destination.Length)
-                {
-                    int n = ReadRange(Url.Key(path), offset + done, destination[done..]);
-                    if (n == 0)
-                        throw new CheckpointFormatException(FormatErrorReason.Truncated, path, null,
-                            $"the object ended before byte {offset + destination.Length}; it changed while being read",
-                            expected: $"{offset + destination.Length} bytes", found: $"{offset + done} bytes");
-                    done += n;
-                }
+                    done += Ended(path, offset, destination.Length, done, ReadRange(Url.Key(path), offset + done, destination[done..]));
                 break;
             }
             catch (Exception e) when (e is not CheckpointFormatException && e is not OperationCanceledException)
             {
-                if (attempt >= Attempts || !IsTransient(e)) throw Failed($"{Root}/{path}", e, attempt);
-                Thread.Sleep(FirstBackoff * (1 << (attempt - 1)));
+                Thread.Sleep(Backoff($"{Root}/{path}", e, attempt));
             }
         }
         Statistics.Record(category, destination.Length);
@@ -102,26 +89,15 @@ public abstract class ObjectStorage : ICheckpointStorage, IDisposable
     /// </summary>
     internal async Task ReadAsync(string path, long offset, Memory<byte> destination, IoCategory category, CancellationToken ct)
     {
-        long length = Length(path);
-        if (offset < 0 || offset + destination.Length > length)
-            throw new CheckpointFormatException(FormatErrorReason.Truncated, path, null,
-                $"the file ends before byte {offset + destination.Length}",
-                expected: $"{offset + destination.Length} bytes", found: $"{length} bytes");
-        if (destination.Length == 0) return;
+        if (!Starts(path, offset, destination.Length)) return;
         int done = 0;
         for (int attempt = 1; ; attempt++)
         {
             try
             {
                 while (done < destination.Length)
-                {
-                    int n = await ReadRangeAsync(Url.Key(path), offset + done, destination[done..], ct).ConfigureAwait(false);
-                    if (n == 0)
-                        throw new CheckpointFormatException(FormatErrorReason.Truncated, path, null,
-                            $"the object ended before byte {offset + destination.Length}; it changed while being read",
-                            expected: $"{offset + destination.Length} bytes", found: $"{offset + done} bytes");
-                    done += n;
-                }
+                    done += Ended(path, offset, destination.Length, done,
+                        await ReadRangeAsync(Url.Key(path), offset + done, destination[done..], ct).ConfigureAwait(false));
                 break;
             }
             catch (Exception) when (ct.IsCancellationRequested)
@@ -131,12 +107,35 @@ public abstract class ObjectStorage : ICheckpointStorage, IDisposable
             }
             catch (Exception e) when (e is not CheckpointFormatException && e is not OperationCanceledException)
             {
-                if (attempt >= Attempts || !IsTransient(e)) throw Failed($"{Root}/{path}", e, attempt);
-                await Task.Delay(FirstBackoff * (1 << (attempt - 1)), ct).ConfigureAwait(false);
+                await Task.Delay(Backoff($"{Root}/{path}", e, attempt), ct).ConfigureAwait(false);
             }
         }
         Statistics.Record(category, destination.Length);
     }
+
+    /// <summary>Whether a read of <paramref name="count"/> bytes at <paramref name="offset"/> has anything to fetch.</summary>
+    /// <exception cref="CheckpointFormatException">The object ends before the range does.</exception>
+    bool Starts(string path, long offset, int count)
+    {
+        long length = Length(path);
+        if (offset < 0 || offset + count > length)
+            throw new CheckpointFormatException(FormatErrorReason.Truncated, path, null,
+                $"the file ends before byte {offset + count}",
+                expected: $"{offset + count} bytes", found: $"{length} bytes");
+        return count > 0;
+    }
+
+    /// <summary>The bytes one GET of a read returned.</summary>
+    /// <exception cref="CheckpointFormatException">None: the object ended early, so it changed while being read.</exception>
+    static int Ended(string path, long offset, int count, int done, int n) => n != 0 ? n
+        : throw new CheckpointFormatException(FormatErrorReason.Truncated, path, null,
+            $"the object ended before byte {offset + count}; it changed while being read",
+            expected: $"{offset + count} bytes", found: $"{offset + done} bytes");
+
+    /// <summary>How long to wait before the next attempt of a request on <paramref name="name"/> that failed with <paramref name="e"/>.</summary>
+    /// <exception cref="Exception">The failure as one sentence, when it is not transient or the attempts are spent.</exception>
+    TimeSpan Backoff(string name, Exception e, int attempt) =>
+        attempt >= Attempts || !IsTransient(e) ? throw Failed(name, e, attempt) : FirstBackoff * (1 << (attempt - 1));
 
     /// <summary>Runs one request with the same retries as reads.</summary>
     protected T Retry<T>(string name, Func<T> request)
@@ -146,8 +145,7 @@ public abstract class ObjectStorage : ICheckpointStorage, IDisposable
             try { return request(); }
             catch (Exception e) when (e is not CheckpointFormatException && e is not OperationCanceledException)
             {
-                if (attempt >= Attempts || !IsTransient(e)) throw Failed(name, e, attempt);
-                Thread.Sleep(FirstBackoff * (1 << (attempt - 1)));
+                Thread.Sleep(Backoff(name, e, attempt));
             }
         }
     }
