@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Ckpt.Conversion;
 using Ckpt.Formats.Safetensors;
 using Ckpt.Inspection;
+using Ckpt.Merging;
 using Ckpt.Planning;
 using Ckpt.Storage;
 using Ckpt.Tensors;
@@ -16,7 +17,8 @@ namespace Ckpt.Tests.ObjectStores;
 /// runs it after <see cref="ReadAheadFigures"/>). Opt-in: `CKPT_OBJSTORE_FIGURES=1 dotnet test --filter
 /// FullyQualifiedName~VerbReadAheadFigures`. Two checkpoints of 500 f32 tensors of 4-64 KiB (one safetensors object each,
 /// the second the first plus noise); per server, three rounds of `convert` (safetensors → safetensors, to a local folder)
-/// of the first and `diff` of the two, each with read-ahead off (one GET per tensor, today's path) and on; the best round
+/// of the first, `diff` of the two and a linear `merge` of the two (into memory), each with read-ahead off (one GET per
+/// tensor: the path before read-ahead, which local disks keep) and on; the best round
 /// of each, its GETs and its bytes fetched / needed go to bench/results/readahead-verbs-&lt;scheme&gt;-loopback.json.
 /// </summary>
 [Collection(ObjectStoreCollection.Name)]
@@ -56,6 +58,12 @@ public class VerbReadAheadFigures(ObjectStoreServers servers, ITestOutputHelper 
                 using var ca = Open(urlA, requests);
                 using var cb = Open(urlB, requests);
                 return Time([ca, cb], () => CheckpointDiff.Compare(ca, cb));
+            });
+            results["mergeLinear"] = Best(requests =>
+            {
+                using var session = MergeSession.Open(new MergeSpec { Method = MergeMethods.Linear, Models = [new MergeInput(urlA), new MergeInput(urlB)] });
+                foreach (var input in session.Inputs) ((ObjectStorage)input.Storage).Tuning = ReadTuning.ObjectStore(readAheadRequests: requests);
+                return Time([.. session.Inputs], () => MergeExecutor.Run(session, new MemoryTensorSink(), Stopwatch.StartNew(), null, CancellationToken.None));
             });
             var path = Path.Combine(TestPaths.RepoRoot, "bench", "results", $"readahead-verbs-{scheme}-loopback.json");
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
