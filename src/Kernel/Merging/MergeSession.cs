@@ -93,6 +93,7 @@ internal sealed class MergeSession : IDisposable
     /// </summary>
     public void ReadAhead(IEnumerable<TensorSource> order, CancellationToken cancellationToken, ReadAheadMeter? meter = null)
     {
+        if (_ahead.Count > 0) throw new InvalidOperationException("a merge session reads ahead once");
         foreach (var c in _opened)
             if (TensorReadAhead.For(c.Storage, null, cancellationToken, 1.0 / _opened.Count, meter) is { } ahead) _ahead[c] = ahead;
         if (_ahead.Count == 0) return;

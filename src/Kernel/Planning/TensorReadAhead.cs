@@ -8,7 +8,7 @@ namespace Ckpt.Planning;
 /// the first read. Each read is matched to the next expected read of the same tensor and box at or after the last one
 /// filled; a read the sequence does not expect there (a caller that pulls in another order) is read plainly, as without
 /// read-ahead, so a wrong order costs GETs, never bytes or correctness. Local disks get no instance (<see cref="For"/>):
-/// they keep one plain read per tensor.
+/// they keep one plain read per tensor. One caller reads at a time (the verbs read tensor at a time).
 /// </summary>
 internal sealed class TensorReadAhead : IDisposable
 {
