@@ -99,18 +99,20 @@ public class VerbReadAheadTests(ObjectStoreServers servers)
     }
 
     [ObjectStoreTheory]
-    [InlineData("s3")]
-    [InlineData("az")]
-    public void Convert_to_torch_save_from_a_bucket_equals_the_one_from_disk(string scheme)
+    [InlineData("s3", TargetFormat.Torch)]
+    [InlineData("az", TargetFormat.Torch)]
+    [InlineData("s3", TargetFormat.Dcp)]
+    [InlineData("az", TargetFormat.Dcp)]
+    public void Convert_to_torch_save_or_dcp_from_a_bucket_reads_in_state_dict_order_and_equals_the_one_from_disk(string scheme, TargetFormat to)
     {
         var folder = SmallTensors("readahead-torch", 0);
         var fromDisk = Out("readahead-torch");
         using (var local = Checkpoint.Open(folder))
-            CheckpointConverter.Convert(local, new ConvertOptions(TargetFormat.Torch, fromDisk, DType: DType.BF16));
+            CheckpointConverter.Convert(local, new ConvertOptions(to, fromDisk, DType: DType.BF16));
         using var remote = Open(servers.UploadFolder(scheme, folder), ReadTuning.ObjectStore());
         long calls = remote.Storage.Statistics.ReadCalls;
         var fromBucket = Out("readahead-torch");
-        CheckpointConverter.Convert(remote, new ConvertOptions(TargetFormat.Torch, fromBucket, DType: DType.BF16));
+        CheckpointConverter.Convert(remote, new ConvertOptions(to, fromBucket, DType: DType.BF16));
         Assert.Equal(2, remote.Storage.Statistics.ReadCalls - calls);
         ObjectStoreReadTests.SameFiles(fromDisk, fromBucket);
     }
