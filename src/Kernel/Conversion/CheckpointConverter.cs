@@ -20,12 +20,16 @@ public static class CheckpointConverter
 
     /// <summary>Writes into a staging sibling of the output and moves it into place when complete (<see cref="OutputFolder"/>).</summary>
     public static ConversionResult Convert(Checkpoint source, ConvertOptions options, CancellationToken cancellationToken = default,
+        IProgress<ByteProgress>? progress = null) => Convert(source, options, null, cancellationToken, progress);
+
+    /// <param name="meter">Adds up the bytes the read-ahead holds (a checkpoint in an object store), for a test to hold against the budget.</param>
+    internal static ConversionResult Convert(Checkpoint source, ConvertOptions options, ReadAheadMeter? meter, CancellationToken cancellationToken,
         IProgress<ByteProgress>? progress = null)
     {
-        if (options.Share is not null) return ConvertPart(source, options, cancellationToken);
+        if (options.Share is not null) return ConvertPart(source, options, meter, cancellationToken);
         using var output = OutputFolder.Begin(options.OutputDirectory, [source.Path, options.MergeAdapter], options.Overwrite);
         using var merge = options.MergeAdapter is { } adapter ? Training.LoraMerge.Open(adapter, source.Manifest, cancellationToken) : null;
-        var result = Write(source, options with { OutputDirectory = output.Staging }, merge, progress, cancellationToken);
+        var result = Write(source, options with { OutputDirectory = output.Staging }, merge, progress, meter, cancellationToken);
         var copied = CopyModelFiles(source.Path, output.Staging);
         output.Commit();
         return result with
@@ -57,7 +61,7 @@ public static class CheckpointConverter
     /// i mod N = rank, or for DCP the one data file (part 0); `ckpt finalize` writes the index. A torch.save output, and
     /// safetensors that fit one shard, are one file a reader accepts alone, so they are refused here.
     /// </summary>
-    static ConversionResult ConvertPart(Checkpoint source, ConvertOptions options, CancellationToken cancellationToken)
+    static ConversionResult ConvertPart(Checkpoint source, ConvertOptions options, ReadAheadMeter? meter, CancellationToken cancellationToken)
     {
         var share = options.Share!;
         if (options.To == TargetFormat.Torch)
@@ -65,11 +69,14 @@ public static class CheckpointConverter
                 "--to torch writes one file (model.pt), which cannot be split between --ranks processes; convert it in one process");
         using var merge = options.MergeAdapter is { } adapter ? Training.LoraMerge.Open(adapter, source.Manifest, cancellationToken) : null;
         var timeline = new OperationTimeline("convert");
-        var (sources, skipped) = Sources(source, options, merge, timeline, cancellationToken);
+        using var ahead = TensorReadAhead.For(source.Storage, timeline, cancellationToken, meter: meter);
+        var ((sources, skipped), entries) = Sources(source, options, merge, ahead, timeline, cancellationToken);
         string[] inputs = options.MergeAdapter is { } a ? [source.Path, a] : [source.Path];
         if (options.To == TargetFormat.Dcp)
         {
             var (tensors, objects) = DcpItems(source, sources);
+            // One writer rank (part 0): the tensors in order, if this process owns it.
+            if (share.Owns(0)) ExpectReads(ahead, sources, entries, sources);
             using var part = OutputParts.Begin(options.OutputDirectory, inputs, options.Overwrite, "convert", share.Rank, share.Ranks,
                 Cluster.PartIndex.Dcp(tensors, objects, null));
             var files = DcpWriter.WriteData(part.Staging, tensors, objects, share.Owns, 1, timeline, cancellationToken);
@@ -84,6 +91,7 @@ public static class CheckpointConverter
         if (shards.Count <= 1)
             throw new CheckpointFormatException(FormatErrorReason.Unsupported, options.OutputDirectory, null,
                 $"the output fits one safetensors file under --max-shard-size {ByteSize.Format(options.MaxShardBytes)}, which cannot be split between --ranks processes; lower --max-shard-size or convert it in one process");
+        ExpectReads(ahead, sources, entries, SafetensorsOrder(shards.Where((_, i) => share.Owns(i))));
         var weightMap = new Dictionary<string, string>(StringComparer.Ordinal);
         for (int i = 0; i < shards.Count; i++)
             foreach (var t in shards[i]) weightMap[t.Name] = ShardedSafetensorsWriter.ShardName("model", i, shards.Count);
@@ -109,8 +117,12 @@ public static class CheckpointConverter
         }
     }
 
-    static (TensorSource[] Sources, string[] Skipped) Sources(Checkpoint source, ConvertOptions options, Training.LoraMerge? merge,
-        OperationTimeline timeline, CancellationToken cancellationToken)
+    /// <summary>
+    /// The tensors to write, each read when the writer pulls it: through <paramref name="ahead"/> where the storage reads
+    /// ahead (then <see cref="ExpectReads"/> tells it the writer's order), else one plain read each. Entries[i] is Sources[i]'s.
+    /// </summary>
+    static ((TensorSource[] Sources, string[] Skipped) Sources, TensorEntry[] Entries) Sources(Checkpoint source, ConvertOptions options,
+        Training.LoraMerge? merge, TensorReadAhead? ahead, OperationTimeline timeline, CancellationToken cancellationToken)
     {
         if (options.MaxShardBytes <= 0)
             throw new ArgumentOutOfRangeException(nameof(options), "max shard size must be positive");
@@ -130,7 +142,8 @@ public static class CheckpointConverter
             var name = options.StripPrefix is { } p && t.Name.StartsWith(p, StringComparison.Ordinal) ? t.Name[p.Length..] : t.Name;
             return new TensorSource(name, target, t.Shape, () =>
             {
-                var data = TensorReader.Read(source.Storage, t, null, Environment.ProcessorCount * 2, timeline, cancellationToken);
+                var data = ahead?.Read(t, null, Environment.ProcessorCount * 2)
+                    ?? TensorReader.Read(source.Storage, t, null, Environment.ProcessorCount * 2, timeline, cancellationToken);
                 if (merge is not null && merge.Changes(t.Name))
                 {
                     var merged = merge.Apply(t.Name, data, cancellationToken);
@@ -145,8 +158,24 @@ public static class CheckpointConverter
             throw new CheckpointFormatException(FormatErrorReason.MetadataInvalid, source.Path, duplicate.Key,
                 "two tensors map to this name after --strip-prefix");
 
-        return (sources, source.Manifest.Objects.Select(o => o.Name).ToArray());
+        return ((sources, source.Manifest.Objects.Select(o => o.Name).ToArray()), selected);
     }
+
+    /// <summary>
+    /// Tells <paramref name="ahead"/> the order the writer pulls <paramref name="written"/> (a subset of
+    /// <paramref name="sources"/>, in the writer's order), each the whole tensor of its entry.
+    /// </summary>
+    static void ExpectReads(TensorReadAhead? ahead, IReadOnlyList<TensorSource> sources, IReadOnlyList<TensorEntry> entries,
+        IEnumerable<TensorSource> written)
+    {
+        if (ahead is null) return;
+        var entryOf = new Dictionary<TensorSource, TensorEntry>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < sources.Count; i++) entryOf[sources[i]] = entries[i];
+        foreach (var s in written) ahead.Expect(entryOf[s]);
+    }
+
+    /// <summary>The order <see cref="ShardedSafetensorsWriter"/> (and <see cref="SafetensorsWriter"/> per shard) loads tensors.</summary>
+    static IEnumerable<TensorSource> SafetensorsOrder(IEnumerable<IReadOnlyList<TensorSource>> shards) => shards.SelectMany(SafetensorsWriter.Order);
 
     /// <summary>One writer rank, each tensor one whole chunk; plain-data values travel as bytes items.</summary>
     static (DcpTensorWrite[] Tensors, DcpBytesWrite[] Objects) DcpItems(Checkpoint source, IReadOnlyList<TensorSource> sources) => (
@@ -156,11 +185,18 @@ public static class CheckpointConverter
             .Select(o => new DcpBytesWrite(o.Name, 0, TorchSaveWriter.SaveObject(o.Value))).ToArray());
 
     static ConversionResult Write(Checkpoint source, ConvertOptions options, Training.LoraMerge? merge, IProgress<ByteProgress>? progress,
-        CancellationToken cancellationToken)
+        ReadAheadMeter? meter, CancellationToken cancellationToken)
     {
         var timeline = new OperationTimeline("convert") { Progress = progress };
-        var (sources, skipped) = Sources(source, options, merge, timeline, cancellationToken);
+        using var ahead = TensorReadAhead.For(source.Storage, timeline, cancellationToken, meter: meter);
+        var ((sources, skipped), entries) = Sources(source, options, merge, ahead, timeline, cancellationToken);
         timeline.ExpectedBytes = sources.Sum(s => s.ByteCount);
+        // The order each writer pulls the tensors: DCP (one rank) and torch.save in state-dict order, safetensors per shard sorted.
+        ExpectReads(ahead, sources, entries, options.To switch
+        {
+            TargetFormat.Dcp or TargetFormat.Torch => sources,
+            _ => SafetensorsOrder(ShardedSafetensorsWriter.Split(sources, options.MaxShardBytes)),
+        });
         switch (options.To)
         {
             case TargetFormat.Dcp:

@@ -13,7 +13,12 @@ namespace Ckpt.Inspection;
 public static partial class CheckpointDiff
 {
     public static DiffReport Compare(Checkpoint a, Checkpoint b, TensorFilter? filter = null, bool compareValues = true,
-        IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<string>? progress = null, CancellationToken cancellationToken = default) =>
+        Compare(a, b, filter, compareValues, progress, null, cancellationToken);
+
+    /// <param name="meter">Adds up the bytes the two sides' read-aheads hold (object stores), for a test to hold against the budget.</param>
+    internal static DiffReport Compare(Checkpoint a, Checkpoint b, TensorFilter? filter, bool compareValues,
+        IProgress<string>? progress, ReadAheadMeter? meter, CancellationToken cancellationToken)
     {
         filter ??= TensorFilter.All;
         // A set against one checkpoint: every member is compared with it (a trajectory against its final step).
@@ -35,27 +40,41 @@ public static partial class CheckpointDiff
         var changes = new List<TensorChange>();
 
         var timeline = new OperationTimeline("diff");
+        var measured = new List<(TensorEntry X, TensorEntry Y)>();
         foreach (var x in ta.Where(t => inB.Contains(t.Name)))
         {
-            cancellationToken.ThrowIfCancellationRequested();
             var y = mb.Find(x.Name)!;
             var change = new ShapeChange(x.Name, x.DType.ToString(), y.DType.ToString(), x.Shape, y.Shape);
             if (!x.Shape.SequenceEqual(y.Shape)) { reshaped.Add(change); continue; }
             if (x.DType != y.DType) dtypeChanged.Add(change);
             if (!compareValues || !ElementChunks.Supports(x.DType) || !ElementChunks.Supports(y.DType)) continue;
+            measured.Add((x, y));
+        }
+        // Object stores: each side's tensors read ahead in the order they are compared, the two sides sharing the budget.
+        using var aheadA = TensorReadAhead.For(a.Storage, timeline, cancellationToken, share: 0.5, meter);
+        using var aheadB = TensorReadAhead.For(b.Storage, timeline, cancellationToken, share: 0.5, meter);
+        foreach (var (x, y) in measured)
+        {
+            aheadA?.Expect(x);
+            aheadB?.Expect(y);
+        }
+        foreach (var (x, y) in measured)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
             progress?.Report(x.Name);
-            changes.Add(Measure(a, x, b, y, timeline, cancellationToken));
+            changes.Add(Measure(a, x, aheadA, b, y, aheadB, timeline, cancellationToken));
         }
         a.RecordTimeline(timeline);
         b.RecordTimeline(timeline);
         return new DiffReport(a.Path, b.Path, added, removed, reshaped, dtypeChanged, changes, ByLayer(changes));
     }
 
-    static TensorChange Measure(Checkpoint a, TensorEntry x, Checkpoint b, TensorEntry y, OperationTimeline timeline, CancellationToken ct)
+    static TensorChange Measure(Checkpoint a, TensorEntry x, TensorReadAhead? aheadA, Checkpoint b, TensorEntry y, TensorReadAhead? aheadB,
+        OperationTimeline timeline, CancellationToken ct)
     {
         int parallelism = Environment.ProcessorCount;
-        using var da = TensorReader.Read(a.Storage, x, null, parallelism, timeline, ct);
-        using var db = TensorReader.Read(b.Storage, y, null, parallelism, timeline, ct);
+        using var da = aheadA?.Read(x, null, parallelism) ?? TensorReader.Read(a.Storage, x, null, parallelism, timeline, ct);
+        using var db = aheadB?.Read(y, null, parallelism) ?? TensorReader.Read(b.Storage, y, null, parallelism, timeline, ct);
         var t0 = timeline.Now;
         double normA = 0, normDiff = 0, maxAbs = 0;
         using var ea = ElementChunks.Of(da).GetEnumerator();

@@ -27,6 +27,14 @@ public static class MergeExecutor
     {
         var clock = Stopwatch.StartNew();
         using var session = MergeSession.Open(spec, chunkElements, configSource);
+        return Run(session, sink, clock, null, cancellationToken);
+    }
+
+    /// <summary>Merges an opened session into <paramref name="sink"/> (its inputs read ahead where they live in an object store).</summary>
+    internal static MergeReport Run(MergeSession session, ITensorSink sink, Stopwatch clock, Planning.ReadAheadMeter? meter,
+        CancellationToken cancellationToken)
+    {
+        session.ReadAhead(session.Tensors, cancellationToken, meter);
         long written = 0;
         foreach (var t in session.Tensors)
         {
@@ -35,7 +43,7 @@ public static class MergeExecutor
             sink.Write(data);
             written += data.ByteLength;
         }
-        sink.Complete(Metadata(spec));
+        sink.Complete(Metadata(session.Spec));
         return Report(session, written, clock.Elapsed.TotalSeconds, null);
     }
 
@@ -65,6 +73,8 @@ public static class MergeExecutor
         using var session = MergeSession.Open(spec, chunkElements, configSource);
         var timeline = progress is null ? null
             : new Monitoring.OperationTimeline("merge") { Progress = progress, ExpectedBytes = session.Tensors.Sum(t => t.ByteCount) };
+        // The order the sharded writer pulls the tensors: shard by shard, each sorted as safetensors writes it.
+        session.ReadAhead(ShardedSafetensorsWriter.Split(session.Tensors, maxShardBytes).SelectMany(SafetensorsWriter.Order), cancellationToken);
         var result = ShardedSafetensorsWriter.Write(directory, session.Tensors, maxShardBytes, Metadata(spec), timeline: timeline,
             cancellationToken: cancellationToken);
         var report = Report(session, result.TotalBytes, clock.Elapsed.TotalSeconds,

@@ -23,6 +23,7 @@ internal sealed class MergeSession : IDisposable
     readonly long _chunkElements, _residentElements;
     readonly long _readBefore;
     readonly object _gate = new();
+    readonly Dictionary<Checkpoint, TensorReadAhead> _ahead = new(ReferenceEqualityComparer.Instance);
 
     public MergeSpec Spec { get; }
     public IReadOnlyList<TensorSource> Tensors { get; }
@@ -81,6 +82,51 @@ internal sealed class MergeSession : IDisposable
         return c;
     }
 
+    /// <summary>The opened inputs: the base (if the method uses one), then the models.</summary>
+    internal IReadOnlyList<Checkpoint> Inputs => _opened;
+
+    /// <summary>
+    /// Reads each input that lives in an object store ahead, in the order this session reads it when a writer pulls
+    /// <paramref name="order"/> (tensor at a time): the reference's non-floating tensors whole, and for each floating
+    /// tensor every input's chunks, pass by pass (<see cref="ChunkReads"/>). The inputs share the budget of bytes held.
+    /// Call once, before the first tensor is loaded; inputs on local disks keep one plain read per chunk.
+    /// </summary>
+    public void ReadAhead(IEnumerable<TensorSource> order, CancellationToken cancellationToken, ReadAheadMeter? meter = null)
+    {
+        if (_ahead.Count > 0) throw new InvalidOperationException("a merge session reads ahead once");
+        foreach (var c in _opened)
+            if (TensorReadAhead.For(c.Storage, null, cancellationToken, 1.0 / _opened.Count, meter) is { } ahead) _ahead[c] = ahead;
+        if (_ahead.Count == 0) return;
+        foreach (var source in order)
+        {
+            var entry = _reference.GetEntry(source.Name);
+            if (!entry.DType.IsFloatingPoint()) { Expect(_reference, entry.Name, null); continue; }
+            foreach (var c in ChunkReads(entry))
+            {
+                if (_base is not null) Expect(_base, entry.Name, c.Box);
+                foreach (var m in _models) Expect(m, entry.Name, c.Box);
+            }
+        }
+
+        void Expect(Checkpoint input, string name, Box? box)
+        {
+            if (_ahead.TryGetValue(input, out var ahead)) ahead.Expect(input.GetEntry(name), box);
+        }
+    }
+
+    /// <summary>
+    /// The chunks <see cref="Merge"/> reads of a floating tensor, in its order: every chunk once per statistic pass and
+    /// once to combine, except a one-chunk tensor, read once and kept.
+    /// </summary>
+    IEnumerable<MergeExecutor.Chunk> ChunkReads(TensorEntry entry)
+    {
+        var chunks = MergeExecutor.Chunks(entry.Shape, ChunkElements(entry)).ToArray();
+        return chunks.Length == 1 ? chunks : Enumerable.Repeat(chunks, _merge.StatisticPasses + 1).SelectMany(c => c);
+    }
+
+    /// <summary>Read-ahead statistics of one input (null where it does not read ahead).</summary>
+    internal TensorReadAhead? ReadAheadOf(Checkpoint input) => _ahead.GetValueOrDefault(input);
+
     /// <summary>Tensor bytes of all inputs, each counted once.</summary>
     public long InputBytes => _opened.Sum(c => c.Manifest.TensorBytes);
     /// <summary>Tensor bytes read from storage so far (statistic passes over multi-chunk tensors re-read them).</summary>
@@ -97,7 +143,7 @@ internal sealed class MergeSession : IDisposable
             if (!entry.DType.IsFloatingPoint())
             {
                 Copied.Add(entry.Name);
-                return _reference.Read(entry.Name, null, cancellationToken);
+                return Read(_reference, entry.Name, null, cancellationToken);
             }
             var output = new TensorData(entry.Name, OutputDType(entry), entry.Shape);
             try
@@ -148,16 +194,22 @@ internal sealed class MergeSession : IDisposable
         for (int i = 0; i < _models.Length; i++) Decode(_models[i], name, c, _chunk.Models[i], ct);
     }
 
-    static void Decode(Checkpoint from, string name, MergeExecutor.Chunk c, float[] into, CancellationToken ct)
+    void Decode(Checkpoint from, string name, MergeExecutor.Chunk c, float[] into, CancellationToken ct)
     {
-        using var data = from.Read(name, c.Box, ct);
+        using var data = Read(from, name, c.Box, ct);
         FloatSpans.Decode(data.DType, data.Bytes, into.AsSpan(0, c.Length));
     }
+
+    /// <summary>A tensor or box of an input: from its read-ahead where it has one, else a plain read.</summary>
+    TensorData Read(Checkpoint from, string name, Box? box, CancellationToken ct) =>
+        _ahead.TryGetValue(from, out var ahead) ? ahead.Read(from.GetEntry(name), box, Environment.ProcessorCount * 2) : from.Read(name, box, ct);
 
     TensorData Load(TensorEntry entry) => Load(entry, CancellationToken.None);
 
     public void Dispose()
     {
+        foreach (var ahead in _ahead.Values) ahead.Dispose();
+        _ahead.Clear();
         foreach (var c in _opened) c.Dispose();
         _opened.Clear();
     }

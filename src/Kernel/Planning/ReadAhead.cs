@@ -50,6 +50,7 @@ internal sealed class ReadAhead : IDisposable
     readonly CancellationTokenSource _cts;
     readonly long _cap;
     readonly int _requests;
+    readonly ReadAheadMeter? _meter;
     readonly object _lock = new();
     readonly List<Task> _tasks = [];
     readonly Task _pump;
@@ -60,10 +61,13 @@ internal sealed class ReadAhead : IDisposable
 
     /// <param name="share">
     /// The fraction of <see cref="ReadTuning.MaxBytesInFlight"/> this reader may hold, where several read ahead at once
-    /// (a reshard's ranks, written in parallel); 1 for a single reader.
+    /// (a reshard's ranks, written in parallel; a merge's inputs, read in turn); 1 for a single reader.
     /// </param>
-    public ReadAhead(ICheckpointStorage storage, IReadOnlyList<ReadPlan> plans, OperationTimeline? timeline, CancellationToken ct, double share = 1)
+    /// <param name="meter">Where the readers of one operation add up the bytes they hold together (optional).</param>
+    public ReadAhead(ICheckpointStorage storage, IReadOnlyList<ReadPlan> plans, OperationTimeline? timeline, CancellationToken ct, double share = 1,
+        ReadAheadMeter? meter = null)
     {
+        _meter = meter;
         _storage = storage;
         _plans = plans;
         _timeline = timeline;
@@ -74,7 +78,7 @@ internal sealed class ReadAhead : IDisposable
         Coalesce(tuning);
         _cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         _cts.Token.Register(() => { lock (_lock) Monitor.PulseAll(_lock); });
-        Interlocked.Increment(ref _outstanding);
+        Started();
         _pump = Task.Factory.StartNew(Pump, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
@@ -87,6 +91,18 @@ internal sealed class ReadAhead : IDisposable
     public long BytesHeld { get { lock (_lock) return _held; } }
     /// <summary>Tasks started (the pump and the GETs) that have not ended.</summary>
     public int Outstanding => Volatile.Read(ref _outstanding);
+
+    void Started()
+    {
+        Interlocked.Increment(ref _outstanding);
+        _meter?.AddTasks(1);
+    }
+
+    void Ended()
+    {
+        Interlocked.Decrement(ref _outstanding);
+        _meter?.AddTasks(-1);
+    }
 
     /// <summary>Joins consecutive ranges (in plan order) of one object into one GET where the tuning's gap rule allows.</summary>
     void Coalesce(ReadTuning tuning)
@@ -142,6 +158,7 @@ internal sealed class ReadAhead : IDisposable
                     f.Admitted = true;
                     _held += f.Length;
                     _peak = Math.Max(_peak, _held);
+                    _meter?.Add(f.Length);
                     _running++;
                 }
                 InFlightBytes.Ticket ticket;
@@ -151,7 +168,7 @@ internal sealed class ReadAhead : IDisposable
                     lock (_lock) { _running--; Release(f); }
                     throw;
                 }
-                Interlocked.Increment(ref _outstanding);
+                Started();
                 lock (_lock) _tasks.Add(Task.Run(() => Get(f, ticket)));
             }
         }
@@ -162,7 +179,7 @@ internal sealed class ReadAhead : IDisposable
             lock (_lock)
                 for (int i = _next; i < _fetches.Count; i++)
                     if (_failure is not null) _fetches[i].Done.TrySetException(_failure); else _fetches[i].Done.TrySetCanceled();
-            Interlocked.Decrement(ref _outstanding);
+            Ended();
         }
     }
 
@@ -199,7 +216,7 @@ internal sealed class ReadAhead : IDisposable
         {
             ticket.Dispose();
             lock (_lock) { _running--; Monitor.PulseAll(_lock); }
-            Interlocked.Decrement(ref _outstanding);
+            Ended();
         }
     }
 
@@ -258,7 +275,7 @@ internal sealed class ReadAhead : IDisposable
     void Release(Fetch f)
     {
         if (f.Buffer is { } buffer) { ArrayPool<byte>.Shared.Return(buffer); f.Buffer = null; }
-        if (f.Admitted) { f.Admitted = false; _held -= f.Length; }
+        if (f.Admitted) { f.Admitted = false; _held -= f.Length; _meter?.Add(-f.Length); }
         Monitor.PulseAll(_lock);
     }
 
@@ -273,5 +290,32 @@ internal sealed class ReadAhead : IDisposable
         try { Task.WaitAll(tasks); } catch (AggregateException) { }
         lock (_lock) foreach (var f in _fetches) Release(f);
         _cts.Dispose();
+    }
+}
+
+/// <summary>
+/// The bytes the read-aheads of one operation hold together (a merge's inputs, a diff's two sides: each reader holds
+/// at most its share of <see cref="ReadTuning.MaxBytesInFlight"/>, so together at most the whole), and the most they
+/// ever held at once; and the tasks they started that have not ended.
+/// </summary>
+internal sealed class ReadAheadMeter
+{
+    long _held, _peak;
+    int _tasks;
+    readonly object _lock = new();
+
+    public long BytesHeld { get { lock (_lock) return _held; } }
+    public long PeakBytesHeld { get { lock (_lock) return _peak; } }
+    public int Outstanding => Volatile.Read(ref _tasks);
+
+    internal void AddTasks(int count) => Interlocked.Add(ref _tasks, count);
+
+    internal void Add(long bytes)
+    {
+        lock (_lock)
+        {
+            _held += bytes;
+            _peak = Math.Max(_peak, _held);
+        }
     }
 }
