@@ -75,7 +75,8 @@ internal sealed class ReadAhead : IDisposable
         _requests = Math.Max(1, tuning.ReadAheadRequests);
         _cap = (long)((tuning.MaxBytesInFlight ?? _requests * tuning.MaxReadBytes) * Math.Clamp(share, 0, 1));
         _byPlan = new List<int>[plans.Count];
-        Coalesce(tuning);
+        // A GET spans at most what one read of this reader's share may (plans are cut the same way by their makers).
+        Coalesce(tuning, tuning.ShareReadBytes(share));
         _cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         _cts.Token.Register(() => { lock (_lock) Monitor.PulseAll(_lock); });
         Started();
@@ -105,7 +106,7 @@ internal sealed class ReadAhead : IDisposable
     }
 
     /// <summary>Joins consecutive ranges (in plan order) of one object into one GET where the tuning's gap rule allows.</summary>
-    void Coalesce(ReadTuning tuning)
+    void Coalesce(ReadTuning tuning, long maxRead)
     {
         var budget = tuning.Budget(null);
         Fetch? current = null;
@@ -120,7 +121,7 @@ internal sealed class ReadAhead : IDisposable
                     long gap = read.Offset - (current.Offset + current.Length);
                     long span = read.Offset + read.Length - current.Offset;
                     long need = current.Needed + needed;
-                    if (gap <= tuning.CoalesceGapBytes && span <= tuning.MaxReadBytes && (budget is not double b || span - need <= b * need))
+                    if (gap <= tuning.CoalesceGapBytes && span <= maxRead && (budget is not double b || span - need <= b * need))
                     {
                         current.Parts.Add((p, read, read.Offset - current.Offset));
                         current.Length = span;

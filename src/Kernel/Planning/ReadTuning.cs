@@ -65,6 +65,30 @@ public sealed class ReadTuning
         MaxBytesInFlight = 64L << 20,
     };
 
+    /// <summary>The shortest read a reader's share cuts reads to (<see cref="ForShare"/>): below it a GET costs more in
+    /// round trips than the bytes it saves.</summary>
+    internal const long MinShareReadBytes = 1L << 20;
+
+    /// <summary>
+    /// The longest read of a reader that may hold <paramref name="share"/> of <see cref="MaxBytesInFlight"/> (several
+    /// read ahead at once: a merge's inputs, a reshard's ranks): no longer than its share, so that one read running
+    /// alone past a share (<see cref="ReadAhead"/>) cannot take the readers together past the budget; never below
+    /// <see cref="MinShareReadBytes"/>, so n readers with n above 64 hold at most n MiB.
+    /// </summary>
+    internal long ShareReadBytes(double share) => MaxBytesInFlight is long cap
+        ? Math.Clamp((long)(cap * Math.Clamp(share, 0, 1)), Math.Min(MinShareReadBytes, MaxReadBytes), MaxReadBytes)
+        : MaxReadBytes;
+
+    /// <summary>This tuning with reads cut to <see cref="ShareReadBytes"/>, for planning a reader's reads; itself when its reads already fit.</summary>
+    internal ReadTuning ForShare(double share) => ShareReadBytes(share) is var limit && limit >= MaxReadBytes ? this : new()
+    {
+        CoalesceGapBytes = CoalesceGapBytes,
+        MaxReadBytes = limit,
+        MaxOverRead = MaxOverRead,
+        MaxBytesInFlight = MaxBytesInFlight,
+        ReadAheadRequests = ReadAheadRequests,
+    };
+
     /// <summary>The smaller of this storage's budget and the caller's, or whichever is set.</summary>
     internal double? Budget(double? caller) => (MaxOverRead, caller) switch
     {

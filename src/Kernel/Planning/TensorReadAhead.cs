@@ -51,7 +51,7 @@ internal sealed class TensorReadAhead : IDisposable
             var key = Key(tensor.Name, box);
             if (!_positions.TryGetValue(key, out var queue)) _positions[key] = queue = new Queue<int>();
             queue.Enqueue(_plans.Count);
-            _plans.Add(ReadPlanner.Plan(tensor, box, tuning: _storage.Tuning));
+            _plans.Add(ReadPlanner.Plan(tensor, box, tuning: _storage.Tuning.ForShare(_share)));
         }
     }
 

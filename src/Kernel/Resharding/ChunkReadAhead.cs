@@ -14,13 +14,16 @@ internal sealed class ChunkReadAhead(ICheckpointStorage storage, int concurrentW
     readonly Dictionary<int, List<ReadPlan>> _plans = [];
     readonly Dictionary<int, ReadAhead> _started = [];
 
+    /// <summary>Each rank's fraction of the budget; its reads are planned no longer than that (<see cref="ReadTuning.ForShare"/>).</summary>
+    double Share => 1.0 / Math.Max(1, concurrentWriters);
+
     /// <summary>Whether the storage reads ahead (object stores); local disks keep one plain read per chunk.</summary>
     public static bool Applies(ICheckpointStorage storage) => storage.Tuning.ReadAheadRequests > 0;
 
     /// <summary>Appends box <paramref name="box"/> of <paramref name="tensor"/> to <paramref name="writer"/>'s chunks; returns its loader.</summary>
     public Func<TensorData> Add(int writer, TensorEntry tensor, Box box)
     {
-        var plan = ReadPlanner.Plan(tensor, box, tuning: storage.Tuning);
+        var plan = ReadPlanner.Plan(tensor, box, tuning: storage.Tuning.ForShare(Share));
         if (!_plans.TryGetValue(writer, out var plans)) _plans[writer] = plans = [];
         int index = plans.Count;
         plans.Add(plan);
@@ -29,7 +32,7 @@ internal sealed class ChunkReadAhead(ICheckpointStorage storage, int concurrentW
             ReadAhead? ahead;
             lock (_started)
                 if (!_started.TryGetValue(writer, out ahead))
-                    _started[writer] = ahead = new ReadAhead(storage, plans, timeline, ct, share: 1.0 / Math.Max(1, concurrentWriters));
+                    _started[writer] = ahead = new ReadAhead(storage, plans, timeline, ct, Share);
             var data = new TensorData(tensor.Name, tensor.DType, box.Lengths);
             try
             {

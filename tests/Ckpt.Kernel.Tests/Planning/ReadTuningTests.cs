@@ -83,4 +83,28 @@ public class ReadTuningTests
         Assert.Null(ReadTuning.LocalDisk.Budget(null));
         Assert.Equal(0.05, ReadTuning.LocalDisk.Budget(0.05));
     }
+
+    /// <summary>
+    /// Readers that read ahead together (a merge's inputs, a reshard's ranks) each hold a share of the 64 MiB budget, and
+    /// a read larger than a share still runs alone; so each reader's reads are cut to its share (never below 1 MiB),
+    /// and n readers hold at most max(64 MiB, n MiB).
+    /// </summary>
+    [Theory]
+    [InlineData(1.0, 8L << 20)]
+    [InlineData(1.0 / 8, 8L << 20)]
+    [InlineData(1.0 / 16, 4L << 20)]
+    [InlineData(1.0 / 48, (64L << 20) / 48)]
+    [InlineData(1.0 / 200, 1L << 20)]
+    public void A_readers_reads_are_cut_to_its_share_of_the_object_stores_budget(double share, long expected)
+    {
+        var store = ReadTuning.ObjectStore();
+        Assert.Equal(expected, store.ShareReadBytes(share));
+        var tuning = store.ForShare(share);
+        if (expected == store.MaxReadBytes) Assert.Same(store, tuning);
+        var plan = ReadPlanner.Plan(Wide(1, (32L << 20) / 4), null, tuning: tuning);
+        Assert.All(plan.Reads, r => Assert.True(r.Length <= expected, $"a read of {r.Length} bytes for a share of {expected}"));
+        Assert.Equal(plan.BytesNeeded, plan.BytesRead);
+        // Local disks have no shared budget: their reads keep their length.
+        Assert.Same(ReadTuning.LocalDisk, ReadTuning.LocalDisk.ForShare(share));
+    }
 }
