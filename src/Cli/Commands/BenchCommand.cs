@@ -16,7 +16,7 @@ static class BenchCommand
             using var ckpt = Checkpoint.Open(v.Required("--path"));
             var r = LoadBenchmark.Run(ckpt, v.Integer("--parallelism"));
             if (v.Flag("--json"))
-                stdout.WriteLine(ManifestJson.Serialize(r.ToJson(), indented: false));
+                stdout.WriteLine(VerbJson.Serialize(r.ToJson(), indented: false));
             else
                 stdout.WriteLine($"read {ByteSize.Format(r.Bytes)} in {r.Seconds:F3} s = {r.GbPerSecond:F2} GB/s; peak memory {ByteSize.Format(r.PeakMemoryBytes)}");
             return Task.FromResult(0);
@@ -27,7 +27,7 @@ static class BenchCommand
             var v = BenchVerbs.Forward.Read(given);
             var r = ForwardBenchmark.Run(v.Required("--model"), v.Integer("--batch")!.Value, v.Integer("--seq")!.Value, v.Integer("--iters")!.Value,
                 v.Text("--device"), v.Text("--dtype"));
-            stdout.WriteLine(Verbs.VerbJson.Serialize(r.ToJson(), indented: false));
+            stdout.WriteLine(VerbJson.Serialize(r.ToJson(), indented: false));
             return Task.FromResult(0);
         }));
 

@@ -10,7 +10,7 @@ static class ConvertCommand
         var (progress, bar) = ProgressBar.ForBytes(terminal, stdout);
         var result = CheckpointConverter.Convert(ckpt, options, cancellationToken, progress);
         bar?.Done();
-        if (asJson) stdout.WriteLine(ManifestJson.Serialize(result.ToJson()));
+        if (asJson) stdout.WriteLine(VerbJson.Serialize(result.ToJson()));
         else
         {
             if (options.Share is { } share)

@@ -8,7 +8,7 @@ static class FinalizeCommand
     public static Command Create(TextWriter stdout) => VerbCommand.Create(FinalizeVerb.Definition, FinalizeVerb.Bind, (bound, asJson, _) =>
     {
         var result = FinalizeVerb.Finalize(bound.Output, bound.Overwrite);
-        if (asJson) stdout.WriteLine(ManifestJson.Serialize(result.ToJson()));
+        if (asJson) stdout.WriteLine(VerbJson.Serialize(result.ToJson()));
         else
             stdout.WriteLine($"finalized the {result.Verb} output of {result.Parts} parts: {result.Files.Count} file(s), {ByteSize.Format(result.BytesWritten)}, " +
                 $"and {string.Join(", ", result.IndexNames)} in {result.Output}");

@@ -9,7 +9,7 @@ static class InspectCommand
     {
         if (CheckpointSetListing.TryWrite(bound.Path, asJson, stdout)) return;
         using var ckpt = Checkpoint.Open(bound.Path);
-        if (asJson) stdout.WriteLine(ManifestJson.Serialize(ManifestJson.ToJson(ckpt)));
+        if (asJson) stdout.WriteLine(VerbJson.Serialize(ManifestJson.ToJson(ckpt)));
         else
             WriteHuman(stdout, ckpt, bound.Limit);
     });

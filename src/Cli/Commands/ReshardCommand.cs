@@ -13,7 +13,7 @@ static class ReshardCommand
         {
             layout.RequireFits(ckpt.Manifest, ckpt.Path);
             var plans = ReshardVerb.Plan(ckpt.Manifest, layout, request.Only, ckpt.Storage.Tuning);
-            if (asJson) stdout.WriteLine(ManifestJson.Serialize(ReshardJson.Planned(layout, plans)));
+            if (asJson) stdout.WriteLine(VerbJson.Serialize(ReshardJson.Planned(layout, plans)));
             else
             {
                 stdout.WriteLine($"planned {layout.Description}; nothing written: give --out to write the DCP checkpoint");
@@ -25,7 +25,7 @@ static class ReshardCommand
         var (progress, bar) = ProgressBar.ForBytes(terminal, stdout);
         var result = Resharder.Reshard(ckpt, new ReshardOptions(layout, request.Output, request.Only, request.Overwrite, request.Share), cancellationToken, progress);
         bar?.Done();
-        if (asJson) stdout.WriteLine(ManifestJson.Serialize(ReshardJson.Written(result)));
+        if (asJson) stdout.WriteLine(VerbJson.Serialize(ReshardJson.Written(result)));
         else
         {
             if (request.Share is { } share)

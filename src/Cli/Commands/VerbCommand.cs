@@ -99,7 +99,7 @@ static class VerbCommand
     public static void ChartAnswer(TextWriter stdout, bool asJson, string? html, string kind, JsonObject input, string title, Action writeHuman)
     {
         if (html is not null) OutputFile.WriteAllText(html, ChartRenderer.Document(kind, input.ToJsonString(), title));
-        if (asJson) stdout.WriteLine(ManifestJson.Serialize(input));
+        if (asJson) stdout.WriteLine(VerbJson.Serialize(input));
         else
         {
             writeHuman();

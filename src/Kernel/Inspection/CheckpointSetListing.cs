@@ -13,7 +13,7 @@ public static class CheckpointSetListing
     public static bool TryWrite(string path, bool json, TextWriter output)
     {
         if (CheckpointSet.TryOpen(path) is not { } set) return false;
-        if (json) output.WriteLine(ManifestJson.Serialize(ToJson(set, path)));
+        if (json) output.WriteLine(VerbJson.Serialize(ToJson(set, path)));
         else WriteText(output, set, path);
         return true;
     }

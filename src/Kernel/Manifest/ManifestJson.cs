@@ -71,7 +71,4 @@ public static class ManifestJson
         };
         return s.Length <= max ? s : s[..max] + "…";
     }
-
-    public static string Serialize(JsonNode node, bool indented = true) =>
-        Verbs.VerbJson.Serialize(node, indented);
 }

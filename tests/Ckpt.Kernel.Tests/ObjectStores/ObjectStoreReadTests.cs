@@ -30,7 +30,7 @@ public class ObjectStoreReadTests(ObjectStoreServers servers)
         var url = servers.UploadFolder(scheme, folder);
         using var remote = Checkpoint.Open(url);
         using var local = Checkpoint.Open(folder);
-        Assert.Equal(ManifestJson.Serialize(ManifestJson.ToJson(local.Manifest, "x")), ManifestJson.Serialize(ManifestJson.ToJson(remote.Manifest, "x")));
+        Assert.Equal(Verbs.VerbJson.Serialize(ManifestJson.ToJson(local.Manifest, "x")), Verbs.VerbJson.Serialize(ManifestJson.ToJson(remote.Manifest, "x")));
         Assert.Equal(0, remote.Storage.Statistics.TensorBytesRead);
         Assert.Equal(local.Storage.Statistics.MetadataBytesRead, remote.Storage.Statistics.MetadataBytesRead);
     }
